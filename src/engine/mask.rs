@@ -1,0 +1,263 @@
+//! The mask table: per combination of criterion outcomes and stratum, how many patients (or
+//! matched patient x cohort pairs) have it. Every report is derived from this table alone, and it
+//! is what sites can merge when registries pool their counts.
+
+use std::fmt;
+
+/// The result of one criterion for one patient (or patient x cohort pair).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[repr(u8)]
+pub enum Outcome {
+    Pass = 0,
+    Fail = 1,
+    Unknown = 2,
+    /// The criterion does not apply to the patient; counts as pass in every aggregate.
+    NotApplicable = 3,
+}
+
+impl Outcome {
+    pub const ALL: [Outcome; 4] = [
+        Outcome::Pass,
+        Outcome::Fail,
+        Outcome::Unknown,
+        Outcome::NotApplicable,
+    ];
+
+    pub fn from_code(code: u8) -> Option<Outcome> {
+        match code {
+            0 => Some(Outcome::Pass),
+            1 => Some(Outcome::Fail),
+            2 => Some(Outcome::Unknown),
+            3 => Some(Outcome::NotApplicable),
+            _ => None,
+        }
+    }
+
+    /// The word used in every output: `pass`, `fail`, `unknown`, `n/a`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Pass => "pass",
+            Outcome::Fail => "fail",
+            Outcome::Unknown => "unknown",
+            Outcome::NotApplicable => "n/a",
+        }
+    }
+
+    /// Pass or n/a.
+    pub fn passes(self) -> bool {
+        matches!(self, Outcome::Pass | Outcome::NotApplicable)
+    }
+}
+
+impl fmt::Display for Outcome {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// The overall status of a patient (or a patient x cohort pair).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Status {
+    /// Every criterion passes (or is n/a).
+    Eligible,
+    /// None fails, at least one is unknown.
+    PossiblyEligible,
+    /// At least one fails.
+    Ineligible,
+}
+
+impl Status {
+    pub fn of(outcomes: impl IntoIterator<Item = Outcome>) -> Status {
+        let mut status = Status::Eligible;
+        for outcome in outcomes {
+            match outcome {
+                Outcome::Fail => return Status::Ineligible,
+                Outcome::Unknown => status = Status::PossiblyEligible,
+                Outcome::Pass | Outcome::NotApplicable => {}
+            }
+        }
+        status
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Eligible => "eligible",
+            Status::PossiblyEligible => "possibly eligible",
+            Status::Ineligible => "ineligible",
+        }
+    }
+}
+
+/// Outcomes of any number of criteria, packed two bits each, 32 to a word.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct Outcomes {
+    words: Vec<u64>,
+    len: usize,
+}
+
+impl Outcomes {
+    pub const PER_WORD: usize = 32;
+
+    pub fn from_slice(outcomes: &[Outcome]) -> Outcomes {
+        let mut words = vec![0u64; outcomes.len().div_ceil(Self::PER_WORD)];
+        for (i, outcome) in outcomes.iter().enumerate() {
+            words[i / Self::PER_WORD] |= (*outcome as u64) << (2 * (i % Self::PER_WORD));
+        }
+        Outcomes {
+            words,
+            len: outcomes.len(),
+        }
+    }
+
+    /// From packed words, as the engine computes them (criterion i in bits 2(i%32).. of word i/32).
+    /// Returns None where a word holds bits beyond `len` criteria.
+    pub fn from_words(words: Vec<u64>, len: usize) -> Option<Outcomes> {
+        if words.len() != len.div_ceil(Self::PER_WORD) {
+            return None;
+        }
+        let used_in_last = len % Self::PER_WORD;
+        if used_in_last != 0 {
+            let last = *words.last()?;
+            if last >> (2 * used_in_last) != 0 {
+                return None;
+            }
+        }
+        Some(Outcomes { words, len })
+    }
+
+    pub fn words(&self) -> &[u64] {
+        &self.words
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn get(&self, i: usize) -> Outcome {
+        assert!(i < self.len, "criterion {i} out of {}", self.len);
+        let code = (self.words[i / Self::PER_WORD] >> (2 * (i % Self::PER_WORD))) & 0b11;
+        match code {
+            0 => Outcome::Pass,
+            1 => Outcome::Fail,
+            2 => Outcome::Unknown,
+            _ => Outcome::NotApplicable,
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = Outcome> + '_ {
+        (0..self.len).map(|i| self.get(i))
+    }
+
+    pub fn status(&self) -> Status {
+        Status::of(self.iter())
+    }
+}
+
+/// The stratum of a patient. A value the extract does not record is `not recorded`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Stratum {
+    pub region: String,
+    pub site: String,
+    /// The tumour group of the primary cancer (the definition's groups), `other`, or `no primary`.
+    pub tumour_group: String,
+    pub sex: String,
+    /// Age at index in bands: `<40`, `40-49`, ..., `80+`.
+    pub age_band: String,
+}
+
+impl Stratum {
+    pub const DIMENSIONS: [&'static str; 5] = ["region", "site", "tumour_group", "sex", "age_band"];
+
+    pub fn get(&self, dimension: &str) -> Option<&str> {
+        match dimension {
+            "region" => Some(&self.region),
+            "site" => Some(&self.site),
+            "tumour_group" => Some(&self.tumour_group),
+            "sex" => Some(&self.sex),
+            "age_band" => Some(&self.age_band),
+            _ => None,
+        }
+    }
+}
+
+/// One row of the mask table.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MaskRow {
+    /// None: a patient, with the general criteria. Some(c): a patient matched to cohort c, with the
+    /// general criteria followed by the cohort's own criteria (`MaskTable::cohorts[c].criteria`).
+    pub cohort: Option<usize>,
+    /// Index into `MaskTable::strata`.
+    pub stratum: usize,
+    pub outcomes: Outcomes,
+    /// Distinct patients with this combination.
+    pub patients: u64,
+}
+
+/// The columns of a cohort's rows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CohortColumns {
+    pub id: String,
+    /// Ids of the cohort criteria after the general ones, in order.
+    pub criteria: Vec<String>,
+}
+
+/// Counts per combination of criterion outcomes and stratum.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct MaskTable {
+    /// Ids of the general criteria, in definition order.
+    pub criteria: Vec<String>,
+    pub cohorts: Vec<CohortColumns>,
+    pub strata: Vec<Stratum>,
+    /// Sorted: population rows first, then by cohort, stratum and outcomes.
+    pub rows: Vec<MaskRow>,
+}
+
+impl MaskTable {
+    /// Rows of the whole population (one patient each).
+    pub fn population(&self) -> impl Iterator<Item = &MaskRow> {
+        self.rows.iter().filter(|r| r.cohort.is_none())
+    }
+
+    /// Rows of patients matched to cohort `c`.
+    pub fn cohort(&self, c: usize) -> impl Iterator<Item = &MaskRow> {
+        self.rows.iter().filter(move |r| r.cohort == Some(c))
+    }
+
+    pub fn patients(&self) -> u64 {
+        self.population().map(|r| r.patients).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcomes_round_trip_past_one_word() {
+        let all: Vec<Outcome> = (0..70).map(|i| Outcome::ALL[(i * 7 + 3) % 4]).collect();
+        let packed = Outcomes::from_slice(&all);
+        assert_eq!(packed.words().len(), 3);
+        assert_eq!(packed.iter().collect::<Vec<_>>(), all);
+        let again = Outcomes::from_words(packed.words().to_vec(), 70).unwrap();
+        assert_eq!(again, packed);
+    }
+
+    #[test]
+    fn from_words_rejects_bits_beyond_len() {
+        assert!(Outcomes::from_words(vec![0b11 << 6], 3).is_none());
+        assert!(Outcomes::from_words(vec![0b11 << 4], 3).is_some());
+        assert!(Outcomes::from_words(vec![0, 0], 3).is_none());
+    }
+
+    #[test]
+    fn status_fail_beats_unknown() {
+        use Outcome::*;
+        assert_eq!(Status::of([Pass, NotApplicable]), Status::Eligible);
+        assert_eq!(Status::of([Pass, Unknown]), Status::PossiblyEligible);
+        assert_eq!(Status::of([Unknown, Fail, Pass]), Status::Ineligible);
+    }
+}

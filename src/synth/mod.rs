@@ -1,0 +1,1 @@
+//! The synthetic registry: deterministic, realistic extracts of any size, written with arrow-rs.
