@@ -2,4 +2,36 @@
 //! patient (and every matched patient x cohort pair) with three-valued outcomes, and counts the
 //! mask table. The only module that builds query plans.
 
+mod codes;
+mod cohorts;
+mod compile;
+mod count;
+mod evaluate;
+pub mod inputs;
 pub mod mask;
+mod patients;
+mod records;
+
+pub use codes::matches as code_matches;
+pub use count::count;
+pub use evaluate::{patient_outcomes, unconvertible_units};
+pub use inputs::Inputs;
+pub use patients::restricted;
+
+use polars::prelude::PolarsError;
+
+/// Why evaluation could not finish.
+#[derive(Debug, thiserror::Error)]
+pub enum EngineError {
+    /// The query engine failed (reading, joining, computing).
+    #[error("evaluation failed: {0}")]
+    Polars(#[from] PolarsError),
+    /// The definition asks for something the engine cannot evaluate.
+    #[error("the definition asks for something the engine cannot evaluate: {0}")]
+    Unsupported(String),
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+#[cfg(test)]
+mod tests;

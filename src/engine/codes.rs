@@ -1,0 +1,154 @@
+//! Code sets as polars predicates: ICD-10 codes normalized (upper case, no dot), prefixes and
+//! ranges of categories, ATC prefixes.
+
+use polars::prelude::*;
+
+use crate::definition::model::{CodePattern, CodeSet};
+
+/// An ICD-10 column normalized for matching: trimmed, upper case, dot removed (`c34.1` -> `C341`).
+pub(crate) fn normalized_icd10(column: &str) -> Expr {
+    col(column)
+        .str()
+        .strip_chars(lit(NULL))
+        .str()
+        .to_uppercase()
+        .str()
+        .replace_all(lit("."), lit(""), true)
+}
+
+/// A code column normalized for ATC matching: trimmed, upper case.
+pub(crate) fn normalized_atc(expr: Expr) -> Expr {
+    expr.str().strip_chars(lit(NULL)).str().to_uppercase()
+}
+
+fn pattern_matches(code: &Expr, pattern: &CodePattern) -> Expr {
+    match pattern {
+        CodePattern::Prefix(prefix) => code.clone().str().starts_with(lit(prefix.as_str())),
+        CodePattern::Range(low, high) => {
+            let head = code.clone().str().slice(lit(0i64), lit(low.len() as u64));
+            head.clone()
+                .gt_eq(lit(low.as_str()))
+                .and(head.lt_eq(lit(high.as_str())))
+        }
+    }
+}
+
+fn any_of(code: &Expr, patterns: &[CodePattern]) -> Expr {
+    patterns
+        .iter()
+        .map(|p| pattern_matches(code, p))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or(lit(false))
+}
+
+/// True where the (normalized) code is in the set; false where it is not or is null.
+pub(crate) fn in_set(code: Expr, set: &CodeSet) -> Expr {
+    let hit = any_of(&code, &set.patterns);
+    let hit = if set.except.is_empty() {
+        hit
+    } else {
+        hit.and(any_of(&code, &set.except).not())
+    };
+    hit.fill_null(lit(false))
+}
+
+/// True where the normalized ATC code starts with one of `prefixes` (`L01EC*` or `L01EC02`).
+pub(crate) fn atc_in(code: Expr, prefixes: &[String]) -> Expr {
+    let patterns: Vec<CodePattern> = prefixes
+        .iter()
+        .map(|p| CodePattern::Prefix(p.trim_end_matches('*').to_uppercase()))
+        .collect();
+    any_of(&code, &patterns).fill_null(lit(false))
+}
+
+/// A code matches the same way in Rust as in the engine (used for tests and the SQL check).
+pub fn matches(code: &str, set: &CodeSet) -> bool {
+    let code: String = code
+        .trim()
+        .to_uppercase()
+        .chars()
+        .filter(|c| *c != '.')
+        .collect();
+    let one = |p: &CodePattern| match p {
+        CodePattern::Prefix(prefix) => code.starts_with(prefix.as_str()),
+        CodePattern::Range(low, high) => {
+            let head: String = code.chars().take(low.len()).collect();
+            head.as_str() >= low.as_str() && head.as_str() <= high.as_str()
+        }
+    };
+    set.patterns.iter().any(one) && !set.except.iter().any(one)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::definition::model::Vocabulary;
+
+    fn primary() -> CodeSet {
+        CodeSet {
+            name: "primary_cancer".into(),
+            vocabulary: Vocabulary::Icd10,
+            patterns: vec![CodePattern::Range("C00".into(), "C97".into())],
+            except: vec![
+                CodePattern::Prefix("C44".into()),
+                CodePattern::Range("C77".into(), "C79".into()),
+            ],
+        }
+    }
+
+    #[test]
+    fn primary_cancer_excludes_skin_and_metastases() {
+        let set = primary();
+        // C34.1 lung (with or without the dot), C97 is the last category in range.
+        for code in ["C34.1", "c341", "C97", "C00.0", "C76.3"] {
+            assert!(matches(code, &set), "{code} should match");
+        }
+        // C44 skin (not melanoma), C77-C79 secondary, D-codes and C98 outside.
+        for code in ["C44.9", "C77.1", "C78.7", "C79.3", "D05.1", "C98", "I63.9"] {
+            assert!(!matches(code, &set), "{code} should not match");
+        }
+    }
+
+    #[test]
+    fn polars_matching_agrees_with_rust_matching() {
+        let codes = [
+            "C34.1", "c341", "C44.9", "C78.7", "C79", "C97", "D05.1", " C18.7 ", "K92.1",
+        ];
+        let df = df!("icd10" => codes.to_vec()).unwrap();
+        let set = primary();
+        let out = df
+            .lazy()
+            .select([in_set(normalized_icd10("icd10"), &set).alias("hit")])
+            .collect()
+            .unwrap();
+        let hits: Vec<bool> = out
+            .column("hit")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .map(|v| v.unwrap())
+            .collect();
+        let expected: Vec<bool> = codes.iter().map(|c| matches(c, &set)).collect();
+        assert_eq!(hits, expected);
+        assert_eq!(
+            hits,
+            vec![true, true, false, false, false, true, false, true, false]
+        );
+    }
+
+    #[test]
+    fn ranges_of_subcategories() {
+        // K92.0-K92.2: GI bleeding; K92.3 is outside.
+        let set = CodeSet {
+            name: "gi_bleeding".into(),
+            vocabulary: Vocabulary::Icd10,
+            patterns: vec![CodePattern::Range("K920".into(), "K922".into())],
+            except: vec![],
+        };
+        assert!(matches("K92.0", &set));
+        assert!(matches("K92.2", &set));
+        assert!(!matches("K92.3", &set));
+        assert!(!matches("K92", &set));
+    }
+}

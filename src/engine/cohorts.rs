@@ -1,0 +1,174 @@
+//! Molecular matching: which patients carry a cohort's biomarker (from a test reported at or
+//! before the index date, in an approved laboratory), and which carry a resistance biomarker of a
+//! drug. One group-by over the variant rows.
+
+use polars::prelude::*;
+
+use super::codes::in_set;
+use super::inputs::{days, Inputs};
+use crate::definition::model::{Biomarker, Cohort, Definition};
+
+/// Column of the per-patient "carries cohort c's biomarker" flag.
+pub(crate) fn biomarker_column(c: usize) -> String {
+    format!("biomarker_{c}")
+}
+
+/// Column of "matched to cohort c": biomarker, tumour group, and not an on-label indication.
+pub fn matched_column(c: usize) -> String {
+    format!("matched_{c}")
+}
+
+/// A glob (`V600*`, `*::ALK`) as an anchored regular expression.
+fn glob_regex(glob: &str) -> String {
+    let mut regex = String::from("^");
+    for part in glob.split('*').enumerate() {
+        if part.0 > 0 {
+            regex.push_str(".*");
+        }
+        regex.push_str(&regex::escape(part.1));
+    }
+    regex.push('$');
+    regex
+}
+
+/// True for a variant row that satisfies the biomarker rule.
+pub(crate) fn biomarker_matches(biomarker: &Biomarker) -> Expr {
+    let mut hit = col("gene").eq(lit(biomarker.gene.to_uppercase()));
+    if let Some(class) = &biomarker.class {
+        hit = hit.and(col("class").eq(lit(class.to_lowercase())));
+    }
+    if let Some(alteration) = &biomarker.alteration {
+        hit = hit.and(if alteration.contains('*') {
+            col("alteration")
+                .str()
+                .contains(lit(glob_regex(alteration)), true)
+        } else {
+            col("alteration").eq(lit(alteration.as_str()))
+        });
+    }
+    if let Some(min) = biomarker.min_value {
+        hit = hit.and(col("value").gt_eq(lit(min)));
+    }
+    hit.fill_null(lit(false))
+}
+
+fn any_of(biomarkers: &[Biomarker]) -> Expr {
+    biomarkers
+        .iter()
+        .map(biomarker_matches)
+        .reduce(Expr::or)
+        .unwrap_or(lit(false))
+}
+
+/// Per patient with a variant: the biomarker flag of every cohort and the resistance flag of
+/// every drug. `core` holds `person_id` and `p_idx`.
+pub(crate) fn molecular_flags(
+    inputs: &Inputs,
+    definition: &Definition,
+    core: LazyFrame,
+) -> LazyFrame {
+    let tests = inputs.molecular_test.clone().select([
+        col("test_id"),
+        days("report_date").alias("report_date"),
+        col("approved_lab"),
+    ]);
+    let variants = inputs
+        .variant
+        .clone()
+        .select([
+            col("person_id"),
+            col("test_id"),
+            col("gene")
+                .str()
+                .strip_chars(lit(NULL))
+                .str()
+                .to_uppercase()
+                .alias("gene"),
+            col("class")
+                .str()
+                .strip_chars(lit(NULL))
+                .str()
+                .to_lowercase()
+                .alias("class"),
+            col("alteration")
+                .str()
+                .strip_chars(lit(NULL))
+                .alias("alteration"),
+            col("value"),
+        ])
+        .inner_join(tests, col("test_id"), col("test_id"))
+        .inner_join(
+            core.select([col("person_id"), col("p_idx")]),
+            col("person_id"),
+            col("person_id"),
+        )
+        .filter(col("report_date").lt_eq(col("p_idx")));
+    let approved = col("approved_lab").fill_null(lit(false));
+    let mut aggregations = Vec::new();
+    for (c, cohort) in definition.cohorts.iter().enumerate() {
+        aggregations.push(
+            approved
+                .clone()
+                .and(any_of(&cohort.biomarkers))
+                .any(true)
+                .alias(biomarker_column(c).as_str()),
+        );
+    }
+    for (d, drug) in definition.drugs.iter().enumerate() {
+        if !drug.resistance.is_empty() {
+            aggregations.push(
+                any_of(&drug.resistance)
+                    .any(true)
+                    .alias(super::compile::resistance_column(d).as_str()),
+            );
+        }
+    }
+    if aggregations.is_empty() {
+        return variants
+            .select([col("person_id")])
+            .unique(None, UniqueKeepStrategy::Any);
+    }
+    variants.group_by([col("person_id")]).agg(aggregations)
+}
+
+/// The primary cancer is in one of the cohort's tumour groups (or, with none given, is a solid
+/// tumour) and not in an on-label indication.
+pub(crate) fn tumour_fits(definition: &Definition, cohort: &Cohort, haematological: Expr) -> Expr {
+    let group = |g: &usize| {
+        in_set(
+            col("p_primary"),
+            &definition.code_sets[definition.tumour_groups[*g].codes],
+        )
+    };
+    let in_groups = if cohort.tumour_groups.is_empty() {
+        col("p_primary").is_not_null().and(haematological.not())
+    } else {
+        cohort
+            .tumour_groups
+            .iter()
+            .map(group)
+            .reduce(Expr::or)
+            .unwrap_or(lit(false))
+    };
+    let on_label = cohort
+        .on_label
+        .iter()
+        .map(group)
+        .reduce(Expr::or)
+        .unwrap_or(lit(false));
+    in_groups.and(on_label.not()).fill_null(lit(false))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob_regex;
+
+    #[test]
+    fn globs_are_anchored_and_escaped() {
+        assert_eq!(glob_regex("V600*"), "^V600.*$");
+        assert_eq!(glob_regex("*::ALK"), "^.*::ALK$");
+        assert_eq!(glob_regex("E746_A750del"), "^E746_A750del$");
+        let re = regex::Regex::new(&glob_regex("V600*")).unwrap();
+        assert!(re.is_match("V600E") && re.is_match("V600K") && !re.is_match("AV600E"));
+    }
+}

@@ -1,0 +1,429 @@
+//! Compiles the conditions of a checked definition into polars expressions. Record-level parts of
+//! a condition (`any ...`, `latest ...`) become *atoms*: aggregations per patient over one record
+//! table, registered here and computed in one group-by per table; the rest becomes an expression
+//! over patient-level columns, three-valued (a null Boolean is unknown, with Kleene logic).
+//!
+//! Same-date ties of `latest` are resolved against eligibility: the compiler tracks whether a true
+//! atom is favourable to eligibility (its *polarity*) and keeps the least favourable tied record.
+
+use std::collections::{BTreeMap, HashMap};
+
+use polars::prelude::*;
+
+use super::codes::{atc_in, in_set, normalized_atc};
+use super::records::{in_window, measure_value, observation_value, of_source, RecordTable};
+use super::EngineError;
+use crate::definition::model::{
+    CmpOp, Cond, Criterion, CriterionKind, Definition, Drug, MissingRule, Quantity, Query,
+    RecordCond, Source, Test,
+};
+
+/// Outcome codes of the patient-level frame (see [`super::mask::Outcome`]).
+pub(crate) const PASS: u8 = 0;
+pub(crate) const FAIL: u8 = 1;
+pub(crate) const UNKNOWN: u8 = 2;
+pub(crate) const NOT_APPLICABLE: u8 = 3;
+
+/// What a condition is evaluated for: a patient, or a patient and one drug's cohorts.
+#[derive(Clone, Copy)]
+pub(crate) struct Context<'a> {
+    pub drug: Option<(usize, &'a Drug)>,
+}
+
+/// Compiles conditions and collects the atoms they need.
+pub(crate) struct Compiler<'d> {
+    definition: &'d Definition,
+    aggregations: BTreeMap<RecordTable, Vec<Expr>>,
+    names: HashMap<String, String>,
+    /// Atoms of `any`: a missing row after the join means no record, i.e. false (code 0).
+    any_columns: Vec<String>,
+}
+
+/// How tied latest records are reduced: keep the truth of all of them, or of any of them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Ties {
+    /// True only if every tied record satisfies the test (the atom is favourable when true).
+    All,
+    /// True if any tied record satisfies it (the atom is unfavourable when true).
+    Any,
+}
+
+fn null_bool() -> Expr {
+    lit(NULL).cast(DataType::Boolean)
+}
+
+fn cmp(left: Expr, op: CmpOp, right: Expr) -> Expr {
+    match op {
+        CmpOp::Lt => left.lt(right),
+        CmpOp::Le => left.lt_eq(right),
+        CmpOp::Gt => left.gt(right),
+        CmpOp::Ge => left.gt_eq(right),
+        CmpOp::Eq => left.eq(right),
+        CmpOp::Ne => left.neq(right),
+    }
+}
+
+impl<'d> Compiler<'d> {
+    pub(crate) fn new(definition: &'d Definition) -> Compiler<'d> {
+        Compiler {
+            definition,
+            aggregations: BTreeMap::new(),
+            names: HashMap::new(),
+            any_columns: Vec::new(),
+        }
+    }
+
+    /// The aggregations per record table, each aliased to its atom column.
+    pub(crate) fn aggregations(&self) -> &BTreeMap<RecordTable, Vec<Expr>> {
+        &self.aggregations
+    }
+
+    /// Atom columns that are 0 (no record) where the join found no row.
+    pub(crate) fn any_columns(&self) -> &[String] {
+        &self.any_columns
+    }
+
+    /// The outcome code (UInt8) of a criterion.
+    pub(crate) fn criterion(
+        &mut self,
+        criterion: &Criterion,
+        ctx: Context,
+    ) -> Result<Expr, EngineError> {
+        let inclusion = criterion.kind == CriterionKind::Inclusion;
+        let rule = self.cond(&criterion.rule, inclusion, ctx)?;
+        // true: the criterion passes.
+        let passes = if inclusion { rule } else { rule.not() };
+        let missing = match &criterion.missing {
+            MissingRule::Unknown => lit(UNKNOWN),
+            MissingRule::Pass => lit(PASS),
+            MissingRule::Fail => lit(FAIL),
+            MissingRule::PassUnless(cond) => {
+                let unless = self.cond(cond, false, ctx)?.fill_null(lit(true));
+                when(unless).then(lit(UNKNOWN)).otherwise(lit(PASS))
+            }
+        };
+        let outcome = when(passes.clone())
+            .then(lit(PASS))
+            .when(passes.not())
+            .then(lit(FAIL))
+            .otherwise(missing);
+        let outcome = match &criterion.applies_if {
+            // Unknown applicability counts as applying: the criterion is evaluated.
+            Some(applies) => {
+                let applies = self.cond(applies, false, ctx)?.fill_null(lit(true));
+                when(applies.not())
+                    .then(lit(NOT_APPLICABLE))
+                    .otherwise(outcome)
+            }
+            None => outcome,
+        };
+        Ok(outcome.cast(DataType::UInt8))
+    }
+
+    /// A three-valued condition over patient-level columns. `favourable`: whether the condition
+    /// being true makes the patient more eligible (decides how same-date ties are broken).
+    pub(crate) fn cond(
+        &mut self,
+        cond: &Cond,
+        favourable: bool,
+        ctx: Context,
+    ) -> Result<Expr, EngineError> {
+        Ok(match cond {
+            Cond::Const(b) => lit(*b),
+            Cond::Unknown => null_bool(),
+            Cond::Not(inner) => self.cond(inner, !favourable, ctx)?.not(),
+            Cond::And(parts) => self.fold(parts, favourable, ctx, Expr::and)?,
+            Cond::Or(parts) => self.fold(parts, favourable, ctx, Expr::or)?,
+            Cond::Confirmed(inner) => self.cond(inner, favourable, ctx)?.fill_null(lit(false)),
+            Cond::Any(query) => {
+                let column = self.any_atom(query, ctx)?;
+                let code = col(&column).fill_null(lit(0i8));
+                when(code.clone().eq(lit(2i8)))
+                    .then(lit(true))
+                    .when(code.eq(lit(1i8)))
+                    .then(null_bool())
+                    .otherwise(lit(false))
+            }
+            Cond::Latest { query, test } => {
+                let ties = if favourable { Ties::All } else { Ties::Any };
+                self.latest(query, test, ties, ctx)?
+            }
+            Cond::MatchedAnyCohort => col("matched_any"),
+            Cond::AliveAtIndex
+            | Cond::PrimaryExists
+            | Cond::PrimaryIn(_)
+            | Cond::SexIn(_)
+            | Cond::DrugRouteIs(_)
+            | Cond::ResistanceBiomarker => self.person(cond, ctx)?,
+        })
+    }
+
+    fn fold(
+        &mut self,
+        parts: &[Cond],
+        favourable: bool,
+        ctx: Context,
+        op: fn(Expr, Expr) -> Expr,
+    ) -> Result<Expr, EngineError> {
+        let mut exprs = Vec::with_capacity(parts.len());
+        for part in parts {
+            exprs.push(self.cond(part, favourable, ctx)?);
+        }
+        exprs
+            .into_iter()
+            .reduce(op)
+            .ok_or_else(|| EngineError::Unsupported("an empty `and`/`or`".into()))
+    }
+
+    /// Conditions that need no record table: usable at patient level and inside `where`.
+    fn person(&self, cond: &Cond, ctx: Context) -> Result<Expr, EngineError> {
+        Ok(match cond {
+            Cond::Const(b) => lit(*b),
+            Cond::Unknown => null_bool(),
+            Cond::Not(inner) => self.person(inner, ctx)?.not(),
+            Cond::And(parts) | Cond::Or(parts) => {
+                let mut exprs = Vec::with_capacity(parts.len());
+                for part in parts {
+                    exprs.push(self.person(part, ctx)?);
+                }
+                let op = if matches!(cond, Cond::And(_)) {
+                    Expr::and
+                } else {
+                    Expr::or
+                };
+                exprs.into_iter().reduce(op).unwrap_or(lit(true))
+            }
+            Cond::Confirmed(inner) => self.person(inner, ctx)?.fill_null(lit(false)),
+            Cond::AliveAtIndex => col("p_death")
+                .is_null()
+                .or(col("p_death").gt_eq(col("p_idx"))),
+            Cond::PrimaryExists => col("p_primary").is_not_null(),
+            Cond::PrimaryIn(set) => in_set(col("p_primary"), &self.definition.code_sets[*set]),
+            Cond::SexIn(values) => col("p_sex")
+                .is_in(
+                    lit(Series::new("sex".into(), values)).implode(false),
+                    false,
+                )
+                .fill_null(lit(false)),
+            Cond::DrugRouteIs(route) => {
+                let (_, drug) = ctx.drug.ok_or_else(|| cohort_only("drug route"))?;
+                lit(drug.route == *route)
+            }
+            Cond::ResistanceBiomarker => {
+                let (d, _) = ctx.drug.ok_or_else(|| cohort_only("resistance biomarker"))?;
+                col(resistance_column(d))
+            }
+            Cond::Any(_) | Cond::Latest { .. } | Cond::MatchedAnyCohort => {
+                return Err(EngineError::Unsupported(format!(
+                    "a record query or cohort match inside `where` ({cond:?}); write it at patient level"
+                )))
+            }
+        })
+    }
+
+    /// A record-level condition (`where ...`) on rows of `table`; may be null (unknown).
+    fn record(
+        &self,
+        cond: &RecordCond,
+        table: RecordTable,
+        ctx: Context,
+    ) -> Result<Expr, EngineError> {
+        let wrong_table =
+            |what: &str| EngineError::Unsupported(format!("`{what}` on {table:?} records"));
+        Ok(match cond {
+            RecordCond::Not(inner) => self.record(inner, table, ctx)?.not(),
+            RecordCond::And(parts) | RecordCond::Or(parts) => {
+                let mut exprs = Vec::with_capacity(parts.len());
+                for part in parts {
+                    exprs.push(self.record(part, table, ctx)?);
+                }
+                let op = if matches!(cond, RecordCond::And(_)) {
+                    Expr::and
+                } else {
+                    Expr::or
+                };
+                exprs.into_iter().reduce(op).unwrap_or(lit(true))
+            }
+            RecordCond::CodeIn(set) => match table {
+                RecordTable::Diagnosis | RecordTable::Treatment => {
+                    in_set(col("code"), &self.definition.code_sets[*set])
+                }
+                _ => return Err(wrong_table("code in")),
+            },
+            RecordCond::KindIs(kind) => match table {
+                RecordTable::Treatment => col("kind").eq(lit(kind.as_str())).fill_null(lit(false)),
+                _ => return Err(wrong_table("kind is")),
+            },
+            RecordCond::StartedAtLeastDaysBefore(days) => match table {
+                RecordTable::Treatment => col("date").lt_eq(col("p_idx") - lit(*days as i32)),
+                _ => return Err(wrong_table("started at least")),
+            },
+            RecordCond::ApprovedLab => match table {
+                RecordTable::MolecularTest => col("approved_lab"),
+                _ => return Err(wrong_table("approved lab")),
+            },
+            RecordCond::ValueIsDrugAtc => {
+                let (_, drug) = ctx.drug.ok_or_else(|| cohort_only("value is drug atc"))?;
+                match table {
+                    RecordTable::Observation => {
+                        atc_in(normalized_atc(col("value_text")), &drug.atc)
+                    }
+                    _ => return Err(wrong_table("value is drug atc")),
+                }
+            }
+            RecordCond::AtcIsDrugAtc => {
+                let (_, drug) = ctx.drug.ok_or_else(|| cohort_only("atc is drug atc"))?;
+                match table {
+                    RecordTable::Treatment => atc_in(col("code"), &drug.atc),
+                    _ => return Err(wrong_table("atc is drug atc")),
+                }
+            }
+            RecordCond::Person(inner) => self.person(inner, ctx)?,
+        })
+    }
+
+    /// Registers an aggregation under a stable key; returns its column name.
+    fn atom(&mut self, key: String, table: RecordTable, make: impl FnOnce() -> Expr) -> String {
+        if let Some(name) = self.names.get(&key) {
+            return name.clone();
+        }
+        let name = format!("atom_{}", self.names.len());
+        self.aggregations
+            .entry(table)
+            .or_default()
+            .push(make().alias(name.as_str()));
+        self.names.insert(key, name.clone());
+        name
+    }
+
+    /// The record's selection by source and window, and its value (null: dropped).
+    fn selection(&self, query: &Query) -> (RecordTable, Expr, Option<Expr>) {
+        let table = RecordTable::of(&query.source);
+        let selected = of_source(self.definition, &query.source).and(in_window(&query.window));
+        let value = match &query.source {
+            Source::Measure(m) => Some(measure_value(&self.definition.measures[*m])),
+            Source::Observation(o) => Some(observation_value(&self.definition.observations[*o])),
+            _ => None,
+        };
+        (table, selected, value)
+    }
+
+    /// `any QUERY`: per patient 2 (a selected record's filter is true), 1 (unknown), 0 (none).
+    fn any_atom(&mut self, query: &Query, ctx: Context) -> Result<String, EngineError> {
+        let (table, mut selected, value) = self.selection(query);
+        if let Some(value) = value {
+            selected = selected.and(value.is_not_null());
+        }
+        let filter = match &query.filter {
+            Some(filter) => self.record(filter, table, ctx)?,
+            None => lit(true),
+        };
+        let key = format!("any|{query:?}|{:?}", ctx.drug.map(|(d, _)| d));
+        let name = self.atom(key, table, || {
+            when(selected.clone().and(filter.clone()).fill_null(lit(false)))
+                .then(lit(2i8))
+                .when(selected.and(filter.is_null()))
+                .then(lit(1i8))
+                .otherwise(lit(0i8))
+                .max()
+        });
+        if !self.any_columns.contains(&name) {
+            self.any_columns.push(name.clone());
+        }
+        Ok(name)
+    }
+
+    /// `latest QUERY TEST`: the test on the latest selected record with a valid value.
+    fn latest(
+        &mut self,
+        query: &Query,
+        test: &Test,
+        ties: Ties,
+        ctx: Context,
+    ) -> Result<Expr, EngineError> {
+        let (table, selected, value) = self.selection(query);
+        let value = value.ok_or_else(|| {
+            EngineError::Unsupported(format!(
+                "`latest` needs a measure or an observation, not {:?}",
+                query.source
+            ))
+        })?;
+        let mut selected = selected.and(value.clone().is_not_null());
+        if let Some(filter) = &query.filter {
+            selected = selected.and(self.record(filter, table, ctx)?.fill_null(lit(false)));
+        }
+        let latest_date = col("date").filter(selected.clone()).max();
+        let at_latest = selected.and(col("date").eq(latest_date));
+        let reduce = |e: Expr, ties: Ties| match ties {
+            Ties::All => e.min(),
+            Ties::Any => e.max(),
+        };
+        let drug = ctx.drug.map(|(d, _)| d);
+        match test {
+            // A person-level threshold (`5 xULN if liver metastases else 2.5 xULN`): keep the
+            // least favourable tied value (min or max) and compare it at patient level.
+            Test::Compare(op, quantity @ Quantity::If(..)) => {
+                let keep_min = matches!(
+                    (op, ties),
+                    (CmpOp::Gt | CmpOp::Ge, Ties::All) | (CmpOp::Lt | CmpOp::Le, Ties::Any)
+                );
+                if matches!(op, CmpOp::Eq | CmpOp::Ne) {
+                    return Err(EngineError::Unsupported(
+                        "`=` or `!=` against a conditional quantity".into(),
+                    ));
+                }
+                let key = format!("latest-value|{query:?}|{keep_min}|{drug:?}");
+                let name = self.atom(key, table, || {
+                    let tied = value.filter(at_latest);
+                    if keep_min {
+                        tied.min()
+                    } else {
+                        tied.max()
+                    }
+                });
+                let threshold = self.quantity(quantity, ctx)?;
+                Ok(cmp(col(&name), *op, threshold))
+            }
+            // A constant threshold or a set of texts: reduce the test's truth over tied records.
+            Test::Compare(op, Quantity::Number(threshold)) => {
+                let truth = cmp(value, *op, lit(*threshold)).cast(DataType::Int8);
+                let key = format!("latest-test|{query:?}|{test:?}|{ties:?}|{drug:?}");
+                let name = self.atom(key, table, || reduce(truth.filter(at_latest), ties));
+                Ok(col(&name).eq(lit(1i8)))
+            }
+            Test::In(values) => {
+                let truth = value
+                    .is_in(
+                        lit(Series::new("values".into(), values)).implode(false),
+                        false,
+                    )
+                    .cast(DataType::Int8);
+                let key = format!("latest-test|{query:?}|{test:?}|{ties:?}|{drug:?}");
+                let name = self.atom(key, table, || reduce(truth.filter(at_latest), ties));
+                Ok(col(&name).eq(lit(1i8)))
+            }
+        }
+    }
+
+    fn quantity(&mut self, quantity: &Quantity, ctx: Context) -> Result<Expr, EngineError> {
+        Ok(match quantity {
+            Quantity::Number(n) => lit(*n),
+            Quantity::If(cond, then, otherwise) => {
+                // Two-valued: unknown counts as false.
+                let cond = self.cond(cond, false, ctx)?.fill_null(lit(false));
+                when(cond)
+                    .then(self.quantity(then, ctx)?)
+                    .otherwise(self.quantity(otherwise, ctx)?)
+            }
+        })
+    }
+}
+
+fn cohort_only(what: &str) -> EngineError {
+    EngineError::Unsupported(format!("`{what}` outside a cohort criterion"))
+}
+
+/// The column holding whether a patient carries a resistance biomarker of drug `d`.
+pub(crate) fn resistance_column(d: usize) -> String {
+    format!("resistance_{d}")
+}

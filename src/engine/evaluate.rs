@@ -1,0 +1,323 @@
+//! Evaluation: the patient core (index date, age, primary cancer), one group-by per record table
+//! for the atoms, molecular matching, then every criterion's outcome per patient and per drug,
+//! collected once with polars' streaming engine into the patient-level frame.
+
+use polars::prelude::*;
+
+use super::codes::in_set;
+use super::cohorts::{biomarker_column, matched_column, molecular_flags, tumour_fits};
+use super::compile::{resistance_column, Compiler, Context};
+use super::inputs::{days, epoch_days, Inputs};
+use super::records::{measure_unit_convertible, of_source, RecordTable};
+use super::EngineError;
+use crate::definition::model::{CodePattern, CodeSet, Definition, Source, Vocabulary};
+
+/// Column of general criterion `i` (outcome code) in the patient-level frame.
+pub fn criterion_column(i: usize) -> String {
+    format!("criterion_{i}")
+}
+
+/// Column of the `j`-th cohort criterion of drug `d` (the definition's cohort criteria, then the
+/// drug's own).
+pub fn drug_criterion_column(d: usize, j: usize) -> String {
+    format!("drug_{d}_criterion_{j}")
+}
+
+/// Stratum columns of the patient-level frame, in `Stratum::DIMENSIONS` order.
+pub const STRATUM_COLUMNS: [&str; 5] = [
+    "stratum_region",
+    "stratum_site",
+    "stratum_tumour_group",
+    "stratum_sex",
+    "stratum_age_band",
+];
+
+/// The code set the definition names `name`, or the convention of impress-norway.md.
+fn named_or(definition: &Definition, name: &str, default: CodeSet) -> CodeSet {
+    definition
+        .code_sets
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .unwrap_or(default)
+}
+
+/// Primary cancer: ICD-10 C00-C97 but not C44 and not C77-C79.
+pub(crate) fn primary_cancer_set(definition: &Definition) -> CodeSet {
+    named_or(
+        definition,
+        "primary_cancer",
+        CodeSet {
+            name: "primary_cancer".into(),
+            vocabulary: Vocabulary::Icd10,
+            patterns: vec![CodePattern::Range("C00".into(), "C97".into())],
+            except: vec![
+                CodePattern::Prefix("C44".into()),
+                CodePattern::Range("C77".into(), "C79".into()),
+            ],
+        },
+    )
+}
+
+/// Haematological primary: C81-C96.
+pub(crate) fn haematological_set(definition: &Definition) -> CodeSet {
+    named_or(
+        definition,
+        "haematological",
+        CodeSet {
+            name: "haematological".into(),
+            vocabulary: Vocabulary::Icd10,
+            patterns: vec![CodePattern::Range("C81".into(), "C96".into())],
+            except: vec![],
+        },
+    )
+}
+
+/// The patient core: `person_id`, `p_sex` (F/M/U, else null), `p_birth_year`, `p_death` and
+/// `p_idx` (days), `p_age` (year of idx - birth year), `region`, `site`, `p_primary` (the
+/// latest primary cancer at or before idx, normalized ICD-10; same-date ties: the lowest code).
+pub(crate) fn core(
+    inputs: &Inputs,
+    definition: &Definition,
+    as_of: chrono::NaiveDate,
+) -> LazyFrame {
+    let sex = col("sex").str().strip_chars(lit(NULL));
+    let person = inputs.person.clone().select([
+        col("person_id"),
+        when(sex.clone().is_in(
+            lit(Series::new("sex".into(), ["F", "M", "U"])).implode(false),
+            false,
+        ))
+        .then(sex)
+        .otherwise(lit(NULL).cast(DataType::String))
+        .alias("p_sex"),
+        col("birth_year")
+            .cast(DataType::Int32)
+            .alias("p_birth_year"),
+        days("death_date").alias("p_death"),
+        days("index_date")
+            .fill_null(lit(epoch_days(as_of)))
+            .alias("p_idx"),
+        col("region"),
+        col("site"),
+    ]);
+    let person = person.with_column(
+        (col("p_idx").cast(DataType::Date).dt().year() - col("p_birth_year")).alias("p_age"),
+    );
+    let primary_set = primary_cancer_set(definition);
+    let primary = RecordTable::Diagnosis
+        .rows(inputs)
+        .inner_join(
+            person.clone().select([col("person_id"), col("p_idx")]),
+            col("person_id"),
+            col("person_id"),
+        )
+        .filter(
+            col("date")
+                .lt_eq(col("p_idx"))
+                .and(in_set(col("code"), &primary_set)),
+        )
+        .group_by([col("person_id")])
+        .agg([col("code")
+            .filter(col("date").eq(col("date").max()))
+            .min()
+            .alias("p_primary")]);
+    person.left_join(primary, col("person_id"), col("person_id"))
+}
+
+fn strata(definition: &Definition) -> Vec<Expr> {
+    let recorded = |name: &str| {
+        col(name)
+            .fill_null(lit("not recorded"))
+            .alias(format!("stratum_{name}"))
+    };
+    let mut group = when(col("p_primary").is_null())
+        .then(lit("no primary"))
+        .otherwise(lit("other"));
+    for tumour_group in definition.tumour_groups.iter().rev() {
+        let set = &definition.code_sets[tumour_group.codes];
+        group = when(in_set(col("p_primary"), set))
+            .then(lit(tumour_group.label.as_str()))
+            .otherwise(group);
+    }
+    let age = col("p_age");
+    let mut band = when(age.clone().is_null())
+        .then(lit("not recorded"))
+        .otherwise(lit("80+"));
+    for (upper, label) in [
+        (80, "70-79"),
+        (70, "60-69"),
+        (60, "50-59"),
+        (50, "40-49"),
+        (40, "<40"),
+    ] {
+        band = when(age.clone().lt(lit(upper)))
+            .then(lit(label))
+            .otherwise(band);
+    }
+    vec![
+        recorded("region"),
+        recorded("site"),
+        group.alias(STRATUM_COLUMNS[2]),
+        col("p_sex")
+            .fill_null(lit("not recorded"))
+            .alias(STRATUM_COLUMNS[3]),
+        band.alias(STRATUM_COLUMNS[4]),
+    ]
+}
+
+/// Evaluates every criterion for every patient; returns the patient-level frame: `person_id`,
+/// the stratum columns, one outcome column per general criterion, `matched_c` per cohort and one
+/// outcome column per drug criterion.
+pub fn patient_outcomes(
+    inputs: &Inputs,
+    definition: &Definition,
+    as_of: chrono::NaiveDate,
+) -> Result<DataFrame, EngineError> {
+    let core = core(inputs, definition, as_of)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    let core = core.lazy();
+
+    let mut compiler = Compiler::new(definition);
+    let none = Context { drug: None };
+    let mut general = Vec::new();
+    for (i, criterion) in definition.criteria.iter().enumerate() {
+        general.push(
+            compiler
+                .criterion(criterion, none)?
+                .alias(criterion_column(i)),
+        );
+    }
+    let mut per_drug = Vec::new();
+    for (d, drug) in definition.drugs.iter().enumerate() {
+        let ctx = Context {
+            drug: Some((d, drug)),
+        };
+        for (j, criterion) in definition
+            .cohort_criteria
+            .iter()
+            .chain(&drug.criteria)
+            .enumerate()
+        {
+            per_drug.push(
+                compiler
+                    .criterion(criterion, ctx)?
+                    .alias(drug_criterion_column(d, j)),
+            );
+        }
+    }
+
+    let person_columns = [
+        col("person_id"),
+        col("p_idx"),
+        col("p_sex"),
+        col("p_age"),
+        col("p_death"),
+        col("p_primary"),
+    ];
+    let mut wide = core.clone();
+    for (table, aggregations) in compiler.aggregations() {
+        let per_patient = table
+            .rows(inputs)
+            .inner_join(
+                core.clone().select(person_columns.clone()),
+                col("person_id"),
+                col("person_id"),
+            )
+            .group_by([col("person_id")])
+            .agg(aggregations.clone());
+        wide = wide.left_join(per_patient, col("person_id"), col("person_id"));
+    }
+    let flags = molecular_flags(inputs, definition, core.clone());
+    wide = wide.left_join(flags, col("person_id"), col("person_id"));
+
+    let mut fills: Vec<Expr> = compiler
+        .any_columns()
+        .iter()
+        .map(|name| col(name.as_str()).fill_null(lit(0i8)))
+        .collect();
+    for c in 0..definition.cohorts.len() {
+        fills.push(col(biomarker_column(c)).fill_null(lit(false)));
+    }
+    for (d, drug) in definition.drugs.iter().enumerate() {
+        if !drug.resistance.is_empty() {
+            fills.push(col(resistance_column(d)).fill_null(lit(false)));
+        } else {
+            fills.push(lit(false).alias(resistance_column(d)));
+        }
+    }
+    wide = wide.with_columns(fills);
+
+    let haematological = in_set(col("p_primary"), &haematological_set(definition));
+    let matched: Vec<Expr> = definition
+        .cohorts
+        .iter()
+        .enumerate()
+        .map(|(c, cohort)| {
+            col(biomarker_column(c))
+                .and(tumour_fits(definition, cohort, haematological.clone()))
+                .alias(matched_column(c))
+        })
+        .collect();
+    let any_matched = (0..definition.cohorts.len())
+        .map(|c| col(matched_column(c)))
+        .reduce(Expr::or)
+        .unwrap_or(lit(false));
+    wide = wide
+        .with_columns(matched)
+        .with_column(any_matched.alias("matched_any"))
+        .with_columns(general)
+        .with_columns(per_drug)
+        .with_columns(strata(definition));
+
+    let mut keep = vec![col("person_id")];
+    keep.extend(STRATUM_COLUMNS.iter().map(|c| col(*c)));
+    keep.extend((0..definition.criteria.len()).map(|i| col(criterion_column(i))));
+    keep.extend((0..definition.cohorts.len()).map(|c| col(matched_column(c))));
+    for (d, drug) in definition.drugs.iter().enumerate() {
+        let n = definition.cohort_criteria.len() + drug.criteria.len();
+        keep.extend((0..n).map(|j| col(drug_criterion_column(d, j))));
+    }
+    let patients = wide
+        .select(keep)
+        .sort(["person_id"], SortMultipleOptions::default())
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    Ok(patients)
+}
+
+/// Measurement rows of the definition's measures whose unit none of those measures can convert:
+/// a data-quality finding (the rows are dropped from evaluation).
+pub fn unconvertible_units(inputs: &Inputs, definition: &Definition) -> Result<u64, EngineError> {
+    if definition.measures.is_empty() {
+        return Ok(0);
+    }
+    let relevant = definition
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(m, _)| of_source(definition, &Source::Measure(m)))
+        .reduce(Expr::or)
+        .unwrap_or(lit(false));
+    let convertible = definition
+        .measures
+        .iter()
+        .enumerate()
+        .map(|(m, measure)| {
+            of_source(definition, &Source::Measure(m)).and(measure_unit_convertible(measure))
+        })
+        .reduce(Expr::or)
+        .unwrap_or(lit(false));
+    let counted = RecordTable::Measurement
+        .rows(inputs)
+        .select([relevant
+            .and(convertible.not())
+            .cast(DataType::UInt64)
+            .sum()
+            .alias("n")])
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    let n = counted.column("n")?.u64()?.get(0).unwrap_or(0);
+    Ok(n)
+}

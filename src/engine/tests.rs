@@ -1,0 +1,316 @@
+//! Engine tests on hand-built definitions and tiny in-memory extracts, with expected outcomes
+//! worked out by hand from impress-norway.md.
+
+use polars::prelude::*;
+
+use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
+use super::evaluate::criterion_column;
+use super::inputs::epoch_days;
+use super::*;
+use crate::definition::model::Window;
+use crate::definition::model::*;
+
+pub(crate) fn date(s: &str) -> i32 {
+    epoch_days(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
+}
+
+pub(crate) fn dates(name: &str, values: &[Option<i32>]) -> Column {
+    Series::new(name.into(), values)
+        .cast(&DataType::Date)
+        .unwrap()
+        .into()
+}
+
+fn frame(columns: Vec<Column>) -> LazyFrame {
+    DataFrame::new_infer_height(columns).unwrap().lazy()
+}
+
+fn s(name: &str, values: &[&str]) -> Column {
+    Series::new(name.into(), values).into()
+}
+
+fn sn(name: &str, values: &[Option<&str>]) -> Column {
+    Series::new(name.into(), values).into()
+}
+
+fn ids(name: &str, values: &[i64]) -> Column {
+    Series::new(name.into(), values).into()
+}
+
+fn f(name: &str, values: &[Option<f64>]) -> Column {
+    Series::new(name.into(), values).into()
+}
+
+/// Empty tables with the contract schema (Int64 ids).
+pub(crate) fn empty_inputs(person: LazyFrame) -> Inputs {
+    let none: &[Option<i32>] = &[];
+    Inputs {
+        person,
+        diagnosis: frame(vec![
+            ids("person_id", &[]),
+            s("icd10", &[]),
+            dates("date", none),
+        ]),
+        measurement: frame(vec![
+            ids("person_id", &[]),
+            s("loinc", &[]),
+            dates("date", none),
+            f("value", &[]),
+            s("unit", &[]),
+            f("range_low", &[]),
+            f("range_high", &[]),
+        ]),
+        observation: frame(vec![
+            ids("person_id", &[]),
+            s("code", &[]),
+            dates("date", none),
+            f("value_num", &[]),
+            sn("value_text", &[]),
+        ]),
+        treatment: frame(vec![
+            ids("person_id", &[]),
+            sn("atc", &[]),
+            s("kind", &[]),
+            dates("start_date", none),
+            dates("end_date", none),
+        ]),
+        molecular_test: frame(vec![
+            ids("person_id", &[]),
+            s("test_id", &[]),
+            s("method", &[]),
+            Series::new("approved_lab".into(), Vec::<Option<bool>>::new()).into(),
+            dates("report_date", none),
+        ]),
+        variant: frame(vec![
+            ids("person_id", &[]),
+            s("test_id", &[]),
+            s("gene", &[]),
+            s("class", &[]),
+            sn("alteration", &[]),
+            f("value", &[]),
+        ]),
+    }
+}
+
+fn icd(name: &str, patterns: Vec<CodePattern>) -> CodeSet {
+    CodeSet {
+        name: name.into(),
+        vocabulary: Vocabulary::Icd10,
+        patterns,
+        except: vec![],
+    }
+}
+
+fn criterion(id: &str, kind: CriterionKind, rule: Cond, missing: MissingRule) -> Criterion {
+    Criterion {
+        id: id.into(),
+        text: id.into(),
+        kind,
+        applies_if: None,
+        rule,
+        missing,
+        proxy: false,
+        source: None,
+        rule_text: String::new(),
+        missing_text: String::new(),
+    }
+}
+
+/// I4b (Hb > 9 g/dL, n/a if haematological) and E5 (stroke within 122 days, absence = pass).
+fn hb_and_stroke() -> Definition {
+    let haematological = icd(
+        "haematological",
+        vec![CodePattern::Range("C81".into(), "C96".into())],
+    );
+    let stroke = icd("stroke", vec![CodePattern::Prefix("I63".into())]);
+    let mut i4b = criterion(
+        "I4b",
+        CriterionKind::Inclusion,
+        Cond::Latest {
+            query: Query {
+                source: Source::Measure(0),
+                window: Window::WithinDays(30),
+                filter: None,
+            },
+            test: Test::Compare(CmpOp::Gt, Quantity::Number(9.0)),
+        },
+        MissingRule::Unknown,
+    );
+    i4b.applies_if = Some(Cond::Not(Box::new(Cond::PrimaryIn(0))));
+    let e5 = criterion(
+        "E5",
+        CriterionKind::Exclusion,
+        Cond::Any(Query {
+            source: Source::Diagnosis(Some(1)),
+            window: Window::WithinDays(122),
+            filter: None,
+        }),
+        MissingRule::Pass,
+    );
+    Definition {
+        path: "test.toml".into(),
+        hash: String::new(),
+        trial: Trial {
+            id: "T".into(),
+            title: "T".into(),
+            registration: "NCT0".into(),
+            horizon_months: 24.0,
+            stages: vec![8, 24],
+        },
+        code_sets: vec![haematological, stroke],
+        measures: vec![Measure {
+            name: "haemoglobin".into(),
+            loinc: vec!["718-7".into()],
+            unit: "g/dL".into(),
+            conversions: vec![
+                Conversion {
+                    from: "g/L".into(),
+                    factor: 0.1,
+                },
+                Conversion {
+                    from: "mmol/L".into(),
+                    factor: 1.611,
+                },
+            ],
+            value: MeasureValue::Value,
+            domain: None,
+        }],
+        observations: vec![],
+        tumour_groups: vec![],
+        criteria: vec![i4b, e5],
+        not_assessable: vec![],
+        cohort_criteria: vec![],
+        drugs: vec![],
+        cohorts: vec![],
+    }
+}
+
+fn outcomes(df: &DataFrame, i: usize) -> Vec<u8> {
+    df.column(&criterion_column(i))
+        .unwrap()
+        .u8()
+        .unwrap()
+        .iter()
+        .map(|v| v.unwrap())
+        .collect()
+}
+
+#[test]
+fn haemoglobin_edges_and_stroke_window() {
+    let idx = date("2025-01-31");
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+    let as_of_days = epoch_days(as_of);
+    let n = 10;
+    let person = frame(vec![
+        ids("person_id", &(1..=n).collect::<Vec<_>>()),
+        s("sex", &["F"; 10]),
+        Series::new("birth_year".into(), vec![Some(1960i32); 10]).into(),
+        dates("death_date", &[None; 10]),
+        sn("region", &[Some("Vest"); 10]),
+        sn("site", &[None; 10]),
+        // patient 9 has no index date: the as-of date is used.
+        dates(
+            "index_date",
+            &(1..=n)
+                .map(|p| if p == 9 { None } else { Some(idx) })
+                .collect::<Vec<_>>(),
+        ),
+    ]);
+    let mut inputs = empty_inputs(person);
+    let m = |p: i64, d: i32, v: f64, u: &str| (p, d, v, u.to_string());
+    let rows = vec![
+        m(1, idx - 30, 9.0, "g/dL"),  // exactly 9 on day 30: not > 9 -> fail
+        m(2, idx - 10, 91.0, "g/L"),  // 9.1 g/dL -> pass
+        m(3, idx - 31, 10.0, "g/dL"), // day 31: outside the window -> unknown
+        m(4, idx - 1, 5.6, "mmol/L"), // 5.6 x 1.611 = 9.02 g/dL -> pass
+        m(5, idx - 2, 10.0, "g/dL"),  // same-date tie 10 and 8.5: the lower -> fail
+        m(5, idx - 2, 8.5, "g/dL"),
+        m(5, idx - 20, 12.0, "g/dL"),       // older record ignored
+        m(6, idx + 1, 10.0, "g/dL"),        // after index: never used
+        m(6, idx - 5, 8.0, "g/dL"),         // -> fail
+        m(7, idx - 1, 5.0, "g/dL"),         // haematological primary -> n/a
+        m(8, idx - 1, 100.0, "mg/L"),       // unconvertible unit: dropped
+        m(8, idx - 3, 10.0, "g/dL"),        // -> pass
+        m(9, as_of_days - 2, 12.0, "g/dL"), // no index date: as-of date -> pass
+    ];
+    inputs.measurement = frame(vec![
+        ids("person_id", &rows.iter().map(|r| r.0).collect::<Vec<_>>()),
+        s("loinc", &vec!["718-7"; rows.len()]),
+        dates("date", &rows.iter().map(|r| Some(r.1)).collect::<Vec<_>>()),
+        f("value", &rows.iter().map(|r| Some(r.2)).collect::<Vec<_>>()),
+        s(
+            "unit",
+            &rows.iter().map(|r| r.3.as_str()).collect::<Vec<_>>(),
+        ),
+        f("range_low", &vec![None; rows.len()]),
+        f("range_high", &vec![None; rows.len()]),
+    ]);
+    inputs.diagnosis = frame(vec![
+        ids("person_id", &[7, 1, 2, 3]),
+        s("icd10", &["C91.0", "I63.9", "I639", "I63.9"]),
+        dates(
+            "date",
+            &[
+                Some(idx - 400),
+                Some(idx - 122), // day 122: inside -> E5 fail
+                Some(idx - 123), // day 123: outside -> pass
+                Some(idx + 1),   // after index -> pass
+            ],
+        ),
+    ]);
+    let definition = hb_and_stroke();
+    let patients = patient_outcomes(&inputs, &definition, as_of).unwrap();
+    assert_eq!(
+        outcomes(&patients, 0),
+        vec![
+            FAIL,
+            PASS,
+            UNKNOWN,
+            PASS,
+            FAIL,
+            FAIL,
+            NOT_APPLICABLE,
+            PASS,
+            PASS,
+            UNKNOWN
+        ]
+    );
+    assert_eq!(
+        outcomes(&patients, 1),
+        vec![FAIL, PASS, PASS, PASS, PASS, PASS, PASS, PASS, PASS, PASS]
+    );
+    assert_eq!(unconvertible_units(&inputs, &definition).unwrap(), 1);
+
+    // Mask table: patient 1 fails both, 3 and 10 unknown/pass, the rest eligible or n/a.
+    let masks = count(&patients, &definition).unwrap();
+    assert_eq!(masks.patients(), 10);
+    let eligible: u64 = masks
+        .population()
+        .filter(|r| r.outcomes.status() == mask::Status::Eligible)
+        .map(|r| r.patients)
+        .sum();
+    // 2, 4, 7 (n/a counts as pass), 8, 9
+    assert_eq!(eligible, 5);
+}
+
+#[test]
+fn polars_boolean_logic_is_kleene() {
+    // The engine relies on it: unknown or true = true, unknown and false = false.
+    let df = df!(
+        "a" => [Some(true), Some(false), None, None, None],
+        "b" => [None, None, Some(true), Some(false), None]
+    )
+    .unwrap();
+    let out = df
+        .lazy()
+        .select([
+            col("a").or(col("b")).alias("or"),
+            col("a").and(col("b")).alias("and"),
+        ])
+        .collect()
+        .unwrap();
+    let or: Vec<Option<bool>> = out.column("or").unwrap().bool().unwrap().iter().collect();
+    let and: Vec<Option<bool>> = out.column("and").unwrap().bool().unwrap().iter().collect();
+    assert_eq!(or, vec![Some(true), None, Some(true), None, None]);
+    assert_eq!(and, vec![None, Some(false), None, Some(false), None]);
+}
