@@ -9,14 +9,14 @@ mod count;
 mod evaluate;
 pub mod inputs;
 pub mod mask;
-mod patients;
+mod restricted;
 mod records;
 
 pub use codes::matches as code_matches;
 pub use count::count;
 pub use evaluate::{patient_outcomes, unconvertible_units};
 pub use inputs::Inputs;
-pub use patients::restricted;
+pub use restricted::{masks as restricted_masks, patients as restricted_patients};
 
 use polars::prelude::PolarsError;
 

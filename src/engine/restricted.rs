@@ -1,0 +1,114 @@
+//! The restricted outputs, never published: `patients.parquet` (`person_id`, one Utf8 column per
+//! criterion id with `pass`, `fail`, `unknown`, `n/a`, `status`, one column per cohort id with the
+//! patient's cohort status, null where not matched) and `masks.parquet` (the unsuppressed mask
+//! table with one column per criterion, which registries can pool).
+
+use polars::prelude::*;
+
+use super::cohorts::matched_column;
+use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
+use super::evaluate::{criterion_column, drug_criterion_column};
+use super::EngineError;
+use super::mask::{MaskTable, Outcome};
+use crate::definition::model::Definition;
+
+fn word(code: Expr) -> Expr {
+    when(code.clone().eq(lit(PASS)))
+        .then(lit("pass"))
+        .when(code.clone().eq(lit(FAIL)))
+        .then(lit("fail"))
+        .when(code.clone().eq(lit(UNKNOWN)))
+        .then(lit("unknown"))
+        .when(code.eq(lit(NOT_APPLICABLE)))
+        .then(lit("n/a"))
+        .otherwise(lit(NULL).cast(DataType::String))
+}
+
+/// `eligible`, `possibly eligible` or `ineligible` over outcome columns.
+fn status(columns: &[String]) -> Expr {
+    let any_is = |code: u8| {
+        columns
+            .iter()
+            .map(|c| col(c.as_str()).eq(lit(code)))
+            .reduce(Expr::or)
+            .unwrap_or(lit(false))
+    };
+    when(any_is(FAIL))
+        .then(lit("ineligible"))
+        .when(any_is(UNKNOWN))
+        .then(lit("possibly eligible"))
+        .otherwise(lit("eligible"))
+}
+
+/// The restricted patient-level frame.
+pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<DataFrame, EngineError> {
+    let general: Vec<String> = (0..definition.criteria.len())
+        .map(criterion_column)
+        .collect();
+    let mut select = vec![col("person_id")];
+    for (i, criterion) in definition.criteria.iter().enumerate() {
+        select.push(word(col(criterion_column(i))).alias(criterion.id.as_str()));
+    }
+    select.push(status(&general).alias("status"));
+    for (c, cohort) in definition.cohorts.iter().enumerate() {
+        let drug = &definition.drugs[cohort.drug];
+        let mut columns = general.clone();
+        let own = definition.cohort_criteria.len() + drug.criteria.len();
+        columns.extend((0..own).map(|j| drug_criterion_column(cohort.drug, j)));
+        select.push(
+            when(col(matched_column(c)))
+                .then(status(&columns))
+                .otherwise(lit(NULL).cast(DataType::String))
+                .alias(cohort.id.as_str()),
+        );
+    }
+    Ok(patients.clone().lazy().select(select).collect()?)
+}
+
+/// The mask table as a frame: `cohort` (null for the population rows), the five stratum columns,
+/// one Utf8 column per criterion id (general criteria, then every cohort criterion id; null where
+/// a row does not carry that criterion) and `patients`.
+pub fn masks(masks: &MaskTable) -> Result<DataFrame, EngineError> {
+    let mut ids: Vec<String> = masks.criteria.clone();
+    for cohort in &masks.cohorts {
+        for id in &cohort.criteria {
+            if !ids.contains(id) {
+                ids.push(id.clone());
+            }
+        }
+    }
+    let n = masks.rows.len();
+    let mut cohort = Vec::with_capacity(n);
+    let mut strata: Vec<Vec<&str>> = vec![Vec::with_capacity(n); 5];
+    let mut outcomes: Vec<Vec<Option<&'static str>>> = vec![vec![None; n]; ids.len()];
+    let mut patients = Vec::with_capacity(n);
+    for (r, row) in masks.rows.iter().enumerate() {
+        cohort.push(row.cohort.map(|c| masks.cohorts[c].id.as_str()));
+        let stratum = &masks.strata[row.stratum];
+        for (d, dimension) in super::mask::Stratum::DIMENSIONS.iter().enumerate() {
+            strata[d].push(stratum.get(dimension).unwrap_or("not recorded"));
+        }
+        let names = masks.criteria.iter().chain(
+            row.cohort
+                .map(|c| masks.cohorts[c].criteria.iter())
+                .into_iter()
+                .flatten(),
+        );
+        for (i, name) in names.enumerate() {
+            if let Some(column) = ids.iter().position(|id| id == name) {
+                let outcome: Outcome = row.outcomes.get(i);
+                outcomes[column][r] = Some(outcome.as_str());
+            }
+        }
+        patients.push(row.patients);
+    }
+    let mut columns: Vec<Column> = vec![Series::new("cohort".into(), cohort).into()];
+    for (d, dimension) in super::mask::Stratum::DIMENSIONS.iter().enumerate() {
+        columns.push(Series::new((*dimension).into(), &strata[d]).into());
+    }
+    for (id, values) in ids.iter().zip(outcomes) {
+        columns.push(Series::new(id.as_str().into(), values).into());
+    }
+    columns.push(Series::new("patients".into(), patients).into());
+    Ok(DataFrame::new_infer_height(columns)?)
+}
