@@ -34,16 +34,29 @@ fn alive_and_diagnosis(x: &mut Fixture) {
     let p = x.patient();
     x.expect(p, "I1a", "fail", "no diagnosis at all: missing = fail");
     let p = x.patient();
-    x.diagnosis(p, "C34.1", -100).expect(p, "I1a", "pass", "lung primary");
+    x.diagnosis(p, "C34.1", -100)
+        .expect(p, "I1a", "pass", "lung primary");
     let p = x.patient();
-    x.diagnosis(p, "C44.9", -100)
-        .expect(p, "I1a", "fail", "C44 (skin, non-melanoma) is not a primary");
+    x.diagnosis(p, "C44.9", -100).expect(
+        p,
+        "I1a",
+        "fail",
+        "C44 (skin, non-melanoma) is not a primary",
+    );
     let p = x.patient();
-    x.diagnosis(p, "C78.7", -100)
-        .expect(p, "I1a", "fail", "a metastasis only (C77-C79) is not a primary");
+    x.diagnosis(p, "C78.7", -100).expect(
+        p,
+        "I1a",
+        "fail",
+        "a metastasis only (C77-C79) is not a primary",
+    );
     let p = x.patient();
-    x.diagnosis(p, "C341", 1)
-        .expect(p, "I1a", "fail", "primary recorded after the index date: no look-ahead");
+    x.diagnosis(p, "C341", 1).expect(
+        p,
+        "I1a",
+        "fail",
+        "primary recorded after the index date: no look-ahead",
+    );
 }
 
 fn extent_and_standard_treatment(x: &mut Fixture) {
@@ -62,13 +75,26 @@ fn extent_and_standard_treatment(x: &mut Fixture) {
     let p = x.patient();
     x.obs_text(p, "extent", -10, "local")
         .obs_text(p, "extent", -10, "metastatic")
-        .expect(p, "I1b", "fail", "same-date tie local/metastatic: the least favourable (local)");
+        .expect(
+            p,
+            "I1b",
+            "fail",
+            "same-date tie local/metastatic: the least favourable (local)",
+        );
     let p = x.patient();
-    x.obs_text(p, "extent", 1, "metastatic")
-        .expect(p, "I1b", "unknown", "extent recorded after the index date is not used");
+    x.obs_text(p, "extent", 1, "metastatic").expect(
+        p,
+        "I1b",
+        "unknown",
+        "extent recorded after the index date is not used",
+    );
     let p = x.patient();
-    x.obs_text(p, "extent", -400, "locally-advanced")
-        .expect(p, "I1b", "pass", "latest extent <= idx has no window");
+    x.obs_text(p, "extent", -400, "locally-advanced").expect(
+        p,
+        "I1b",
+        "pass",
+        "latest extent <= idx has no window",
+    );
 
     let p = x.patient();
     x.obs_text(p, "std-tx-exhausted", -3, "true")
@@ -89,14 +115,20 @@ fn ecog(x: &mut Fixture) {
     x.obs_num(p, ECOG, -30, 2.0)
         .expect(p, "I2", "pass", "ECOG exactly 2 on day 30");
     let p = x.patient();
-    x.obs_num(p, ECOG, -30, 3.0).expect(p, "I2", "fail", "ECOG 3");
+    x.obs_num(p, ECOG, -30, 3.0)
+        .expect(p, "I2", "fail", "ECOG 3");
     let p = x.patient();
     x.obs_num(p, ECOG, -31, 1.0)
         .expect(p, "I2", "unknown", "day 31: outside the 30-day window");
     let p = x.patient();
     x.obs_num(p, ECOG, -1, 7.0)
         .obs_num(p, ECOG, -5, 1.0)
-        .expect(p, "I2", "pass", "ECOG 7 is out of domain: dropped, the older valid 1 is used");
+        .expect(
+            p,
+            "I2",
+            "pass",
+            "ECOG 7 is out of domain: dropped, the older valid 1 is used",
+        );
     let p = x.patient();
     x.obs_num(p, ECOG, -2, 1.0)
         .obs_num(p, ECOG, -2, 3.0)
@@ -108,7 +140,8 @@ fn blood_counts(x: &mut Fixture) {
     x.lab(p, ANC, -1, 1.5, "10*9/L")
         .expect(p, "I4a", "pass", "ANC exactly 1.5: >= 1.5");
     let p = x.patient();
-    x.lab(p, ANC, -1, 1.49, "10*9/L").expect(p, "I4a", "fail", "1.49");
+    x.lab(p, ANC, -1, 1.49, "10*9/L")
+        .expect(p, "I4a", "fail", "1.49");
     let p = x.patient();
     x.lab(p, ANC, -1, 1500.0, "/uL")
         .expect(p, "I4a", "pass", "1500 /uL = 1.5 x10^9/L");
@@ -128,7 +161,8 @@ fn blood_counts(x: &mut Fixture) {
     x.lab(p, HB, -30, 9.0, "g/dL")
         .expect(p, "I4b", "fail", "Hb exactly 9 g/dL on day 30: not > 9");
     let p = x.patient();
-    x.lab(p, HB, -1, 91.0, "g/L").expect(p, "I4b", "pass", "91 g/L = 9.1 g/dL");
+    x.lab(p, HB, -1, 91.0, "g/L")
+        .expect(p, "I4b", "pass", "91 g/L = 9.1 g/dL");
     let p = x.patient();
     x.lab(p, HB, -1, 90.0, "g/L")
         .expect(p, "I4b", "fail", "90 g/L = 9.0 g/dL: not > 9");
@@ -152,19 +186,29 @@ fn blood_counts(x: &mut Fixture) {
     let p = x.patient();
     x.lab(p, HB, -1, 100.0, "mg/L")
         .lab(p, HB, -3, 10.0, "g/dL")
-        .expect(p, "I4b", "pass", "mg/L cannot be converted: dropped, the older 10 g/dL is used");
+        .expect(
+            p,
+            "I4b",
+            "pass",
+            "mg/L cannot be converted: dropped, the older 10 g/dL is used",
+        );
 
     let p = x.patient();
     x.lab(p, PLT, -1, 75.0, "10*9/L")
         .expect(p, "I4c", "fail", "platelets exactly 75: not > 75");
     let p = x.patient();
-    x.lab(p, PLT, -1, 76.0, "10*3/uL").expect(p, "I4c", "pass", "76");
+    x.lab(p, PLT, -1, 76.0, "10*3/uL")
+        .expect(p, "I4c", "pass", "76");
     let p = x.patient();
     x.lab(p, PLT, -1, 75001.0, "/uL")
         .expect(p, "I4c", "pass", "75001 /uL = 75.001");
     let p = x.patient();
-    x.lab(p, PLT, -1, -5.0, "10*9/L")
-        .expect(p, "I4c", "unknown", "a negative count is out of domain: dropped");
+    x.lab(p, PLT, -1, -5.0, "10*9/L").expect(
+        p,
+        "I4c",
+        "unknown",
+        "a negative count is out of domain: dropped",
+    );
 }
 
 fn liver_and_kidney(x: &mut Fixture) {
@@ -172,17 +216,33 @@ fn liver_and_kidney(x: &mut Fixture) {
     x.lab_uln(p, BILI, -1, 31.0, "umol/L", 21.0)
         .expect(p, "I4d", "pass", "31/21 = 1.48 x ULN");
     let p = x.patient();
-    x.lab_uln(p, BILI, -1, 31.5, "umol/L", 21.0)
-        .expect(p, "I4d", "fail", "31.5/21 = 1.5 x ULN exactly: not < 1.5");
+    x.lab_uln(p, BILI, -1, 31.5, "umol/L", 21.0).expect(
+        p,
+        "I4d",
+        "fail",
+        "31.5/21 = 1.5 x ULN exactly: not < 1.5",
+    );
     let p = x.patient();
-    x.lab(p, BILI, -1, 31.5, "umol/L")
-        .expect(p, "I4d", "fail", "no range_high: fallback ULN 21 umol/L, 1.5 x ULN");
+    x.lab(p, BILI, -1, 31.5, "umol/L").expect(
+        p,
+        "I4d",
+        "fail",
+        "no range_high: fallback ULN 21 umol/L, 1.5 x ULN",
+    );
     let p = x.patient();
-    x.lab(p, BILI, -1, 1.8, "mg/dL")
-        .expect(p, "I4d", "pass", "1.8 mg/dL x 17.1 = 30.78 umol/L = 1.466 x 21");
+    x.lab(p, BILI, -1, 1.8, "mg/dL").expect(
+        p,
+        "I4d",
+        "pass",
+        "1.8 mg/dL x 17.1 = 30.78 umol/L = 1.466 x 21",
+    );
     let p = x.patient();
-    x.lab(p, BILI, -1, 1.85, "mg/dL")
-        .expect(p, "I4d", "fail", "1.85 mg/dL x 17.1 = 31.64 umol/L = 1.506 x 21");
+    x.lab(p, BILI, -1, 1.85, "mg/dL").expect(
+        p,
+        "I4d",
+        "fail",
+        "1.85 mg/dL x 17.1 = 31.64 umol/L = 1.506 x 21",
+    );
     let p = x.patient();
     x.expect(p, "I4d", "unknown", "no bilirubin");
 
@@ -190,8 +250,12 @@ fn liver_and_kidney(x: &mut Fixture) {
     x.lab_uln(p, AST, -1, 87.0, "U/L", 35.0)
         .expect(p, "I4e", "pass", "87/35 = 2.49 x ULN");
     let p = x.patient();
-    x.lab_uln(p, AST, -1, 87.5, "U/L", 35.0)
-        .expect(p, "I4e", "fail", "87.5/35 = 2.5 x ULN exactly");
+    x.lab_uln(p, AST, -1, 87.5, "U/L", 35.0).expect(
+        p,
+        "I4e",
+        "fail",
+        "87.5/35 = 2.5 x ULN exactly",
+    );
     let p = x.patient();
     x.diagnosis(p, "C78.7", -20)
         .lab_uln(p, AST, -1, 170.0, "U/L", 35.0)
@@ -199,11 +263,21 @@ fn liver_and_kidney(x: &mut Fixture) {
     let p = x.patient();
     x.diagnosis(p, "C787", -20)
         .lab(p, AST, -1, 175.0, "U/L")
-        .expect(p, "I4e", "fail", "liver metastases, fallback ULN 35: 5.0 exactly");
+        .expect(
+            p,
+            "I4e",
+            "fail",
+            "liver metastases, fallback ULN 35: 5.0 exactly",
+        );
     let p = x.patient();
     x.diagnosis(p, "C78.7", 3)
         .lab_uln(p, AST, -1, 100.0, "U/L", 35.0)
-        .expect(p, "I4e", "fail", "liver metastasis after idx does not raise the limit: 2.86");
+        .expect(
+            p,
+            "I4e",
+            "fail",
+            "liver metastasis after idx does not raise the limit: 2.86",
+        );
 
     let p = x.patient();
     x.lab_uln(p, ALT, -1, 112.0, "U/L", 45.0)
@@ -219,24 +293,44 @@ fn liver_and_kidney(x: &mut Fixture) {
     x.lab(p, EGFR, -1, 39.9, "mL/min/{1.73_m2}")
         .expect(p, "I4g", "fail", "39.9");
     let p = x.patient();
-    x.lab(p, CLEARANCE, -1, 40.0, "mL/min")
-        .expect(p, "I4g", "pass", "creatinine clearance 40 mL/min");
+    x.lab(p, CLEARANCE, -1, 40.0, "mL/min").expect(
+        p,
+        "I4g",
+        "pass",
+        "creatinine clearance 40 mL/min",
+    );
     // CKD-EPI 2021, woman born 1960, idx 2025 (age 65), computed independently in Python:
     // Scr 1.45 mg/dL -> 40.03; 1.46 -> 39.70; 128.2 umol/L (1.4499 mg/dL) -> 40.03.
     let p = x.patient();
-    x.lab(p, CREA, -1, 1.45, "mg/dL")
-        .expect(p, "I4g", "pass", "eGFR from creatinine 1.45 mg/dL, F 65: 40.03");
+    x.lab(p, CREA, -1, 1.45, "mg/dL").expect(
+        p,
+        "I4g",
+        "pass",
+        "eGFR from creatinine 1.45 mg/dL, F 65: 40.03",
+    );
     let p = x.patient();
-    x.lab(p, CREA, -1, 1.46, "mg/dL")
-        .expect(p, "I4g", "fail", "eGFR from creatinine 1.46 mg/dL, F 65: 39.70");
+    x.lab(p, CREA, -1, 1.46, "mg/dL").expect(
+        p,
+        "I4g",
+        "fail",
+        "eGFR from creatinine 1.46 mg/dL, F 65: 39.70",
+    );
     let p = x.patient();
-    x.lab(p, CREA, -1, 128.2, "umol/L")
-        .expect(p, "I4g", "pass", "128.2 umol/L / 88.42 = 1.4499 mg/dL: 40.03");
+    x.lab(p, CREA, -1, 128.2, "umol/L").expect(
+        p,
+        "I4g",
+        "pass",
+        "128.2 umol/L / 88.42 = 1.4499 mg/dL: 40.03",
+    );
     // Man, age 65: 1.85 mg/dL -> 39.92.
     let p = x.patient();
     x.person_mut(p).sex = "M".into();
-    x.lab(p, CREA, -1, 1.85, "mg/dL")
-        .expect(p, "I4g", "fail", "eGFR from creatinine 1.85 mg/dL, M 65: 39.92");
+    x.lab(p, CREA, -1, 1.85, "mg/dL").expect(
+        p,
+        "I4g",
+        "fail",
+        "eGFR from creatinine 1.85 mg/dL, M 65: 39.92",
+    );
     let p = x.patient();
     x.person_mut(p).sex = "U".into();
     x.lab(p, CREA, -1, 0.5, "mg/dL")
@@ -244,11 +338,21 @@ fn liver_and_kidney(x: &mut Fixture) {
     let p = x.patient();
     x.lab(p, CREA, -1, 0.5, "mg/dL")
         .lab(p, EGFR, -1, 35.0, "mL/min/{1.73_m2}")
-        .expect(p, "I4g", "fail", "same-date tie of computed 104 and reported 35: the lowest");
+        .expect(
+            p,
+            "I4g",
+            "fail",
+            "same-date tie of computed 104 and reported 35: the lowest",
+        );
     let p = x.patient();
     x.lab(p, EGFR, -2, 35.0, "mL/min/{1.73_m2}")
         .lab(p, CREA, -1, 0.5, "mg/dL")
-        .expect(p, "I4g", "pass", "the latest of the three sources: creatinine the day after");
+        .expect(
+            p,
+            "I4g",
+            "pass",
+            "the latest of the three sources: creatinine the day after",
+        );
 }
 
 fn measurable_disease_and_test(x: &mut Fixture) {
@@ -256,8 +360,12 @@ fn measurable_disease_and_test(x: &mut Fixture) {
     x.obs_text(p, "recist-measurable", -5, "true")
         .expect(p, "I5", "pass", "measurable");
     let p = x.patient();
-    x.obs_text(p, "recist-measurable", -5, "false")
-        .expect(p, "I5", "fail", "not measurable, no marker exception");
+    x.obs_text(p, "recist-measurable", -5, "false").expect(
+        p,
+        "I5",
+        "fail",
+        "not measurable, no marker exception",
+    );
     let p = x.patient();
     x.expect(p, "I5", "unknown", "no record");
     let p = x.patient();
@@ -268,7 +376,12 @@ fn measurable_disease_and_test(x: &mut Fixture) {
     let p = x.patient();
     x.diagnosis(p, "C56", -60)
         .lab(p, CA125, -3, 35.0, "U/mL")
-        .expect(p, "I5", "unknown", "ovarian, CA-125 exactly 35 (not > 35), no RECIST status");
+        .expect(
+            p,
+            "I5",
+            "unknown",
+            "ovarian, CA-125 exactly 35 (not > 35), no RECIST status",
+        );
     let p = x.patient();
     x.diagnosis(p, "C61", -60)
         .lab(p, PSA, -3, 5.0, "ng/mL")
@@ -277,7 +390,12 @@ fn measurable_disease_and_test(x: &mut Fixture) {
     x.diagnosis(p, "C61", -60)
         .obs_text(p, "recist-measurable", -5, "false")
         .lab(p, PSA, -3, 4.0, "ng/mL")
-        .expect(p, "I5", "fail", "prostate, PSA exactly 4 (not > 4), not measurable");
+        .expect(
+            p,
+            "I5",
+            "fail",
+            "prostate, PSA exactly 4 (not > 4), not measurable",
+        );
     let p = x.patient();
     x.diagnosis(p, "C34.1", -60)
         .obs_text(p, "recist-measurable", -5, "false")
@@ -297,7 +415,12 @@ fn measurable_disease_and_test(x: &mut Fixture) {
     x.expect(p, "I6", "unknown", "approved_lab null");
     let p = x.patient();
     x.test(p, Some(true), 2);
-    x.expect(p, "I6", "fail", "the only approved test is reported after idx");
+    x.expect(
+        p,
+        "I6",
+        "fail",
+        "the only approved test is reported after idx",
+    );
     let p = x.patient();
     x.test(p, Some(false), -10);
     x.test(p, None, -5);
@@ -309,7 +432,8 @@ fn toxicity_and_brain(x: &mut Fixture) {
     x.obs_num(p, "ctcae-max-grade", -10, 3.0)
         .expect(p, "E2a", "fail", "grade 3 > 2");
     let p = x.patient();
-    x.obs_num(p, "ctcae-max-grade", -10, 2.0).expect(p, "E2a", "pass", "grade 2");
+    x.obs_num(p, "ctcae-max-grade", -10, 2.0)
+        .expect(p, "E2a", "pass", "grade 2");
     let p = x.patient();
     x.expect(p, "E2a", "pass", "absence = pass")
         .expect(p, "E2b", "pass", "absence = pass")
@@ -319,16 +443,26 @@ fn toxicity_and_brain(x: &mut Fixture) {
         .expect(p, "E5", "pass", "absence = pass")
         .expect(p, "E6", "pass", "absence = pass")
         .expect(p, "E10", "pass", "absence = pass")
-        .expect(p, "E12", "pass", "woman, no pregnancy or nursing record: absence = pass");
+        .expect(
+            p,
+            "E12",
+            "pass",
+            "woman, no pregnancy or nursing record: absence = pass",
+        );
     let p = x.patient();
-    x.obs_num(p, "ctcae-max-grade", -31, 4.0)
-        .expect(p, "E2a", "pass", "day 31: outside the window");
+    x.obs_num(p, "ctcae-max-grade", -31, 4.0).expect(
+        p,
+        "E2a",
+        "pass",
+        "day 31: outside the window",
+    );
 
     let p = x.patient();
     x.obs_num(p, "neuropathy-grade", -10, 3.0)
         .expect(p, "E2b", "fail", "grade 3 >= 3");
     let p = x.patient();
-    x.obs_num(p, "neuropathy-grade", -10, 2.0).expect(p, "E2b", "pass", "grade 2");
+    x.obs_num(p, "neuropathy-grade", -10, 2.0)
+        .expect(p, "E2b", "pass", "grade 2");
 
     let p = x.patient();
     x.obs_text(p, "brain-mets-status", -10, "progressive")
@@ -365,34 +499,46 @@ fn toxicity_and_brain(x: &mut Fixture) {
 
 fn comorbidities(x: &mut Fixture) {
     let p = x.patient();
-    x.diagnosis(p, "I48.0", -180).expect(p, "E3", "fail", "arrhythmia on day 180");
+    x.diagnosis(p, "I48.0", -180)
+        .expect(p, "E3", "fail", "arrhythmia on day 180");
     let p = x.patient();
-    x.diagnosis(p, "I48.0", -181).expect(p, "E3", "pass", "day 181");
+    x.diagnosis(p, "I48.0", -181)
+        .expect(p, "E3", "pass", "day 181");
     let p = x.patient();
-    x.diagnosis(p, "I20.0", -10).expect(p, "E3", "fail", "unstable angina I20.0");
+    x.diagnosis(p, "I20.0", -10)
+        .expect(p, "E3", "fail", "unstable angina I20.0");
     let p = x.patient();
-    x.diagnosis(p, "I20.9", -10).expect(p, "E3", "pass", "I20.9 is not I20.0");
+    x.diagnosis(p, "I20.9", -10)
+        .expect(p, "E3", "pass", "I20.9 is not I20.0");
 
     let p = x.patient();
-    x.lab(p, LVEF, -365, 39.0, "%").expect(p, "E4", "fail", "LVEF 39 on day 365");
+    x.lab(p, LVEF, -365, 39.0, "%")
+        .expect(p, "E4", "fail", "LVEF 39 on day 365");
     let p = x.patient();
-    x.lab(p, LVEF, -10, 40.0, "%").expect(p, "E4", "pass", "LVEF exactly 40: not < 40");
+    x.lab(p, LVEF, -10, 40.0, "%")
+        .expect(p, "E4", "pass", "LVEF exactly 40: not < 40");
     let p = x.patient();
-    x.lab(p, LVEF, -366, 30.0, "%").expect(p, "E4", "pass", "day 366");
+    x.lab(p, LVEF, -366, 30.0, "%")
+        .expect(p, "E4", "pass", "day 366");
 
     let p = x.patient();
-    x.diagnosis(p, "I63.9", -122).expect(p, "E5", "fail", "stroke on day 122");
+    x.diagnosis(p, "I63.9", -122)
+        .expect(p, "E5", "fail", "stroke on day 122");
     let p = x.patient();
-    x.diagnosis(p, "I639", -123).expect(p, "E5", "pass", "day 123");
+    x.diagnosis(p, "I639", -123)
+        .expect(p, "E5", "pass", "day 123");
     let p = x.patient();
     x.diagnosis(p, "G45.9", -5).expect(p, "E5", "fail", "TIA");
 
     let p = x.patient();
-    x.diagnosis(p, "K92.2", -30).expect(p, "E6", "fail", "GI bleeding on day 30");
+    x.diagnosis(p, "K92.2", -30)
+        .expect(p, "E6", "fail", "GI bleeding on day 30");
     let p = x.patient();
-    x.diagnosis(p, "K92.3", -3).expect(p, "E6", "pass", "K92.3 is outside K92.0-K92.2");
+    x.diagnosis(p, "K92.3", -3)
+        .expect(p, "E6", "pass", "K92.3 is outside K92.0-K92.2");
     let p = x.patient();
-    x.diagnosis(p, "K25.0", -31).expect(p, "E6", "pass", "day 31");
+    x.diagnosis(p, "K25.0", -31)
+        .expect(p, "E6", "pass", "day 31");
 }
 
 fn therapy_and_pregnancy(x: &mut Fixture) {
@@ -400,28 +546,49 @@ fn therapy_and_pregnancy(x: &mut Fixture) {
     x.treatment(p, Some("L01XC07"), -20, None)
         .expect(p, "E10", "fail", "anti-cancer drug ongoing");
     let p = x.patient();
-    x.treatment(p, Some("L01XC07"), -60, Some(-1))
-        .expect(p, "E10", "pass", "ended the day before idx");
+    x.treatment(p, Some("L01XC07"), -60, Some(-1)).expect(
+        p,
+        "E10",
+        "pass",
+        "ended the day before idx",
+    );
     let p = x.patient();
-    x.treatment(p, Some("L01XC07"), -60, Some(0))
-        .expect(p, "E10", "fail", "ends on the index date: end >= idx");
+    x.treatment(p, Some("L01XC07"), -60, Some(0)).expect(
+        p,
+        "E10",
+        "fail",
+        "ends on the index date: end >= idx",
+    );
     let p = x.patient();
     x.treatment(p, None, -5, None)
         .expect(p, "E10", "fail", "radiotherapy ongoing");
     let p = x.patient();
     x.diagnosis(p, "C61", -300)
         .treatment(p, Some("L02AE02"), -200, None)
-        .expect(p, "E10", "pass", "castration for prostate cancer is allowed");
+        .expect(
+            p,
+            "E10",
+            "pass",
+            "castration for prostate cancer is allowed",
+        );
     let p = x.patient();
     x.diagnosis(p, "C50.9", -300)
         .treatment(p, Some("L02AE02"), -200, None)
         .expect(p, "E10", "fail", "GnRH analogue without a prostate primary");
     let p = x.patient();
-    x.treatment(p, Some("L02AB01"), -30, None)
-        .expect(p, "E10", "pass", "megestrol started 30 days before idx");
+    x.treatment(p, Some("L02AB01"), -30, None).expect(
+        p,
+        "E10",
+        "pass",
+        "megestrol started 30 days before idx",
+    );
     let p = x.patient();
-    x.treatment(p, Some("L02AB01"), -29, None)
-        .expect(p, "E10", "fail", "megestrol started 29 days before idx");
+    x.treatment(p, Some("L02AB01"), -29, None).expect(
+        p,
+        "E10",
+        "fail",
+        "megestrol started 29 days before idx",
+    );
     let p = x.patient();
     x.treatment(p, Some("L01XC07"), 3, None)
         .expect(p, "E10", "pass", "starts after idx");
@@ -431,13 +598,19 @@ fn therapy_and_pregnancy(x: &mut Fixture) {
     x.obs_text(p, "pregnant", -3, "true")
         .expect(p, "E12", "n/a", "men: n/a");
     let p = x.patient();
-    x.obs_text(p, "pregnant", -3, "true").expect(p, "E12", "fail", "pregnant");
+    x.obs_text(p, "pregnant", -3, "true")
+        .expect(p, "E12", "fail", "pregnant");
     let p = x.patient();
-    x.obs_text(p, "pregnant", -3, "false")
-        .expect(p, "E12", "pass", "not pregnant, nursing unknown");
+    x.obs_text(p, "pregnant", -3, "false").expect(
+        p,
+        "E12",
+        "pass",
+        "not pregnant, nursing unknown",
+    );
     let p = x.patient();
     x.person_mut(p).sex = "U".into();
-    x.obs_text(p, "nursing", -3, "true").expect(p, "E12", "fail", "sex U nursing");
+    x.obs_text(p, "nursing", -3, "true")
+        .expect(p, "E12", "fail", "sex U nursing");
     let p = x.patient();
     x.obs_text(p, "pregnant", -31, "true")
         .expect(p, "E12", "pass", "day 31: outside the window");
@@ -457,7 +630,12 @@ fn general_criteria_at_their_edges() {
     therapy_and_pregnancy(&mut x);
     let results = x.run(&[]);
     let wrong = x.mismatches(&results);
-    assert!(wrong.is_empty(), "{} mismatches:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} mismatches:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 #[test]
@@ -469,12 +647,20 @@ fn index_date_defaults_to_the_as_of_date() {
     let p = x.patient();
     x.person_mut(p).index = None;
     let offset = as_of - x.index;
-    x.lab(p, HB, offset - 1, 10.0, "g/dL")
-        .expect(p, "I4b", "pass", "Hb the day before the as-of date");
+    x.lab(p, HB, offset - 1, 10.0, "g/dL").expect(
+        p,
+        "I4b",
+        "pass",
+        "Hb the day before the as-of date",
+    );
     let p = x.patient();
     x.person_mut(p).index = None;
-    x.lab(p, HB, offset - 31, 10.0, "g/dL")
-        .expect(p, "I4b", "unknown", "31 days before the as-of date");
+    x.lab(p, HB, offset - 31, 10.0, "g/dL").expect(
+        p,
+        "I4b",
+        "unknown",
+        "31 days before the as-of date",
+    );
     let results = x.run(&[]);
     let wrong = x.mismatches(&results);
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));

@@ -18,6 +18,9 @@ use crate::definition::model::{
     RecordCond, Source, Test,
 };
 
+/// Added to dates (days since 1970) in `latest` keys so that every key is positive.
+const DATE_OFFSET: i64 = 1_000_000;
+
 /// Outcome codes of the patient-level frame (see [`super::mask::Outcome`]).
 pub(crate) const PASS: u8 = 0;
 pub(crate) const FAIL: u8 = 1;
@@ -334,12 +337,52 @@ impl<'d> Compiler<'d> {
     }
 
     /// `latest QUERY TEST`: the test on the latest selected record with a valid value.
+    ///
+    /// Each record gets the key `(date + OFFSET) * 2 + bit`, where `bit` is 1 for the tied answer
+    /// that must win (false when all tied records must pass, true when any may fail), so that one
+    /// vectorized `max()` per patient finds the latest date and breaks its ties at once.
     fn latest(
         &mut self,
         query: &Query,
         test: &Test,
         ties: Ties,
         ctx: Context,
+    ) -> Result<Expr, EngineError> {
+        match test {
+            // A person-level threshold (`if liver metastases then 5 xULN else 2.5 xULN`): one
+            // atom per branch, the branch chosen per patient.
+            Test::Compare(op, Quantity::If(cond, then, otherwise)) => {
+                let cond = self.cond(cond, false, ctx)?.fill_null(lit(false));
+                let then = Test::Compare(*op, (**then).clone());
+                let otherwise = Test::Compare(*op, (**otherwise).clone());
+                Ok(when(cond)
+                    .then(self.latest(query, &then, ties, ctx)?)
+                    .otherwise(self.latest(query, &otherwise, ties, ctx)?))
+            }
+            Test::Compare(op, Quantity::Number(threshold)) => {
+                let threshold = *threshold;
+                let op = *op;
+                self.latest_truth(query, test, ties, ctx, move |v| cmp(v, op, lit(threshold)))
+            }
+            Test::In(values) => {
+                let values = values.clone();
+                self.latest_truth(query, test, ties, ctx, move |v| {
+                    v.is_in(
+                        lit(Series::new("values".into(), values)).implode(false),
+                        false,
+                    )
+                })
+            }
+        }
+    }
+
+    fn latest_truth(
+        &mut self,
+        query: &Query,
+        test: &Test,
+        ties: Ties,
+        ctx: Context,
+        truth: impl FnOnce(Expr) -> Expr,
     ) -> Result<Expr, EngineError> {
         let (table, selected, value) = self.selection(query);
         let value = value.ok_or_else(|| {
@@ -352,69 +395,26 @@ impl<'d> Compiler<'d> {
         if let Some(filter) = &query.filter {
             selected = selected.and(self.record(filter, table, ctx)?.fill_null(lit(false)));
         }
-        let latest_date = col("date").filter(selected.clone()).max();
-        let at_latest = selected.and(col("date").eq(latest_date));
-        let reduce = |e: Expr, ties: Ties| match ties {
-            Ties::All => e.min(),
-            Ties::Any => e.max(),
-        };
-        let drug = ctx.drug.map(|(d, _)| d);
-        match test {
-            // A person-level threshold (`5 xULN if liver metastases else 2.5 xULN`): keep the
-            // least favourable tied value (min or max) and compare it at patient level.
-            Test::Compare(op, quantity @ Quantity::If(..)) => {
-                let keep_min = matches!(
-                    (op, ties),
-                    (CmpOp::Gt | CmpOp::Ge, Ties::All) | (CmpOp::Lt | CmpOp::Le, Ties::Any)
-                );
-                if matches!(op, CmpOp::Eq | CmpOp::Ne) {
-                    return Err(EngineError::Unsupported(
-                        "`=` or `!=` against a conditional quantity".into(),
-                    ));
-                }
-                let key = format!("latest-value|{query:?}|{keep_min}|{drug:?}");
-                let name = self.atom(key, table, || {
-                    let tied = value.filter(at_latest);
-                    if keep_min {
-                        tied.min()
-                    } else {
-                        tied.max()
-                    }
-                });
-                let threshold = self.quantity(quantity, ctx)?;
-                Ok(cmp(col(&name), *op, threshold))
-            }
-            // A constant threshold or a set of texts: reduce the test's truth over tied records.
-            Test::Compare(op, Quantity::Number(threshold)) => {
-                let truth = cmp(value, *op, lit(*threshold)).cast(DataType::Int8);
-                let key = format!("latest-test|{query:?}|{test:?}|{ties:?}|{drug:?}");
-                let name = self.atom(key, table, || reduce(truth.filter(at_latest), ties));
-                Ok(col(&name).eq(lit(1i8)))
-            }
-            Test::In(values) => {
-                let truth = value
-                    .is_in(
-                        lit(Series::new("values".into(), values)).implode(false),
-                        false,
-                    )
-                    .cast(DataType::Int8);
-                let key = format!("latest-test|{query:?}|{test:?}|{ties:?}|{drug:?}");
-                let name = self.atom(key, table, || reduce(truth.filter(at_latest), ties));
-                Ok(col(&name).eq(lit(1i8)))
-            }
+        let holds = truth(value).fill_null(lit(false));
+        let bit = match ties {
+            Ties::All => holds.not(),
+            Ties::Any => holds,
         }
-    }
-
-    fn quantity(&mut self, quantity: &Quantity, ctx: Context) -> Result<Expr, EngineError> {
-        Ok(match quantity {
-            Quantity::Number(n) => lit(*n),
-            Quantity::If(cond, then, otherwise) => {
-                // Two-valued: unknown counts as false.
-                let cond = self.cond(cond, false, ctx)?.fill_null(lit(false));
-                when(cond)
-                    .then(self.quantity(then, ctx)?)
-                    .otherwise(self.quantity(otherwise, ctx)?)
-            }
+        .cast(DataType::Int64);
+        let key = format!(
+            "latest|{query:?}|{test:?}|{ties:?}|{:?}",
+            ctx.drug.map(|(d, _)| d)
+        );
+        let name = self.atom(key, table, || {
+            when(selected)
+                .then((col("date").cast(DataType::Int64) + lit(DATE_OFFSET)) * lit(2i64) + bit)
+                .otherwise(lit(NULL).cast(DataType::Int64))
+                .max()
+        });
+        let answer = col(&name) % lit(2i64);
+        Ok(match ties {
+            Ties::All => answer.eq(lit(0i64)),
+            Ties::Any => answer.eq(lit(1i64)),
         })
     }
 }

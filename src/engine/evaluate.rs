@@ -105,7 +105,7 @@ pub(crate) fn core(
         (col("p_idx").cast(DataType::Date).dt().year() - col("p_birth_year")).alias("p_age"),
     );
     let primary_set = primary_cancer_set(definition);
-    let primary = RecordTable::Diagnosis
+    let primaries = RecordTable::Diagnosis
         .rows(inputs)
         .inner_join(
             person.clone().select([col("person_id"), col("p_idx")]),
@@ -117,11 +117,21 @@ pub(crate) fn core(
                 .lt_eq(col("p_idx"))
                 .and(in_set(col("code"), &primary_set)),
         )
+        .select([col("person_id"), col("date"), col("code")]);
+    // The latest date per patient, then the lowest code on it: two plain aggregations.
+    let latest = primaries
+        .clone()
         .group_by([col("person_id")])
-        .agg([col("code")
-            .filter(col("date").eq(col("date").max()))
-            .min()
-            .alias("p_primary")]);
+        .agg([col("date").max()]);
+    let primary = primaries
+        .join(
+            latest,
+            [col("person_id"), col("date")],
+            [col("person_id"), col("date")],
+            JoinArgs::new(JoinType::Inner),
+        )
+        .group_by([col("person_id")])
+        .agg([col("code").min().alias("p_primary")]);
     person.left_join(primary, col("person_id"), col("person_id"))
 }
 

@@ -9,8 +9,8 @@ mod count;
 mod evaluate;
 pub mod inputs;
 pub mod mask;
-mod restricted;
 mod records;
+mod restricted;
 
 pub use codes::matches as code_matches;
 pub use count::count;

@@ -8,8 +8,8 @@ use polars::prelude::*;
 use super::cohorts::matched_column;
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
 use super::evaluate::{criterion_column, drug_criterion_column};
-use super::EngineError;
 use super::mask::{MaskTable, Outcome};
+use super::EngineError;
 use crate::definition::model::Definition;
 
 fn word(code: Expr) -> Expr {

@@ -10,7 +10,9 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, StringArray};
+use arrow::array::{
+    ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, StringArray,
+};
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
@@ -100,18 +102,33 @@ impl Fixture {
 
     /// A diagnosis `offset` days from the index date (negative: before).
     pub fn diagnosis(&mut self, p: i64, icd10: &str, offset: i32) -> &mut Self {
-        self.diagnoses.push(Diagnosis(p, icd10.into(), self.index + offset));
+        self.diagnoses
+            .push(Diagnosis(p, icd10.into(), self.index + offset));
         self
     }
 
     pub fn lab(&mut self, p: i64, loinc: &str, offset: i32, value: f64, unit: &str) -> &mut Self {
-        self.measurements
-            .push(Measurement(p, loinc.into(), self.index + offset, value, unit.into(), None));
+        self.measurements.push(Measurement(
+            p,
+            loinc.into(),
+            self.index + offset,
+            value,
+            unit.into(),
+            None,
+        ));
         self
     }
 
     /// A lab result with the lab's upper limit of normal.
-    pub fn lab_uln(&mut self, p: i64, loinc: &str, offset: i32, value: f64, unit: &str, uln: f64) -> &mut Self {
+    pub fn lab_uln(
+        &mut self,
+        p: i64,
+        loinc: &str,
+        offset: i32,
+        value: f64,
+        unit: &str,
+        uln: f64,
+    ) -> &mut Self {
         self.measurements.push(Measurement(
             p,
             loinc.into(),
@@ -124,8 +141,13 @@ impl Fixture {
     }
 
     pub fn obs_num(&mut self, p: i64, code: &str, offset: i32, value: f64) -> &mut Self {
-        self.observations
-            .push(Observation(p, code.into(), self.index + offset, Some(value), None));
+        self.observations.push(Observation(
+            p,
+            code.into(),
+            self.index + offset,
+            Some(value),
+            None,
+        ));
         self
     }
 
@@ -141,8 +163,18 @@ impl Fixture {
     }
 
     /// A drug (or, with `atc` None, radiotherapy) from `start` to `end` (None: ongoing).
-    pub fn treatment(&mut self, p: i64, atc: Option<&str>, start: i32, end: Option<i32>) -> &mut Self {
-        let kind = if atc.is_some() { "drug" } else { "radiotherapy" };
+    pub fn treatment(
+        &mut self,
+        p: i64,
+        atc: Option<&str>,
+        start: i32,
+        end: Option<i32>,
+    ) -> &mut Self {
+        let kind = if atc.is_some() {
+            "drug"
+        } else {
+            "radiotherapy"
+        };
         self.treatments.push(Treatment(
             p,
             atc.map(str::to_string),
@@ -156,11 +188,20 @@ impl Fixture {
     /// A molecular test report; returns its test_id.
     pub fn test(&mut self, p: i64, approved: Option<bool>, offset: i32) -> String {
         let id = format!("T{}-{}", p, self.tests.len() + 1);
-        self.tests.push(Test(p, id.clone(), approved, self.index + offset));
+        self.tests
+            .push(Test(p, id.clone(), approved, self.index + offset));
         id
     }
 
-    pub fn variant(&mut self, p: i64, test: &str, gene: &str, class: &str, alteration: Option<&str>, value: Option<f64>) -> &mut Self {
+    pub fn variant(
+        &mut self,
+        p: i64,
+        test: &str,
+        gene: &str,
+        class: &str,
+        alteration: Option<&str>,
+        value: Option<f64>,
+    ) -> &mut Self {
         self.variants.push(Variant(
             p,
             test.into(),
@@ -183,66 +224,302 @@ impl Fixture {
     pub fn write(&self, dir: &Path) {
         std::fs::create_dir_all(dir).unwrap();
         let ps = &self.persons;
-        write(dir, "person", vec![
-            ("person_id", false, Arc::new(Int64Array::from_iter_values(ps.iter().map(|p| p.id))) as ArrayRef),
-            ("sex", false, Arc::new(StringArray::from_iter_values(ps.iter().map(|p| p.sex.clone())))),
-            ("birth_year", true, Arc::new(Int32Array::from(ps.iter().map(|p| p.birth_year).collect::<Vec<_>>()))),
-            ("death_date", true, Arc::new(Date32Array::from(ps.iter().map(|p| p.death).collect::<Vec<_>>()))),
-            ("region", true, Arc::new(StringArray::from(ps.iter().map(|p| p.region.clone()).collect::<Vec<_>>()))),
-            ("site", true, Arc::new(StringArray::from(ps.iter().map(|p| p.site.clone()).collect::<Vec<_>>()))),
-            ("index_date", true, Arc::new(Date32Array::from(ps.iter().map(|p| p.index).collect::<Vec<_>>()))),
-        ]);
+        write(
+            dir,
+            "person",
+            vec![
+                (
+                    "person_id",
+                    false,
+                    Arc::new(Int64Array::from_iter_values(ps.iter().map(|p| p.id))) as ArrayRef,
+                ),
+                (
+                    "sex",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        ps.iter().map(|p| p.sex.clone()),
+                    )),
+                ),
+                (
+                    "birth_year",
+                    true,
+                    Arc::new(Int32Array::from(
+                        ps.iter().map(|p| p.birth_year).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "death_date",
+                    true,
+                    Arc::new(Date32Array::from(
+                        ps.iter().map(|p| p.death).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "region",
+                    true,
+                    Arc::new(StringArray::from(
+                        ps.iter().map(|p| p.region.clone()).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "site",
+                    true,
+                    Arc::new(StringArray::from(
+                        ps.iter().map(|p| p.site.clone()).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "index_date",
+                    true,
+                    Arc::new(Date32Array::from(
+                        ps.iter().map(|p| p.index).collect::<Vec<_>>(),
+                    )),
+                ),
+            ],
+        );
         let ds = &self.diagnoses;
-        write(dir, "diagnosis", vec![
-            ("person_id", false, Arc::new(Int64Array::from_iter_values(ds.iter().map(|d| d.0))) as ArrayRef),
-            ("icd10", false, Arc::new(StringArray::from_iter_values(ds.iter().map(|d| d.1.clone())))),
-            ("date", false, Arc::new(Date32Array::from_iter_values(ds.iter().map(|d| d.2)))),
-        ]);
+        write(
+            dir,
+            "diagnosis",
+            vec![
+                (
+                    "person_id",
+                    false,
+                    Arc::new(Int64Array::from_iter_values(ds.iter().map(|d| d.0))) as ArrayRef,
+                ),
+                (
+                    "icd10",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        ds.iter().map(|d| d.1.clone()),
+                    )),
+                ),
+                (
+                    "date",
+                    false,
+                    Arc::new(Date32Array::from_iter_values(ds.iter().map(|d| d.2))),
+                ),
+            ],
+        );
         let ms = &self.measurements;
-        write(dir, "measurement", vec![
-            ("person_id", false, Arc::new(Int64Array::from_iter_values(ms.iter().map(|m| m.0))) as ArrayRef),
-            ("loinc", false, Arc::new(StringArray::from_iter_values(ms.iter().map(|m| m.1.clone())))),
-            ("date", false, Arc::new(Date32Array::from_iter_values(ms.iter().map(|m| m.2)))),
-            ("value", false, Arc::new(Float64Array::from_iter_values(ms.iter().map(|m| m.3)))),
-            ("unit", false, Arc::new(StringArray::from_iter_values(ms.iter().map(|m| m.4.clone())))),
-            ("range_low", true, Arc::new(Float64Array::from(vec![None::<f64>; ms.len()]))),
-            ("range_high", true, Arc::new(Float64Array::from(ms.iter().map(|m| m.5).collect::<Vec<_>>()))),
-        ]);
+        write(
+            dir,
+            "measurement",
+            vec![
+                (
+                    "person_id",
+                    false,
+                    Arc::new(Int64Array::from_iter_values(ms.iter().map(|m| m.0))) as ArrayRef,
+                ),
+                (
+                    "loinc",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        ms.iter().map(|m| m.1.clone()),
+                    )),
+                ),
+                (
+                    "date",
+                    false,
+                    Arc::new(Date32Array::from_iter_values(ms.iter().map(|m| m.2))),
+                ),
+                (
+                    "value",
+                    false,
+                    Arc::new(Float64Array::from_iter_values(ms.iter().map(|m| m.3))),
+                ),
+                (
+                    "unit",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        ms.iter().map(|m| m.4.clone()),
+                    )),
+                ),
+                (
+                    "range_low",
+                    true,
+                    Arc::new(Float64Array::from(vec![None::<f64>; ms.len()])),
+                ),
+                (
+                    "range_high",
+                    true,
+                    Arc::new(Float64Array::from(
+                        ms.iter().map(|m| m.5).collect::<Vec<_>>(),
+                    )),
+                ),
+            ],
+        );
         let os = &self.observations;
-        write(dir, "observation", vec![
-            ("person_id", false, Arc::new(Int64Array::from_iter_values(os.iter().map(|o| o.0))) as ArrayRef),
-            ("code", false, Arc::new(StringArray::from_iter_values(os.iter().map(|o| o.1.clone())))),
-            ("date", false, Arc::new(Date32Array::from_iter_values(os.iter().map(|o| o.2)))),
-            ("value_num", true, Arc::new(Float64Array::from(os.iter().map(|o| o.3).collect::<Vec<_>>()))),
-            ("value_text", true, Arc::new(StringArray::from(os.iter().map(|o| o.4.clone()).collect::<Vec<_>>()))),
-        ]);
+        write(
+            dir,
+            "observation",
+            vec![
+                (
+                    "person_id",
+                    false,
+                    Arc::new(Int64Array::from_iter_values(os.iter().map(|o| o.0))) as ArrayRef,
+                ),
+                (
+                    "code",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        os.iter().map(|o| o.1.clone()),
+                    )),
+                ),
+                (
+                    "date",
+                    false,
+                    Arc::new(Date32Array::from_iter_values(os.iter().map(|o| o.2))),
+                ),
+                (
+                    "value_num",
+                    true,
+                    Arc::new(Float64Array::from(
+                        os.iter().map(|o| o.3).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "value_text",
+                    true,
+                    Arc::new(StringArray::from(
+                        os.iter().map(|o| o.4.clone()).collect::<Vec<_>>(),
+                    )),
+                ),
+            ],
+        );
         let ts = &self.treatments;
-        write(dir, "treatment", vec![
-            ("person_id", false, Arc::new(Int64Array::from_iter_values(ts.iter().map(|t| t.0))) as ArrayRef),
-            ("atc", true, Arc::new(StringArray::from(ts.iter().map(|t| t.1.clone()).collect::<Vec<_>>()))),
-            ("kind", false, Arc::new(StringArray::from_iter_values(ts.iter().map(|t| t.2.clone())))),
-            ("start_date", false, Arc::new(Date32Array::from_iter_values(ts.iter().map(|t| t.3)))),
-            ("end_date", true, Arc::new(Date32Array::from(ts.iter().map(|t| t.4).collect::<Vec<_>>()))),
-        ]);
+        write(
+            dir,
+            "treatment",
+            vec![
+                (
+                    "person_id",
+                    false,
+                    Arc::new(Int64Array::from_iter_values(ts.iter().map(|t| t.0))) as ArrayRef,
+                ),
+                (
+                    "atc",
+                    true,
+                    Arc::new(StringArray::from(
+                        ts.iter().map(|t| t.1.clone()).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "kind",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        ts.iter().map(|t| t.2.clone()),
+                    )),
+                ),
+                (
+                    "start_date",
+                    false,
+                    Arc::new(Date32Array::from_iter_values(ts.iter().map(|t| t.3))),
+                ),
+                (
+                    "end_date",
+                    true,
+                    Arc::new(Date32Array::from(
+                        ts.iter().map(|t| t.4).collect::<Vec<_>>(),
+                    )),
+                ),
+            ],
+        );
         let mt = &self.tests;
-        write(dir, "molecular_test", vec![
-            ("person_id", false, Arc::new(Int64Array::from_iter_values(mt.iter().map(|t| t.0))) as ArrayRef),
-            ("test_id", false, Arc::new(StringArray::from_iter_values(mt.iter().map(|t| t.1.clone())))),
-            ("method", false, Arc::new(StringArray::from_iter_values(mt.iter().map(|_| "ngs-panel")))),
-            ("specimen", true, Arc::new(StringArray::from(vec![Some("tissue-primary"); mt.len()]))),
-            ("approved_lab", true, Arc::new(BooleanArray::from(mt.iter().map(|t| t.2).collect::<Vec<_>>()))),
-            ("report_date", false, Arc::new(Date32Array::from_iter_values(mt.iter().map(|t| t.3)))),
-        ]);
+        write(
+            dir,
+            "molecular_test",
+            vec![
+                (
+                    "person_id",
+                    false,
+                    Arc::new(Int64Array::from_iter_values(mt.iter().map(|t| t.0))) as ArrayRef,
+                ),
+                (
+                    "test_id",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        mt.iter().map(|t| t.1.clone()),
+                    )),
+                ),
+                (
+                    "method",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        mt.iter().map(|_| "ngs-panel"),
+                    )),
+                ),
+                (
+                    "specimen",
+                    true,
+                    Arc::new(StringArray::from(vec![Some("tissue-primary"); mt.len()])),
+                ),
+                (
+                    "approved_lab",
+                    true,
+                    Arc::new(BooleanArray::from(
+                        mt.iter().map(|t| t.2).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "report_date",
+                    false,
+                    Arc::new(Date32Array::from_iter_values(mt.iter().map(|t| t.3))),
+                ),
+            ],
+        );
         let vs = &self.variants;
-        write(dir, "variant", vec![
-            ("person_id", false, Arc::new(Int64Array::from_iter_values(vs.iter().map(|v| v.0))) as ArrayRef),
-            ("test_id", false, Arc::new(StringArray::from_iter_values(vs.iter().map(|v| v.1.clone())))),
-            ("gene", false, Arc::new(StringArray::from_iter_values(vs.iter().map(|v| v.2.clone())))),
-            ("class", false, Arc::new(StringArray::from_iter_values(vs.iter().map(|v| v.3.clone())))),
-            ("alteration", true, Arc::new(StringArray::from(vs.iter().map(|v| v.4.clone()).collect::<Vec<_>>()))),
-            ("value", true, Arc::new(Float64Array::from(vs.iter().map(|v| v.5).collect::<Vec<_>>()))),
-            ("tier", true, Arc::new(StringArray::from(vec![None::<String>; vs.len()]))),
-        ]);
+        write(
+            dir,
+            "variant",
+            vec![
+                (
+                    "person_id",
+                    false,
+                    Arc::new(Int64Array::from_iter_values(vs.iter().map(|v| v.0))) as ArrayRef,
+                ),
+                (
+                    "test_id",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        vs.iter().map(|v| v.1.clone()),
+                    )),
+                ),
+                (
+                    "gene",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        vs.iter().map(|v| v.2.clone()),
+                    )),
+                ),
+                (
+                    "class",
+                    false,
+                    Arc::new(StringArray::from_iter_values(
+                        vs.iter().map(|v| v.3.clone()),
+                    )),
+                ),
+                (
+                    "alteration",
+                    true,
+                    Arc::new(StringArray::from(
+                        vs.iter().map(|v| v.4.clone()).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "value",
+                    true,
+                    Arc::new(Float64Array::from(
+                        vs.iter().map(|v| v.5).collect::<Vec<_>>(),
+                    )),
+                ),
+                (
+                    "tier",
+                    true,
+                    Arc::new(StringArray::from(vec![None::<String>; vs.len()])),
+                ),
+            ],
+        );
     }
 
     /// Writes the extract, runs `eligo run --restricted` on it and returns the patient-level
@@ -316,7 +593,8 @@ fn write(dir: &Path, table: &str, columns: Vec<(&str, bool, ArrayRef)>) {
         .map(|(name, nullable, array)| Field::new(*name, array.data_type().clone(), *nullable))
         .collect();
     let schema = Arc::new(Schema::new(fields));
-    let batch = RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.2).collect()).unwrap();
+    let batch =
+        RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.2).collect()).unwrap();
     let file = File::create(dir.join(format!("{table}.parquet"))).unwrap();
     let mut writer = ArrowWriter::try_new(file, schema, None).unwrap();
     writer.write(&batch).unwrap();
@@ -326,7 +604,10 @@ fn write(dir: &Path, table: &str, columns: Vec<(&str, bool, ArrayRef)>) {
 /// Reads `restricted/patients.parquet`: person_id (Int64) and Utf8 columns.
 pub fn read_patients(path: &Path) -> HashMap<i64, HashMap<String, Option<String>>> {
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).unwrap().build().unwrap();
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
     let mut out: HashMap<i64, HashMap<String, Option<String>>> = HashMap::new();
     for batch in reader {
         let batch = batch.unwrap();
