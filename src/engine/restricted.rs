@@ -79,7 +79,7 @@ pub fn masks(masks: &MaskTable) -> Result<DataFrame, EngineError> {
     }
     let n = masks.rows.len();
     let mut cohort = Vec::with_capacity(n);
-    let mut strata: Vec<Vec<&str>> = vec![Vec::with_capacity(n); 5];
+    let mut strata: Vec<Vec<&str>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
     let mut outcomes: Vec<Vec<Option<&'static str>>> = vec![vec![None; n]; ids.len()];
     let mut patients = Vec::with_capacity(n);
     for (r, row) in masks.rows.iter().enumerate() {
