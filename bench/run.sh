@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# The benchmark: eligo against the decode floor and DuckDB, side by side in one run.
+#   bench/run.sh [PATIENTS...]      (default: 1000000 10000000)
+# Extracts are generated with `eligo synth` into bench/data/ (git-ignored); each engine runs
+# REPEAT times (default 3). Results: bench/results/<date>.tsv, summarized in BENCHMARKS.md.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
+repeat=${REPEAT:-3}
+as_of=2026-01-15
+threads=$(nproc)
+
+cargo build --release --quiet --bin eligo --example decode_floor
+target=${CARGO_TARGET_DIR:-target}
+eligo="$target/release/eligo"
+floor="$target/release/examples/decode_floor"
+python3 -c "import duckdb, pyarrow" 2>/dev/null || python3 -m pip install --quiet duckdb pyarrow
+
+mkdir -p bench/data bench/results
+results="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ).tsv"
+printf 'patients\tengine\trun\twall_s\tuser_s\tsys_s\tmax_rss_mb\n' > "$results"
+
+# Runs a command under /usr/bin/time -v and appends one row of measurements.
+measure() {
+    local patients=$1 engine=$2 run=$3; shift 3
+    local log; log=$(mktemp)
+    /usr/bin/time -v "$@" > /dev/null 2> "$log" || { cat "$log"; exit 1; }
+    awk -v p="$patients" -v e="$engine" -v r="$run" -F': ' '
+        /Elapsed \(wall clock\)/ { n = split($2, t, ":"); wall = (n == 3) ? t[1]*3600 + t[2]*60 + t[3] : t[1]*60 + t[2] }
+        /User time/ { user = $2 } /System time/ { sys = $2 } /Maximum resident/ { rss = $2 / 1024 }
+        END { printf "%s\t%s\t%s\t%.2f\t%.2f\t%.2f\t%.0f\n", p, e, r, wall, user, sys, rss }' "$log" | tee -a "$results"
+    rm -f "$log"
+}
+
+for n in "${sizes[@]}"; do
+    data="bench/data/synth-$n"
+    if [ ! -f "$data/extract.toml" ]; then
+        echo "generating $n patients" >&2
+        measure "$n" synth 1 "$eligo" --quiet synth --patients "$n" --seed 7 --out "$data"
+    fi
+    for run in $(seq 1 "$repeat"); do
+        measure "$n" decode-floor "$run" "$floor" "$data"
+        measure "$n" eligo "$run" "$eligo" --quiet run --data "$data" --out "bench/data/out-$n" \
+            --as-of "$as_of" --restricted
+        measure "$n" duckdb "$run" python3 bench/reference/evaluate.py "$data" --as-of "$as_of" \
+            --out "bench/data/duckdb-$n.parquet" --threads "$threads"
+    done
+    # Same patient-level results, or the numbers mean nothing.
+    python3 bench/reference/compare.py "bench/data/out-$n/restricted/patients.parquet" \
+        "bench/data/duckdb-$n.parquet"
+done
+python3 bench/summarize.py "$results"

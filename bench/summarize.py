@@ -1,0 +1,33 @@
+"""Summarizes a benchmark TSV: median per size and engine, and the ratios the targets name."""
+import csv
+import statistics
+import sys
+from collections import defaultdict
+
+rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+runs = defaultdict(list)
+for r in rows:
+    runs[(int(r["patients"]), r["engine"])].append(r)
+
+def median(key, field):
+    return statistics.median(float(r[field]) for r in runs[key])
+
+print("| patients | engine | runs | wall s (median) | cpu s | peak RSS MB |")
+print("|---:|---|---:|---:|---:|---:|")
+for (n, engine) in sorted(runs):
+    key = (n, engine)
+    cpu = statistics.median(float(r["user_s"]) + float(r["sys_s"]) for r in runs[key])
+    print(f"| {n:,} | {engine} | {len(runs[key])} | {median(key, 'wall_s'):.2f} | {cpu:.2f} | {median(key, 'max_rss_mb'):.0f} |")
+print()
+sizes = sorted({n for n, _ in runs})
+for n in sizes:
+    if (n, "eligo") in runs and (n, "decode-floor") in runs and (n, "duckdb") in runs:
+        e, f, d = (median((n, k), "wall_s") for k in ("eligo", "decode-floor", "duckdb"))
+        print(f"{n:,} patients: eligo / decode floor = {e / f:.2f} (target <= 2), "
+              f"eligo / DuckDB = {e / d:.2f} (target < 1), "
+              f"per patient {e / n * 1e6:.2f} us")
+if len(sizes) >= 2 and all((n, "eligo") in runs for n in sizes[:2]):
+    a, b = sizes[0], sizes[-1]
+    pa = median((a, "eligo"), "wall_s") / a
+    pb = median((b, "eligo"), "wall_s") / b
+    print(f"per-patient cost at {b:,} / at {a:,} = {pb / pa:.2f} (target <= 1.2)")
