@@ -186,6 +186,15 @@ CASES = [
     # the same creatinine in umol/L: 1.8 x 88.42 = 159.156 umol/L
     Case("CKD-EPI: same in umol/L (159.156) -> fail", {"I4g": "fail"},
          sex="M", birth_year=1954, meas=[("2160-0", 1, 159.156, "umol/L")]),
+    # age is year(idx) - birth_year, idx (not the as-of date) giving the year: idx 2023-12-20,
+    # born 1954 -> 69 y; 39.9928 / 0.9938 = 40.24 -> pass (at 70 y it would fail)
+    Case("CKD-EPI: age from the year of idx: M 69 y, creatinine 1.8 -> eGFR 40.24 -> pass",
+         {"I4g": "pass"}, sex="M", birth_year=1954, index_date=dt.date(2023, 12, 20),
+         meas=[("2160-0", 1, 1.8, "mg/dL")]),
+    # 159.12 umol/L / 88.42 = 1.79959 mg/dL -> (1.79959/0.9)^-1.2 = 0.43539 -> 40.004 -> pass
+    # (with a factor of 88.4 it would be 1.8 mg/dL and fail)
+    Case("CKD-EPI: M 70 y, creatinine 159.12 umol/L -> eGFR 40.004 -> pass", {"I4g": "pass"},
+         sex="M", birth_year=1954, meas=[("2160-0", 1, 159.12, "umol/L")]),
     # M 70 y, Scr 1.7: 1.7/0.9 = 1.8889, ^-1.2 = 0.46616; 142 x 0.46616 x 0.64704 = 42.83 -> pass
     Case("CKD-EPI: M 70 y, creatinine 1.7 mg/dL -> eGFR 42.8 -> pass", {"I4g": "pass"},
          sex="M", birth_year=1954, meas=[("2160-0", 1, 1.7, "mg/dL")]),
