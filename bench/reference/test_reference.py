@@ -205,6 +205,10 @@ CASES = [
          sex="F", birth_year=1934, meas=[("2160-0", 1, 1.4, "mg/dL")]),
     Case("CKD-EPI: F 90 y, creatinine 1.2 mg/dL -> eGFR 43.0 -> pass", {"I4g": "pass"},
          sex="F", birth_year=1934, meas=[("2160-0", 1, 1.2, "mg/dL")]),
+    # F 90 y, Scr 1.27: (1.27/0.7)^-1.2 = 0.48928; 142 x 0.48928 x 0.57136 x 1.012 = 40.17 -> pass
+    # (39.70 without the female factor 1.012)
+    Case("CKD-EPI: F 90 y, creatinine 1.27 mg/dL -> eGFR 40.17 -> pass", {"I4g": "pass"},
+         sex="F", birth_year=1934, meas=[("2160-0", 1, 1.27, "mg/dL")]),
     Case("CKD-EPI: sex U -> not computable -> unknown", {"I4g": "unknown"},
          sex="U", meas=[("2160-0", 1, 0.8, "mg/dL")]),
     Case("CKD-EPI: no birth year -> not computable -> unknown", {"I4g": "unknown"},
