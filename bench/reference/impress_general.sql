@@ -177,17 +177,6 @@ meas AS (
       AND isfinite(m.value)
       AND m.value >= 0
 ),
--- Creatinine (mg/dL) for the CKD-EPI 2021 eGFR of I4g; computable only for sex F/M with a birth year.
-creatinine AS (
-    SELECT
-        *,
-        CASE unit WHEN 'mg/dL' THEN value WHEN 'umol/L' THEN value / 88.42 END AS scr,
-        CASE sex WHEN 'F' THEN 0.7 WHEN 'M' THEN 0.9 END AS kappa,
-        CASE sex WHEN 'F' THEN -0.241 WHEN 'M' THEN -0.302 END AS alpha,
-        year(idx) - birth_year AS age
-    FROM meas
-    WHERE loinc = '2160-0'
-),
 -- Each record converted to the unit its criterion names (null = unit not convertible: dropped),
 -- with the criterion it feeds (`analyte`) and the direction of its bound.
 lab AS (
@@ -205,6 +194,7 @@ lab AS (
                 WHEN '1742-6' THEN 'alt'         -- I4f (value = ratio to ULN)
                 WHEN '2164-2' THEN 'clearance'   -- I4g
                 WHEN '98979-8' THEN 'clearance'  -- I4g
+                WHEN '2160-0' THEN 'clearance'   -- I4g (eGFR from creatinine)
                 WHEN '10230-1' THEN 'lvef'       -- E4
                 WHEN '10334-1' THEN 'ca125'      -- I5 (C56)
                 WHEN '2857-1' THEN 'psa'         -- I5 (C61)
@@ -242,24 +232,31 @@ lab AS (
                     CASE WHEN unit IN ('mL/min', 'mL/min/{1.73_m2}') THEN value END
                 WHEN loinc = '98979-8' THEN
                     CASE WHEN unit = 'mL/min/{1.73_m2}' THEN value END
+                -- I4g: eGFR by CKD-EPI 2021 from creatinine in mg/dL (umol/L / 88.42);
+                -- null (dropped) for sex U or no birth year
+                WHEN loinc = '2160-0' THEN
+                    142 * pow(least(scr / kappa, 1), alpha)
+                        * pow(greatest(scr / kappa, 1), -1.200)
+                        * pow(0.9938, age)
+                        * CASE sex WHEN 'F' THEN 1.012 ELSE 1 END
                 -- E4: %
                 WHEN loinc = '10230-1' THEN CASE WHEN unit = '%' THEN value END
                 -- I5: CA-125 U/mL, PSA ng/mL
                 WHEN loinc = '10334-1' THEN CASE WHEN unit = 'U/mL' THEN value END
                 WHEN loinc = '2857-1' THEN CASE WHEN unit = 'ng/mL' THEN value END
             END AS value
-        FROM meas
-        WHERE loinc <> '2160-0'
-        UNION ALL
-        -- I4g: eGFR by CKD-EPI 2021 from creatinine
-        SELECT
-            person_id, date, idx, 'clearance' AS analyte, true AS lower_bound,
-            142 * pow(least(scr / kappa, 1), alpha)
-                * pow(greatest(scr / kappa, 1), -1.200)
-                * pow(0.9938, age)
-                * CASE sex WHEN 'F' THEN 1.012 ELSE 1 END AS value
-        FROM creatinine
-        WHERE scr IS NOT NULL AND kappa IS NOT NULL AND age IS NOT NULL
+        FROM (
+            -- creatinine inputs of CKD-EPI 2021 (I4g), null for other analytes
+            SELECT
+                *,
+                CASE WHEN loinc = '2160-0' THEN
+                    CASE unit WHEN 'mg/dL' THEN value WHEN 'umol/L' THEN value / 88.42 END
+                END AS scr,
+                CASE sex WHEN 'F' THEN 0.7 WHEN 'M' THEN 0.9 END AS kappa,
+                CASE sex WHEN 'F' THEN -0.241 WHEN 'M' THEN -0.302 END AS alpha,
+                year(idx) - birth_year AS age
+            FROM meas
+        )
     )
 ),
 lab_latest AS (

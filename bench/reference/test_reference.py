@@ -330,6 +330,25 @@ CASES = [
     Case("a non-cancer drug ongoing -> pass", {"E10": "pass"}, tx=[("N02BE01", "drug", 5, None)]),
     Case("radiotherapy ending on idx -> fail", {"E10": "fail"},
          tx=[(None, "radiotherapy", 5, 0)]),
+    # Choices where the spec leaves room (README "Semantics")
+    Case("named sub-code is a prefix: I20.00 counts as I20.0", {"E3": "fail"}, dx=[("I20.00", 10)]),
+    Case("a code shorter than 3 characters is in no range", {"I1a": "fail"}, dx=[("C9", 10)]),
+    Case("Hb NaN latest dropped, older 10 used", {"I4b": "pass"},
+         meas=[("718-7", 5, 10.0, "g/dL"), ("718-7", 1, float("nan"), "g/dL")]),
+    Case("ANC +infinity dropped -> unknown", {"I4a": "unknown"},
+         meas=[("751-8", 1, float("inf"), "10*9/L")]),
+    Case("bilirubin range_high NaN -> fallback 21: 32/21 -> fail", {"I4d": "fail"},
+         meas=[("1975-2", 1, 32.0, "umol/L", float("nan"))]),
+    # 0 mg/dL is not negative, so kept: min(0/0.7, 1)^-0.241 = +infinity -> eGFR +inf >= 40
+    Case("creatinine 0 -> eGFR +infinity -> pass", {"I4g": "pass"},
+         meas=[("2160-0", 1, 0.0, "mg/dL")]),
+    Case("ECOG 2.5 is inside 0..5, kept, > 2 -> fail", {"I2": "fail"}, obs=[("89247-1", 1, 2.5)]),
+    Case("sex out of domain (X) is evaluated for E12", {"E12": "fail"},
+         sex="X", obs=[("nursing", 3, "true")]),
+    Case("E10 exception by ATC whatever the kind: radiotherapy row with L02AB01 long ago",
+         {"E10": "pass"}, tx=[("L02AB01", "radiotherapy", 60, None)]),
+    Case("E2d counts the ATC code whatever the kind", {"E2d": "fail"},
+         dx=[("C71.9", 100)], tx=[("N03AA03", "radiotherapy", 5, None)]),
     # E12
     Case("sex M -> n/a even if pregnant true", {"E12": "n/a"}, sex="M", obs=[("pregnant", 3, "true")]),
     Case("sex F pregnant true -> fail", {"E12": "fail"}, obs=[("pregnant", 3, "true")]),
@@ -549,3 +568,13 @@ def test_compare_reports_disagreements_and_missing_persons(tmp_path):
     assert "I2    1 disagreement  e.g. 1: eligo=pass duckdb=fail" in text
     assert "persons only in reference: 1, e.g. 3" in text
     assert compare.main([str(eligo), str(reference)]) == 1
+
+
+def test_single_file_wins_over_a_folder_of_the_same_table(tmp_path):
+    root = write_extract(tmp_path / "extract", [Case("bare", BARE)])
+    (root / "person").mkdir()
+    pq.write_table(pa.Table.from_pylist(
+        [{"person_id": 5, "sex": "M", "birth_year": 1950, "death_date": None, "region": None,
+          "site": None, "index_date": IDX}], schema=schema("person", False, False)),
+        root / "person" / "x.parquet")
+    assert list(outcomes(evaluate.evaluate(root, AS_OF))) == [1]
