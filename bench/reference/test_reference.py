@@ -333,6 +333,8 @@ CASES = [
     # Choices where the spec leaves room (README "Semantics")
     Case("named sub-code is a prefix: I20.00 counts as I20.0", {"E3": "fail"}, dx=[("I20.00", 10)]),
     Case("a code shorter than 3 characters is in no range", {"I1a": "fail"}, dx=[("C9", 10)]),
+    Case("letters compare by byte value: C7A lies inside C00-C97", {"I1a": "pass"},
+         dx=[("C7A.0", 10)]),
     Case("Hb NaN latest dropped, older 10 used", {"I4b": "pass"},
          meas=[("718-7", 5, 10.0, "g/dL"), ("718-7", 1, float("nan"), "g/dL")]),
     Case("ANC +infinity dropped -> unknown", {"I4a": "unknown"},
