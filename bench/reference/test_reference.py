@@ -40,10 +40,11 @@ class Case:
     obs: list = field(default_factory=list)  # (code, days, value: float -> num, str -> text)
     tx: list = field(default_factory=list)  # (atc, kind, start days before, end days before | None)
     tests: list = field(default_factory=list)  # (approved_lab, report days before)
+    as_of: dt.date = AS_OF  # the run's as-of date the case is written for
 
     @property
     def idx(self) -> dt.date:
-        return self.index_date if self.index_date is not None else AS_OF
+        return self.index_date if self.index_date is not None else self.as_of
 
 
 # What a patient with no records at all gets (missing rules of every row of the spec).
@@ -580,3 +581,32 @@ def test_single_file_wins_over_a_folder_of_the_same_table(tmp_path):
           "site": None, "index_date": IDX}], schema=schema("person", False, False)),
         root / "person" / "x.parquet")
     assert list(outcomes(evaluate.evaluate(root, AS_OF))) == [1]
+
+
+def test_agrees_with_the_engine_fixture_haemoglobin_edges_and_stroke_window(tmp_path):
+    # The fixture of eligo's own engine test (src/engine/tests.rs,
+    # haemoglobin_edges_and_stroke_window), rebuilt here: both implementations must give the
+    # outcomes that test asserts. idx 2025-01-31, as-of 2025-03-01, patient 9 without index date.
+    idx, as_of = dt.date(2025, 1, 31), dt.date(2025, 3, 1)
+
+    def hb(days_before, value, unit):
+        return ("718-7", days_before, value, unit)
+
+    cases = [
+        Case("1", {}, index_date=idx, meas=[hb(30, 9.0, "g/dL")], dx=[("I63.9", 122)]),
+        Case("2", {}, index_date=idx, meas=[hb(10, 91.0, "g/L")], dx=[("I639", 123)]),
+        Case("3", {}, index_date=idx, meas=[hb(31, 10.0, "g/dL")], dx=[("I63.9", -1)]),
+        Case("4", {}, index_date=idx, meas=[hb(1, 5.6, "mmol/L")]),
+        Case("5", {}, index_date=idx,
+             meas=[hb(2, 10.0, "g/dL"), hb(2, 8.5, "g/dL"), hb(20, 12.0, "g/dL")]),
+        Case("6", {}, index_date=idx, meas=[hb(-1, 10.0, "g/dL"), hb(5, 8.0, "g/dL")]),
+        Case("7", {}, index_date=idx, meas=[hb(1, 5.0, "g/dL")], dx=[("C91.0", 400)]),
+        Case("8", {}, index_date=idx, meas=[hb(1, 100.0, "mg/L"), hb(3, 10.0, "g/dL")]),
+        Case("9", {}, index_date=None, as_of=as_of, meas=[hb(2, 12.0, "g/dL")]),
+        Case("10", {}, index_date=idx),
+    ]
+    root = write_extract(tmp_path / "extract", cases)
+    got = outcomes(evaluate.evaluate(root, as_of))
+    assert [got[n]["I4b"] for n in range(1, 11)] == [
+        "fail", "pass", "unknown", "pass", "fail", "fail", "n/a", "pass", "pass", "unknown"]
+    assert [got[n]["E5"] for n in range(1, 11)] == ["fail"] + ["pass"] * 9
