@@ -44,7 +44,9 @@ fn a_valid_extract_passes() {
     assert_eq!(code, 0, "{stderr}");
     // The fixture stores only the required columns: the optional ones are listed as absent.
     assert!(
-        stdout.contains("person (not in the files)    birth_year, death_date, region, site, index_date"),
+        stdout.contains(
+            "person (not in the files)    birth_year, death_date, region, site, index_date"
+        ),
         "{stdout}"
     );
     assert!(stdout.contains("0 rows are set aside"), "{stdout}");
@@ -58,7 +60,10 @@ fn missing_person_table() {
         &dir.path().join("measurement.parquet"),
         measurement(&[Some(1)]),
     );
-    rejected(dir.path(), &["the person table is missing", "person.parquet"]);
+    rejected(
+        dir.path(),
+        &["the person table is missing", "person.parquet"],
+    );
 }
 
 #[test]
@@ -190,7 +195,10 @@ fn a_file_that_is_not_parquet() {
     .unwrap();
     rejected(
         dir.path(),
-        &["measurement.parquet: not a readable Parquet file", "export it again"],
+        &[
+            "measurement.parquet: not a readable Parquet file",
+            "export it again",
+        ],
     );
 }
 
@@ -204,7 +212,10 @@ fn table_given_as_file_and_folder() {
     );
     rejected(
         dir.path(),
-        &["measurement.parquet and ", "the measurement table is given twice"],
+        &[
+            "measurement.parquet and ",
+            "the measurement table is given twice",
+        ],
     );
 }
 
@@ -214,7 +225,10 @@ fn empty_table_folder() {
     valid(dir.path());
     std::fs::create_dir_all(dir.path().join("diagnosis")).unwrap();
     std::fs::write(dir.path().join("diagnosis").join("_SUCCESS"), "").unwrap();
-    rejected(dir.path(), &["diagnosis: the diagnosis folder holds no .parquet files"]);
+    rejected(
+        dir.path(),
+        &["diagnosis: the diagnosis folder holds no .parquet files"],
+    );
 }
 
 #[test]
@@ -226,7 +240,11 @@ fn files_of_a_table_with_different_schemas() {
     write(&dir.path().join("person").join("b.parquet"), b);
     rejected(
         dir.path(),
-        &["a.parquet and ", "b.parquet: the files of the person table differ", "column site"],
+        &[
+            "a.parquet and ",
+            "b.parquet: the files of the person table differ",
+            "column site",
+        ],
     );
 }
 
@@ -276,7 +294,15 @@ fn timestamps_are_truncated_to_dates() {
         .collect()
         .unwrap();
     let dates: Vec<_> = (0..2)
-        .map(|i| df.column("date").unwrap().get(i).unwrap().get_str().unwrap().to_string())
+        .map(|i| {
+            df.column("date")
+                .unwrap()
+                .get(i)
+                .unwrap()
+                .get_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     // One second before midnight is still the 5th.
     assert_eq!(dates, ["2024-03-05", "2024-03-06"]);
@@ -287,7 +313,10 @@ fn string_ids_are_accepted() {
     let dir = tempfile::tempdir().unwrap();
     write(
         &dir.path().join("person.parquet"),
-        vec![("person_id", texts(&["p-1", "p-2"])), ("sex", texts(&["F", "M"]))],
+        vec![
+            ("person_id", texts(&["p-1", "p-2"])),
+            ("sex", texts(&["F", "M"])),
+        ],
     );
     let mut m = measurement(&[Some(1)]);
     m[0] = ("person_id", texts(&["p-2"]));
@@ -297,7 +326,11 @@ fn string_ids_are_accepted() {
     assert!(stdout.contains("id type       Utf8"), "{stdout}");
     let extract = Extract::open(dir.path()).unwrap();
     assert_eq!(extract.id_type(), IdType::Utf8);
-    let schema = extract.scan(Table::Person).unwrap().collect_schema().unwrap();
+    let schema = extract
+        .scan(Table::Person)
+        .unwrap()
+        .collect_schema()
+        .unwrap();
     assert_eq!(schema.get("person_id"), Some(&DataType::String));
 }
 
@@ -306,8 +339,14 @@ fn a_folder_of_files_is_one_table() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("person.parquet"), person(&[1, 2, 3]));
     let folder = dir.path().join("measurement");
-    write(&folder.join("part-0.parquet"), measurement(&[Some(1), Some(2)]));
-    write(&folder.join("sub").join("part-1.parquet"), measurement(&[Some(3)]));
+    write(
+        &folder.join("part-0.parquet"),
+        measurement(&[Some(1), Some(2)]),
+    );
+    write(
+        &folder.join("sub").join("part-1.parquet"),
+        measurement(&[Some(3)]),
+    );
     // Ignored: hidden files, markers, other extensions.
     std::fs::write(folder.join(".DS_Store"), "x").unwrap();
     std::fs::write(folder.join("_SUCCESS"), "").unwrap();
@@ -317,11 +356,22 @@ fn a_folder_of_files_is_one_table() {
     let extract = Extract::open(dir.path()).unwrap();
     // 2 + 1 rows in two files.
     assert_eq!(extract.rows(Table::Measurement), 3);
-    let n = extract.scan(Table::Measurement).unwrap().collect().unwrap().height();
+    let n = extract
+        .scan(Table::Measurement)
+        .unwrap()
+        .collect()
+        .unwrap()
+        .height();
     assert_eq!(n, 3);
     assert!(stdout.contains("measurement"), "{stdout}");
     let files = extract.files();
-    assert_eq!(files.iter().filter(|f| f.table == Some(Table::Measurement)).count(), 2);
+    assert_eq!(
+        files
+            .iter()
+            .filter(|f| f.table == Some(Table::Measurement))
+            .count(),
+        2
+    );
 }
 
 #[test]
@@ -329,8 +379,14 @@ fn hive_partitions_become_columns() {
     let dir = tempfile::tempdir().unwrap();
     let folder = dir.path().join("person");
     // region lives in the folder names (percent-encoded as pyarrow writes Sør-Øst).
-    write(&folder.join("region=Vest").join("p.parquet"), person(&[1, 2]));
-    write(&folder.join("region=S%C3%B8r-%C3%98st").join("p.parquet"), person(&[3]));
+    write(
+        &folder.join("region=Vest").join("p.parquet"),
+        person(&[1, 2]),
+    );
+    write(
+        &folder.join("region=S%C3%B8r-%C3%98st").join("p.parquet"),
+        person(&[3]),
+    );
     assert_eq!(check(dir.path()).0, 0);
     let extract = Extract::open(dir.path()).unwrap();
     let df = extract
@@ -340,7 +396,15 @@ fn hive_partitions_become_columns() {
         .collect()
         .unwrap();
     let regions: Vec<_> = (0..3)
-        .map(|i| df.column("region").unwrap().get(i).unwrap().get_str().unwrap().to_string())
+        .map(|i| {
+            df.column("region")
+                .unwrap()
+                .get(i)
+                .unwrap()
+                .get_str()
+                .unwrap()
+                .to_string()
+        })
         .collect();
     assert_eq!(regions, ["Vest", "Vest", "Sør-Øst"]);
 }
@@ -369,9 +433,15 @@ fn findings_are_counted_exactly() {
         &d.join("measurement.parquet"),
         vec![
             ("person_id", int_ids(&[1, 2, 9, 9, 3])),
-            ("loinc", texts(&["718-7", "1975-2", "718-7", "718-7", "10334-1"])),
+            (
+                "loinc",
+                texts(&["718-7", "1975-2", "718-7", "718-7", "10334-1"]),
+            ),
             ("date", dates(&["2024-01-01"; 5])),
-            ("value", floats(&[Some(130.0), Some(-2.0), Some(3.0), Some(4.0), Some(35.0)])),
+            (
+                "value",
+                floats(&[Some(130.0), Some(-2.0), Some(3.0), Some(4.0), Some(35.0)]),
+            ),
             ("unit", texts(&["g/L", "mg/dL", "furlong", "g/L", "U/mL"])),
         ],
     );
@@ -429,7 +499,11 @@ fn findings_are_counted_exactly() {
     assert_eq!(c(Table::Variant, "class").out_of_domain, 1);
     assert_eq!(c(Table::Variant, "value").out_of_domain, 1);
     // Absent tables are listed with no rows.
-    let treatment = q.tables.iter().find(|x| x.table == Table::Treatment).unwrap();
+    let treatment = q
+        .tables
+        .iter()
+        .find(|x| x.table == Table::Treatment)
+        .unwrap();
     assert!(!treatment.present);
     assert_eq!(treatment.rows, 0);
     // Set aside: 1 sex + 2 orphans + 1 value + 1 unit + 1 ECOG + 1 extent + 1 method
@@ -439,9 +513,15 @@ fn findings_are_counted_exactly() {
 
     let (code, stdout, stderr) = check(d);
     assert_eq!(code, 0, "{stderr}");
-    assert!(stdout.contains("period        2022-01-01 to 2024-12-31"), "{stdout}");
+    assert!(
+        stdout.contains("period        2022-01-01 to 2024-12-31"),
+        "{stdout}"
+    );
     assert!(stdout.contains("measurement.person_id"), "{stdout}");
-    assert!(stdout.contains("2 orphan rows (patient not in person)"), "{stdout}");
+    assert!(
+        stdout.contains("2 orphan rows (patient not in person)"),
+        "{stdout}"
+    );
     assert!(stdout.contains("1 unknown unit"), "{stdout}");
     assert!(stdout.contains("11 rows are set aside"), "{stdout}");
 }
@@ -454,7 +534,10 @@ fn files_lists_extract_toml_and_every_parquet_file() {
     let extract = Extract::open(dir.path()).unwrap();
     let files = extract.files();
     let tables: Vec<_> = files.iter().map(|f| f.table).collect();
-    assert_eq!(tables, [None, Some(Table::Person), Some(Table::Measurement)]);
+    assert_eq!(
+        tables,
+        [None, Some(Table::Person), Some(Table::Measurement)]
+    );
     assert_eq!(files[0].bytes, 15);
     assert!(files.iter().all(|f| f.bytes > 0));
 }
@@ -470,7 +553,15 @@ fn absent_tables_scan_empty_with_the_contract_schema() {
     let names: Vec<_> = schema.iter_names().map(|n| n.to_string()).collect();
     assert_eq!(
         names,
-        ["person_id", "test_id", "gene", "class", "alteration", "value", "tier"]
+        [
+            "person_id",
+            "test_id",
+            "gene",
+            "class",
+            "alteration",
+            "value",
+            "tier"
+        ]
     );
     assert_eq!(schema.get("value"), Some(&DataType::Float64));
     assert_eq!(lf.collect().unwrap().height(), 0);

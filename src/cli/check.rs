@@ -67,10 +67,17 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
     let _ = writeln!(out, "  period        {period}");
     let _ = writeln!(out, "  id type       {}", extract.id_type());
     for key in &meta.ignored_keys {
-        let _ = writeln!(out, "  note: extract.toml key `{key}` is not in the contract and is ignored");
+        let _ = writeln!(
+            out,
+            "  note: extract.toml key `{key}` is not in the contract and is ignored"
+        );
     }
     let files = extract.files();
-    let _ = writeln!(out, "\n  {:<16} {:>12} {:>6} {:>12}", "table", "rows", "files", "bytes");
+    let _ = writeln!(
+        out,
+        "\n  {:<16} {:>12} {:>6} {:>12}",
+        "table", "rows", "files", "bytes"
+    );
     for table in Table::ALL {
         if !extract.is_present(table) {
             let _ = writeln!(out, "  {:<16} {:>12}", table.name(), "absent");

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::file::metadata::ParquetMetaData;
 
 use super::schema::{self, IdType, Kind};
 use super::{ExtractError, Table};
@@ -171,12 +172,49 @@ fn read_footer(path: &Path) -> Result<(SchemaRef, u64, u64), ExtractError> {
     // The Parquet types are the contract's language; the embedded Arrow schema (which differs
     // between writers) is not needed to check them.
     let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
-    let loaded = catch_unwind(AssertUnwindSafe(|| ArrowReaderMetadata::load(&file, options)))
-        .map_err(|_| not_parquet("the footer could not be parsed".into()))?
-        .map_err(|err| not_parquet(err.to_string()))?;
+    let loaded = catch_unwind(AssertUnwindSafe(|| {
+        ArrowReaderMetadata::load(&file, options)
+    }))
+    .map_err(|_| not_parquet("the footer could not be parsed".into()))?
+    .map_err(|err| not_parquet(err.to_string()))?;
     let rows = loaded.metadata().file_metadata().num_rows();
     let rows = u64::try_from(rows).map_err(|_| not_parquet(format!("row count {rows}")))?;
+    check_layout(loaded.metadata(), rows, bytes).map_err(not_parquet)?;
     Ok((loaded.schema().clone(), rows, bytes))
+}
+
+/// Checks that the footer describes data inside the file: every column chunk's byte range lies
+/// within the file, and the row groups add up to the file's row count. A damaged footer that
+/// points elsewhere would otherwise reach the data readers.
+fn check_layout(metadata: &ParquetMetaData, rows: u64, bytes: u64) -> Result<(), String> {
+    let mut total: u64 = 0;
+    for (i, group) in metadata.row_groups().iter().enumerate() {
+        let group_rows = u64::try_from(group.num_rows())
+            .map_err(|_| format!("row group {i} has {} rows", group.num_rows()))?;
+        total = total.saturating_add(group_rows);
+        for column in group.columns() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or(column.data_page_offset());
+            let end = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(column.data_page_offset()).ok())
+                .zip(u64::try_from(column.compressed_size()).ok())
+                .and_then(|((start, _), len)| start.checked_add(len));
+            if !end.is_some_and(|end| end <= bytes) {
+                return Err(format!(
+                    "row group {i}, column {}: its data lies outside the file",
+                    column.column_path()
+                ));
+            }
+        }
+    }
+    if total != rows {
+        return Err(format!(
+            "the row groups hold {total} rows but the footer says {rows}"
+        ));
+    }
+    Ok(())
 }
 
 /// Checks the types of the contract columns the file has; returns them by name.
@@ -218,7 +256,9 @@ fn schema_difference(first: &SchemaRef, other: &SchemaRef) -> Option<String> {
     for (name, t) in &a {
         match b.get(name) {
             None => return Some(format!("column {name} is only in the first")),
-            Some(u) if u != t => return Some(format!("column {name} is {t} in one and {u} in the other")),
+            Some(u) if u != t => {
+                return Some(format!("column {name} is {t} in one and {u} in the other"))
+            }
             Some(_) => {}
         }
     }
@@ -300,7 +340,8 @@ mod tests {
     #[test]
     fn hive_values_only_for_contract_columns_not_stored() {
         let location = Path::new("/x/person");
-        let path = Path::new("/x/person/region=Vest/year=2020/sex=__HIVE_DEFAULT_PARTITION__/p.parquet");
+        let path =
+            Path::new("/x/person/region=Vest/year=2020/sex=__HIVE_DEFAULT_PARTITION__/p.parquet");
         let mut stored = BTreeMap::new();
         stored.insert("person_id", ArrowType::Int64);
         let values = hive_values(location, path, Table::Person, &stored);

@@ -83,8 +83,9 @@ fn date(value: &toml::Value) -> Result<NaiveDate, String> {
                 .ok_or_else(|| format!("{hint}, found {dt}")),
             _ => Err(format!("{hint} (no time of day), found {dt}")),
         },
-        toml::Value::String(s) => NaiveDate::parse_from_str(s, "%Y-%m-%d")
-            .map_err(|_| format!("{hint}, found \"{s}\"")),
+        toml::Value::String(s) => {
+            NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|_| format!("{hint}, found \"{s}\""))
+        }
         other => Err(format!("{hint}, found {}", other.type_str())),
     }
 }

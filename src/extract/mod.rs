@@ -102,14 +102,14 @@ impl Extract {
             for file in &source.files {
                 for (name, value) in &file.hive {
                     if let Some(column) = schema::column(source.table, name) {
-                        scan::hive_literal(&column, value.as_deref(), id_type).map(drop).map_err(
-                            |found| ExtractError::WrongType {
+                        scan::hive_literal(&column, value.as_deref(), id_type)
+                            .map(drop)
+                            .map_err(|found| ExtractError::WrongType {
                                 path: file.path.clone(),
                                 column: column.name.to_string(),
                                 expected: column.kind.expected(),
                                 found,
-                            },
-                        )?;
+                            })?;
                     }
                 }
             }

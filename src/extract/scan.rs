@@ -29,7 +29,10 @@ pub fn scan_source(
     // Files with the same hive values scan together as one multi-file scan.
     let mut groups: Vec<(&[(&'static str, Option<String>)], Vec<&TableFile>)> = Vec::new();
     for file in &source.files {
-        match groups.iter_mut().find(|(hive, _)| *hive == file.hive.as_slice()) {
+        match groups
+            .iter_mut()
+            .find(|(hive, _)| *hive == file.hive.as_slice())
+        {
             Some((_, files)) => files.push(file),
             None => groups.push((file.hive.as_slice(), vec![file])),
         }

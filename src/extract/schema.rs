@@ -236,12 +236,18 @@ mod tests {
             .collect();
         assert_eq!(tests, ["person_id", "test_id", "method", "report_date"]);
         // treatment.atc is null for radiotherapy, so it is not required.
-        assert_eq!(column(Table::Treatment, "atc").map(|c| c.required), Some(false));
+        assert_eq!(
+            column(Table::Treatment, "atc").map(|c| c.required),
+            Some(false)
+        );
     }
 
     #[test]
     fn accepted_types() {
-        assert_eq!(accepts(Kind::Id, &ArrowType::Int64), Ok(Some(IdType::Int64)));
+        assert_eq!(
+            accepts(Kind::Id, &ArrowType::Int64),
+            Ok(Some(IdType::Int64))
+        );
         assert_eq!(
             accepts(Kind::Id, &ArrowType::LargeUtf8),
             Ok(Some(IdType::Utf8))
@@ -249,7 +255,10 @@ mod tests {
         // Int32 ids are not Int64: the contract names exactly two id types.
         assert_eq!(accepts(Kind::Id, &ArrowType::Int32), Err(()));
         assert_eq!(
-            accepts(Kind::Date, &ArrowType::Timestamp(TimeUnit::Microsecond, None)),
+            accepts(
+                Kind::Date,
+                &ArrowType::Timestamp(TimeUnit::Microsecond, None)
+            ),
             Ok(None)
         );
         assert_eq!(accepts(Kind::Date, &ArrowType::Utf8), Err(()));

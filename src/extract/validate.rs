@@ -96,10 +96,11 @@ pub fn domain_rules(table: Table) -> Vec<(&'static str, Expr)> {
         Table::Observation => {
             let v = col("value_num");
             let graded = one_of(col("code"), GRADED_CODES).and(
-                v.clone()
-                    .lt(lit(0.0))
-                    .or(v.clone().gt(lit(5.0)))
-                    .or(v.clone().cast(DataType::Int64).cast(DataType::Float64).neq(v)),
+                v.clone().lt(lit(0.0)).or(v.clone().gt(lit(5.0))).or(v
+                    .clone()
+                    .cast(DataType::Int64)
+                    .cast(DataType::Float64)
+                    .neq(v)),
             );
             let text = TEXT_CODES
                 .iter()
