@@ -15,6 +15,9 @@ use parquet::file::metadata::ParquetMetaData;
 use super::schema::{self, IdType, Kind};
 use super::{ExtractError, Table};
 
+/// A hive partition value for a contract column (`None`: the default partition, null).
+pub type HiveValue = (&'static str, Option<String>);
+
 /// One Parquet file of a table, with what its footer says.
 #[derive(Debug, Clone)]
 pub struct TableFile {
@@ -22,7 +25,7 @@ pub struct TableFile {
     pub bytes: u64,
     pub rows: u64,
     /// Hive partition values (`key=value` folders) for contract columns the file itself lacks.
-    pub hive: Vec<(&'static str, Option<String>)>,
+    pub hive: Vec<HiveValue>,
 }
 
 /// A table found in the extract: where it is, its files, and its columns as the files have them.
@@ -198,10 +201,9 @@ fn check_layout(metadata: &ParquetMetaData, rows: u64, bytes: u64) -> Result<(),
                 .unwrap_or(column.data_page_offset());
             let end = u64::try_from(start)
                 .ok()
-                .zip(u64::try_from(column.data_page_offset()).ok())
                 .zip(u64::try_from(column.compressed_size()).ok())
-                .and_then(|((start, _), len)| start.checked_add(len));
-            if !end.is_some_and(|end| end <= bytes) {
+                .and_then(|(start, len)| start.checked_add(len));
+            if column.data_page_offset() < 0 || end.is_none_or(|end| end > bytes) {
                 return Err(format!(
                     "row group {i}, column {}: its data lies outside the file",
                     column.column_path()
@@ -274,11 +276,11 @@ fn hive_values(
     path: &Path,
     table: Table,
     stored: &BTreeMap<&'static str, ArrowType>,
-) -> Vec<(&'static str, Option<String>)> {
+) -> Vec<HiveValue> {
     let Ok(relative) = path.strip_prefix(location) else {
         return Vec::new();
     };
-    let mut values: Vec<(&'static str, Option<String>)> = Vec::new();
+    let mut values: Vec<HiveValue> = Vec::new();
     let parent = relative.parent().map(Path::to_path_buf).unwrap_or_default();
     for part in parent.components() {
         let part = part.as_os_str().to_string_lossy();

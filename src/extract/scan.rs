@@ -4,7 +4,7 @@
 
 use polars::prelude::*;
 
-use super::locate::{TableFile, TableSource};
+use super::locate::{HiveValue, TableFile, TableSource};
 use super::schema::{self, Column, IdType, Kind};
 use super::{ExtractError, Table};
 
@@ -27,7 +27,7 @@ pub fn scan_source(
     with_file: bool,
 ) -> Result<LazyFrame, ExtractError> {
     // Files with the same hive values scan together as one multi-file scan.
-    let mut groups: Vec<(&[(&'static str, Option<String>)], Vec<&TableFile>)> = Vec::new();
+    let mut groups: Vec<(&[HiveValue], Vec<&TableFile>)> = Vec::new();
     for file in &source.files {
         match groups
             .iter_mut()
