@@ -580,3 +580,99 @@ fn pipeline_alone_is_not_built_yet() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+#[test]
+fn a_spark_folder_named_like_a_file_is_the_table() {
+    // Spark's `df.write.parquet("person.parquet")` makes a folder of part files and markers.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("person.parquet");
+    write(&folder.join("part-00000.snappy.parquet"), person(&[1, 2]));
+    write(&folder.join("part-00001.snappy.parquet"), person(&[3]));
+    std::fs::write(folder.join("_SUCCESS"), "").unwrap();
+    std::fs::create_dir_all(folder.join("_temporary")).unwrap();
+    assert_eq!(check(dir.path()).0, 0);
+    assert_eq!(Extract::open(dir.path()).unwrap().rows(Table::Person), 3);
+}
+
+#[test]
+fn kind_types_are_cast_to_the_contract_types() {
+    // Int16 birth_year, Float32 and Int64 numbers, dictionary-encoded strings: all accepted and
+    // scanned as Int32, Float64 and String.
+    use arrow::array::{DictionaryArray, Float32Array, Int16Array};
+    use arrow::datatypes::Int32Type;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let sex: DictionaryArray<Int32Type> = vec!["F", "M"].into_iter().collect();
+    write(
+        &dir.path().join("person.parquet"),
+        vec![
+            ("person_id", int_ids(&[1, 2])),
+            ("sex", Arc::new(sex)),
+            ("birth_year", Arc::new(Int16Array::from(vec![1950, 1961]))),
+        ],
+    );
+    let mut m = measurement(&[Some(1), Some(2)]);
+    m[3] = ("value", Arc::new(Float32Array::from(vec![1.5, 130.0])));
+    m.push(("range_high", int_ids(&[160, 160])));
+    write(&dir.path().join("measurement.parquet"), m);
+    assert_eq!(check(dir.path()).0, 0);
+    let extract = Extract::open(dir.path()).unwrap();
+    let person = extract.scan(Table::Person).unwrap().collect().unwrap();
+    assert_eq!(person.column("sex").unwrap().dtype(), &DataType::String);
+    assert_eq!(
+        person.column("birth_year").unwrap().get(1).unwrap(),
+        AnyValue::Int32(1961)
+    );
+    let m = extract.scan(Table::Measurement).unwrap().collect().unwrap();
+    assert_eq!(
+        m.column("value").unwrap().get(0).unwrap(),
+        AnyValue::Float64(1.5)
+    );
+    assert_eq!(
+        m.column("range_high").unwrap().get(0).unwrap(),
+        AnyValue::Float64(160.0)
+    );
+}
+
+#[test]
+fn a_hive_value_of_the_wrong_type() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path()
+            .join("person")
+            .join("birth_year=unknown")
+            .join("p.parquet"),
+        person(&[1]),
+    );
+    rejected(
+        dir.path(),
+        &[
+            "p.parquet: column birth_year: expected Int32",
+            "\"unknown\"",
+        ],
+    );
+}
+
+#[test]
+fn a_null_hive_partition_of_a_required_column() {
+    // pyarrow writes a null partition value as __HIVE_DEFAULT_PARTITION__: sex is required.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("person");
+    write(
+        &folder.join("sex=F").join("p.parquet"),
+        vec![("person_id", int_ids(&[1, 2]))],
+    );
+    write(
+        &folder
+            .join("sex=__HIVE_DEFAULT_PARTITION__")
+            .join("p.parquet"),
+        vec![("person_id", int_ids(&[3]))],
+    );
+    rejected(
+        dir.path(),
+        &[
+            "__HIVE_DEFAULT_PARTITION__",
+            "column sex: 1 rows have no sex (first: person_id 3)",
+        ],
+    );
+}
