@@ -1,10 +1,14 @@
 //! `eligo check`: validate a definition (and with --data, an extract) without running.
+//! The `--data` part opens the extract, validates it against the contract and prints a summary
+//! (tables, rows, files, id type, period, data-quality findings) on stdout.
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::Failure;
+use crate::extract::{DataQuality, Extract, Table};
 use crate::progress::Progress;
 
 #[derive(Debug, Args)]
@@ -17,6 +21,126 @@ pub struct CheckArgs {
     pub data: Option<PathBuf>,
 }
 
-pub fn execute(_args: CheckArgs, _progress: &Progress) -> Result<(), Failure> {
-    Err(Failure::usage("`eligo check` is not built yet"))
+pub fn execute(args: CheckArgs, progress: &Progress) -> Result<(), Failure> {
+    if let Some(dir) = &args.data {
+        check_data(dir, progress)?;
+    }
+    if args.pipeline.is_some() {
+        return Err(Failure::usage(
+            "checking a trial definition (--pipeline) is not built yet",
+        ));
+    }
+    if args.data.is_none() {
+        return Err(Failure::usage(
+            "nothing to check: give --pipeline FILE and/or --data DIR",
+        ));
+    }
+    Ok(())
+}
+
+/// Opens and validates an extract; prints the summary. Any contract violation is a runtime
+/// failure (exit 1) carrying the error's message.
+fn check_data(dir: &Path, progress: &Progress) -> Result<(), Failure> {
+    let extract = Extract::open(dir).map_err(Failure::runtime)?;
+    let quality = extract.validate(progress).map_err(Failure::runtime)?;
+    print!("{}", summary(&extract, &quality));
+    Ok(())
+}
+
+/// The readable summary of a valid extract.
+pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
+    let mut out = String::new();
+    let meta = extract.meta();
+    let _ = writeln!(out, "extract {}", extract.root().display());
+    if let Some(registry) = &meta.registry {
+        let _ = writeln!(out, "  registry      {registry}");
+    }
+    if let Some(date) = meta.extracted_on {
+        let _ = writeln!(out, "  extracted on  {date}");
+    }
+    let period = match (meta.period_start, meta.period_end) {
+        (Some(a), Some(b)) => format!("{a} to {b}"),
+        (Some(a), None) => format!("from {a} (end: the latest index_date)"),
+        (None, Some(b)) => format!("to {b} (start: the earliest index_date)"),
+        (None, None) => "not given (the range of index_date is used)".into(),
+    };
+    let _ = writeln!(out, "  period        {period}");
+    let _ = writeln!(out, "  id type       {}", extract.id_type());
+    for key in &meta.ignored_keys {
+        let _ = writeln!(
+            out,
+            "  note: extract.toml key `{key}` is not in the contract and is ignored"
+        );
+    }
+    let files = extract.files();
+    let _ = writeln!(
+        out,
+        "\n  {:<16} {:>12} {:>6} {:>12}",
+        "table", "rows", "files", "bytes"
+    );
+    for table in Table::ALL {
+        if !extract.is_present(table) {
+            let _ = writeln!(out, "  {:<16} {:>12}", table.name(), "absent");
+            continue;
+        }
+        let (count, bytes) = files
+            .iter()
+            .filter(|f| f.table == Some(table))
+            .fold((0u64, 0u64), |(n, b), f| (n + 1, b + f.bytes));
+        let _ = writeln!(
+            out,
+            "  {:<16} {:>12} {:>6} {:>12}",
+            table.name(),
+            extract.rows(table),
+            count,
+            bytes
+        );
+    }
+    let _ = writeln!(out, "\ndata quality");
+    let mut any = false;
+    for table in &quality.tables {
+        let mut absent = Vec::new();
+        for c in &table.columns {
+            let mut parts = Vec::new();
+            if table.present && !extract.has_column(table.table, &c.column) {
+                absent.push(c.column.as_str());
+                continue;
+            }
+            if c.nulls > 0 {
+                parts.push(format!("{} null", c.nulls));
+            }
+            if c.out_of_domain > 0 {
+                parts.push(format!("{} out of domain", c.out_of_domain));
+            }
+            if c.unconvertible_units > 0 {
+                parts.push(format!("{} unknown unit", c.unconvertible_units));
+            }
+            if c.orphan_rows > 0 {
+                let what = if c.column == "test_id" {
+                    "test not in molecular_test"
+                } else {
+                    "patient not in person"
+                };
+                parts.push(format!("{} orphan rows ({what})", c.orphan_rows));
+            }
+            if !parts.is_empty() {
+                any = true;
+                let name = format!("{}.{}", table.table, c.column);
+                let _ = writeln!(out, "  {name:<28} {}", parts.join(", "));
+            }
+        }
+        if !absent.is_empty() {
+            let name = format!("{} (not in the files)", table.table);
+            let _ = writeln!(out, "  {name:<28} {}", absent.join(", "));
+        }
+    }
+    if !any {
+        let _ = writeln!(out, "  no findings");
+    }
+    let _ = writeln!(
+        out,
+        "\nthe extract follows the contract; {} rows are set aside as findings (nulls are listed, not set aside)",
+        quality.findings()
+    );
+    out
 }

@@ -2,11 +2,215 @@
 //! its schema, scan it lazily with polars in a normalized form, validate it and count data-quality
 //! findings. Nothing here knows about trial definitions.
 
+mod error;
+mod locate;
+mod meta;
 mod quality;
+mod scan;
+mod schema;
+mod validate;
 
+pub use error::ExtractError;
+pub use meta::ExtractMeta;
 pub use quality::{ColumnQuality, DataQuality, TableQuality};
+pub use schema::IdType;
 
 use std::fmt;
+use std::path::{Path, PathBuf};
+
+use locate::TableSource;
+
+/// One input file of an extract: a Parquet file of a table, or `extract.toml` (table `None`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InputFile {
+    pub table: Option<Table>,
+    pub path: PathBuf,
+    pub bytes: u64,
+}
+
+/// An opened extract: its tables located and their footers checked against the contract.
+#[derive(Debug, Clone)]
+pub struct Extract {
+    root: PathBuf,
+    meta: ExtractMeta,
+    meta_file: Option<InputFile>,
+    id_type: IdType,
+    tables: Vec<TableSource>,
+}
+
+impl Extract {
+    /// Locates tables, reads extract.toml and every file's Parquet footer/schema; checks required
+    /// tables, columns and types, schema agreement across files of a table, id type agreement
+    /// across tables. Metadata only: cheap. Corrupt, truncated or not-Parquet files fail here.
+    pub fn open(dir: &Path) -> Result<Extract, ExtractError> {
+        if !dir.is_dir() {
+            return Err(ExtractError::NotAFolder {
+                path: dir.to_path_buf(),
+            });
+        }
+        let meta_path = dir.join("extract.toml");
+        let (meta, meta_file) = if meta_path.is_file() {
+            let text = std::fs::read_to_string(&meta_path).map_err(|source| ExtractError::Io {
+                path: meta_path.clone(),
+                source,
+            })?;
+            let meta = ExtractMeta::parse(&meta_path, &text)?;
+            let file = InputFile {
+                table: None,
+                bytes: text.len() as u64,
+                path: meta_path,
+            };
+            (meta, Some(file))
+        } else {
+            (ExtractMeta::default(), None)
+        };
+        let mut tables = Vec::new();
+        for table in Table::ALL {
+            match locate::locate(dir, table)? {
+                Some(source) => tables.push(source),
+                None if table == Table::Person => {
+                    return Err(ExtractError::MissingTable {
+                        dir: dir.to_path_buf(),
+                        table,
+                    })
+                }
+                None => {}
+            }
+        }
+        // One id type for every table: the first table that stores person_id sets it.
+        let mut id: Option<(IdType, &Path)> = None;
+        for source in &tables {
+            let (Some(found), Some(file)) = (source.id_type, source.files.first()) else {
+                continue;
+            };
+            match id {
+                None => id = Some((found, &file.path)),
+                Some((first_type, first)) if first_type != found => {
+                    return Err(ExtractError::IdTypeMismatch {
+                        first: first.to_path_buf(),
+                        first_type,
+                        other: file.path.clone(),
+                        other_type: found,
+                    })
+                }
+                Some(_) => {}
+            }
+        }
+        let id_type = id.map(|(t, _)| t).unwrap_or(IdType::Utf8);
+        // Hive partition values must parse as their column's type.
+        for source in &tables {
+            for file in &source.files {
+                for (name, value) in &file.hive {
+                    if let Some(column) = schema::column(source.table, name) {
+                        scan::hive_literal(&column, value.as_deref(), id_type)
+                            .map(drop)
+                            .map_err(|found| ExtractError::WrongType {
+                                path: file.path.clone(),
+                                column: column.name.to_string(),
+                                expected: column.kind.expected(),
+                                found,
+                            })?;
+                    }
+                }
+            }
+        }
+        Ok(Extract {
+            root: dir.to_path_buf(),
+            meta,
+            meta_file,
+            id_type,
+            tables,
+        })
+    }
+
+    /// The extract's folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The metadata of extract.toml (all fields None without the file).
+    pub fn meta(&self) -> &ExtractMeta {
+        &self.meta
+    }
+
+    /// The type of person_id in every table (Utf8 if no table stores person_id itself).
+    pub fn id_type(&self) -> IdType {
+        self.id_type
+    }
+
+    /// Whether the extract has the table (an absent table holds no rows).
+    pub fn is_present(&self, table: Table) -> bool {
+        self.source(table).is_some()
+    }
+
+    /// Rows of the table, from the Parquet footers (0 for an absent table).
+    pub fn rows(&self, table: Table) -> u64 {
+        self.source(table).map_or(0, TableSource::rows)
+    }
+
+    /// Whether the table's files hold the contract column (themselves or as hive folders).
+    /// A column the extract lacks scans as nulls.
+    pub fn has_column(&self, table: Table, column: &str) -> bool {
+        self.source(table).is_some_and(|s| {
+            s.stored.contains_key(column)
+                || s.files
+                    .iter()
+                    .any(|f| f.hive.iter().any(|(k, _)| *k == column))
+        })
+    }
+
+    /// Where the table is: `NAME.parquet` or the folder `NAME/` (None when absent).
+    pub fn location(&self, table: Table) -> Option<&Path> {
+        self.source(table).map(|s| s.location.as_path())
+    }
+
+    /// Every input file: extract.toml first (table `None`), then each table's Parquet files in
+    /// contract order of tables and path order within a table.
+    pub fn files(&self) -> Vec<InputFile> {
+        let mut files: Vec<InputFile> = self.meta_file.iter().cloned().collect();
+        for source in &self.tables {
+            files.extend(source.files.iter().map(|f| InputFile {
+                table: Some(source.table),
+                path: f.path.clone(),
+                bytes: f.bytes,
+            }));
+        }
+        files
+    }
+
+    /// A lazy scan of the table in normalized form: only the contract's columns (in contract
+    /// order), dates as polars Date (Timestamps truncated to Date), ids as in the file (Int64 or
+    /// String), Float64 values. An absent table scans as an empty frame with the contract schema.
+    pub fn scan(&self, table: Table) -> Result<polars::prelude::LazyFrame, ExtractError> {
+        match self.source(table) {
+            Some(source) => scan::scan_source(source, self.id_type, false),
+            None => Ok(scan::empty(table, self.id_type)),
+        }
+    }
+
+    /// Full data checks (reads the data, lazily, only the needed columns, with the streaming
+    /// engine): required values non-null, person_id and test_id unique (errors, with the count
+    /// and up to 5 offending keys); orphan rows, nulls, values out of domain and unknown units
+    /// are counted as findings.
+    pub fn validate(
+        &self,
+        progress: &crate::progress::Progress,
+    ) -> Result<DataQuality, ExtractError> {
+        validate::validate(self, progress)
+    }
+
+    /// [`Extract::scan`] plus a column [`scan::FILE_COLUMN`] with each row's file (for errors).
+    fn scan_with_file(&self, table: Table) -> Result<polars::prelude::LazyFrame, ExtractError> {
+        match self.source(table) {
+            Some(source) => scan::scan_source(source, self.id_type, true),
+            None => Ok(scan::empty(table, self.id_type)),
+        }
+    }
+
+    fn source(&self, table: Table) -> Option<&TableSource> {
+        self.tables.iter().find(|s| s.table == table)
+    }
+}
 
 /// The seven tables of the contract.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]

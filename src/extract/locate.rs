@@ -1,0 +1,359 @@
+//! Finding the tables of an extract and reading their Parquet footers: `NAME.parquet` or a folder
+//! `NAME/` of `*.parquet` files (found recursively; hive `key=value/` folders allowed; hidden and
+//! `_`-prefixed names ignored). Checks, from metadata only, the contract's columns and types and
+//! that all files of a table share one schema. Reads no data pages.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use arrow::datatypes::{DataType as ArrowType, SchemaRef};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::file::metadata::ParquetMetaData;
+
+use super::schema::{self, IdType, Kind};
+use super::{ExtractError, Table};
+
+/// A hive partition value for a contract column (`None`: the default partition, null).
+pub type HiveValue = (&'static str, Option<String>);
+
+/// One Parquet file of a table, with what its footer says.
+#[derive(Debug, Clone)]
+pub struct TableFile {
+    pub path: PathBuf,
+    pub bytes: u64,
+    pub rows: u64,
+    /// Hive partition values (`key=value` folders) for contract columns the file itself lacks.
+    pub hive: Vec<HiveValue>,
+}
+
+/// A table found in the extract: where it is, its files, and its columns as the files have them.
+#[derive(Debug, Clone)]
+pub struct TableSource {
+    pub table: Table,
+    /// `NAME.parquet`, or the folder `NAME/`.
+    pub location: PathBuf,
+    pub files: Vec<TableFile>,
+    /// Contract columns stored in the files (the same in every file), with their file type.
+    pub stored: BTreeMap<&'static str, ArrowType>,
+    /// The type of person_id in the files (None when person_id only comes from hive folders).
+    pub id_type: Option<IdType>,
+}
+
+impl TableSource {
+    pub fn rows(&self) -> u64 {
+        self.files.iter().map(|f| f.rows).sum()
+    }
+}
+
+/// Finds `table` in `dir`: Ok(None) when the extract has no such table.
+pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractError> {
+    let file = dir.join(format!("{}.parquet", table.name()));
+    let folder = dir.join(table.name());
+    let (location, paths) = match (file.exists(), folder.is_dir()) {
+        (true, true) => {
+            return Err(ExtractError::TableTwice {
+                table,
+                file,
+                folder,
+            })
+        }
+        (false, false) => return Ok(None),
+        // Spark writes `NAME.parquet/` as a folder of part files: read it as the table's folder.
+        (true, false) if file.is_dir() => (file.clone(), parquet_files(&file)?),
+        (true, false) => (file.clone(), vec![file]),
+        (false, true) => (folder.clone(), parquet_files(&folder)?),
+    };
+    if paths.is_empty() {
+        return Err(ExtractError::EmptyFolder {
+            table,
+            path: location,
+        });
+    }
+    let mut files = Vec::with_capacity(paths.len());
+    let mut first: Option<(PathBuf, SchemaRef)> = None;
+    let mut stored = BTreeMap::new();
+    let mut id_type = None;
+    for path in paths {
+        let (schema, rows, bytes) = read_footer(&path)?;
+        match &first {
+            None => {
+                stored = check_columns(table, &path, &schema)?;
+                if let Some(t) = stored.get("person_id") {
+                    id_type = schema::accepts(Kind::Id, t).ok().flatten();
+                }
+                first = Some((path.clone(), schema));
+            }
+            Some((first_path, first_schema)) => {
+                if let Some(difference) = schema_difference(first_schema, &schema) {
+                    return Err(ExtractError::SchemaMismatch {
+                        table,
+                        first: first_path.clone(),
+                        other: path,
+                        difference,
+                    });
+                }
+            }
+        }
+        let hive = hive_values(&location, &path, table, &stored);
+        for column in schema::columns(table).iter().filter(|c| c.required) {
+            if !stored.contains_key(column.name) && !hive.iter().any(|(k, _)| *k == column.name) {
+                return Err(ExtractError::MissingColumn {
+                    path,
+                    table,
+                    column: column.name,
+                });
+            }
+        }
+        files.push(TableFile {
+            path,
+            bytes,
+            rows,
+            hive,
+        });
+    }
+    Ok(Some(TableSource {
+        table,
+        location,
+        files,
+        stored,
+        id_type,
+    }))
+}
+
+/// Every `*.parquet` file under `dir`, sorted; hidden and `_`-prefixed entries are skipped
+/// (`.DS_Store`, `_SUCCESS`, Spark's `_temporary/`).
+fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, ExtractError> {
+    let mut found = Vec::new();
+    let mut pending = vec![dir.to_path_buf()];
+    while let Some(current) = pending.pop() {
+        let entries = std::fs::read_dir(&current).map_err(|source| ExtractError::Io {
+            path: current.clone(),
+            source,
+        })?;
+        for entry in entries {
+            let entry = entry.map_err(|source| ExtractError::Io {
+                path: current.clone(),
+                source,
+            })?;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') || name.starts_with('_') {
+                continue;
+            }
+            let path = entry.path();
+            if path.is_dir() {
+                pending.push(path);
+            } else if name.to_ascii_lowercase().ends_with(".parquet") {
+                found.push(path);
+            }
+        }
+    }
+    found.sort();
+    Ok(found)
+}
+
+/// The Arrow schema (as the Parquet types say it), row count and size of a file. Never panics:
+/// a parser panic on garbage is turned into an error too.
+fn read_footer(path: &Path) -> Result<(SchemaRef, u64, u64), ExtractError> {
+    let not_parquet = |reason: String| ExtractError::NotParquet {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let file = File::open(path).map_err(|source| ExtractError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let bytes = file
+        .metadata()
+        .map_err(|source| ExtractError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?
+        .len();
+    // The Parquet types are the contract's language; the embedded Arrow schema (which differs
+    // between writers) is not needed to check them.
+    let options = ArrowReaderOptions::new().with_skip_arrow_metadata(true);
+    let loaded = catch_unwind(AssertUnwindSafe(|| {
+        ArrowReaderMetadata::load(&file, options)
+    }))
+    .map_err(|_| not_parquet("the footer could not be parsed".into()))?
+    .map_err(|err| not_parquet(err.to_string()))?;
+    let rows = loaded.metadata().file_metadata().num_rows();
+    let rows = u64::try_from(rows).map_err(|_| not_parquet(format!("row count {rows}")))?;
+    check_layout(loaded.metadata(), rows, bytes).map_err(not_parquet)?;
+    Ok((loaded.schema().clone(), rows, bytes))
+}
+
+/// Checks that the footer describes data inside the file: every column chunk's byte range lies
+/// within the file, and the row groups add up to the file's row count. A damaged footer that
+/// points elsewhere would otherwise reach the data readers.
+fn check_layout(metadata: &ParquetMetaData, rows: u64, bytes: u64) -> Result<(), String> {
+    let mut total: u64 = 0;
+    for (i, group) in metadata.row_groups().iter().enumerate() {
+        let group_rows = u64::try_from(group.num_rows())
+            .map_err(|_| format!("row group {i} has {} rows", group.num_rows()))?;
+        total = total.saturating_add(group_rows);
+        for column in group.columns() {
+            let start = column
+                .dictionary_page_offset()
+                .unwrap_or(column.data_page_offset());
+            let end = u64::try_from(start)
+                .ok()
+                .zip(u64::try_from(column.compressed_size()).ok())
+                .and_then(|(start, len)| start.checked_add(len));
+            if column.data_page_offset() < 0 || end.is_none_or(|end| end > bytes) {
+                return Err(format!(
+                    "row group {i}, column {}: its data lies outside the file",
+                    column.column_path()
+                ));
+            }
+        }
+    }
+    if total != rows {
+        return Err(format!(
+            "the row groups hold {total} rows but the footer says {rows}"
+        ));
+    }
+    Ok(())
+}
+
+/// Checks the types of the contract columns the file has; returns them by name.
+fn check_columns(
+    table: Table,
+    path: &Path,
+    schema: &SchemaRef,
+) -> Result<BTreeMap<&'static str, ArrowType>, ExtractError> {
+    let mut stored = BTreeMap::new();
+    for column in schema::columns(table) {
+        let Ok(field) = schema.field_with_name(column.name) else {
+            continue;
+        };
+        if schema::accepts(column.kind, field.data_type()).is_err() {
+            return Err(ExtractError::WrongType {
+                path: path.to_path_buf(),
+                column: column.name.to_string(),
+                expected: column.kind.expected(),
+                found: field.data_type().to_string(),
+            });
+        }
+        stored.insert(column.name, field.data_type().clone());
+    }
+    Ok(stored)
+}
+
+/// How two files' schemas differ (names and types; order and nullability do not matter).
+fn schema_difference(first: &SchemaRef, other: &SchemaRef) -> Option<String> {
+    let a: BTreeMap<&str, &ArrowType> = first
+        .fields()
+        .iter()
+        .map(|f| (f.name().as_str(), f.data_type()))
+        .collect();
+    let b: BTreeMap<&str, &ArrowType> = other
+        .fields()
+        .iter()
+        .map(|f| (f.name().as_str(), f.data_type()))
+        .collect();
+    for (name, t) in &a {
+        match b.get(name) {
+            None => return Some(format!("column {name} is only in the first")),
+            Some(u) if u != t => {
+                return Some(format!("column {name} is {t} in one and {u} in the other"))
+            }
+            Some(_) => {}
+        }
+    }
+    b.keys()
+        .find(|name| !a.contains_key(*name))
+        .map(|name| format!("column {name} is only in the second"))
+}
+
+/// Hive `key=value` folders between the table folder and the file, for contract columns that
+/// the file does not store. `__HIVE_DEFAULT_PARTITION__` is null; values are percent-decoded.
+fn hive_values(
+    location: &Path,
+    path: &Path,
+    table: Table,
+    stored: &BTreeMap<&'static str, ArrowType>,
+) -> Vec<HiveValue> {
+    let Ok(relative) = path.strip_prefix(location) else {
+        return Vec::new();
+    };
+    let mut values: Vec<HiveValue> = Vec::new();
+    let parent = relative.parent().map(Path::to_path_buf).unwrap_or_default();
+    for part in parent.components() {
+        let part = part.as_os_str().to_string_lossy();
+        let Some((key, value)) = part.split_once('=') else {
+            continue;
+        };
+        let Some(column) = schema::column(table, key) else {
+            continue;
+        };
+        if stored.contains_key(column.name) {
+            continue;
+        }
+        let value = match value {
+            "__HIVE_DEFAULT_PARTITION__" => None,
+            v => Some(percent_decode(v)),
+        };
+        values.retain(|(k, _)| *k != column.name);
+        values.push((column.name, value));
+    }
+    values
+}
+
+/// Decodes `%XX` escapes (as pyarrow and Spark write them in partition folder names).
+pub fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' && i + 2 < bytes.len() {
+            let hex = std::str::from_utf8(&bytes[i + 1..i + 3])
+                .ok()
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            if let Some(b) = hex {
+                out.push(b);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(percent_decode("S%C3%B8r-%C3%98st"), "Sør-Øst");
+        assert_eq!(percent_decode("Vest"), "Vest");
+        // A lone or broken escape is kept as written.
+        assert_eq!(percent_decode("50%"), "50%");
+        assert_eq!(percent_decode("%zz1"), "%zz1");
+        assert_eq!(percent_decode("a%2"), "a%2");
+    }
+
+    #[test]
+    fn hive_values_only_for_contract_columns_not_stored() {
+        let location = Path::new("/x/person");
+        let path =
+            Path::new("/x/person/region=Vest/year=2020/sex=__HIVE_DEFAULT_PARTITION__/p.parquet");
+        let mut stored = BTreeMap::new();
+        stored.insert("person_id", ArrowType::Int64);
+        let values = hive_values(location, path, Table::Person, &stored);
+        assert_eq!(
+            values,
+            vec![("region", Some("Vest".to_string())), ("sex", None)]
+        );
+        // A key the file stores itself: the file's column wins.
+        stored.insert("region", ArrowType::Utf8);
+        let values = hive_values(location, path, Table::Person, &stored);
+        assert_eq!(values, vec![("sex", None)]);
+    }
+}

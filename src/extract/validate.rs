@@ -1,0 +1,398 @@
+//! The data checks of the contract, run with polars' streaming engine so that they work at
+//! registry scale: one aggregate pass per table (rows, nulls, values out of domain, unknown
+//! units), uniqueness of person_id and test_id, and orphan rows by anti-join. Errors stop the
+//! check; findings are counted into [`DataQuality`].
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+
+use polars::prelude::*;
+
+use super::scan::FILE_COLUMN;
+use super::schema;
+use super::{DataQuality, Extract, ExtractError, Table, TableQuality};
+use crate::progress::Progress;
+
+/// Units the contract lists (UCUM as labs send them), plus `U/mL` (CA-125) and `ng/mL` (PSA).
+pub const UNITS: &[&str] = &[
+    "10*9/L",
+    "10*3/uL",
+    "/uL",
+    "g/dL",
+    "g/L",
+    "mmol/L",
+    "umol/L",
+    "mg/dL",
+    "U/L",
+    "mL/min",
+    "mL/min/{1.73_m2}",
+    "%",
+    "ms",
+    "kg",
+    "U/mL",
+    "ng/mL",
+];
+
+/// Observation codes whose value_num is a grade or score from 0 to 5 (whole numbers).
+pub const GRADED_CODES: &[&str] = &["89247-1", "ctcae-max-grade", "neuropathy-grade"];
+
+/// Observation codes whose value_text has a fixed set of values.
+pub const TEXT_CODES: &[(&str, &[&str])] = &[
+    ("extent", &["local", "locally-advanced", "metastatic"]),
+    ("std-tx-exhausted", &["true", "false"]),
+    ("recist-measurable", &["true", "false"]),
+    ("brain-mets-status", &["none", "stable", "progressive"]),
+    ("dysphagia", &["true", "false"]),
+    ("pregnant", &["true", "false"]),
+    ("nursing", &["true", "false"]),
+];
+
+const SEXES: &[&str] = &["F", "M", "U"];
+const KINDS: &[&str] = &["drug", "radiotherapy"];
+const METHODS: &[&str] = &[
+    "ngs-panel",
+    "wes",
+    "rna-seq",
+    "ihc",
+    "fish",
+    "pcr",
+    "array-cnv",
+    "sanger",
+    "nanostring",
+];
+const SPECIMENS: &[&str] = &["tissue-primary", "tissue-metastasis", "plasma-cfdna"];
+const CLASSES: &[&str] = &[
+    "snv",
+    "indel",
+    "amplification",
+    "deletion",
+    "fusion",
+    "expression",
+    "signature",
+];
+
+/// Whether a value is one of `values` (null when the value is null).
+fn one_of(value: Expr, values: &[&str]) -> Expr {
+    values
+        .iter()
+        .map(|v| value.clone().eq(lit(*v)))
+        .reduce(|a, b| a.or(b))
+        .unwrap_or_else(|| lit(false))
+}
+
+/// A non-null value outside `values`.
+fn outside(column: &str, values: &[&str]) -> Expr {
+    col(column)
+        .is_not_null()
+        .and(one_of(col(column), values).not())
+}
+
+/// Out-of-domain rules: (column, expression true for an out-of-domain row). Region is not
+/// checked: the contract names Norway's regions as an example, not as a closed list.
+pub fn domain_rules(table: Table) -> Vec<(&'static str, Expr)> {
+    match table {
+        Table::Person => vec![("sex", outside("sex", SEXES))],
+        Table::Measurement => vec![("value", col("value").lt(lit(0.0)))],
+        Table::Observation => {
+            let v = col("value_num");
+            let graded = one_of(col("code"), GRADED_CODES).and(
+                v.clone().lt(lit(0.0)).or(v.clone().gt(lit(5.0))).or(v
+                    .clone()
+                    .cast(DataType::Int64)
+                    .cast(DataType::Float64)
+                    .neq(v)),
+            );
+            let text = TEXT_CODES
+                .iter()
+                .map(|(code, values)| {
+                    col("code")
+                        .eq(lit(*code))
+                        .and(outside("value_text", values))
+                })
+                .reduce(|a, b| a.or(b))
+                .unwrap_or_else(|| lit(false));
+            vec![("value_num", graded), ("value_text", text)]
+        }
+        Table::Treatment => vec![("kind", outside("kind", KINDS))],
+        Table::MolecularTest => vec![
+            ("method", outside("method", METHODS)),
+            ("specimen", outside("specimen", SPECIMENS)),
+        ],
+        Table::Variant => vec![
+            ("class", outside("class", CLASSES)),
+            ("value", col("value").lt(lit(0.0))),
+        ],
+        Table::Diagnosis => Vec::new(),
+    }
+}
+
+/// Counts a boolean rule's true rows (nulls count as false), as UInt64.
+fn count_true(rule: Expr) -> Expr {
+    rule.fill_null(lit(false)).sum().cast(DataType::UInt64)
+}
+
+/// Runs every check; the first contract violation is the error.
+pub fn validate(extract: &Extract, progress: &Progress) -> Result<DataQuality, ExtractError> {
+    let mut quality = DataQuality::default();
+    for table in Table::ALL {
+        let columns = schema::columns(table);
+        let Some(location) = extract.location(table) else {
+            quality.tables.push(TableQuality {
+                table,
+                present: false,
+                rows: 0,
+                columns: Vec::new(),
+            });
+            for column in columns {
+                quality.column_mut(table, column.name);
+            }
+            continue;
+        };
+        let stage = progress.stage(&format!("checking {table}"));
+        let lf = extract.scan(table)?;
+        let mut aggregates = vec![len().cast(DataType::UInt64).alias("rows")];
+        for column in columns {
+            aggregates.push(
+                col(column.name)
+                    .null_count()
+                    .cast(DataType::UInt64)
+                    .alias(format!("{}:nulls", column.name)),
+            );
+        }
+        for (column, rule) in domain_rules(table) {
+            aggregates.push(count_true(rule).alias(format!("{column}:domain")));
+        }
+        if table == Table::Measurement {
+            aggregates.push(count_true(outside("unit", UNITS)).alias("unit:units"));
+        }
+        let counts = collect(lf.select(aggregates), table, location)?;
+        let rows = number(&counts, "rows");
+        quality.tables.push(TableQuality {
+            table,
+            present: true,
+            rows,
+            columns: Vec::new(),
+        });
+        for column in columns {
+            let nulls = number(&counts, &format!("{}:nulls", column.name));
+            if column.required && nulls > 0 {
+                return Err(required_null(extract, table, column.name, nulls, location)?);
+            }
+            let q = quality.column_mut(table, column.name);
+            q.nulls = nulls;
+            q.out_of_domain = number(&counts, &format!("{}:domain", column.name));
+            q.unconvertible_units = number(&counts, &format!("{}:units", column.name));
+        }
+        let unique = match table {
+            Table::Person => Some("person_id"),
+            Table::MolecularTest => Some("test_id"),
+            _ => None,
+        };
+        if let Some(key) = unique {
+            check_unique(extract, table, key, location)?;
+        }
+        stage.done();
+    }
+    let stage = progress.stage("checking references");
+    let person_ids = extract.scan(Table::Person)?.select([col("person_id")]);
+    for table in &Table::ALL[1..] {
+        let Some(location) = extract.location(*table) else {
+            continue;
+        };
+        let orphans = orphan_rows(extract.scan(*table)?, person_ids.clone(), "person_id");
+        let count = number(&collect(orphans, *table, location)?, "orphans");
+        quality.column_mut(*table, "person_id").orphan_rows = count;
+    }
+    if let Some(location) = extract.location(Table::Variant) {
+        let test_ids = extract.scan(Table::MolecularTest)?.select([col("test_id")]);
+        let orphans = orphan_rows(extract.scan(Table::Variant)?, test_ids, "test_id");
+        let count = number(&collect(orphans, Table::Variant, location)?, "orphans");
+        quality.column_mut(Table::Variant, "test_id").orphan_rows = count;
+    }
+    stage.done();
+    Ok(quality)
+}
+
+/// Rows of `rows` whose `key` is not among `keys`, counted into a column `orphans`.
+fn orphan_rows(rows: LazyFrame, keys: LazyFrame, key: &str) -> LazyFrame {
+    rows.select([col(key)])
+        .join(
+            keys.unique(None, UniqueKeepStrategy::Any),
+            [col(key)],
+            [col(key)],
+            JoinArgs::new(JoinType::Anti),
+        )
+        .select([len().cast(DataType::UInt64).alias("orphans")])
+}
+
+/// The error for a required column with nulls: names the first file that has one, with the
+/// person_id of up to five such rows.
+fn required_null(
+    extract: &Extract,
+    table: Table,
+    column: &'static str,
+    count: u64,
+    location: &Path,
+) -> Result<ExtractError, ExtractError> {
+    let first = extract
+        .scan_with_file(table)?
+        .filter(col(column).is_null())
+        .select([col("person_id").cast(DataType::String), col(FILE_COLUMN)])
+        .limit(5);
+    let first = collect(first, table, location)?;
+    let keys = if column == "person_id" {
+        Vec::new()
+    } else {
+        strings(&first, "person_id")
+    };
+    let path = strings(&first, FILE_COLUMN)
+        .into_iter()
+        .next()
+        .map(PathBuf::from)
+        .unwrap_or_else(|| location.to_path_buf());
+    Ok(ExtractError::RequiredNull {
+        path,
+        column,
+        count,
+        keys,
+    })
+}
+
+/// Errors when `key` occurs more than once: the count of such values and the first five
+/// (smallest) with their row counts.
+fn check_unique(
+    extract: &Extract,
+    table: Table,
+    key: &'static str,
+    location: &Path,
+) -> Result<(), ExtractError> {
+    let repeated = extract
+        .scan(table)?
+        .select([col(key)])
+        .group_by([col(key)])
+        .agg([len().cast(DataType::UInt64).alias("n")])
+        .filter(col("n").gt(lit(1u64)));
+    let count = number(
+        &collect(
+            repeated
+                .clone()
+                .select([len().cast(DataType::UInt64).alias("count")]),
+            table,
+            location,
+        )?,
+        "count",
+    );
+    if count == 0 {
+        return Ok(());
+    }
+    let first = collect(
+        repeated
+            .sort([key], SortMultipleOptions::default())
+            .limit(5)
+            .select([col(key).cast(DataType::String), col("n")]),
+        table,
+        location,
+    )?;
+    let values = strings(&first, key);
+    let keys = values
+        .iter()
+        .enumerate()
+        .map(|(i, v)| format!("{v} ({} rows)", number_at(&first, "n", i)))
+        .collect();
+    Err(ExtractError::Duplicate {
+        path: location.to_path_buf(),
+        column: key,
+        count,
+        keys,
+    })
+}
+
+/// Collects with the streaming engine; a reader failure (or panic) becomes an error.
+fn collect(lf: LazyFrame, table: Table, location: &Path) -> Result<DataFrame, ExtractError> {
+    let read_error = |message: String| ExtractError::Read {
+        table,
+        path: location.to_path_buf(),
+        message,
+    };
+    catch_unwind(AssertUnwindSafe(|| {
+        lf.collect_with_engine(Engine::Streaming)
+            .map(|r| r.unwrap_single())
+    }))
+    .map_err(|_| read_error("the Parquet reader stopped on damaged data".into()))?
+    .map_err(|e| read_error(e.to_string()))
+}
+
+/// A UInt64 count from the first row of `df` (0 where the column is absent).
+fn number(df: &DataFrame, name: &str) -> u64 {
+    number_at(df, name, 0)
+}
+
+fn number_at(df: &DataFrame, name: &str, row: usize) -> u64 {
+    df.column(name)
+        .ok()
+        .and_then(|c| c.get(row).ok())
+        .and_then(|v| v.extract::<u64>())
+        .unwrap_or(0)
+}
+
+/// A String column's non-null values (of a small frame).
+fn strings(df: &DataFrame, name: &str) -> Vec<String> {
+    let Ok(column) = df.column(name) else {
+        return Vec::new();
+    };
+    (0..column.len())
+        .filter_map(|i| column.get(i).ok())
+        .filter_map(|v| v.get_str().map(str::to_string))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(table: Table, column: &str, df: DataFrame) -> u64 {
+        let (_, rule) = domain_rules(table)
+            .into_iter()
+            .find(|(c, _)| *c == column)
+            .unwrap();
+        let out = df
+            .lazy()
+            .select([count_true(rule).alias("n")])
+            .collect()
+            .unwrap();
+        number(&out, "n")
+    }
+
+    #[test]
+    fn ecog_and_grades_are_whole_numbers_from_0_to_5() {
+        // Out of domain: ECOG 7, ECOG 1.5, CTCAE grade -1. In domain: ECOG 0, neuropathy 5,
+        // an unknown code with value 9, a null value_num.
+        let df = df!(
+            "code" => ["89247-1", "89247-1", "ctcae-max-grade", "89247-1", "neuropathy-grade", "weight-class", "89247-1"],
+            "value_num" => [Some(7.0), Some(1.5), Some(-1.0), Some(0.0), Some(5.0), Some(9.0), None],
+            "value_text" => [None::<&str>, None, None, None, None, None, None],
+        )
+        .unwrap();
+        assert_eq!(count(Table::Observation, "value_num", df), 3);
+    }
+
+    #[test]
+    fn text_codes_have_their_values() {
+        // Out: extent "advanced", pregnant "yes". In: extent "metastatic", allergy with any ATC
+        // code (not a closed list), a null value_text.
+        let df = df!(
+            "code" => ["extent", "pregnant", "extent", "allergy", "nursing"],
+            "value_num" => [None::<f64>, None, None, None, None],
+            "value_text" => [Some("advanced"), Some("yes"), Some("metastatic"), Some("L01EC02"), None],
+        )
+        .unwrap();
+        assert_eq!(count(Table::Observation, "value_text", df), 2);
+    }
+
+    #[test]
+    fn sex_outside_f_m_u() {
+        let df = df!("sex" => [Some("F"), Some("X"), Some("m"), None, Some("U")]).unwrap();
+        // "X" and lower-case "m" are not in the contract's list; null is a null, not a finding.
+        assert_eq!(count(Table::Person, "sex", df), 2);
+    }
+}
