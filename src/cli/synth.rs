@@ -6,6 +6,7 @@ use clap::Args;
 
 use super::Failure;
 use crate::progress::Progress;
+use crate::synth::{self, SynthConfig, SynthError, Table};
 
 #[derive(Debug, Args)]
 pub struct SynthArgs {
@@ -21,8 +22,33 @@ pub struct SynthArgs {
     /// Write each table as a folder of this many Parquet files.
     #[arg(long)]
     pub partitions: Option<usize>,
+    /// Worker threads (default: all cores). Does not change the output.
+    #[arg(long)]
+    pub threads: Option<usize>,
 }
 
-pub fn execute(_args: SynthArgs, _progress: &Progress) -> Result<(), Failure> {
-    Err(Failure::usage("`eligo synth` is not built yet"))
+pub fn execute(args: SynthArgs, progress: &Progress) -> Result<(), Failure> {
+    let config = SynthConfig {
+        patients: args.patients,
+        seed: args.seed,
+        partitions: args.partitions,
+        threads: args.threads,
+    };
+    let summary = synth::generate(&config, &args.out, progress).map_err(|e| match e {
+        SynthError::Arguments(_) | SynthError::Layout { .. } => Failure::usage(e),
+        _ => Failure::runtime(e),
+    })?;
+    println!(
+        "Wrote a synthetic extract of {} patients (seed {}) to {}:",
+        args.patients,
+        args.seed,
+        args.out.display()
+    );
+    println!();
+    println!("| table | rows |");
+    println!("|---|---:|");
+    for (table, rows) in Table::ALL.iter().zip(summary.rows) {
+        println!("| {} | {rows} |", table.name());
+    }
+    Ok(())
 }

@@ -1,0 +1,788 @@
+//! The published figures the generator draws from: tumour sites in the proportions of Cancer in
+//! Norway 2023, health regions and hospitals, and alteration prevalences per tumour type. Data
+//! only (sources in `docs/synthetic-data.md`); the sampling lives in `patient.rs`.
+
+/// A tumour group the generator knows; decides codes, sex, drivers, labs and treatments.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tumour {
+    Prostate,
+    Breast,
+    Colon,
+    Rectum,
+    Lung,
+    Melanoma,
+    SkinOther,
+    Bladder,
+    Pancreas,
+    Kidney,
+    Lymphoma,
+    Hodgkin,
+    Leukaemia,
+    Myeloma,
+    Ovary,
+    Uterus,
+    Cervix,
+    Stomach,
+    Oesophagus,
+    Brain,
+    Thyroid,
+    HeadNeck,
+    Liver,
+    Biliary,
+    Testis,
+    Sarcoma,
+    UnknownPrimary,
+    Other,
+}
+
+/// A tumour site: its weight (new cases in Norway 2023), ICD-10 codes (dotted form), share of
+/// men, mean age at diagnosis and histologies (ICD-O-3 morphology, OncoTree code, weight).
+pub struct Site {
+    pub tumour: Tumour,
+    pub cases: u32,
+    pub icd10: &'static [&'static str],
+    pub male_share: f64,
+    pub mean_age: f64,
+    pub histology: &'static [(&'static str, &'static str, u32)],
+}
+
+/// Cancer in Norway 2023: 38,094 new cases (Kreftregisteret key figures). Prostate 5,258,
+/// breast 4,076, colon 3,388 and lung 3,319 are the registry's published 2023 counts; the
+/// other sites are rounded from the registry's 2022-2023 site pages (see docs), and "other
+/// sites" takes the remainder so that the weights sum to 38,094.
+pub const SITES: &[Site] = &[
+    Site {
+        tumour: Tumour::Prostate,
+        cases: 5258,
+        icd10: &["C61"],
+        male_share: 1.0,
+        mean_age: 72.0,
+        histology: &[("8140/3", "PRAD", 1)],
+    },
+    Site {
+        tumour: Tumour::Breast,
+        cases: 4076,
+        icd10: &["C50.9", "C50.4", "C50.2", "C50.8"],
+        male_share: 0.0,
+        mean_age: 62.0,
+        histology: &[("8500/3", "IDC", 8), ("8520/3", "ILC", 2)],
+    },
+    Site {
+        tumour: Tumour::Colon,
+        cases: 3388,
+        icd10: &["C18.0", "C18.2", "C18.4", "C18.7", "C18.9"],
+        male_share: 0.49,
+        mean_age: 72.0,
+        histology: &[("8140/3", "COAD", 9), ("8480/3", "MACR", 1)],
+    },
+    Site {
+        tumour: Tumour::Lung,
+        cases: 3319,
+        icd10: &["C34.1", "C34.3", "C34.9", "C34.2"],
+        male_share: 0.49,
+        mean_age: 71.0,
+        histology: &[
+            ("8140/3", "LUAD", 60),
+            ("8070/3", "LUSC", 25),
+            ("8041/3", "SCLC", 13),
+            ("8012/3", "LCLC", 2),
+        ],
+    },
+    Site {
+        tumour: Tumour::Melanoma,
+        cases: 2700,
+        icd10: &["C43.5", "C43.6", "C43.7", "C43.9", "C43.3"],
+        male_share: 0.53,
+        mean_age: 65.0,
+        histology: &[("8720/3", "SKCM", 1)],
+    },
+    Site {
+        tumour: Tumour::SkinOther,
+        cases: 2700,
+        icd10: &["C44.3", "C44.4", "C44.9"],
+        male_share: 0.58,
+        mean_age: 78.0,
+        histology: &[("8070/3", "CSCC", 1)],
+    },
+    Site {
+        tumour: Tumour::Rectum,
+        cases: 1400,
+        icd10: &["C20"],
+        male_share: 0.58,
+        mean_age: 68.0,
+        histology: &[("8140/3", "READ", 1)],
+    },
+    Site {
+        tumour: Tumour::Bladder,
+        cases: 1700,
+        icd10: &["C67.9", "C67.2"],
+        male_share: 0.75,
+        mean_age: 74.0,
+        histology: &[("8120/3", "BLCA", 1)],
+    },
+    Site {
+        tumour: Tumour::Pancreas,
+        cases: 1000,
+        icd10: &["C25.0", "C25.1", "C25.9"],
+        male_share: 0.52,
+        mean_age: 72.0,
+        histology: &[("8500/3", "PAAD", 1)],
+    },
+    Site {
+        tumour: Tumour::Kidney,
+        cases: 1000,
+        icd10: &["C64"],
+        male_share: 0.66,
+        mean_age: 66.0,
+        histology: &[("8310/3", "CCRCC", 8), ("8260/3", "PRCC", 2)],
+    },
+    Site {
+        tumour: Tumour::Lymphoma,
+        cases: 1100,
+        icd10: &["C83.3", "C82.9", "C85.9", "C83.0"],
+        male_share: 0.57,
+        mean_age: 67.0,
+        histology: &[
+            ("9680/3", "DLBCLNOS", 5),
+            ("9690/3", "FL", 3),
+            ("9591/3", "NHL", 2),
+        ],
+    },
+    Site {
+        tumour: Tumour::Hodgkin,
+        cases: 150,
+        icd10: &["C81.1", "C81.9"],
+        male_share: 0.55,
+        mean_age: 40.0,
+        histology: &[("9663/3", "CHL", 1)],
+    },
+    Site {
+        tumour: Tumour::Leukaemia,
+        cases: 1300,
+        icd10: &["C91.1", "C92.0", "C92.1", "C91.0"],
+        male_share: 0.6,
+        mean_age: 66.0,
+        histology: &[
+            ("9823/3", "CLLSLL", 4),
+            ("9861/3", "AML", 3),
+            ("9875/3", "CML", 1),
+            ("9811/3", "BLL", 1),
+        ],
+    },
+    Site {
+        tumour: Tumour::Myeloma,
+        cases: 550,
+        icd10: &["C90.0"],
+        male_share: 0.58,
+        mean_age: 70.0,
+        histology: &[("9732/3", "PCM", 1)],
+    },
+    Site {
+        tumour: Tumour::Ovary,
+        cases: 450,
+        icd10: &["C56"],
+        male_share: 0.0,
+        mean_age: 64.0,
+        histology: &[
+            ("8461/3", "HGSOC", 7),
+            ("8460/3", "LGSOC", 1),
+            ("8380/3", "OEC", 1),
+            ("8310/3", "CCOV", 1),
+        ],
+    },
+    Site {
+        tumour: Tumour::Uterus,
+        cases: 850,
+        icd10: &["C54.1", "C54.9"],
+        male_share: 0.0,
+        mean_age: 66.0,
+        histology: &[("8380/3", "UEC", 8), ("8441/3", "USC", 2)],
+    },
+    Site {
+        tumour: Tumour::Cervix,
+        cases: 300,
+        icd10: &["C53.9"],
+        male_share: 0.0,
+        mean_age: 48.0,
+        histology: &[("8070/3", "CESC", 1)],
+    },
+    Site {
+        tumour: Tumour::Stomach,
+        cases: 450,
+        icd10: &["C16.0", "C16.9", "C16.3"],
+        male_share: 0.62,
+        mean_age: 71.0,
+        histology: &[("8140/3", "STAD", 1)],
+    },
+    Site {
+        tumour: Tumour::Oesophagus,
+        cases: 400,
+        icd10: &["C15.5", "C15.9"],
+        male_share: 0.72,
+        mean_age: 70.0,
+        histology: &[("8140/3", "ESCA", 6), ("8070/3", "ESCC", 4)],
+    },
+    Site {
+        tumour: Tumour::Brain,
+        cases: 450,
+        icd10: &["C71.1", "C71.9", "C71.2"],
+        male_share: 0.58,
+        mean_age: 60.0,
+        histology: &[("9440/3", "GBM", 8), ("9401/3", "ASTR", 2)],
+    },
+    Site {
+        tumour: Tumour::Thyroid,
+        cases: 400,
+        icd10: &["C73"],
+        male_share: 0.3,
+        mean_age: 52.0,
+        histology: &[
+            ("8260/3", "THPA", 8),
+            ("8345/3", "THME", 1),
+            ("8020/3", "THAP", 1),
+        ],
+    },
+    Site {
+        tumour: Tumour::HeadNeck,
+        cases: 900,
+        icd10: &["C01", "C02.9", "C10.9", "C32.9", "C06.9"],
+        male_share: 0.68,
+        mean_age: 64.0,
+        histology: &[("8070/3", "HNSC", 1)],
+    },
+    Site {
+        tumour: Tumour::Liver,
+        cases: 400,
+        icd10: &["C22.0", "C22.1"],
+        male_share: 0.7,
+        mean_age: 69.0,
+        histology: &[("8170/3", "HCC", 7), ("8160/3", "IHCH", 3)],
+    },
+    Site {
+        tumour: Tumour::Biliary,
+        cases: 250,
+        icd10: &["C23", "C24.0", "C24.9"],
+        male_share: 0.5,
+        mean_age: 71.0,
+        histology: &[("8160/3", "CHOL", 1)],
+    },
+    Site {
+        tumour: Tumour::Testis,
+        cases: 300,
+        icd10: &["C62.9"],
+        male_share: 1.0,
+        mean_age: 35.0,
+        histology: &[("9061/3", "SEM", 6), ("9065/3", "NSGCT", 4)],
+    },
+    Site {
+        tumour: Tumour::Sarcoma,
+        cases: 250,
+        icd10: &["C49.2", "C49.4", "C48.0"],
+        male_share: 0.55,
+        mean_age: 58.0,
+        histology: &[
+            ("8850/3", "LIPO", 4),
+            ("8890/3", "LMS", 3),
+            ("8936/3", "GIST", 3),
+        ],
+    },
+    Site {
+        tumour: Tumour::UnknownPrimary,
+        cases: 400,
+        icd10: &["C80.9", "C80.0"],
+        male_share: 0.5,
+        mean_age: 71.0,
+        histology: &[("8140/3", "CUP", 1)],
+    },
+    // Remainder of the 38,094: small sites (small intestine, anus, mesothelioma, vulva, penis,
+    // other CNS, adrenal, ill-defined).
+    Site {
+        tumour: Tumour::Other,
+        cases: 2653,
+        icd10: &[
+            "C17.9", "C21.0", "C45.0", "C51.9", "C60.9", "C72.0", "C74.0", "C76.0",
+        ],
+        male_share: 0.5,
+        mean_age: 67.0,
+        histology: &[("8000/3", "OTHER", 1)],
+    },
+];
+
+/// Total of [`SITES`]: Cancer in Norway 2023's 38,094 new cases.
+pub const TOTAL_CASES: u32 = 38_094;
+
+/// Norway's four health regions with their share of the population (SSB, 1 Jan 2024: Sør-Øst
+/// 3.16 M, Vest 1.13 M, Midt-Norge 0.75 M, Nord 0.49 M of 5.55 M), in per mille, and the
+/// hospitals that refer patients, with weights.
+pub const REGIONS: &[(&str, u32, &[(&str, u32)])] = &[
+    (
+        "Sør-Øst",
+        560,
+        &[
+            ("Oslo universitetssykehus", 40),
+            ("Akershus universitetssykehus", 15),
+            ("Sykehuset Østfold", 10),
+            ("Vestre Viken", 10),
+            ("Sykehuset i Vestfold", 8),
+            ("Sykehuset Innlandet", 9),
+            ("Sykehuset Telemark", 5),
+            ("Sørlandet sykehus", 7),
+        ],
+    ),
+    (
+        "Vest",
+        200,
+        &[
+            ("Haukeland universitetssjukehus", 45),
+            ("Stavanger universitetssjukehus", 35),
+            ("Helse Fonna", 10),
+            ("Helse Førde", 10),
+        ],
+    ),
+    (
+        "Midt-Norge",
+        140,
+        &[
+            ("St. Olavs hospital", 55),
+            ("Ålesund sjukehus", 25),
+            ("Sykehuset Namsos", 10),
+            ("Kristiansund sykehus", 10),
+        ],
+    ),
+    (
+        "Nord",
+        90,
+        &[
+            ("UNN Tromsø", 50),
+            ("Nordlandssykehuset Bodø", 30),
+            ("Finnmarkssykehuset", 10),
+            ("Helgelandssykehuset", 10),
+        ],
+    ),
+];
+
+/// Variant classes of the contract.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Class {
+    Snv,
+    Indel,
+    Amplification,
+    Deletion,
+    Fusion,
+}
+
+impl Class {
+    pub fn name(self) -> &'static str {
+        match self {
+            Class::Snv => "snv",
+            Class::Indel => "indel",
+            Class::Amplification => "amplification",
+            Class::Deletion => "deletion",
+            Class::Fusion => "fusion",
+        }
+    }
+}
+
+/// An alteration found at `prevalence` in a tumour type: gene, class and the alterations seen,
+/// weighted. `actionable` marks drivers with an approved targeted drug (for tiers and reports).
+pub struct Driver {
+    pub gene: &'static str,
+    pub class: Class,
+    pub alterations: &'static [(&'static str, u32)],
+    pub prevalence: f64,
+    pub actionable: bool,
+}
+
+/// A [`Driver`] literal (a macro, not a const fn, so that slices of them are promoted to statics).
+macro_rules! d {
+    ($gene:expr, $class:expr, $alterations:expr, $prevalence:expr, $actionable:expr) => {
+        Driver {
+            gene: $gene,
+            class: $class,
+            alterations: $alterations,
+            prevalence: $prevalence,
+            actionable: $actionable,
+        }
+    };
+}
+
+use Class::{Amplification as Amp, Deletion as Del, Fusion as Fus, Indel, Snv};
+
+/// Non-small-cell lung cancer: oncogenic drivers are mutually exclusive, so they are drawn as one
+/// categorical (AACR GENIE / Nordic NSCLC series: KRAS G12C ~11 %, other KRAS ~15 %, EGFR ~12 %,
+/// ALK ~4 %, ROS1 ~1.5 %, RET ~1.5 %, BRAF V600E ~2 %, MET exon 14 ~3 %, ERBB2 ~2 %).
+pub const NSCLC_EXCLUSIVE: &[Driver] = &[
+    d!("KRAS", Snv, &[("G12C", 1)], 0.11, true),
+    d!(
+        "KRAS",
+        Snv,
+        &[
+            ("G12V", 4),
+            ("G12D", 3),
+            ("G13C", 1),
+            ("Q61H", 1),
+            ("G12A", 2)
+        ],
+        0.15,
+        false
+    ),
+    d!(
+        "EGFR",
+        Indel,
+        &[("exon19del", 11), ("E746_A750del", 3)],
+        0.06,
+        true
+    ),
+    d!("EGFR", Snv, &[("L858R", 1)], 0.05, true),
+    d!("EGFR", Indel, &[("exon20ins", 1)], 0.01, true),
+    d!(
+        "ALK",
+        Fus,
+        &[("EML4::ALK", 9), ("KIF5B::ALK", 1)],
+        0.04,
+        true
+    ),
+    d!(
+        "ROS1",
+        Fus,
+        &[("CD74::ROS1", 3), ("EZR::ROS1", 1)],
+        0.015,
+        true
+    ),
+    d!(
+        "RET",
+        Fus,
+        &[("KIF5B::RET", 3), ("CCDC6::RET", 1)],
+        0.015,
+        true
+    ),
+    d!("BRAF", Snv, &[("V600E", 1)], 0.02, true),
+    d!("MET", Indel, &[("exon14skip", 1)], 0.03, true),
+    d!(
+        "ERBB2",
+        Indel,
+        &[("exon20ins", 2), ("Y772_A775dup", 1)],
+        0.02,
+        true
+    ),
+];
+
+const KRAS_CRC: &[(&str, u32)] = &[
+    ("G12D", 33),
+    ("G12V", 22),
+    ("G13D", 18),
+    ("G12C", 8),
+    ("G12A", 7),
+    ("Q61H", 5),
+    ("A146T", 7),
+];
+const PIK3CA_HOT: &[(&str, u32)] = &[("H1047R", 4), ("E545K", 3), ("E542K", 2), ("N345K", 1)];
+const BRCA: &[(&str, u32)] = &[
+    ("E1836fs", 1),
+    ("Q1756fs", 1),
+    ("S1982fs", 1),
+    ("R1443*", 1),
+];
+
+/// Independent (not exclusive) alterations per tumour type, at published prevalence in
+/// advanced disease (AACR GENIE v15, TCGA PanCancer, ESMO/OncoKB summaries; see docs).
+pub fn drivers(tumour: Tumour) -> &'static [Driver] {
+    use Tumour::*;
+    match tumour {
+        Colon | Rectum => &[
+            // KRAS ~40 %, NRAS ~4 %, BRAF V600E ~8 % (exclusive in practice; see patient.rs)
+            d!("KRAS", Snv, KRAS_CRC, 0.40, false),
+            d!(
+                "NRAS",
+                Snv,
+                &[("Q61K", 2), ("G12D", 1), ("Q61R", 1)],
+                0.04,
+                false
+            ),
+            d!("BRAF", Snv, &[("V600E", 1)], 0.08, true),
+            d!("ERBB2", Amp, &[("amplification", 1)], 0.03, true),
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.15, true),
+        ],
+        Melanoma => &[
+            // BRAF V600 ~45 % (V600E 80 %, V600K 20 %), NRAS ~20 %; exclusive (patient.rs)
+            d!("BRAF", Snv, &[("V600E", 4), ("V600K", 1)], 0.45, true),
+            d!(
+                "NRAS",
+                Snv,
+                &[("Q61R", 2), ("Q61K", 2), ("Q61L", 1)],
+                0.20,
+                false
+            ),
+            d!("KIT", Snv, &[("L576P", 1), ("K642E", 1)], 0.02, true),
+            d!("CDK4", Amp, &[("amplification", 1)], 0.03, true),
+        ],
+        Breast => &[
+            d!("ERBB2", Amp, &[("amplification", 1)], 0.15, true),
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.35, true),
+            d!("BRCA1", Indel, BRCA, 0.02, true),
+            d!("BRCA2", Indel, BRCA, 0.03, true),
+            d!(
+                "ESR1",
+                Snv,
+                &[("Y537S", 2), ("D538G", 2), ("E380Q", 1)],
+                0.10,
+                true
+            ),
+            d!("AKT1", Snv, &[("E17K", 1)], 0.03, true),
+            d!("CDK4", Amp, &[("amplification", 1)], 0.02, true),
+            d!("FGFR1", Amp, &[("amplification", 1)], 0.08, false),
+        ],
+        Stomach | Oesophagus => &[
+            d!("ERBB2", Amp, &[("amplification", 1)], 0.15, true),
+            d!("FGFR2", Amp, &[("amplification", 1)], 0.05, false),
+            d!("KRAS", Amp, &[("amplification", 1)], 0.05, false),
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.07, true),
+        ],
+        Ovary => &[
+            // BRCA1/2 ~20 % of high-grade serous (germline + somatic)
+            d!("BRCA1", Indel, BRCA, 0.13, true),
+            d!("BRCA2", Indel, BRCA, 0.07, true),
+            d!("KRAS", Snv, &[("G12V", 1), ("G12D", 1)], 0.05, false),
+            d!("BRAF", Snv, &[("V600E", 1)], 0.02, true),
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.05, true),
+        ],
+        Prostate => &[
+            // PROfound / TCGA mCRPC: BRCA2 ~10 %, ATM ~5 %, BRCA1 ~1 %, CDK12 ~5 %
+            d!("BRCA2", Indel, BRCA, 0.10, true),
+            d!("ATM", Indel, &[("R3008C", 1), ("E1978fs", 1)], 0.05, true),
+            d!("BRCA1", Indel, BRCA, 0.01, true),
+            d!("CDK12", Indel, &[("Q1240fs", 1)], 0.05, false),
+            d!("PTEN", Del, &[("deletion", 1)], 0.20, false),
+            d!("AR", Amp, &[("amplification", 1)], 0.15, false),
+        ],
+        Pancreas => &[
+            d!(
+                "KRAS",
+                Snv,
+                &[
+                    ("G12D", 45),
+                    ("G12V", 33),
+                    ("G12R", 15),
+                    ("Q61H", 5),
+                    ("G12C", 2)
+                ],
+                0.90,
+                false
+            ),
+            d!("BRCA2", Indel, BRCA, 0.04, true),
+            d!("BRCA1", Indel, BRCA, 0.01, true),
+        ],
+        Uterus => &[
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.35, true),
+            d!(
+                "KRAS",
+                Snv,
+                &[("G12D", 1), ("G12V", 1), ("G13D", 1)],
+                0.15,
+                false
+            ),
+            d!("ERBB2", Amp, &[("amplification", 1)], 0.03, true),
+            d!("POLE", Snv, &[("P286R", 1)], 0.06, false),
+        ],
+        Bladder => &[
+            d!(
+                "FGFR3",
+                Snv,
+                &[("S249C", 3), ("Y373C", 1), ("R248C", 1)],
+                0.15,
+                true
+            ),
+            d!("ERBB2", Snv, &[("S310F", 1)], 0.06, true),
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.20, true),
+        ],
+        Thyroid => &[
+            d!("BRAF", Snv, &[("V600E", 1)], 0.45, true),
+            d!(
+                "RET",
+                Fus,
+                &[("CCDC6::RET", 2), ("NCOA4::RET", 1)],
+                0.05,
+                true
+            ),
+            d!("NRAS", Snv, &[("Q61R", 1)], 0.10, false),
+        ],
+        Brain => &[
+            d!("IDH1", Snv, &[("R132H", 1)], 0.10, true),
+            d!("BRAF", Snv, &[("V600E", 1)], 0.02, true),
+            d!("EGFR", Amp, &[("amplification", 1)], 0.40, false),
+            d!("CDK4", Amp, &[("amplification", 1)], 0.10, true),
+        ],
+        HeadNeck => &[
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.15, true),
+            d!("HRAS", Snv, &[("G12S", 1), ("Q61L", 1)], 0.05, true),
+        ],
+        Biliary | Liver => &[
+            d!("IDH1", Snv, &[("R132C", 2), ("R132L", 1)], 0.13, true),
+            d!(
+                "FGFR2",
+                Fus,
+                &[("FGFR2::BICC1", 2), ("FGFR2::AHCYL1", 1)],
+                0.08,
+                true
+            ),
+            d!("ERBB2", Amp, &[("amplification", 1)], 0.05, true),
+            d!("BRAF", Snv, &[("V600E", 1)], 0.03, true),
+        ],
+        Sarcoma => &[
+            d!("CDK4", Amp, &[("amplification", 1)], 0.30, true),
+            d!("KIT", Snv, &[("W557_K558del", 2), ("V560D", 1)], 0.25, true),
+        ],
+        Lymphoma | Hodgkin => &[
+            d!("EZH2", Snv, &[("Y641N", 1), ("Y641F", 1)], 0.15, true),
+            d!("MYD88", Snv, &[("L265P", 1)], 0.10, false),
+        ],
+        Leukaemia => &[
+            d!("FLT3", Indel, &[("ITD", 1)], 0.10, true),
+            d!("IDH2", Snv, &[("R140Q", 1)], 0.05, true),
+            d!("BCR", Fus, &[("BCR::ABL1", 1)], 0.08, true),
+        ],
+        Myeloma => &[
+            d!("KRAS", Snv, &[("G12D", 1), ("Q61H", 1)], 0.20, false),
+            d!("BRAF", Snv, &[("V600E", 1)], 0.04, true),
+        ],
+        Kidney => &[d!("MET", Amp, &[("amplification", 1)], 0.02, true)],
+        UnknownPrimary => &[
+            d!("KRAS", Snv, &[("G12D", 1), ("G12V", 1)], 0.20, false),
+            d!("BRAF", Snv, &[("V600E", 1)], 0.05, true),
+            d!("ERBB2", Amp, &[("amplification", 1)], 0.04, true),
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.10, true),
+        ],
+        Cervix => &[
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.25, true),
+            d!("ERBB2", Snv, &[("S310F", 1)], 0.04, true),
+        ],
+        Lung | Testis | SkinOther | Other => &[
+            d!("PIK3CA", Snv, PIK3CA_HOT, 0.05, true),
+            d!("BRAF", Snv, &[("V600E", 1)], 0.02, true),
+        ],
+    }
+}
+
+/// Non-actionable passengers (TP53 and tissue-typical genes) with prevalence per tumour type.
+pub fn passengers(tumour: Tumour) -> &'static [(&'static str, Class, &'static str, f64)] {
+    use Tumour::*;
+    match tumour {
+        Colon | Rectum => &[
+            ("TP53", Snv, "R175H", 0.60),
+            ("APC", Indel, "R1450*", 0.70),
+            ("SMAD4", Snv, "R361H", 0.12),
+        ],
+        Lung => &[
+            ("TP53", Snv, "R273H", 0.50),
+            ("STK11", Indel, "Q37*", 0.15),
+            ("KEAP1", Snv, "G333C", 0.12),
+        ],
+        Ovary => &[("TP53", Snv, "R248Q", 0.85)],
+        Pancreas => &[
+            ("TP53", Snv, "R273H", 0.70),
+            ("CDKN2A", Del, "deletion", 0.30),
+            ("SMAD4", Del, "deletion", 0.20),
+        ],
+        Melanoma => &[
+            ("CDKN2A", Del, "deletion", 0.30),
+            ("NF1", Indel, "R1276*", 0.12),
+            ("TERT", Snv, "C228T", 0.60),
+        ],
+        Breast => &[
+            ("TP53", Snv, "R175H", 0.35),
+            ("GATA3", Indel, "D336fs", 0.10),
+            ("CDH1", Indel, "Q23*", 0.12),
+        ],
+        Kidney => &[
+            ("VHL", Indel, "L89fs", 0.55),
+            ("PBRM1", Indel, "Q1298*", 0.35),
+        ],
+        Brain => &[
+            ("TERT", Snv, "C228T", 0.70),
+            ("CDKN2A", Del, "deletion", 0.50),
+            ("PTEN", Indel, "R130*", 0.30),
+        ],
+        Uterus => &[
+            ("PTEN", Indel, "R130fs", 0.55),
+            ("ARID1A", Indel, "Q372*", 0.35),
+        ],
+        Prostate => &[("TP53", Snv, "R248W", 0.35), ("SPOP", Snv, "F133V", 0.08)],
+        _ => &[
+            ("TP53", Snv, "R248W", 0.35),
+            ("ARID1A", Indel, "Q372*", 0.08),
+        ],
+    }
+}
+
+/// NTRK fusions: rare across solid tumours (~0.3 %; Westphalen et al. 2021, 0.28 % of 295,676).
+pub const NTRK_FUSION: &[(&str, &str, u32)] = &[
+    ("NTRK1", "TPM3::NTRK1", 2),
+    ("NTRK3", "ETV6::NTRK3", 3),
+    ("NTRK2", "QKI::NTRK2", 1),
+];
+pub const NTRK_PREVALENCE: f64 = 0.003;
+
+/// MSI-H prevalence in advanced disease (Le et al. 2017; Bonneville et al. 2017): endometrial
+/// ~25 %, colorectal ~5 % (stage IV), gastric ~8 %, others ~1 %.
+pub fn msi_high(tumour: Tumour) -> f64 {
+    use Tumour::*;
+    match tumour {
+        Uterus => 0.25,
+        Colon | Rectum => 0.05,
+        Stomach => 0.08,
+        Prostate | Ovary | Biliary | UnknownPrimary => 0.02,
+        _ => 0.01,
+    }
+}
+
+/// Median TMB (mut/Mb) of MSS tumours, for a log-normal with sigma 0.8 (Chalmers et al. 2017:
+/// melanoma and lung highest, ~10-15 % of all profiled tumours have TMB >= 10).
+pub fn tmb_median(tumour: Tumour) -> f64 {
+    use Tumour::*;
+    match tumour {
+        Melanoma => 12.0,
+        SkinOther => 20.0,
+        Lung => 7.0,
+        Bladder => 7.5,
+        HeadNeck => 4.5,
+        Colon | Rectum | Stomach | Oesophagus | Uterus | Cervix => 3.5,
+        Leukaemia | Lymphoma | Hodgkin | Myeloma | Testis | Thyroid => 1.2,
+        _ => 2.5,
+    }
+}
+
+/// Prior lines of anticancer drugs per tumour (ATC), in the usual order of lines.
+pub fn prior_lines(tumour: Tumour) -> &'static [&'static [&'static str]] {
+    use Tumour::*;
+    match tumour {
+        Lung => &[
+            &["L01XA02", "L01BA04", "L01FF02"],
+            &["L01CD02"],
+            &["L01CD01", "L01FF01"],
+        ],
+        Colon | Rectum => &[
+            &["L01BC06", "L01XA03"],
+            &["L01BC02", "L01CE02", "L01FG01"],
+            &["L01EX12"],
+        ],
+        Breast => &[
+            &["L02BG04", "L01EF01"],
+            &["L01CD01"],
+            &["L01BC06"],
+            &["L01FD01", "L01CD02"],
+        ],
+        Prostate => &[&["L02BB04"], &["L01CD02"], &["L02BX03"]],
+        Melanoma => &[&["L01FF02"], &["L01FF01", "L01FX04"], &["L01XA04"]],
+        Ovary => &[&["L01XA02", "L01CD01"], &["L01XK01"], &["L01DB01"]],
+        Pancreas => &[&["L01BC02", "L01CE02", "L01XA03"], &["L01BC05", "L01CD05"]],
+        Uterus | Cervix => &[&["L01XA02", "L01CD01"], &["L01FF02", "L01EX08"]],
+        Stomach | Oesophagus => &[&["L01BC06", "L01XA03", "L01FF01"], &["L01CD01", "L01FG02"]],
+        Bladder => &[&["L01XA01", "L01BC05"], &["L01FF04"]],
+        Brain => &[&["L01AX03"], &["L01AD02"]],
+        Kidney => &[&["L01EX01", "L01FF02"], &["L01EK01"]],
+        Lymphoma | Hodgkin => &[&["L01FA01", "L01AA01", "L01DB01", "L01CA02"], &["L01XX47"]],
+        Leukaemia => &[&["L01BC01", "L01DB06"], &["L01EA01"]],
+        Myeloma => &[&["L04AX04", "L01XG01"], &["L01FC01"]],
+        _ => &[&["L01XA02", "L01BC05"], &["L01CD01"]],
+    }
+}
