@@ -15,8 +15,10 @@ pub struct DiffArgs {
     pub new: PathBuf,
 }
 
-pub fn execute(_args: DiffArgs, _progress: &Progress) -> Result<(), Failure> {
-    Err(Failure::usage(
-        "`eligo diff` is not built yet: it lands with the reports (issue #4)",
-    ))
+/// Prints the changes on stdout; a missing or unreadable report file is a runtime error (exit 1)
+/// that names the file.
+pub fn execute(args: DiffArgs, _progress: &Progress) -> Result<(), Failure> {
+    let text = crate::report::diff(&args.old, &args.new).map_err(Failure::runtime)?;
+    print!("{text}");
+    Ok(())
 }
