@@ -14,7 +14,15 @@ use polars::prelude::*;
 const COLUMNS: [(Table, &[&str]); 7] = [
     (
         Table::Person,
-        &["person_id", "sex", "birth_year", "death_date", "region", "site", "index_date"],
+        &[
+            "person_id",
+            "sex",
+            "birth_year",
+            "death_date",
+            "region",
+            "site",
+            "index_date",
+        ],
     ),
     (Table::Diagnosis, &["person_id", "icd10", "date"]),
     (
@@ -35,7 +43,14 @@ const COLUMNS: [(Table, &[&str]); 7] = [
     ),
     (
         Table::Variant,
-        &["person_id", "test_id", "gene", "class", "alteration", "value"],
+        &[
+            "person_id",
+            "test_id",
+            "gene",
+            "class",
+            "alteration",
+            "value",
+        ],
     ),
 ];
 

@@ -29,7 +29,14 @@ fn reference_implementation_passes_its_own_tests() {
         return;
     }
     let output = Command::new("python3")
-        .args(["-m", "pytest", "bench/reference", "-q", "-p", "no:cacheprovider"])
+        .args([
+            "-m",
+            "pytest",
+            "bench/reference",
+            "-q",
+            "-p",
+            "no:cacheprovider",
+        ])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
@@ -49,7 +56,14 @@ fn eligo_agrees_with_duckdb_patient_by_patient_on_the_sample() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
     let status = common::eligo()
-        .args(["--quiet", "run", "--as-of", "2026-01-15", "--restricted", "--out"])
+        .args([
+            "--quiet",
+            "run",
+            "--as-of",
+            "2026-01-15",
+            "--restricted",
+            "--out",
+        ])
         .arg(&out)
         .status()
         .unwrap();
@@ -57,7 +71,13 @@ fn eligo_agrees_with_duckdb_patient_by_patient_on_the_sample() {
     let duckdb = dir.path().join("duckdb.parquet");
     let root = env!("CARGO_MANIFEST_DIR");
     let status = Command::new("python3")
-        .args(["bench/reference/evaluate.py", "data-samples", "--as-of", "2026-01-15", "--out"])
+        .args([
+            "bench/reference/evaluate.py",
+            "data-samples",
+            "--as-of",
+            "2026-01-15",
+            "--out",
+        ])
         .arg(&duckdb)
         .current_dir(root)
         .status()

@@ -1,11 +1,18 @@
-//! `eligo run`: the main job. Reads the extract, evaluates the definition, writes the reports.
+//! `eligo run`: the main job. Reads the extract, evaluates the definition, counts the mask table
+//! and writes every report into a fresh folder that replaces `--out` only when complete.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
 
 use clap::Args;
+use polars::prelude::*;
 
 use super::Failure;
+use crate::definition::{self, model::Definition};
+use crate::engine::{self, Inputs};
+use crate::extract::{Extract, Table};
 use crate::progress::Progress;
+use crate::report::{self, Disclosure, Manifest, OutputFolder, ReportInput, RunInfo};
 
 #[derive(Debug, Args)]
 pub struct RunArgs {
@@ -20,13 +27,13 @@ pub struct RunArgs {
     pub out: PathBuf,
     /// The as-of date (YYYY-MM-DD): index date where a patient has none, and no look-ahead past it.
     /// Default: extract.toml's extracted_on, else today.
-    #[arg(long)]
-    pub as_of: Option<String>,
+    #[arg(long, value_parser = parse_date)]
+    pub as_of: Option<chrono::NaiveDate>,
     /// Counts from 1 to k-1 are published as `<k` (at least 3).
-    #[arg(long, default_value_t = 5)]
+    #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u32).range(3..))]
     pub min_cell: u32,
     /// Round published counts to this base (1: no rounding).
-    #[arg(long, default_value_t = 1)]
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
     pub round: u32,
     /// Also write `restricted/`: the unsuppressed mask table and patient-level results.
     #[arg(long)]
@@ -36,8 +43,165 @@ pub struct RunArgs {
     pub threads: Option<usize>,
 }
 
-pub fn execute(_args: RunArgs, _progress: &Progress) -> Result<(), Failure> {
-    Err(Failure::usage(
-        "`eligo run` is not built yet: evaluation and reports land with issue #4",
-    ))
+fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map_err(|e| format!("`{text}` is not a date YYYY-MM-DD ({e})"))
+}
+
+/// Sets the worker threads of polars and rayon; must run before either starts its pool.
+pub(crate) fn set_threads(threads: Option<usize>) {
+    if let Some(n) = threads {
+        std::env::set_var("POLARS_MAX_THREADS", n.to_string());
+        let _ = rayon::ThreadPoolBuilder::new()
+            .num_threads(n)
+            .build_global();
+    }
+}
+
+/// The tables of an extract as the engine's inputs.
+pub(crate) fn inputs(extract: &Extract) -> Result<Inputs, Failure> {
+    let scan = |t: Table| extract.scan(t).map_err(Failure::runtime);
+    Ok(Inputs {
+        person: scan(Table::Person)?,
+        diagnosis: scan(Table::Diagnosis)?,
+        measurement: scan(Table::Measurement)?,
+        observation: scan(Table::Observation)?,
+        treatment: scan(Table::Treatment)?,
+        molecular_test: scan(Table::MolecularTest)?,
+        variant: scan(Table::Variant)?,
+    })
+}
+
+/// The period in which index dates fall: extract.toml's, else min..max of the index dates.
+fn period(
+    extract: &Extract,
+    inputs: &Inputs,
+    as_of: chrono::NaiveDate,
+) -> Result<(chrono::NaiveDate, chrono::NaiveDate), Failure> {
+    let meta = extract.meta();
+    if let (Some(start), Some(end)) = (meta.period_start, meta.period_end) {
+        return Ok((start, end));
+    }
+    let bounds = inputs
+        .person
+        .clone()
+        .select([
+            col("index_date").min().alias("start"),
+            col("index_date").max().alias("end"),
+        ])
+        .collect()
+        .map_err(|e| Failure::runtime(format!("{}: {e}", extract.root().display())))?;
+    let day = |name: &str| -> Option<chrono::NaiveDate> {
+        let days = bounds.column(name).ok()?.cast(&DataType::Int32).ok()?;
+        let days = days.i32().ok()?.get(0)?;
+        chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?
+            .checked_add_signed(chrono::TimeDelta::days(days as i64))
+    };
+    let start = meta.period_start.or(day("start")).unwrap_or(as_of);
+    let end = meta.period_end.or(day("end")).unwrap_or(as_of);
+    Ok((start, end))
+}
+
+pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
+    set_threads(args.threads);
+    let started = Instant::now();
+    let mut timings: Vec<(String, f64)> = Vec::new();
+
+    let stage = progress.stage("checking the definition");
+    let definition: Definition = definition::load(&args.pipeline).map_err(Failure::usage)?;
+    timings.push(("definition".into(), stage.done().as_secs_f64()));
+
+    let stage = progress.stage("reading and validating the extract");
+    let extract = Extract::open(&args.data).map_err(Failure::runtime)?;
+    let mut quality = extract.validate(progress).map_err(Failure::runtime)?;
+    timings.push(("extract".into(), stage.done().as_secs_f64()));
+
+    let as_of = args
+        .as_of
+        .or(extract.meta().extracted_on)
+        .unwrap_or_else(|| chrono::Local::now().date_naive());
+    let inputs = inputs(&extract)?;
+    let (period_start, period_end) = period(&extract, &inputs, as_of)?;
+
+    let stage = progress.stage("evaluating the criteria");
+    let engine_error =
+        |e: engine::EngineError| Failure::runtime(format!("{}: {e}", args.data.display()));
+    let patients = engine::patient_outcomes(&inputs, &definition, as_of).map_err(engine_error)?;
+    let unconvertible = engine::unconvertible_units(&inputs, &definition).map_err(engine_error)?;
+    quality
+        .column_mut(Table::Measurement, "unit")
+        .unconvertible_units += unconvertible;
+    timings.push(("evaluate".into(), stage.done().as_secs_f64()));
+
+    let stage = progress.stage("counting the mask table");
+    let masks = engine::count(&patients, &definition).map_err(engine_error)?;
+    timings.push(("aggregate".into(), stage.done().as_secs_f64()));
+
+    let stage = progress.stage("writing the reports");
+    let run = RunInfo {
+        registry: extract.meta().registry.clone(),
+        as_of,
+        period_start,
+        period_end,
+    };
+    let disclosure = Disclosure {
+        min_cell: args.min_cell,
+        round: args.round,
+    };
+    let mut manifest = Manifest::new(&definition, &run);
+    for file in extract.files() {
+        manifest.add_input(&file.path).map_err(Failure::runtime)?;
+    }
+    for (name, seconds) in &timings {
+        manifest.add_timing(name, *seconds);
+    }
+    let folder = OutputFolder::create(&args.out).map_err(Failure::runtime)?;
+    let input = ReportInput {
+        definition: &definition,
+        masks: &masks,
+        quality: &quality,
+        run: &run,
+        disclosure,
+        manifest: &manifest,
+    };
+    let reports = report::build(&input).map_err(Failure::runtime)?;
+    reports.write(folder.path()).map_err(Failure::runtime)?;
+    if args.restricted {
+        write_restricted(folder.path(), &patients, &masks, &definition)?;
+    }
+    folder.commit().map_err(Failure::runtime)?;
+    stage.done();
+    println!("{}", reports.summary_markdown());
+    progress.log(format!(
+        "reports written to {} in {:.1} s",
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    ));
+    Ok(())
+}
+
+fn write_restricted(
+    folder: &Path,
+    patients: &DataFrame,
+    masks: &engine::mask::MaskTable,
+    definition: &Definition,
+) -> Result<(), Failure> {
+    let dir = folder.join("restricted");
+    std::fs::create_dir_all(&dir)
+        .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display())))?;
+    let write = |name: &str, mut frame: DataFrame| -> Result<(), Failure> {
+        let path = dir.join(name);
+        let file = std::fs::File::create(&path)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
+        ParquetWriter::new(file)
+            .with_compression(ParquetCompression::Zstd(None))
+            .finish(&mut frame)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
+        Ok(())
+    };
+    let frame = engine::restricted_patients(patients, definition).map_err(Failure::runtime)?;
+    write("patients.parquet", frame)?;
+    let frame = engine::restricted_masks(masks).map_err(Failure::runtime)?;
+    write("masks.parquet", frame)?;
+    Ok(())
 }

@@ -99,9 +99,7 @@ impl Diagnostics {
                         report = report.with_help(hint);
                     }
                     let mut buffer = Vec::new();
-                    let written = report
-                        .finish()
-                        .write((id.as_str(), &source), &mut buffer);
+                    let written = report.finish().write((id.as_str(), &source), &mut buffer);
                     if written.is_ok() {
                         out.push_str(&String::from_utf8_lossy(&buffer));
                     } else {

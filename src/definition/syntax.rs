@@ -128,7 +128,11 @@ struct Token {
 }
 
 fn is_word_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | ',' | '"' | '\'' | '<' | '>' | '=' | '!')
+    !c.is_whitespace()
+        && !matches!(
+            c,
+            '(' | ')' | '[' | ']' | ',' | '"' | '\'' | '<' | '>' | '=' | '!'
+        )
 }
 
 fn lex(text: &str) -> Result<Vec<Token>, LocalError> {
@@ -190,8 +194,11 @@ fn lex(text: &str) -> Result<Vec<Token>, LocalError> {
                     value.push(ch);
                 }
                 let Some(end) = end else {
-                    return Err(LocalError::new(start..text.len(), "this text has no closing quote")
-                        .hint(format!("end the text with {c}")));
+                    return Err(LocalError::new(
+                        start..text.len(),
+                        "this text has no closing quote",
+                    )
+                    .hint(format!("end the text with {c}")));
                 };
                 tokens.push(Token {
                     tok: Tok::Str(value),
@@ -235,7 +242,10 @@ pub fn parse_condition(text: &str) -> Result<Expr, LocalError> {
     if let Some(token) = parser.peek() {
         return Err(LocalError::new(
             token.span.clone(),
-            format!("unexpected {} after a complete condition", describe(&token.tok)),
+            format!(
+                "unexpected {} after a complete condition",
+                describe(&token.tok)
+            ),
         )
         .hint("join conditions with `and` or `or`; a `where` clause ends only at `)` or the end"));
     }
@@ -459,7 +469,10 @@ impl Parser {
                 } else {
                     return Err(LocalError::new(
                         self.here(),
-                        format!("expected `in` or `exists` after `primary`, found {}", self.found()),
+                        format!(
+                            "expected `in` or `exists` after `primary`, found {}",
+                            self.found()
+                        ),
                     )
                     .hint("write `primary in colorectal_codes` or `primary exists`"));
                 }
@@ -485,7 +498,8 @@ impl Parser {
                 ExprKind::ResistancePresent
             }
             "any" => {
-                let source = self.name("what to look for: a code set, measure, observation or table")?;
+                let source =
+                    self.name("what to look for: a code set, measure, observation or table")?;
                 let window = self.window()?;
                 let filter = if self.eat_word("where") {
                     Some(Box::new(self.rec_or()?))
@@ -509,8 +523,10 @@ impl Parser {
                 }
             }
             _ => {
-                return Err(LocalError::new(span, format!("expected a condition, found `{word}`"))
-                    .hint(CONDITION_HINT))
+                return Err(
+                    LocalError::new(span, format!("expected a condition, found `{word}`"))
+                        .hint(CONDITION_HINT),
+                )
             }
         };
         Ok(Expr {
@@ -560,7 +576,9 @@ impl Parser {
                 }
             }
             match self.next() {
-                Some(Token { tok: Tok::Comma, .. }) => continue,
+                Some(Token {
+                    tok: Tok::Comma, ..
+                }) => continue,
                 Some(Token {
                     tok: Tok::CloseList,
                     ..
@@ -604,13 +622,16 @@ impl Parser {
                 self.pos += 1;
                 TestKind::In(self.list()?)
             }
-            _ => {
-                return Err(LocalError::new(
-                    self.here(),
-                    format!("expected a test of the latest `{source}`, found {}", self.found()),
-                )
-                .hint("a test is a comparison (`> 9 g/dL`, `<= 2`), `is \"text\"` or `in [\"a\", \"b\"]`"))
-            }
+            _ => return Err(LocalError::new(
+                self.here(),
+                format!(
+                    "expected a test of the latest `{source}`, found {}",
+                    self.found()
+                ),
+            )
+            .hint(
+                "a test is a comparison (`> 9 g/dL`, `<= 2`), `is \"text\"` or `in [\"a\", \"b\"]`",
+            )),
         };
         Ok(TestAst {
             kind,
@@ -632,8 +653,11 @@ impl Parser {
             });
         }
         let Some(word) = self.peek_word(0).map(str::to_string) else {
-            return Err(LocalError::new(span, format!("expected a number, found {}", self.found()))
-                .hint("write a threshold with its unit, e.g. `> 9 g/dL`"));
+            return Err(LocalError::new(
+                span,
+                format!("expected a number, found {}", self.found()),
+            )
+            .hint("write a threshold with its unit, e.g. `> 9 g/dL`"));
         };
         // A number, possibly glued to its unit (`9g/dL`).
         let split = word
@@ -641,13 +665,20 @@ impl Parser {
             .map(|(i, c)| i + c.len_utf8())
             .filter(|&i| word[..i].parse::<f64>().is_ok())
             .last();
-        let Some(split) = split.filter(|_| word.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-')) else {
-            return Err(LocalError::new(span, format!("expected a number, found `{word}`"))
-                .hint("write a threshold with its unit, e.g. `> 9 g/dL`"));
+        let Some(split) = split
+            .filter(|_| word.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-'))
+        else {
+            return Err(
+                LocalError::new(span, format!("expected a number, found `{word}`"))
+                    .hint("write a threshold with its unit, e.g. `> 9 g/dL`"),
+            );
         };
         let value: f64 = word[..split].parse().unwrap_or(f64::NAN);
         if !value.is_finite() {
-            return Err(LocalError::new(span, format!("`{word}` is not a usable number")));
+            return Err(LocalError::new(
+                span,
+                format!("`{word}` is not a usable number"),
+            ));
         }
         self.pos += 1;
         let unit = if split < word.len() {

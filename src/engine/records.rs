@@ -219,8 +219,23 @@ pub(crate) fn egfr_ckd_epi_2021(scr_mg_dl: Expr) -> Expr {
         .then(ratio)
         .otherwise(lit(1.0));
     let age = col("p_age").cast(DataType::Float64);
-    let sex_factor = when(female).then(lit(1.012)).otherwise(lit(1.0));
-    lit(142.0) * low.pow(alpha) * high.pow(lit(-1.200)) * lit(0.9938).pow(age) * sex_factor
+    let sex_factor = when(female.clone()).then(lit(1.012)).otherwise(lit(1.0));
+    let egfr =
+        lit(142.0) * low.pow(alpha) * high.pow(lit(-1.200)) * lit(0.9938).pow(age) * sex_factor;
+    // `when(null)` takes the `otherwise` branch, so a missing input must be caught explicitly.
+    let computable = female
+        .or(male)
+        .and(col("p_age").is_not_null())
+        .and(scr_mg_dl_is_known())
+        .fill_null(lit(false));
+    when(computable)
+        .then(egfr)
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+/// The record holds a creatinine value in a unit we can convert.
+fn scr_mg_dl_is_known() -> Expr {
+    creatinine_mg_dl().is_not_null()
 }
 
 /// The observation's value: value_num or value_text within the declared domain, else null.
