@@ -93,7 +93,9 @@ impl Builder<'_> {
 }
 
 /// Sorts a map's entries by their place in the file (TOML tables are read in key order).
-fn in_file_order<T>(map: std::collections::BTreeMap<String, Spanned<T>>) -> Vec<(String, Spanned<T>)> {
+fn in_file_order<T>(
+    map: std::collections::BTreeMap<String, Spanned<T>>,
+) -> Vec<(String, Spanned<T>)> {
     let mut entries: Vec<_> = map.into_iter().collect();
     entries.sort_by_key(|(_, v)| v.span().start);
     entries
@@ -108,14 +110,22 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
         stages: raw.trial.stages.get_ref().clone(),
     };
     if !(trial.horizon_months > 0.0 && trial.horizon_months.is_finite()) {
-        b.at(raw.trial.horizon_months.span(), "the horizon must be a positive number of months", None);
+        b.at(
+            raw.trial.horizon_months.span(),
+            "the horizon must be a positive number of months",
+            None,
+        );
     }
     check_stages(b, raw.trial.stages.span(), &trial.stages);
 
     let mut taken: Vec<(String, Range<usize>)> = Vec::new();
     let mut claim = |b: &mut Builder, name: &str, span: Range<usize>| {
         if ["diagnosis", "treatment", "molecular_test"].contains(&name) {
-            b.at(span.clone(), format!("`{name}` is the name of a table"), Some("choose another name".into()));
+            b.at(
+                span.clone(),
+                format!("`{name}` is the name of a table"),
+                Some("choose another name".into()),
+            );
         }
         if let Some((_, first)) = taken.iter().find(|(n, _)| n == name) {
             let (line, _) = super::diagnostics::line_col(b.text, first.start);
@@ -150,12 +160,18 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
     for (name, g) in in_file_order(raw.tumour_groups) {
         let span = g.span();
         let g = g.into_inner();
-        let by_name = code_sets.iter().position(|c: &CodeSet| &c.name == g.codes.get_ref());
+        let by_name = code_sets
+            .iter()
+            .position(|c: &CodeSet| &c.name == g.codes.get_ref());
         let codes = match by_name {
             Some(id) => id,
             None if !g.codes.get_ref().contains(':') => {
                 let known: Vec<&str> = code_sets.iter().map(|c| c.name.as_str()).collect();
-                b.whole(&g.codes, format!("unknown code set `{}`", g.codes.get_ref()), suggestion(g.codes.get_ref(), "code set", &known));
+                b.whole(
+                    &g.codes,
+                    format!("unknown code set `{}`", g.codes.get_ref()),
+                    suggestion(g.codes.get_ref(), "code set", &known),
+                );
                 code_sets.push(empty_set(&name));
                 code_sets.len() - 1
             }
@@ -166,9 +182,17 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
             }
         };
         if code_sets[codes].vocabulary != Vocabulary::Icd10 {
-            b.whole(&g.codes, "a tumour group is a set of ICD-10 codes", "write `icd10: C34` or name an ICD-10 code set");
+            b.whole(
+                &g.codes,
+                "a tumour group is a set of ICD-10 codes",
+                "write `icd10: C34` or name an ICD-10 code set",
+            );
         }
-        tumour_groups.push(TumourGroup { name, label: g.label, codes });
+        tumour_groups.push(TumourGroup {
+            name,
+            label: g.label,
+            codes,
+        });
     }
 
     let names = Names {
@@ -178,14 +202,15 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
         observations: &observations,
     };
     let mut ids: Vec<(String, Range<usize>)> = Vec::new();
-    let mut criteria_of = |b: &mut Builder, raws: &[RawCriterion], cohort: bool| -> Vec<Criterion> {
-        raws.iter()
-            .map(|r| {
-                unique_id(b, &mut ids, &r.id);
-                criterion(b, &names, r, cohort)
-            })
-            .collect()
-    };
+    let mut criteria_of =
+        |b: &mut Builder, raws: &[RawCriterion], cohort: bool| -> Vec<Criterion> {
+            raws.iter()
+                .map(|r| {
+                    unique_id(b, &mut ids, &r.id);
+                    criterion(b, &names, r, cohort)
+                })
+                .collect()
+        };
     let criteria = criteria_of(b, &raw.criterion, false);
     let cohort_criteria = criteria_of(b, &raw.cohort_criterion, true);
     let mut drugs = Vec::new();
@@ -206,13 +231,28 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
     let mut cohorts: Vec<Cohort> = Vec::new();
     for c in &raw.cohort {
         if cohorts.iter().any(|k| &k.id == c.id.get_ref()) {
-            b.whole(&c.id, format!("the cohort id `{}` is used twice", c.id.get_ref()), "give every cohort its own id");
+            b.whole(
+                &c.id,
+                format!("the cohort id `{}` is used twice", c.id.get_ref()),
+                "give every cohort its own id",
+            );
         }
-        let drug_id = match drugs.iter().position(|d: &Drug| &d.name == c.drug.get_ref()) {
+        let drug_id = match drugs
+            .iter()
+            .position(|d: &Drug| &d.name == c.drug.get_ref())
+        {
             Some(id) => id,
             None => {
                 let known: Vec<&str> = drugs.iter().map(|d| d.name.as_str()).collect();
-                b.whole(&c.drug, format!("cohort `{}` names an unknown drug `{}`", c.id.get_ref(), c.drug.get_ref()), suggestion(c.drug.get_ref(), "drug", &known));
+                b.whole(
+                    &c.drug,
+                    format!(
+                        "cohort `{}` names an unknown drug `{}`",
+                        c.id.get_ref(),
+                        c.drug.get_ref()
+                    ),
+                    suggestion(c.drug.get_ref(), "drug", &known),
+                );
                 0
             }
         };
@@ -222,14 +262,26 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
             if groups.is_empty() {
                 "solid tumours".into()
             } else {
-                groups.iter().map(|&g| tumour_groups[g].label.as_str()).collect::<Vec<_>>().join(", ")
+                groups
+                    .iter()
+                    .map(|&g| tumour_groups[g].label.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             }
         });
         if c.biomarker.is_empty() {
-            b.whole(&c.id, format!("cohort `{}` has no biomarker rule", c.id.get_ref()), "add `biomarker = [{ gene = \"BRAF\", class = \"snv\", alteration = \"V600*\" }]`");
+            b.whole(
+                &c.id,
+                format!("cohort `{}` has no biomarker rule", c.id.get_ref()),
+                "add `biomarker = [{ gene = \"BRAF\", class = \"snv\", alteration = \"V600*\" }]`",
+            );
         }
         if c.source.trim().is_empty() {
-            b.whole(&c.id, format!("cohort `{}` cites no source", c.id.get_ref()), "cite the protocol's drug list, the SmPC or the registry entry in `source`");
+            b.whole(
+                &c.id,
+                format!("cohort `{}` cites no source", c.id.get_ref()),
+                "cite the protocol's drug list, the SmPC or the registry entry in `source`",
+            );
         }
         let stages = c.stages.clone().unwrap_or_else(|| trial.stages.clone());
         cohorts.push(Cohort {
@@ -268,7 +320,11 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
 
 fn check_stages(b: &mut Builder, span: Range<usize>, stages: &[u32]) {
     if stages.is_empty() || stages.contains(&0) || stages.windows(2).any(|w| w[0] >= w[1]) {
-        b.at(span, "stages must be increasing positive patient counts", Some("DRUP-style staging is `stages = [8, 24]`".into()));
+        b.at(
+            span,
+            "stages must be increasing positive patient counts",
+            Some("DRUP-style staging is `stages = [8, 24]`".into()),
+        );
     }
 }
 
@@ -303,7 +359,11 @@ fn unique_id(b: &mut Builder, ids: &mut Vec<(String, Range<usize>)>, id: &Text) 
         let (line, _) = super::diagnostics::line_col(b.text, first.start);
         b.at(id.span(), format!("the criterion id `{}` is used twice", id.get_ref()), Some(format!("it is first used on line {line}; every criterion needs its own id (reports and patient-level output are keyed by it)")));
     } else if id.get_ref().trim().is_empty() {
-        b.at(id.span(), "a criterion id is empty", Some("use the protocol's id, e.g. `I4b`".into()));
+        b.at(
+            id.span(),
+            "a criterion id is empty",
+            Some("use the protocol's id, e.g. `I4b`".into()),
+        );
     }
     ids.push((id.get_ref().clone(), id.span()));
 }
@@ -335,12 +395,21 @@ fn criterion(b: &mut Builder, names: &Names, r: &RawCriterion, cohort: bool) -> 
             (CriterionKind::Exclusion, None)
         }
         (None, None) => {
-            b.whole(&r.id, format!("criterion `{}` has no rule", r.id.get_ref()), "add `include_if = \"...\"` (inclusion) or `exclude_if = \"...\"` (exclusion)");
+            b.whole(
+                &r.id,
+                format!("criterion `{}` has no rule", r.id.get_ref()),
+                "add `include_if = \"...\"` (inclusion) or `exclude_if = \"...\"` (exclusion)",
+            );
             (CriterionKind::Inclusion, None)
         }
     };
-    let rule = rule_value.map(|v| condition(b, names, v, 0, cohort)).unwrap_or(Cond::Unknown);
-    let applies_if = r.applies_if.as_ref().map(|v| condition(b, names, v, 0, cohort));
+    let rule = rule_value
+        .map(|v| condition(b, names, v, 0, cohort))
+        .unwrap_or(Cond::Unknown);
+    let applies_if = r
+        .applies_if
+        .as_ref()
+        .map(|v| condition(b, names, v, 0, cohort));
     let (missing, missing_text) = match &r.missing {
         None => (MissingRule::Unknown, "unknown".to_string()),
         Some(v) => {
@@ -354,7 +423,10 @@ fn criterion(b: &mut Builder, names: &Names, r: &RawCriterion, cohort: bool) -> 
                 s if s.starts_with("pass unless ") => {
                     let offset = lead + "pass unless ".len();
                     let cond = condition(b, names, v, offset, cohort);
-                    (MissingRule::PassUnless(cond), format!("absence = pass, unless {}", t[offset..].trim()))
+                    (
+                        MissingRule::PassUnless(cond),
+                        format!("absence = pass, unless {}", t[offset..].trim()),
+                    )
                 }
                 _ => {
                     b.whole(v, format!("`{t}` is not a missing-data rule"), "write `unknown`, `pass` (absence = pass), `fail`, or `pass unless CONDITION`");
@@ -377,9 +449,18 @@ fn criterion(b: &mut Builder, names: &Names, r: &RawCriterion, cohort: bool) -> 
     }
 }
 
-fn drug(b: &mut Builder, d: &super::raw::RawDrug, criteria: Vec<Criterion>, earlier: &[Drug]) -> Drug {
+fn drug(
+    b: &mut Builder,
+    d: &super::raw::RawDrug,
+    criteria: Vec<Criterion>,
+    earlier: &[Drug],
+) -> Drug {
     if earlier.iter().any(|e| &e.name == d.name.get_ref()) {
-        b.whole(&d.name, format!("the drug `{}` is declared twice", d.name.get_ref()), "declare each drug once; cohorts refer to it by name");
+        b.whole(
+            &d.name,
+            format!("the drug `{}` is declared twice", d.name.get_ref()),
+            "declare each drug once; cohorts refer to it by name",
+        );
     }
     let mut atc = Vec::new();
     for code in &d.atc {
@@ -389,18 +470,30 @@ fn drug(b: &mut Builder, d: &super::raw::RawDrug, criteria: Vec<Criterion>, earl
         }
     }
     if d.atc.is_empty() {
-        b.whole(&d.name, format!("the drug `{}` has no ATC code", d.name.get_ref()), "list the ATC code of every substance, e.g. `atc = [\"L01EC01\", \"L01EE02\"]`");
+        b.whole(
+            &d.name,
+            format!("the drug `{}` has no ATC code", d.name.get_ref()),
+            "list the ATC code of every substance, e.g. `atc = [\"L01EC01\", \"L01EE02\"]`",
+        );
     }
     let route = match d.route.get_ref().as_str() {
         "oral" => Route::Oral,
         "iv" => Route::Iv,
         other => {
-            b.whole(&d.route, format!("`{other}` is not a route"), "a drug's route is `oral` or `iv`");
+            b.whole(
+                &d.route,
+                format!("`{other}` is not a route"),
+                "a drug's route is `oral` or `iv`",
+            );
             Route::Iv
         }
     };
     if d.source.trim().is_empty() {
-        b.whole(&d.name, format!("the drug `{}` cites no source", d.name.get_ref()), "cite the SmPC or the protocol's drug list in `source`");
+        b.whole(
+            &d.name,
+            format!("the drug `{}` cites no source", d.name.get_ref()),
+            "cite the SmPC or the protocol's drug list in `source`",
+        );
     }
     Drug {
         name: d.name.get_ref().clone(),
@@ -412,15 +505,31 @@ fn drug(b: &mut Builder, d: &super::raw::RawDrug, criteria: Vec<Criterion>, earl
     }
 }
 
-const CLASSES: [&str; 7] = ["snv", "indel", "amplification", "deletion", "fusion", "expression", "signature"];
+const CLASSES: [&str; 7] = [
+    "snv",
+    "indel",
+    "amplification",
+    "deletion",
+    "fusion",
+    "expression",
+    "signature",
+];
 
 fn biomarker(b: &mut Builder, m: &RawBiomarker) -> Biomarker {
     if m.gene.get_ref().trim().is_empty() {
-        b.whole(&m.gene, "a biomarker needs a gene", "write the HGNC symbol (`BRAF`) or a signature (`TMB`, `MSI`)");
+        b.whole(
+            &m.gene,
+            "a biomarker needs a gene",
+            "write the HGNC symbol (`BRAF`) or a signature (`TMB`, `MSI`)",
+        );
     }
     if let Some(class) = &m.class {
         if !CLASSES.contains(&class.get_ref().as_str()) {
-            b.whole(class, format!("`{}` is not a variant class", class.get_ref()), suggestion(class.get_ref(), "class", &CLASSES));
+            b.whole(
+                class,
+                format!("`{}` is not a variant class", class.get_ref()),
+                suggestion(class.get_ref(), "class", &CLASSES),
+            );
         }
     }
     Biomarker {
@@ -431,12 +540,21 @@ fn biomarker(b: &mut Builder, m: &RawBiomarker) -> Biomarker {
     }
 }
 
-fn group_list(b: &mut Builder, groups: &[TumourGroup], names: &[Text], solid_allowed: bool) -> Vec<usize> {
+fn group_list(
+    b: &mut Builder,
+    groups: &[TumourGroup],
+    names: &[Text],
+    solid_allowed: bool,
+) -> Vec<usize> {
     let mut out = Vec::new();
     for n in names {
         if solid_allowed && n.get_ref() == "solid" {
             if names.len() > 1 {
-                b.whole(n, "`solid` already takes every solid tumour", "write `[\"solid\"]` alone, or list the groups");
+                b.whole(
+                    n,
+                    "`solid` already takes every solid tumour",
+                    "write `[\"solid\"]` alone, or list the groups",
+                );
             }
             continue;
         }
@@ -447,7 +565,11 @@ fn group_list(b: &mut Builder, groups: &[TumourGroup], names: &[Text], solid_all
                 if solid_allowed {
                     known.push("solid");
                 }
-                b.whole(n, format!("unknown tumour group `{}`", n.get_ref()), suggestion(n.get_ref(), "tumour group", &known));
+                b.whole(
+                    n,
+                    format!("unknown tumour group `{}`", n.get_ref()),
+                    suggestion(n.get_ref(), "tumour group", &known),
+                );
             }
         }
     }

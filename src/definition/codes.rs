@@ -47,8 +47,11 @@ pub struct ParsedCodes {
 /// Parses `<vocabulary>: <patterns> [except <patterns>]`; patterns are comma separated.
 pub fn parse_code_set(text: &str) -> Result<ParsedCodes, Vec<LocalError>> {
     let Some(colon) = text.find(':') else {
-        return Err(vec![LocalError::new(0..text.len(), "a code set starts with its vocabulary")
-            .hint("write for example `icd10: C34` or `atc: L01EC*`")]);
+        return Err(vec![LocalError::new(
+            0..text.len(),
+            "a code set starts with its vocabulary",
+        )
+        .hint("write for example `icd10: C34` or `atc: L01EC*`")]);
     };
     let vocabulary_text = text[..colon].trim();
     let vocabulary = match vocabulary_text.to_ascii_lowercase().as_str() {
@@ -103,7 +106,10 @@ fn find_word(text: &str, word: &str) -> Option<usize> {
     let mut from = 0;
     while let Some(i) = text[from..].find(word) {
         let at = from + i;
-        let before = text[..at].chars().next_back().is_none_or(char::is_whitespace);
+        let before = text[..at]
+            .chars()
+            .next_back()
+            .is_none_or(char::is_whitespace);
         let after = text[at + word.len()..]
             .chars()
             .next()
@@ -146,7 +152,10 @@ fn parse_patterns(
 
 /// One pattern: a code, a code with `*`, or (ICD-10) a range `K92.0-K92.2`.
 pub fn parse_pattern(vocabulary: Vocabulary, item: &str) -> Result<CodePattern, (String, String)> {
-    if let Some((low, high)) = item.split_once('-').filter(|_| vocabulary == Vocabulary::Icd10) {
+    if let Some((low, high)) = item
+        .split_once('-')
+        .filter(|_| vocabulary == Vocabulary::Icd10)
+    {
         let low = normalize_icd10(low.trim())?;
         let high = normalize_icd10(high.trim())?;
         if low.len() != high.len() {
@@ -324,7 +333,10 @@ mod tests {
     fn code_set_with_ranges_and_except() {
         let set = parse_code_set("icd10: C00-C97 except C44, C77-C79").unwrap();
         assert_eq!(set.vocabulary, Vocabulary::Icd10);
-        assert_eq!(set.patterns, vec![CodePattern::Range("C00".into(), "C97".into())]);
+        assert_eq!(
+            set.patterns,
+            vec![CodePattern::Range("C00".into(), "C97".into())]
+        );
         assert_eq!(
             set.except,
             vec![p("C44"), CodePattern::Range("C77".into(), "C79".into())]

@@ -2,9 +2,11 @@
 //! checks a definition into the typed [`model`], reporting every mistake with file, line, column and
 //! a hint before any data is read. Knows nothing of polars.
 
+mod ast;
 mod build;
 pub mod codes;
 mod diagnostics;
+mod lex;
 pub mod model;
 mod raw;
 mod resolve;
@@ -26,7 +28,10 @@ pub fn load(path: &Path) -> Result<Definition, Diagnostics> {
                 "",
                 vec![Diagnostic::new(
                     None,
-                    format!("the file is not UTF-8 text (byte {})", err.utf8_error().valid_up_to()),
+                    format!(
+                        "the file is not UTF-8 text (byte {})",
+                        err.utf8_error().valid_up_to()
+                    ),
                 )
                 .with_hint("save the definition as UTF-8")],
             )),
@@ -34,8 +39,10 @@ pub fn load(path: &Path) -> Result<Definition, Diagnostics> {
         Err(err) => Err(Diagnostics::new(
             path,
             "",
-            vec![Diagnostic::new(None, format!("cannot read the definition: {err}"))
-                .with_hint("check the path given to --pipeline")],
+            vec![
+                Diagnostic::new(None, format!("cannot read the definition: {err}"))
+                    .with_hint("check the path given to --pipeline"),
+            ],
         )),
     }
 }
@@ -46,8 +53,11 @@ pub fn parse_str(path: &Path, text: &str) -> Result<Definition, Diagnostics> {
     let raw: raw::RawFile = match toml::from_str(text) {
         Ok(raw) => raw,
         Err(err) => {
-            let diagnostic = Diagnostic::new(err.span(), format!("bad TOML: {}", err.message().trim()))
-                .with_hint("see docs/definition-language.md for the layout of a definition file");
+            let diagnostic =
+                Diagnostic::new(err.span(), format!("bad TOML: {}", err.message().trim()))
+                    .with_hint(
+                        "see docs/definition-language.md for the layout of a definition file",
+                    );
             return Err(Diagnostics::new(path, text, vec![diagnostic]));
         }
     };

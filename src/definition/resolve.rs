@@ -8,7 +8,9 @@ use super::model::{
     CodeSet, Cond, Measure, MeasureValue, ObservationDef, Quantity, Query, RecordCond, Route,
     Source, Test, ValueKind, Vocabulary, Window,
 };
-use super::syntax::{Expr, ExprKind, Name, Qty, QtyKind, Rec, RecKind, TestAst, TestKind, WindowKind};
+use super::syntax::{
+    Expr, ExprKind, Name, Qty, QtyKind, Rec, RecKind, TestAst, TestKind, WindowKind,
+};
 
 /// Everything a condition may name.
 pub struct Names<'a> {
@@ -56,13 +58,25 @@ impl Resolver<'_, '_> {
     }
 
     fn code_set(&mut self, name: &Name) -> Option<usize> {
-        let found = self.names.code_sets.iter().position(|c| c.name == name.text);
+        let found = self
+            .names
+            .code_sets
+            .iter()
+            .position(|c| c.name == name.text);
         if found.is_none() {
-            let known: Vec<&str> = self.names.code_sets.iter().map(|c| c.name.as_str()).collect();
+            let known: Vec<&str> = self
+                .names
+                .code_sets
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect();
             self.errors.push(
-                LocalError::new(name.span.clone(), format!("unknown code set `{}`", name.text))
-                    .label("not declared under [codes]")
-                    .hint(suggestion(&name.text, "code set", &known)),
+                LocalError::new(
+                    name.span.clone(),
+                    format!("unknown code set `{}`", name.text),
+                )
+                .label("not declared under [codes]")
+                .hint(suggestion(&name.text, "code set", &known)),
             );
         }
         found
@@ -205,7 +219,12 @@ impl Resolver<'_, '_> {
         None
     }
 
-    fn window(&mut self, source: &Source, name: &Name, window: Option<&super::syntax::WindowAst>) -> Window {
+    fn window(
+        &mut self,
+        source: &Source,
+        name: &Name,
+        window: Option<&super::syntax::WindowAst>,
+    ) -> Window {
         let Some(window) = window else {
             return Window::UpToIndex;
         };
@@ -221,9 +240,17 @@ impl Resolver<'_, '_> {
                 } else {
                     let what = describe_source(self.names, source);
                     self.errors.push(
-                        LocalError::new(window.span.clone(), format!("`ongoing` makes no sense for `{}`, which is {what}", name.text))
-                            .label("only treatments are ongoing")
-                            .hint("use `within N days`, or no window (every record up to the index date)"),
+                        LocalError::new(
+                            window.span.clone(),
+                            format!(
+                                "`ongoing` makes no sense for `{}`, which is {what}",
+                                name.text
+                            ),
+                        )
+                        .label("only treatments are ongoing")
+                        .hint(
+                            "use `within N days`, or no window (every record up to the index date)",
+                        ),
                     );
                     Window::UpToIndex
                 }
@@ -241,8 +268,14 @@ impl Resolver<'_, '_> {
                 let obs = &self.names.observations[*id];
                 if obs.kind == ValueKind::Text {
                     self.errors.push(
-                        LocalError::new(test.span.clone(), format!("`{}` is a text observation and cannot be compared with a number", name.text))
-                            .hint(text_values_hint(obs)),
+                        LocalError::new(
+                            test.span.clone(),
+                            format!(
+                                "`{}` is a text observation and cannot be compared with a number",
+                                name.text
+                            ),
+                        )
+                        .hint(text_values_hint(obs)),
                     );
                     return None;
                 }
@@ -252,23 +285,40 @@ impl Resolver<'_, '_> {
             (Source::Observation(id), TestKind::Is(value)) => {
                 self.text_values(*id, name, test, std::slice::from_ref(value))
             }
-            (Source::Observation(id), TestKind::In(values)) => self.text_values(*id, name, test, values),
+            (Source::Observation(id), TestKind::In(values)) => {
+                self.text_values(*id, name, test, values)
+            }
             (_, _) => {
                 self.errors.push(
-                    LocalError::new(test.span.clone(), format!("`{}` is a number: a text test does not apply", name.text))
-                        .hint("compare it with a threshold, e.g. `> 9 g/dL`"),
+                    LocalError::new(
+                        test.span.clone(),
+                        format!("`{}` is a number: a text test does not apply", name.text),
+                    )
+                    .hint("compare it with a threshold, e.g. `> 9 g/dL`"),
                 );
                 None
             }
         }
     }
 
-    fn text_values(&mut self, id: usize, name: &Name, test: &TestAst, values: &[Name]) -> Option<Test> {
+    fn text_values(
+        &mut self,
+        id: usize,
+        name: &Name,
+        test: &TestAst,
+        values: &[Name],
+    ) -> Option<Test> {
         let obs = &self.names.observations[id];
         if obs.kind == ValueKind::Number {
             self.errors.push(
-                LocalError::new(test.span.clone(), format!("`{}` is a number observation: a text test does not apply", name.text))
-                    .hint("compare it with a number, e.g. `<= 2`"),
+                LocalError::new(
+                    test.span.clone(),
+                    format!(
+                        "`{}` is a number observation: a text test does not apply",
+                        name.text
+                    ),
+                )
+                .hint("compare it with a number, e.g. `<= 2`"),
             );
             return None;
         }
@@ -281,8 +331,11 @@ impl Resolver<'_, '_> {
                         None => text_values_hint(obs),
                     };
                     self.errors.push(
-                        LocalError::new(v.span.clone(), format!("\"{}\" is not a value of `{}`", v.text, name.text))
-                            .hint(hint),
+                        LocalError::new(
+                            v.span.clone(),
+                            format!("\"{}\" is not a value of `{}`", v.text, name.text),
+                        )
+                        .hint(hint),
                     );
                 }
             }
@@ -297,7 +350,11 @@ impl Resolver<'_, '_> {
                 let cond = self.cond(cond);
                 let then = self.quantity(measure, name, then);
                 let otherwise = self.quantity(measure, name, otherwise);
-                Some(Quantity::If(Box::new(cond), Box::new(then?), Box::new(otherwise?)))
+                Some(Quantity::If(
+                    Box::new(cond),
+                    Box::new(then?),
+                    Box::new(otherwise?),
+                ))
             }
             QtyKind::Number { value, unit } => match (measure, unit) {
                 (None, None) => Some(Quantity::Number(*value)),
@@ -311,12 +368,18 @@ impl Resolver<'_, '_> {
                 (Some(id), None) => {
                     let unit = &self.names.measures[id].unit;
                     self.errors.push(
-                        LocalError::new(qty.span.clone(), "this threshold has no unit")
-                            .hint(format!("`{}` is in {unit}: write for example `{value} {unit}`", name.text)),
+                        LocalError::new(qty.span.clone(), "this threshold has no unit").hint(
+                            format!(
+                                "`{}` is in {unit}: write for example `{value} {unit}`",
+                                name.text
+                            ),
+                        ),
                     );
                     None
                 }
-                (Some(id), Some(unit)) => self.convert(id, name, *value, unit).map(Quantity::Number),
+                (Some(id), Some(unit)) => {
+                    self.convert(id, name, *value, unit).map(Quantity::Number)
+                }
             },
         }
     }
@@ -328,12 +391,18 @@ impl Resolver<'_, '_> {
         }
         let ratio = matches!(measure.value, MeasureValue::RatioToUln { .. });
         if !ratio {
-            if let Some((_, factor)) = self.names.factors[id].iter().find(|(u, _)| *u == unit.text) {
+            if let Some((_, factor)) = self.names.factors[id].iter().find(|(u, _)| *u == unit.text)
+            {
                 return Some(factor.apply(value));
             }
         }
         let accepted: Vec<&str> = std::iter::once(measure.unit.as_str())
-            .chain(self.names.factors[id].iter().filter(|_| !ratio).map(|(u, _)| u.as_str()))
+            .chain(
+                self.names.factors[id]
+                    .iter()
+                    .filter(|_| !ratio)
+                    .map(|(u, _)| u.as_str()),
+            )
             .collect();
         let hint = if ratio {
             format!("`{}` is a ratio to the upper limit of normal: write the threshold in xULN, e.g. `< 1.5 xULN`", name.text)
@@ -345,22 +414,35 @@ impl Resolver<'_, '_> {
             )
         };
         self.errors.push(
-            LocalError::new(unit.span.clone(), format!("`{}` is in {}; {} cannot be converted", name.text, measure.unit, unit.text))
-                .label("unit not convertible")
-                .hint(hint),
+            LocalError::new(
+                unit.span.clone(),
+                format!(
+                    "`{}` is in {}; {} cannot be converted",
+                    name.text, measure.unit, unit.text
+                ),
+            )
+            .label("unit not convertible")
+            .hint(hint),
         );
         None
     }
 
     fn rec(&mut self, source: &Source, name: &Name, rec: &Rec) -> RecordCond {
         let wrong = |what: &str, applies: &str| {
-            LocalError::new(rec.span.clone(), format!("`{what}` does not apply to `{}`", name.text))
-                .hint(format!("`{what}` applies to {applies} records"))
+            LocalError::new(
+                rec.span.clone(),
+                format!("`{what}` does not apply to `{}`", name.text),
+            )
+            .hint(format!("`{what}` applies to {applies} records"))
         };
         match &rec.kind {
             RecKind::Not(x) => RecordCond::Not(Box::new(self.rec(source, name, x))),
-            RecKind::And(xs) => RecordCond::And(xs.iter().map(|x| self.rec(source, name, x)).collect()),
-            RecKind::Or(xs) => RecordCond::Or(xs.iter().map(|x| self.rec(source, name, x)).collect()),
+            RecKind::And(xs) => {
+                RecordCond::And(xs.iter().map(|x| self.rec(source, name, x)).collect())
+            }
+            RecKind::Or(xs) => {
+                RecordCond::Or(xs.iter().map(|x| self.rec(source, name, x)).collect())
+            }
             RecKind::Person(e) => RecordCond::Person(Box::new(self.cond(e))),
             RecKind::AtcIn(set) | RecKind::CodeIn(set) => {
                 let atc_only = matches!(rec.kind, RecKind::AtcIn(_));
@@ -369,16 +451,31 @@ impl Resolver<'_, '_> {
                     Source::Diagnosis(_) if !atc_only => Vocabulary::Icd10,
                     _ => {
                         let what = if atc_only { "atc in" } else { "code in" };
-                        self.errors.push(wrong(what, if atc_only { "treatment" } else { "diagnosis or treatment" }));
+                        self.errors.push(wrong(
+                            what,
+                            if atc_only {
+                                "treatment"
+                            } else {
+                                "diagnosis or treatment"
+                            },
+                        ));
                         return RecordCond::Person(Box::new(Cond::Unknown));
                     }
                 };
                 match self.code_set(set) {
-                    Some(id) if self.names.code_sets[id].vocabulary == wanted => RecordCond::CodeIn(id),
+                    Some(id) if self.names.code_sets[id].vocabulary == wanted => {
+                        RecordCond::CodeIn(id)
+                    }
                     Some(_) => {
                         self.errors.push(
-                            LocalError::new(set.span.clone(), format!("`{}` holds codes of another vocabulary than these records", set.text))
-                                .hint("treatments are matched on ATC sets, diagnoses on ICD-10 sets"),
+                            LocalError::new(
+                                set.span.clone(),
+                                format!(
+                                    "`{}` holds codes of another vocabulary than these records",
+                                    set.text
+                                ),
+                            )
+                            .hint("treatments are matched on ATC sets, diagnoses on ICD-10 sets"),
                         );
                         RecordCond::CodeIn(0)
                     }
@@ -390,15 +487,19 @@ impl Resolver<'_, '_> {
                     self.errors.push(wrong("kind is", "treatment"));
                 } else if !matches!(kind.text.as_str(), "drug" | "radiotherapy") {
                     self.errors.push(
-                        LocalError::new(kind.span.clone(), format!("\"{}\" is not a treatment kind", kind.text))
-                            .hint("a treatment's kind is \"drug\" or \"radiotherapy\""),
+                        LocalError::new(
+                            kind.span.clone(),
+                            format!("\"{}\" is not a treatment kind", kind.text),
+                        )
+                        .hint("a treatment's kind is \"drug\" or \"radiotherapy\""),
                     );
                 }
                 RecordCond::KindIs(kind.text.clone())
             }
             RecKind::StartedAtLeastDaysBefore(days) => {
                 if !matches!(source, Source::Treatment(_)) {
-                    self.errors.push(wrong("started at least ... before index", "treatment"));
+                    self.errors
+                        .push(wrong("started at least ... before index", "treatment"));
                 }
                 RecordCond::StartedAtLeastDaysBefore(*days)
             }
@@ -412,7 +513,10 @@ impl Resolver<'_, '_> {
                 self.cohort_only(&rec.span, "value is drug atc");
                 let text_obs = matches!(source, Source::Observation(id) if self.names.observations[*id].kind == ValueKind::Text);
                 if !text_obs {
-                    self.errors.push(wrong("value is drug atc", "text observation (such as `allergy`)"));
+                    self.errors.push(wrong(
+                        "value is drug atc",
+                        "text observation (such as `allergy`)",
+                    ));
                 }
                 RecordCond::ValueIsDrugAtc
             }
@@ -432,9 +536,16 @@ fn text_values_hint(obs: &ObservationDef) -> String {
         Some(values) => format!(
             "`{}` takes {}",
             obs.name,
-            values.iter().map(|v| format!("\"{v}\"")).collect::<Vec<_>>().join(", ")
+            values
+                .iter()
+                .map(|v| format!("\"{v}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
         ),
-        None => format!("test it with `is \"...\"` or `in [...]`: `{}` is text", obs.name),
+        None => format!(
+            "test it with `is \"...\"` or `in [...]`: `{}` is text",
+            obs.name
+        ),
     }
 }
 

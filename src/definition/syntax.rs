@@ -2,222 +2,9 @@
 //! syntax tree that still holds names and byte spans within the string. Resolving names, windows
 //! and units is `resolve`'s job. Precedence: `not` binds tighter than `and`, `and` than `or`.
 
-use std::ops::Range;
-
+pub use super::ast::*;
 use super::codes::LocalError;
-use super::model::CmpOp;
-
-pub type Span = Range<usize>;
-
-/// A name as written, with its place.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Name {
-    pub text: String,
-    pub span: Span,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Expr {
-    pub kind: ExprKind,
-    pub span: Span,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum ExprKind {
-    Const(bool),
-    Unknown,
-    Not(Box<Expr>),
-    And(Vec<Expr>),
-    Or(Vec<Expr>),
-    Confirmed(Box<Expr>),
-    AliveAtIndex,
-    PrimaryExists,
-    PrimaryIn(Name),
-    SexIn(Vec<Name>),
-    MatchedAnyCohort,
-    DrugRouteIs(Name),
-    ResistancePresent,
-    Any {
-        source: Name,
-        window: Option<WindowAst>,
-        filter: Option<Box<Rec>>,
-    },
-    Latest {
-        source: Name,
-        window: Option<WindowAst>,
-        test: TestAst,
-    },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct WindowAst {
-    pub kind: WindowKind,
-    pub span: Span,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum WindowKind {
-    Within(u32),
-    Ongoing,
-    OngoingOrEndedWithin(u32),
-}
-
-/// A record-level condition after `where`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rec {
-    pub kind: RecKind,
-    pub span: Span,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum RecKind {
-    Not(Box<Rec>),
-    And(Vec<Rec>),
-    Or(Vec<Rec>),
-    AtcIn(Name),
-    CodeIn(Name),
-    KindIs(Name),
-    StartedAtLeastDaysBefore(u32),
-    ApprovedLab,
-    ValueIsDrugAtc,
-    AtcIsDrugAtc,
-    Person(Box<Expr>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct TestAst {
-    pub kind: TestKind,
-    pub span: Span,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum TestKind {
-    Compare(CmpOp, Qty),
-    Is(Name),
-    In(Vec<Name>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub struct Qty {
-    pub kind: QtyKind,
-    pub span: Span,
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum QtyKind {
-    Number { value: f64, unit: Option<Name> },
-    If(Box<Expr>, Box<Qty>, Box<Qty>),
-}
-
-#[derive(Debug, Clone, PartialEq)]
-enum Tok {
-    Word(String),
-    Str(String),
-    Open,
-    Close,
-    OpenList,
-    CloseList,
-    Comma,
-    Cmp(CmpOp),
-}
-
-#[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
-    span: Span,
-}
-
-fn is_word_char(c: char) -> bool {
-    !c.is_whitespace() && !matches!(c, '(' | ')' | '[' | ']' | ',' | '"' | '\'' | '<' | '>' | '=' | '!')
-}
-
-fn lex(text: &str) -> Result<Vec<Token>, LocalError> {
-    let mut tokens = Vec::new();
-    let mut chars = text.char_indices().peekable();
-    while let Some(&(start, c)) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-            continue;
-        }
-        let single = |tok| Token {
-            tok,
-            span: start..start + 1,
-        };
-        match c {
-            '(' | ')' | '[' | ']' | ',' => {
-                chars.next();
-                tokens.push(single(match c {
-                    '(' => Tok::Open,
-                    ')' => Tok::Close,
-                    '[' => Tok::OpenList,
-                    ']' => Tok::CloseList,
-                    _ => Tok::Comma,
-                }));
-            }
-            '<' | '>' | '=' | '!' => {
-                chars.next();
-                let eq = chars.peek().is_some_and(|&(_, n)| n == '=');
-                if eq {
-                    chars.next();
-                }
-                let op = match (c, eq) {
-                    ('<', false) => CmpOp::Lt,
-                    ('<', true) => CmpOp::Le,
-                    ('>', false) => CmpOp::Gt,
-                    ('>', true) => CmpOp::Ge,
-                    ('=', _) => CmpOp::Eq,
-                    ('!', true) => CmpOp::Ne,
-                    _ => {
-                        return Err(LocalError::new(start..start + 1, "a lone `!`")
-                            .hint("write `!=` for \"not equal\", or `not` before a condition"))
-                    }
-                };
-                let end = if eq { start + 2 } else { start + 1 };
-                tokens.push(Token {
-                    tok: Tok::Cmp(op),
-                    span: start..end,
-                });
-            }
-            '"' | '\'' => {
-                chars.next();
-                let mut value = String::new();
-                let mut end = None;
-                for (i, ch) in chars.by_ref() {
-                    if ch == c {
-                        end = Some(i + 1);
-                        break;
-                    }
-                    value.push(ch);
-                }
-                let Some(end) = end else {
-                    return Err(LocalError::new(start..text.len(), "this text has no closing quote")
-                        .hint(format!("end the text with {c}")));
-                };
-                tokens.push(Token {
-                    tok: Tok::Str(value),
-                    span: start..end,
-                });
-            }
-            _ => {
-                let mut end = start;
-                let mut word = String::new();
-                while let Some(&(i, ch)) = chars.peek() {
-                    if !is_word_char(ch) {
-                        break;
-                    }
-                    word.push(ch);
-                    end = i + ch.len_utf8();
-                    chars.next();
-                }
-                tokens.push(Token {
-                    tok: Tok::Word(word),
-                    span: start..end,
-                });
-            }
-        }
-    }
-    Ok(tokens)
-}
+use super::lex::{describe, lex, Tok, Token};
 
 /// Parses a whole condition string.
 pub fn parse_condition(text: &str) -> Result<Expr, LocalError> {
@@ -235,24 +22,14 @@ pub fn parse_condition(text: &str) -> Result<Expr, LocalError> {
     if let Some(token) = parser.peek() {
         return Err(LocalError::new(
             token.span.clone(),
-            format!("unexpected {} after a complete condition", describe(&token.tok)),
+            format!(
+                "unexpected {} after a complete condition",
+                describe(&token.tok)
+            ),
         )
         .hint("join conditions with `and` or `or`; a `where` clause ends only at `)` or the end"));
     }
     Ok(expr)
-}
-
-fn describe(tok: &Tok) -> String {
-    match tok {
-        Tok::Word(w) => format!("`{w}`"),
-        Tok::Str(s) => format!("text \"{s}\""),
-        Tok::Open => "`(`".into(),
-        Tok::Close => "`)`".into(),
-        Tok::OpenList => "`[`".into(),
-        Tok::CloseList => "`]`".into(),
-        Tok::Comma => "`,`".into(),
-        Tok::Cmp(_) => "a comparison".into(),
-    }
 }
 
 const CONDITION_HINT: &str = "a condition is `any ...`, `latest ...`, `primary in SET`, \
@@ -459,7 +236,10 @@ impl Parser {
                 } else {
                     return Err(LocalError::new(
                         self.here(),
-                        format!("expected `in` or `exists` after `primary`, found {}", self.found()),
+                        format!(
+                            "expected `in` or `exists` after `primary`, found {}",
+                            self.found()
+                        ),
                     )
                     .hint("write `primary in colorectal_codes` or `primary exists`"));
                 }
@@ -485,7 +265,8 @@ impl Parser {
                 ExprKind::ResistancePresent
             }
             "any" => {
-                let source = self.name("what to look for: a code set, measure, observation or table")?;
+                let source =
+                    self.name("what to look for: a code set, measure, observation or table")?;
                 let window = self.window()?;
                 let filter = if self.eat_word("where") {
                     Some(Box::new(self.rec_or()?))
@@ -509,8 +290,10 @@ impl Parser {
                 }
             }
             _ => {
-                return Err(LocalError::new(span, format!("expected a condition, found `{word}`"))
-                    .hint(CONDITION_HINT))
+                return Err(
+                    LocalError::new(span, format!("expected a condition, found `{word}`"))
+                        .hint(CONDITION_HINT),
+                )
             }
         };
         Ok(Expr {
@@ -560,7 +343,9 @@ impl Parser {
                 }
             }
             match self.next() {
-                Some(Token { tok: Tok::Comma, .. }) => continue,
+                Some(Token {
+                    tok: Tok::Comma, ..
+                }) => continue,
                 Some(Token {
                     tok: Tok::CloseList,
                     ..
@@ -604,13 +389,16 @@ impl Parser {
                 self.pos += 1;
                 TestKind::In(self.list()?)
             }
-            _ => {
-                return Err(LocalError::new(
-                    self.here(),
-                    format!("expected a test of the latest `{source}`, found {}", self.found()),
-                )
-                .hint("a test is a comparison (`> 9 g/dL`, `<= 2`), `is \"text\"` or `in [\"a\", \"b\"]`"))
-            }
+            _ => return Err(LocalError::new(
+                self.here(),
+                format!(
+                    "expected a test of the latest `{source}`, found {}",
+                    self.found()
+                ),
+            )
+            .hint(
+                "a test is a comparison (`> 9 g/dL`, `<= 2`), `is \"text\"` or `in [\"a\", \"b\"]`",
+            )),
         };
         Ok(TestAst {
             kind,
@@ -632,22 +420,31 @@ impl Parser {
             });
         }
         let Some(word) = self.peek_word(0).map(str::to_string) else {
-            return Err(LocalError::new(span, format!("expected a number, found {}", self.found()))
-                .hint("write a threshold with its unit, e.g. `> 9 g/dL`"));
+            return Err(LocalError::new(
+                span,
+                format!("expected a number, found {}", self.found()),
+            )
+            .hint("write a threshold with its unit, e.g. `> 9 g/dL`"));
         };
         // A number, possibly glued to its unit (`9g/dL`).
         let split = word
             .char_indices()
             .map(|(i, c)| i + c.len_utf8())
-            .filter(|&i| word[..i].parse::<f64>().is_ok())
-            .last();
-        let Some(split) = split.filter(|_| word.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-')) else {
-            return Err(LocalError::new(span, format!("expected a number, found `{word}`"))
-                .hint("write a threshold with its unit, e.g. `> 9 g/dL`"));
+            .rfind(|&i| word[..i].parse::<f64>().is_ok());
+        let Some(split) = split
+            .filter(|_| word.starts_with(|c: char| c.is_ascii_digit() || c == '.' || c == '-'))
+        else {
+            return Err(
+                LocalError::new(span, format!("expected a number, found `{word}`"))
+                    .hint("write a threshold with its unit, e.g. `> 9 g/dL`"),
+            );
         };
         let value: f64 = word[..split].parse().unwrap_or(f64::NAN);
         if !value.is_finite() {
-            return Err(LocalError::new(span, format!("`{word}` is not a usable number")));
+            return Err(LocalError::new(
+                span,
+                format!("`{word}` is not a usable number"),
+            ));
         }
         self.pos += 1;
         let unit = if split < word.len() {

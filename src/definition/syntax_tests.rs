@@ -1,6 +1,7 @@
 //! Unit tests of the expression parser: precedence, windows, tests, quantities, error places.
 
 use super::*;
+use crate::definition::model::CmpOp;
 
 /// The tree without spans, as a compact string, so that shapes are easy to assert.
 fn shape(e: &Expr) -> String {
@@ -8,8 +9,14 @@ fn shape(e: &Expr) -> String {
         ExprKind::Const(b) => b.to_string(),
         ExprKind::Unknown => "unknown".into(),
         ExprKind::Not(x) => format!("not({})", shape(x)),
-        ExprKind::And(xs) => format!("and({})", xs.iter().map(shape).collect::<Vec<_>>().join(", ")),
-        ExprKind::Or(xs) => format!("or({})", xs.iter().map(shape).collect::<Vec<_>>().join(", ")),
+        ExprKind::And(xs) => format!(
+            "and({})",
+            xs.iter().map(shape).collect::<Vec<_>>().join(", ")
+        ),
+        ExprKind::Or(xs) => format!(
+            "or({})",
+            xs.iter().map(shape).collect::<Vec<_>>().join(", ")
+        ),
         ExprKind::Confirmed(x) => format!("confirmed({})", shape(x)),
         ExprKind::PrimaryIn(n) => format!("primary_in({})", n.text),
         ExprKind::Any { source, .. } => format!("any({})", source.text),
@@ -21,7 +28,10 @@ fn shape(e: &Expr) -> String {
 fn not_binds_tighter_than_and_and_and_than_or() {
     // `not a and b or c` = ((not a) and b) or c
     let e = parse_condition("not primary in a and primary in b or primary in c").unwrap();
-    assert_eq!(shape(&e), "or(and(not(primary_in(a)), primary_in(b)), primary_in(c))");
+    assert_eq!(
+        shape(&e),
+        "or(and(not(primary_in(a)), primary_in(b)), primary_in(c))"
+    );
     let e = parse_condition("primary in a or primary in b and not (primary in c or true)").unwrap();
     assert_eq!(
         shape(&e),
@@ -32,7 +42,12 @@ fn not_binds_tighter_than_and_and_and_than_or() {
 #[test]
 fn latest_with_window_and_unit() {
     let e = parse_condition("latest haemoglobin within 30 days > 9 g/dL").unwrap();
-    let ExprKind::Latest { source, window, test } = e.kind else {
+    let ExprKind::Latest {
+        source,
+        window,
+        test,
+    } = e.kind
+    else {
         panic!("not a latest: {e:?}")
     };
     assert_eq!(source.text, "haemoglobin");
@@ -45,12 +60,16 @@ fn latest_with_window_and_unit() {
     };
     assert_eq!(value, 9.0);
     // `g/dL` sits at bytes 38..42 of the string.
-    assert_eq!(unit.map(|u| (u.text, u.span)), Some(("g/dL".to_string(), 38..42)));
+    assert_eq!(
+        unit.map(|u| (u.text, u.span)),
+        Some(("g/dL".to_string(), 38..42))
+    );
 }
 
 #[test]
 fn glued_unit_and_conditional_limit() {
-    let e = parse_condition("latest ast < if any liver_metastasis then 5xULN else 2.5 xULN").unwrap();
+    let e =
+        parse_condition("latest ast < if any liver_metastasis then 5xULN else 2.5 xULN").unwrap();
     let ExprKind::Latest { test, .. } = e.kind else {
         panic!()
     };
@@ -61,20 +80,26 @@ fn glued_unit_and_conditional_limit() {
         panic!()
     };
     assert_eq!(shape(&cond), "any(liver_metastasis)");
-    assert!(matches!(then.kind, QtyKind::Number { value, unit: Some(ref u) } if value == 5.0 && u.text == "xULN"));
+    assert!(
+        matches!(then.kind, QtyKind::Number { value, unit: Some(ref u) } if value == 5.0 && u.text == "xULN")
+    );
     assert!(matches!(otherwise.kind, QtyKind::Number { value, .. } if value == 2.5));
 }
 
 #[test]
 fn ongoing_or_ended_is_a_window_not_a_disjunction() {
-    let e = parse_condition("any enzyme_inducers ongoing or ended within 14 days or false").unwrap();
+    let e =
+        parse_condition("any enzyme_inducers ongoing or ended within 14 days or false").unwrap();
     let ExprKind::Or(items) = e.kind else {
         panic!()
     };
     let ExprKind::Any { window, .. } = &items[0].kind else {
         panic!()
     };
-    assert_eq!(window.as_ref().map(|w| w.kind), Some(WindowKind::OngoingOrEndedWithin(14)));
+    assert_eq!(
+        window.as_ref().map(|w| w.kind),
+        Some(WindowKind::OngoingOrEndedWithin(14))
+    );
 }
 
 #[test]
@@ -83,13 +108,19 @@ fn where_clause_with_person_conditions() {
         "any treatment ongoing where (atc in anticancer or kind is \"radiotherapy\") and not (atc in castration and primary in prostate)",
     )
     .unwrap();
-    let ExprKind::Any { filter: Some(filter), .. } = e.kind else {
+    let ExprKind::Any {
+        filter: Some(filter),
+        ..
+    } = e.kind
+    else {
         panic!()
     };
     let RecKind::And(parts) = filter.kind else {
         panic!()
     };
-    assert!(matches!(&parts[0].kind, RecKind::Or(x) if matches!(&x[1].kind, RecKind::KindIs(k) if k.text == "radiotherapy")));
+    assert!(
+        matches!(&parts[0].kind, RecKind::Or(x) if matches!(&x[1].kind, RecKind::KindIs(k) if k.text == "radiotherapy"))
+    );
     let RecKind::Not(inner) = &parts[1].kind else {
         panic!()
     };
