@@ -278,6 +278,16 @@ fn i6_e2c_e2d_e10_e12() {
         Some(Cond::SexIn(vec!["F".into(), "U".into()]))
     );
     assert!(criterion(&d, "E3").proxy);
+    // Multi-line conditions are shown on one line in reports.
+    assert_eq!(
+        e10.rule_text,
+        "any treatment ongoing where (atc in anticancer_drugs or kind is \"radiotherapy\") and not (atc in castration and primary in prostate) and not (atc in megestrol and started at least 30 days before index)"
+    );
+    assert_eq!(
+        e2c.missing_text,
+        "absence = pass, unless any brain_metastasis"
+    );
+    assert_eq!(criterion(&d, "E5").missing_text, "absence = pass");
     // E5: 4 months = 122 days.
     assert_eq!(
         criterion(&d, "E5").rule,
@@ -498,4 +508,22 @@ mod fuzz {
             }
         }
     }
+}
+
+#[test]
+fn errors_point_inside_the_string_or_at_a_string_with_escapes() {
+    // A multi-line literal string: `ecgo` is on the 2nd line of the condition, after 4 spaces.
+    let text = format!("{BASE}[[criterion]]\nid = \"I2\"\ntext = \"x\"\ninclude_if = '''\ntrue and\n    latest ecgo <= 2'''\n");
+    let d = parse_str(Path::new("t.toml"), &text).unwrap_err();
+    let span = d.errors()[0].span.clone().unwrap();
+    assert_eq!(&text[span.clone()], "ecgo");
+    // BASE has 18 lines; `[[criterion]]` is line 19, `include_if` 22, `true and` 23, `latest` 24;
+    // `ecgo` follows 4 spaces and `latest `: column 12.
+    assert_eq!(d.line_col(span.start), (24, 12));
+
+    // With escapes the offsets inside the value differ from the file's: point at the string.
+    let text = format!("{BASE}[[criterion]]\nid = \"I2\"\ntext = \"x\"\ninclude_if = \"latest ecgo is \\\"x\\\"\"\n");
+    let d = parse_str(Path::new("t.toml"), &text).unwrap_err();
+    let span = d.errors()[0].span.clone().unwrap();
+    assert_eq!(&text[span], "\"latest ecgo is \\\"x\\\"\"");
 }
