@@ -527,3 +527,52 @@ fn errors_point_inside_the_string_or_at_a_string_with_escapes() {
     let span = d.errors()[0].span.clone().unwrap();
     assert_eq!(&text[span], "\"latest ecgo is \\\"x\\\"\"");
 }
+
+#[test]
+fn thresholds_need_the_right_unit() {
+    let with_mmol = BASE.replace(
+        "convert = { \"g/L\" = \"/ 10\" }",
+        "convert = { \"g/L\" = \"/ 10\", \"mmol/L\" = \"x 1.611\" }",
+    );
+    let rule = |cond: &str| {
+        format!("{with_mmol}[[criterion]]\nid = \"X\"\ntext = \"x\"\ninclude_if = '{cond}'\n")
+    };
+    // 5.6 mmol/L x 1.611 = 9.0216 g/dL.
+    let d = parse_str(
+        Path::new("t.toml"),
+        &rule("latest haemoglobin > 5.6 mmol/L"),
+    )
+    .expect("valid");
+    let Cond::Latest {
+        test: Test::Compare(CmpOp::Gt, Quantity::Number(v)),
+        ..
+    } = &d.criteria[0].rule
+    else {
+        panic!("{:?}", d.criteria[0].rule)
+    };
+    assert!((v - 9.0216).abs() < 1e-12, "{v}");
+    // A measure's threshold needs a unit; an observation's takes none.
+    let no_unit = parse_str(Path::new("t.toml"), &rule("latest haemoglobin > 9"))
+        .unwrap_err()
+        .to_string();
+    assert!(no_unit.contains("this threshold has no unit"), "{no_unit}");
+    assert!(
+        no_unit.contains("`haemoglobin` is in g/dL: write for example `9 g/dL`"),
+        "{no_unit}"
+    );
+    let unit_on_ecog = parse_str(Path::new("t.toml"), &rule("latest ecog <= 2 points"))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        unit_on_ecog.contains("`ecog` has no unit"),
+        "{unit_on_ecog}"
+    );
+    // A text test on a number observation, and a comparison on a measure with `is`.
+    let text_on_number = parse_str(Path::new("t.toml"), &rule("latest ecog is \"2\""))
+        .unwrap_err()
+        .to_string();
+    assert!(
+        text_on_number.contains("`ecog` is a number observation: a text test does not apply"),
+        "{text_on_number}"
+    );
+}
