@@ -1,13 +1,16 @@
 //! `eligo check`: validate a definition (and with --data, an extract) without running.
-//! The `--data` part opens the extract, validates it against the contract and prints a summary
+//! `--pipeline` loads and checks a definition (every mistake, with file, line and column);
+//! `--data` opens the extract, validates it against the contract and prints a summary
 //! (tables, rows, files, id type, period, data-quality findings) on stdout.
 
 use std::fmt::Write as _;
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 
 use clap::Args;
 
 use super::Failure;
+use crate::definition::{self, Definition};
 use crate::extract::{DataQuality, Extract, Table};
 use crate::progress::Progress;
 
@@ -22,18 +25,17 @@ pub struct CheckArgs {
 }
 
 pub fn execute(args: CheckArgs, progress: &Progress) -> Result<(), Failure> {
+    if args.pipeline.is_none() && args.data.is_none() {
+        return Err(Failure::usage(
+            "nothing to check: give --pipeline FILE (a trial definition) and/or --data DIR (an extract)",
+        ));
+    }
+    if let Some(path) = &args.pipeline {
+        let definition = check_pipeline(path)?;
+        println!("{}", definition_summary(&definition));
+    }
     if let Some(dir) = &args.data {
         check_data(dir, progress)?;
-    }
-    if args.pipeline.is_some() {
-        return Err(Failure::usage(
-            "checking a trial definition (--pipeline) is not built yet",
-        ));
-    }
-    if args.data.is_none() {
-        return Err(Failure::usage(
-            "nothing to check: give --pipeline FILE and/or --data DIR",
-        ));
     }
     Ok(())
 }
@@ -70,6 +72,13 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
         let _ = writeln!(
             out,
             "  note: extract.toml key `{key}` is not in the contract and is ignored"
+        );
+    }
+    for path in extract.ignored() {
+        let _ = writeln!(
+            out,
+            "  note: {} is not a table of the contract and is ignored",
+            path.display()
         );
     }
     let files = extract.files();
@@ -130,8 +139,12 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
             }
         }
         if !absent.is_empty() {
-            let name = format!("{} (not in the files)", table.table);
-            let _ = writeln!(out, "  {name:<28} {}", absent.join(", "));
+            let _ = writeln!(
+                out,
+                "  {:<28} {} (not in the files: scanned as nulls)",
+                table.table.name(),
+                absent.join(", ")
+            );
         }
     }
     if !any {
@@ -143,4 +156,39 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
         quality.findings()
     );
     out
+}
+
+/// Loads and checks a definition; on errors prints every diagnostic to stderr (coloured on a
+/// terminal) and fails with exit code 2.
+pub fn check_pipeline(path: &Path) -> Result<Definition, Failure> {
+    definition::load(path).map_err(|diagnostics| {
+        eprint!("{}", diagnostics.render(std::io::stderr().is_terminal()));
+        Failure::usage(format!(
+            "{}: {} error{} in the trial definition",
+            path.display(),
+            diagnostics.len(),
+            if diagnostics.len() == 1 { "" } else { "s" }
+        ))
+    })
+}
+
+/// `ok: 26 criteria, 24 cohorts, ...`: what the definition holds.
+pub fn definition_summary(d: &Definition) -> String {
+    let drug_criteria: usize = d.drugs.iter().map(|x| x.criteria.len()).sum();
+    format!(
+        "ok: {} criteria, {} cohorts ({} drugs, {} drug criteria, {} cohort criteria), {} not assessable, \
+         {} code sets, {} measures, {} observations, {} tumour groups in {} (blake3 {})",
+        d.criteria.len(),
+        d.cohorts.len(),
+        d.drugs.len(),
+        drug_criteria,
+        d.cohort_criteria.len(),
+        d.not_assessable.len(),
+        d.code_sets.len(),
+        d.measures.len(),
+        d.observations.len(),
+        d.tumour_groups.len(),
+        d.path.display(),
+        &d.hash[..d.hash.len().min(12)],
+    )
 }

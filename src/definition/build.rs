@@ -283,6 +283,9 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
                 "cite the protocol's drug list, the SmPC or the registry entry in `source`",
             );
         }
+        if let Some(own) = &c.stages {
+            check_stages(b, c.id.span(), own);
+        }
         let stages = c.stages.clone().unwrap_or_else(|| trial.stages.clone());
         cohorts.push(Cohort {
             id: c.id.get_ref().clone(),
@@ -316,6 +319,11 @@ pub fn build(path: &Path, text: &str, raw: RawFile, b: &mut Builder) -> Definiti
         drugs,
         cohorts,
     }
+}
+
+/// A condition as reports show it: on one line, single spaces.
+fn one_line(text: &str) -> String {
+    text.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 fn check_stages(b: &mut Builder, span: Range<usize>, stages: &[u32]) {
@@ -425,7 +433,7 @@ fn criterion(b: &mut Builder, names: &Names, r: &RawCriterion, cohort: bool) -> 
                     let cond = condition(b, names, v, offset, cohort);
                     (
                         MissingRule::PassUnless(cond),
-                        format!("absence = pass, unless {}", t[offset..].trim()),
+                        format!("absence = pass, unless {}", one_line(&t[offset..])),
                     )
                 }
                 _ => {
@@ -444,7 +452,9 @@ fn criterion(b: &mut Builder, names: &Names, r: &RawCriterion, cohort: bool) -> 
         missing,
         proxy: r.proxy,
         source: r.source.clone(),
-        rule_text: rule_value.map(|v| v.get_ref().clone()).unwrap_or_default(),
+        rule_text: rule_value
+            .map(|v| one_line(v.get_ref()))
+            .unwrap_or_default(),
         missing_text,
     }
 }

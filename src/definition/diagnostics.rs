@@ -15,7 +15,7 @@ pub struct Diagnostic {
     pub span: Option<Range<usize>>,
     /// What is wrong, in one line.
     pub message: String,
-    /// Said at the caret (short); defaults to the message.
+    /// Said at the caret (short); None: "here".
     pub label: Option<String>,
     /// What to do about it.
     pub hint: Option<String>,
@@ -90,11 +90,12 @@ impl Diagnostics {
                         .with_color(colour)
                         .with_index_type(IndexType::Byte)
                         .with_char_set(CharSet::Ascii);
-                    let label = error.label.as_deref().unwrap_or(&error.message);
-                    let mut report = Report::build(ReportKind::Error, (id.as_str(), span.clone()))
+                    let label = Label::new((id.as_str(), span.clone()))
+                        .with_message(error.label.as_deref().unwrap_or("here"));
+                    let mut report = Report::build(ReportKind::Error, (id.as_str(), span))
                         .with_config(config)
                         .with_message(&error.message)
-                        .with_label(Label::new((id.as_str(), span)).with_message(label));
+                        .with_label(label);
                     if let Some(hint) = &error.hint {
                         report = report.with_help(hint);
                     }
@@ -181,7 +182,7 @@ pub fn closest<'a>(name: &str, known: impl IntoIterator<Item = &'a str>) -> Opti
 }
 
 /// "did you mean `x`?", or a list of what is known when nothing is close.
-pub fn suggestion<'a>(name: &str, what: &str, known: &[&'a str]) -> String {
+pub fn suggestion(name: &str, what: &str, known: &[&str]) -> String {
     match closest(name, known.iter().copied()) {
         Some(best) => format!("did you mean `{best}`?"),
         None if known.is_empty() => format!("no {what} is declared in this file"),

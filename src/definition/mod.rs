@@ -2,9 +2,11 @@
 //! checks a definition into the typed [`model`], reporting every mistake with file, line, column and
 //! a hint before any data is read. Knows nothing of polars.
 
+mod ast;
 mod build;
 pub mod codes;
 mod diagnostics;
+mod lex;
 pub mod model;
 mod raw;
 mod resolve;

@@ -1,6 +1,7 @@
 //! Unit tests of the expression parser: precedence, windows, tests, quantities, error places.
 
 use super::*;
+use crate::definition::model::CmpOp;
 
 /// The tree without spans, as a compact string, so that shapes are easy to assert.
 fn shape(e: &Expr) -> String {

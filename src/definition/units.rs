@@ -58,7 +58,7 @@ pub fn measure(b: &mut Builder, name: String, m: RawMeasure) -> (Measure, Vec<(S
     let value_text = m.value.as_ref().map(|v| v.get_ref().trim().to_string());
     let domain = m.domain.as_ref().map(|d| {
         let [low, high] = *d.get_ref();
-        if !(low <= high) {
+        if low.partial_cmp(&high).is_none_or(|o| o.is_gt()) {
             b.at(
                 d.span(),
                 "the domain's low end is above its high end",
