@@ -45,7 +45,7 @@ fn a_valid_extract_passes() {
     // The fixture stores only the required columns: the optional ones are listed as absent.
     assert!(
         stdout.contains(
-            "person (not in the files)    birth_year, death_date, region, site, index_date"
+            "birth_year, death_date, region, site, index_date (not in the files: scanned as nulls)"
         ),
         "{stdout}"
     );
@@ -76,6 +76,33 @@ fn missing_required_column() {
     rejected(
         dir.path(),
         &["person.parquet", "has no column sex", "requires"],
+    );
+}
+
+#[test]
+fn a_required_column_in_upper_case() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("person.parquet"),
+        vec![("person_id", int_ids(&[1])), ("Sex", texts(&["F"]))],
+    );
+    rejected(
+        dir.path(),
+        &["has no column sex", "The file has Sex: rename it to sex"],
+    );
+}
+
+#[test]
+fn files_beside_the_tables_are_listed_as_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    valid(dir.path());
+    // A misspelt table name: not part of the contract, so check says it is ignored.
+    write(&dir.path().join("persons.parquet"), person(&[9]));
+    let (code, stdout, _) = check(dir.path());
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("persons.parquet is not a table of the contract and is ignored"),
+        "{stdout}"
     );
 }
 

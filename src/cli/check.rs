@@ -72,6 +72,13 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
             "  note: extract.toml key `{key}` is not in the contract and is ignored"
         );
     }
+    for path in extract.ignored() {
+        let _ = writeln!(
+            out,
+            "  note: {} is not a table of the contract and is ignored",
+            path.display()
+        );
+    }
     let files = extract.files();
     let _ = writeln!(
         out,
@@ -130,8 +137,12 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
             }
         }
         if !absent.is_empty() {
-            let name = format!("{} (not in the files)", table.table);
-            let _ = writeln!(out, "  {name:<28} {}", absent.join(", "));
+            let _ = writeln!(
+                out,
+                "  {:<28} {} (not in the files: scanned as nulls)",
+                table.table.name(),
+                absent.join(", ")
+            );
         }
     }
     if !any {
