@@ -703,3 +703,61 @@ fn a_null_hive_partition_of_a_required_column() {
         ],
     );
 }
+
+#[test]
+fn an_extra_decimal_column_is_named_not_a_crash() {
+    // Decimals come from SQL exports; the polars reader as built cannot open such a file, so
+    // open() names the column instead of the scan failing later.
+    use arrow::array::Decimal128Array;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let weight = Decimal128Array::from(vec![7050_i128])
+        .with_precision_and_scale(10, 2)
+        .unwrap();
+    let mut p = person(&[1]);
+    p.push(("weight", Arc::new(weight)));
+    write(&dir.path().join("person.parquet"), p);
+    rejected(
+        dir.path(),
+        &["person.parquet: column weight: eligo cannot read Decimal128(10, 2) columns"],
+    );
+}
+
+#[test]
+fn extra_columns_of_other_types_are_ignored() {
+    // A time of day, a list and a time-zoned timestamp: extra columns the reader can skip.
+    use arrow::array::{ListArray, Time64MicrosecondArray, TimestampMicrosecondArray};
+    use arrow::datatypes::Int32Type;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = person(&[1]);
+    p.push((
+        "seen_at",
+        Arc::new(Time64MicrosecondArray::from(vec![3_600_000_000])),
+    ));
+    p.push((
+        "codes",
+        Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(1)]),
+        ])),
+    ));
+    // 2024-01-01 23:00 UTC.
+    p.push((
+        "index_date",
+        Arc::new(TimestampMicrosecondArray::from(vec![1_704_150_000_000_000]).with_timezone("UTC")),
+    ));
+    write(&dir.path().join("person.parquet"), p);
+    let (code, _, stderr) = check(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let extract = Extract::open(dir.path()).unwrap();
+    let df = extract
+        .scan(Table::Person)
+        .unwrap()
+        .select([col("index_date").cast(DataType::String)])
+        .collect()
+        .unwrap();
+    assert_eq!(
+        df.column("index_date").unwrap().get(0).unwrap().get_str(),
+        Some("2024-01-01")
+    );
+}

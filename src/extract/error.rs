@@ -52,6 +52,13 @@ pub enum ExtractError {
         found: String,
     },
 
+    #[error("{}: column {column}: eligo cannot read {found} columns, even ones it does not use. Export the column as Float64 (for decimals) or as separate columns (for structs), or leave it out of the export.", path.display())]
+    UnreadableColumn {
+        path: PathBuf,
+        column: String,
+        found: String,
+    },
+
     #[error("{} and {}: the files of the {table} table differ in their schema ({difference}). All files of one table must share the schema.", first.display(), other.display())]
     SchemaMismatch {
         table: Table,

@@ -247,6 +247,19 @@ fn check_columns(
         }
         stored.insert(column.name, field.data_type().clone());
     }
+    // polars (as built, without its decimal and struct types) cannot open a file that has such
+    // a column, even one the contract does not use: say so here rather than fail in the scan.
+    if let Some(field) = schema
+        .fields()
+        .iter()
+        .find(|f| schema::unreadable(f.data_type()))
+    {
+        return Err(ExtractError::UnreadableColumn {
+            path: path.to_path_buf(),
+            column: field.name().clone(),
+            found: field.data_type().to_string(),
+        });
+    }
     Ok(stored)
 }
 
