@@ -45,7 +45,7 @@ fn a_valid_extract_passes() {
     // The fixture stores only the required columns: the optional ones are listed as absent.
     assert!(
         stdout.contains(
-            "person (not in the files)    birth_year, death_date, region, site, index_date"
+            "birth_year, death_date, region, site, index_date (not in the files: scanned as nulls)"
         ),
         "{stdout}"
     );
@@ -76,6 +76,33 @@ fn missing_required_column() {
     rejected(
         dir.path(),
         &["person.parquet", "has no column sex", "requires"],
+    );
+}
+
+#[test]
+fn a_required_column_in_upper_case() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        &dir.path().join("person.parquet"),
+        vec![("person_id", int_ids(&[1])), ("Sex", texts(&["F"]))],
+    );
+    rejected(
+        dir.path(),
+        &["has no column sex", "The file has Sex: rename it to sex"],
+    );
+}
+
+#[test]
+fn files_beside_the_tables_are_listed_as_ignored() {
+    let dir = tempfile::tempdir().unwrap();
+    valid(dir.path());
+    // A misspelt table name: not part of the contract, so check says it is ignored.
+    write(&dir.path().join("persons.parquet"), person(&[9]));
+    let (code, stdout, _) = check(dir.path());
+    assert_eq!(code, 0);
+    assert!(
+        stdout.contains("persons.parquet is not a table of the contract and is ignored"),
+        "{stdout}"
     );
 }
 
@@ -674,5 +701,63 @@ fn a_null_hive_partition_of_a_required_column() {
             "__HIVE_DEFAULT_PARTITION__",
             "column sex: 1 rows have no sex (first: person_id 3)",
         ],
+    );
+}
+
+#[test]
+fn an_extra_decimal_column_is_named_not_a_crash() {
+    // Decimals come from SQL exports; the polars reader as built cannot open such a file, so
+    // open() names the column instead of the scan failing later.
+    use arrow::array::Decimal128Array;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let weight = Decimal128Array::from(vec![7050_i128])
+        .with_precision_and_scale(10, 2)
+        .unwrap();
+    let mut p = person(&[1]);
+    p.push(("weight", Arc::new(weight)));
+    write(&dir.path().join("person.parquet"), p);
+    rejected(
+        dir.path(),
+        &["person.parquet: column weight: eligo cannot read Decimal128(10, 2) columns"],
+    );
+}
+
+#[test]
+fn extra_columns_of_other_types_are_ignored() {
+    // A time of day, a list and a time-zoned timestamp: extra columns the reader can skip.
+    use arrow::array::{ListArray, Time64MicrosecondArray, TimestampMicrosecondArray};
+    use arrow::datatypes::Int32Type;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = person(&[1]);
+    p.push((
+        "seen_at",
+        Arc::new(Time64MicrosecondArray::from(vec![3_600_000_000])),
+    ));
+    p.push((
+        "codes",
+        Arc::new(ListArray::from_iter_primitive::<Int32Type, _, _>(vec![
+            Some(vec![Some(1)]),
+        ])),
+    ));
+    // 2024-01-01 23:00 UTC.
+    p.push((
+        "index_date",
+        Arc::new(TimestampMicrosecondArray::from(vec![1_704_150_000_000_000]).with_timezone("UTC")),
+    ));
+    write(&dir.path().join("person.parquet"), p);
+    let (code, _, stderr) = check(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    let extract = Extract::open(dir.path()).unwrap();
+    let df = extract
+        .scan(Table::Person)
+        .unwrap()
+        .select([col("index_date").cast(DataType::String)])
+        .collect()
+        .unwrap();
+    assert_eq!(
+        df.column("index_date").unwrap().get(0).unwrap().get_str(),
+        Some("2024-01-01")
     );
 }

@@ -35,11 +35,13 @@ pub enum ExtractError {
     #[error("{}: not a readable Parquet file ({reason}). The file is truncated, corrupt or not Parquet; export it again.", path.display())]
     NotParquet { path: PathBuf, reason: String },
 
-    #[error("{}: the {table} table has no column {column}, which the contract requires. Add it to the export (column names are lower-case).", path.display())]
+    #[error("{}: the {table} table has no column {column}, which the contract requires. {}", path.display(), missing_hint(column, similar.as_deref()))]
     MissingColumn {
         path: PathBuf,
         table: Table,
         column: &'static str,
+        /// A file column with the same name in another case (`Person_ID`), if any.
+        similar: Option<String>,
     },
 
     #[error("{}: column {column}: expected {expected}, found {found}. Export the column with the contract's type.", path.display())]
@@ -47,6 +49,13 @@ pub enum ExtractError {
         path: PathBuf,
         column: String,
         expected: &'static str,
+        found: String,
+    },
+
+    #[error("{}: column {column}: eligo cannot read {found} columns, even ones it does not use. Export the column as Float64 (for decimals) or as separate columns (for structs), or leave it out of the export.", path.display())]
+    UnreadableColumn {
+        path: PathBuf,
+        column: String,
         found: String,
     },
 
@@ -106,6 +115,15 @@ pub enum ExtractError {
         path: PathBuf,
         message: String,
     },
+}
+
+fn missing_hint(column: &str, similar: Option<&str>) -> String {
+    match similar {
+        Some(found) => {
+            format!("The file has {found}: rename it to {column} (column names are lower-case).")
+        }
+        None => "Add it to the export (column names are lower-case).".into(),
+    }
 }
 
 fn keys_clause(key: &str, keys: &[String]) -> String {

@@ -73,6 +73,7 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
     }
     let mut files = Vec::with_capacity(paths.len());
     let mut first: Option<(PathBuf, SchemaRef)> = None;
+    let mut names: Vec<String> = Vec::new();
     let mut stored = BTreeMap::new();
     let mut id_type = None;
     for path in paths {
@@ -80,6 +81,7 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
         match &first {
             None => {
                 stored = check_columns(table, &path, &schema)?;
+                names = schema.fields().iter().map(|f| f.name().clone()).collect();
                 if let Some(t) = stored.get("person_id") {
                     id_type = schema::accepts(Kind::Id, t).ok().flatten();
                 }
@@ -99,10 +101,15 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
         let hive = hive_values(&location, &path, table, &stored);
         for column in schema::columns(table).iter().filter(|c| c.required) {
             if !stored.contains_key(column.name) && !hive.iter().any(|(k, _)| *k == column.name) {
+                let similar = names
+                    .iter()
+                    .find(|n| n.eq_ignore_ascii_case(column.name))
+                    .cloned();
                 return Err(ExtractError::MissingColumn {
                     path,
                     table,
                     column: column.name,
+                    similar,
                 });
             }
         }
@@ -239,6 +246,19 @@ fn check_columns(
             });
         }
         stored.insert(column.name, field.data_type().clone());
+    }
+    // polars (as built, without its decimal and struct types) cannot open a file that has such
+    // a column, even one the contract does not use: say so here rather than fail in the scan.
+    if let Some(field) = schema
+        .fields()
+        .iter()
+        .find(|f| schema::unreadable(f.data_type()))
+    {
+        return Err(ExtractError::UnreadableColumn {
+            path: path.to_path_buf(),
+            column: field.name().clone(),
+            found: field.data_type().to_string(),
+        });
     }
     Ok(stored)
 }

@@ -159,6 +159,31 @@ impl Extract {
         })
     }
 
+    /// Entries of the extract's folder that are not part of the contract (`persons.parquet`,
+    /// `notes.txt`); hidden and `_`-prefixed names are left out. They are ignored; `eligo
+    /// check` lists them so that a misnamed table does not go unnoticed.
+    pub fn ignored(&self) -> Vec<PathBuf> {
+        let Ok(entries) = std::fs::read_dir(&self.root) else {
+            return Vec::new();
+        };
+        let mut ignored: Vec<PathBuf> = entries
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|path| {
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                !name.starts_with('.')
+                    && !name.starts_with('_')
+                    && name != "extract.toml"
+                    && !self.tables.iter().any(|t| &t.location == path)
+            })
+            .collect();
+        ignored.sort();
+        ignored
+    }
+
     /// Where the table is: `NAME.parquet` or the folder `NAME/` (None when absent).
     pub fn location(&self, table: Table) -> Option<&Path> {
         self.source(table).map(|s| s.location.as_path())

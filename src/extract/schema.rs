@@ -203,6 +203,29 @@ fn is_string(t: &ArrowType) -> bool {
     }
 }
 
+/// Whether a file column type is one that the polars reader (with the features eligo builds
+/// it with) cannot open at all: decimals, structs, fixed-size lists, Float16, intervals.
+pub fn unreadable(found: &ArrowType) -> bool {
+    match found {
+        ArrowType::Decimal32(_, _)
+        | ArrowType::Decimal64(_, _)
+        | ArrowType::Decimal128(_, _)
+        | ArrowType::Decimal256(_, _)
+        | ArrowType::Struct(_)
+        | ArrowType::FixedSizeList(_, _)
+        | ArrowType::Float16
+        | ArrowType::Interval(_)
+        | ArrowType::Union(_, _)
+        | ArrowType::RunEndEncoded(_, _) => true,
+        ArrowType::List(inner) | ArrowType::LargeList(inner) | ArrowType::ListView(inner) => {
+            unreadable(inner.data_type())
+        }
+        ArrowType::Map(_, _) => true,
+        ArrowType::Dictionary(_, value) => unreadable(value),
+        _ => false,
+    }
+}
+
 /// The polars type a column of `kind` is scanned as.
 pub fn normalized(kind: Kind, id_type: IdType) -> DataType {
     match kind {
@@ -240,6 +263,22 @@ mod tests {
             column(Table::Treatment, "atc").map(|c| c.required),
             Some(false)
         );
+    }
+
+    #[test]
+    fn types_polars_cannot_open() {
+        assert!(unreadable(&ArrowType::Decimal128(10, 2)));
+        let list_of_decimals = ArrowType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
+            "item",
+            ArrowType::Decimal128(10, 2),
+            true,
+        )));
+        assert!(unreadable(&list_of_decimals));
+        assert!(!unreadable(&ArrowType::Int16));
+        assert!(!unreadable(&ArrowType::Timestamp(
+            TimeUnit::Microsecond,
+            None
+        )));
     }
 
     #[test]
