@@ -174,15 +174,29 @@ fn i4g_renal_function_and_i5_markers() {
     assert_eq!(
         renal.value,
         MeasureValue::EgfrFromCreatinine {
-            creatinine_loinc: vec!["2160-0".into()]
+            creatinine_loinc: vec!["2160-0".into()],
+            // Creatinine into mg/dL: mg/dL itself, and umol/L / 88.42.
+            creatinine_units: vec![
+                Conversion {
+                    from: "mg/dL".into(),
+                    factor: 1.0
+                },
+                Conversion {
+                    from: "umol/L".into(),
+                    factor: 1.0 / 88.42
+                },
+            ]
         }
     );
     assert_eq!(renal.loinc, ["2164-2", "98979-8", "2160-0"]);
-    // umol/L / 88.42 into mg/dL.
-    assert!(renal.conversions.contains(&Conversion {
-        from: "umol/L".into(),
-        factor: 1.0 / 88.42
-    }));
+    // The result units: creatinine clearance in mL/min is taken as it is.
+    assert_eq!(
+        renal.conversions,
+        vec![Conversion {
+            from: "mL/min".into(),
+            factor: 1.0
+        }]
+    );
     assert_eq!(
         criterion(&d, "I4g").rule,
         latest(

@@ -8,7 +8,7 @@ use clap::Args;
 use polars::prelude::*;
 
 use super::Failure;
-use crate::definition::{self, model::Definition};
+use crate::definition::model::Definition;
 use crate::engine::{self, Inputs};
 use crate::extract::{Extract, Table};
 use crate::progress::Progress;
@@ -108,7 +108,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     let mut timings: Vec<(String, f64)> = Vec::new();
 
     let stage = progress.stage("checking the definition");
-    let definition: Definition = definition::load(&args.pipeline).map_err(Failure::usage)?;
+    let definition: Definition = super::check::check_pipeline(&args.pipeline)?;
     timings.push(("definition".into(), stage.done().as_secs_f64()));
 
     let stage = progress.stage("reading and validating the extract");

@@ -110,10 +110,13 @@ pub enum MeasureValue {
     /// The value divided by the upper limit of normal: the record's `range_high` (same unit as
     /// the record), else `fallback` (in the measure's `unit`, after conversion). Unit `xULN`.
     RatioToUln { fallback: f64 },
-    /// Records of these LOINC codes are creatinine (mg/dL after conversion) and become eGFR by
-    /// CKD-EPI 2021 from the patient's age at index and sex (F/M; U gives no value). Records of
-    /// other codes are taken as they are.
-    EgfrFromCreatinine { creatinine_loinc: Vec<String> },
+    /// Records of these LOINC codes are creatinine, converted to mg/dL by `creatinine_units`
+    /// (mg/dL itself included), and become eGFR by CKD-EPI 2021 from the patient's age at index
+    /// and sex (F/M; U gives no value). Records of other codes use the measure's conversions.
+    EgfrFromCreatinine {
+        creatinine_loinc: Vec<String>,
+        creatinine_units: Vec<Conversion>,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

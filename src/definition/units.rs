@@ -139,16 +139,17 @@ pub fn measure(b: &mut Builder, name: String, m: RawMeasure) -> (Measure, Vec<(S
                     );
                 }
             }
-            conversions.push(Conversion {
+            let mut creatinine_units = vec![Conversion {
                 from: "mg/dL".into(),
                 factor: 1.0,
-            });
-            conversions.extend(creat.iter().map(|(u, f)| Conversion {
+            }];
+            creatinine_units.extend(creat.iter().map(|(u, f)| Conversion {
                 from: u.clone(),
                 factor: f.multiplier(),
             }));
             MeasureValue::EgfrFromCreatinine {
                 creatinine_loinc: creatinine,
+                creatinine_units,
             }
         }
         Some(other) => {

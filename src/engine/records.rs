@@ -7,7 +7,7 @@ use polars::prelude::*;
 use super::codes::{in_set, normalized_atc, normalized_icd10};
 use super::inputs::{days, Inputs};
 use crate::definition::model::{
-    Definition, Measure, MeasureValue, ObservationDef, Source, ValueKind, Window,
+    Conversion, Definition, Measure, MeasureValue, ObservationDef, Source, ValueKind, Window,
 };
 
 /// The tables that record-level queries read.
@@ -123,15 +123,15 @@ pub(crate) fn measure_value(measure: &Measure) -> Expr {
         )
         .then(col("value") / col("range_high"))
         .otherwise(converted / lit(*fallback)),
-        MeasureValue::EgfrFromCreatinine { creatinine_loinc } => {
-            let is_creatinine = col("code").is_in(
-                lit(Series::new("loinc".into(), creatinine_loinc)).implode(false),
-                false,
-            );
-            when(is_creatinine)
-                .then(egfr_ckd_epi_2021(creatinine_mg_dl()))
-                .otherwise(converted)
-        }
+        MeasureValue::EgfrFromCreatinine {
+            creatinine_loinc,
+            creatinine_units,
+        } => when(is_one_of(creatinine_loinc))
+            .then(egfr_ckd_epi_2021(convert_by(
+                col("value"),
+                creatinine_units,
+            )))
+            .otherwise(converted),
     };
     let valid = value.clone().gt_eq(lit(0.0));
     let valid = match measure.domain {
@@ -145,38 +145,49 @@ pub(crate) fn measure_value(measure: &Measure) -> Expr {
 
 /// `value` in `measure.unit`, or null where its unit is not the measure's nor a declared source.
 fn convert(value: Expr, measure: &Measure) -> Expr {
+    when(col("unit").eq(lit(measure.unit.as_str())))
+        .then(value.clone())
+        .otherwise(convert_by(value, &measure.conversions))
+}
+
+/// `value` converted by the first conversion whose unit is the record's, else null.
+fn convert_by(value: Expr, conversions: &[Conversion]) -> Expr {
     let mut converted = lit(NULL).cast(DataType::Float64);
-    for conversion in measure.conversions.iter().rev() {
+    for conversion in conversions.iter().rev() {
         converted = when(col("unit").eq(lit(conversion.from.as_str())))
             .then(value.clone() * lit(conversion.factor))
             .otherwise(converted);
     }
-    when(col("unit").eq(lit(measure.unit.as_str())))
-        .then(value)
-        .otherwise(converted)
+    converted
 }
 
-/// The record's unit can be converted to the measure's unit (creatinine for eGFR: mg/dL, umol/L).
-pub(crate) fn measure_unit_convertible(measure: &Measure) -> Expr {
-    let mut units: Vec<&str> = vec![measure.unit.as_str()];
-    units.extend(measure.conversions.iter().map(|c| c.from.as_str()));
-    let known = col("unit").is_in(
-        lit(Series::new("units".into(), units)).implode(false),
+/// The record's LOINC code is one of `codes`.
+fn is_one_of(codes: &[String]) -> Expr {
+    col("code").is_in(
+        lit(Series::new("loinc".into(), codes)).implode(false),
         false,
-    );
+    )
+}
+
+/// The record's unit can be converted to the measure's unit (for eGFR measures, creatinine
+/// records by the creatinine conversions, the others by the measure's).
+pub(crate) fn measure_unit_convertible(measure: &Measure) -> Expr {
+    let units = |conversions: &[Conversion], own: Option<&str>| {
+        let mut units: Vec<&str> = own.into_iter().collect();
+        units.extend(conversions.iter().map(|c| c.from.as_str()));
+        col("unit").is_in(
+            lit(Series::new("units".into(), units)).implode(false),
+            false,
+        )
+    };
+    let known = units(&measure.conversions, Some(measure.unit.as_str()));
     let known = match &measure.value {
-        MeasureValue::EgfrFromCreatinine { creatinine_loinc } => {
-            let is_creatinine = col("code").is_in(
-                lit(Series::new("loinc".into(), creatinine_loinc)).implode(false),
-                false,
-            );
-            when(is_creatinine)
-                .then(col("unit").is_in(
-                    lit(Series::new("units".into(), ["mg/dL", "umol/L"])).implode(false),
-                    false,
-                ))
-                .otherwise(known)
-        }
+        MeasureValue::EgfrFromCreatinine {
+            creatinine_loinc,
+            creatinine_units,
+        } => when(is_one_of(creatinine_loinc))
+            .then(units(creatinine_units, None))
+            .otherwise(known),
         _ => known,
     };
     known.fill_null(lit(false))
@@ -185,15 +196,6 @@ pub(crate) fn measure_unit_convertible(measure: &Measure) -> Expr {
 /// `low <= value <= high`.
 fn between(value: Expr, low: f64, high: f64) -> Expr {
     value.clone().gt_eq(lit(low)).and(value.lt_eq(lit(high)))
-}
-
-/// Serum creatinine in mg/dL from `mg/dL` or `umol/L` (creatinine's molar mass: 1 mg/dL = 88.42 umol/L).
-fn creatinine_mg_dl() -> Expr {
-    when(col("unit").eq(lit("mg/dL")))
-        .then(col("value"))
-        .when(col("unit").eq(lit("umol/L")))
-        .then(col("value") / lit(88.42))
-        .otherwise(lit(NULL).cast(DataType::Float64))
 }
 
 /// eGFR (mL/min/1.73 m2) by CKD-EPI 2021 (Inker et al., NEJM 2021), race-free:
@@ -211,7 +213,7 @@ pub(crate) fn egfr_ckd_epi_2021(scr_mg_dl: Expr) -> Expr {
     let alpha = when(female.clone())
         .then(lit(-0.241))
         .otherwise(lit(-0.302));
-    let ratio = scr_mg_dl / kappa;
+    let ratio = scr_mg_dl.clone() / kappa;
     let low = when(ratio.clone().lt(lit(1.0)))
         .then(ratio.clone())
         .otherwise(lit(1.0));
@@ -226,16 +228,11 @@ pub(crate) fn egfr_ckd_epi_2021(scr_mg_dl: Expr) -> Expr {
     let computable = female
         .or(male)
         .and(col("p_age").is_not_null())
-        .and(scr_mg_dl_is_known())
+        .and(scr_mg_dl.is_not_null())
         .fill_null(lit(false));
     when(computable)
         .then(egfr)
         .otherwise(lit(NULL).cast(DataType::Float64))
-}
-
-/// The record holds a creatinine value in a unit we can convert.
-fn scr_mg_dl_is_known() -> Expr {
-    creatinine_mg_dl().is_not_null()
 }
 
 /// The observation's value: value_num or value_text within the declared domain, else null.
