@@ -4,7 +4,6 @@
 
 use polars::prelude::*;
 
-use super::codes::in_set;
 use super::inputs::{days, Inputs};
 use crate::definition::model::{Biomarker, Cohort, Definition};
 
@@ -131,31 +130,22 @@ pub(crate) fn molecular_flags(
     variants.group_by([col("person_id")]).agg(aggregations)
 }
 
-/// The primary cancer is in one of the cohort's tumour groups (or, with none given, is a solid
-/// tumour) and not in an on-label indication.
-pub(crate) fn tumour_fits(definition: &Definition, cohort: &Cohort, haematological: Expr) -> Expr {
-    let group = |g: &usize| {
-        in_set(
-            col("p_primary"),
-            &definition.code_sets[definition.tumour_groups[*g].codes],
+/// The patient's tumour group (`p_group`, first match in priority order) is one of the cohort's
+/// (with none given: the primary is a solid tumour) and not an on-label indication.
+pub(crate) fn tumour_fits(cohort: &Cohort, haematological: Expr) -> Expr {
+    let group_in = |groups: &[usize]| {
+        let groups: Vec<u32> = groups.iter().map(|g| *g as u32).collect();
+        col("p_group").is_in(
+            lit(Series::new("groups".into(), groups)).implode(false),
+            false,
         )
     };
     let in_groups = if cohort.tumour_groups.is_empty() {
         col("p_primary").is_not_null().and(haematological.not())
     } else {
-        cohort
-            .tumour_groups
-            .iter()
-            .map(group)
-            .reduce(Expr::or)
-            .unwrap_or(lit(false))
+        group_in(&cohort.tumour_groups)
     };
-    let on_label = cohort
-        .on_label
-        .iter()
-        .map(group)
-        .reduce(Expr::or)
-        .unwrap_or(lit(false));
+    let on_label = group_in(&cohort.on_label).fill_null(lit(false));
     in_groups.and(on_label.not()).fill_null(lit(false))
 }
 

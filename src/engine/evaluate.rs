@@ -132,7 +132,22 @@ pub(crate) fn core(
         )
         .group_by([col("person_id")])
         .agg([col("code").min().alias("p_primary")]);
-    person.left_join(primary, col("person_id"), col("person_id"))
+    person
+        .left_join(primary, col("person_id"), col("person_id"))
+        .with_column(tumour_group(definition).alias("p_group"))
+}
+
+/// The index of the patient's tumour group: the first group, in the definition's priority order,
+/// whose codes match the primary cancer; null without a primary or without a matching group.
+fn tumour_group(definition: &Definition) -> Expr {
+    let mut group = lit(NULL).cast(DataType::UInt32);
+    for (g, tumour_group) in definition.tumour_groups.iter().enumerate().rev() {
+        let set = &definition.code_sets[tumour_group.codes];
+        group = when(in_set(col("p_primary"), set))
+            .then(lit(g as u32))
+            .otherwise(group);
+    }
+    group
 }
 
 fn strata(definition: &Definition) -> Vec<Expr> {
@@ -144,9 +159,8 @@ fn strata(definition: &Definition) -> Vec<Expr> {
     let mut group = when(col("p_primary").is_null())
         .then(lit("no primary"))
         .otherwise(lit("other"));
-    for tumour_group in definition.tumour_groups.iter().rev() {
-        let set = &definition.code_sets[tumour_group.codes];
-        group = when(in_set(col("p_primary"), set))
+    for (g, tumour_group) in definition.tumour_groups.iter().enumerate().rev() {
+        group = when(col("p_group").eq(lit(g as u32)))
             .then(lit(tumour_group.label.as_str()))
             .otherwise(group);
     }
@@ -266,7 +280,7 @@ pub fn patient_outcomes(
         .enumerate()
         .map(|(c, cohort)| {
             col(biomarker_column(c))
-                .and(tumour_fits(definition, cohort, haematological.clone()))
+                .and(tumour_fits(cohort, haematological.clone()))
                 .alias(matched_column(c))
         })
         .collect();

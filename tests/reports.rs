@@ -1,0 +1,199 @@
+//! The reports of a whole run on a hand-sized extract, with every number worked out by hand:
+//! attrition, per-criterion counts, sole exclusions, gains if relaxed, cohort counts and accrual.
+//! Also: the run replaces its output folder atomically, and the same inputs give the same CSVs.
+
+mod common;
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use common::Fixture;
+
+/// A patient who passes every general criterion and every cohort criterion of VEM-BRAF-CRC
+/// (vemurafenib + cobimetinib for BRAF V600 colorectal cancer).
+fn complete(x: &mut Fixture) -> i64 {
+    let p = x.patient();
+    x.diagnosis(p, "C18.7", -200)
+        .obs_text(p, "extent", -10, "metastatic")
+        .obs_text(p, "std-tx-exhausted", -10, "true")
+        .obs_text(p, "recist-measurable", -10, "true")
+        .obs_num(p, "89247-1", -5, 1.0)
+        .lab(p, "751-8", -5, 3.0, "10*9/L")
+        .lab(p, "718-7", -5, 12.0, "g/dL")
+        .lab(p, "777-3", -5, 200.0, "10*9/L")
+        .lab_uln(p, "1975-2", -5, 10.0, "umol/L", 21.0)
+        .lab_uln(p, "1920-8", -5, 20.0, "U/L", 35.0)
+        .lab_uln(p, "1742-6", -5, 20.0, "U/L", 45.0)
+        .lab(p, "98979-8", -5, 90.0, "mL/min/{1.73_m2}")
+        .lab(p, "8636-3", -5, 420.0, "ms")
+        .lab(p, "10230-1", -5, 60.0, "%");
+    let test = x.test(p, Some(true), -20);
+    x.variant(p, &test, "BRAF", "snv", Some("V600E"), Some(0.3));
+    p
+}
+
+/// The fixture: 25 patients in five groups.
+/// - A, 6: complete                                    -> eligible
+/// - B, 5: complete but ECOG 3 the day before idx     -> fail I2 only
+/// - C, 4: complete but no haemoglobin                 -> I4b unknown only: possibly eligible
+/// - D, 3: complete but ECOG 3 and Hb 8 g/dL           -> fail I2 and I4b
+/// - E, 7: complete but died 10 days before idx        -> fail D0 only
+fn fixture() -> Fixture {
+    let mut x = Fixture::new();
+    for _ in 0..6 {
+        complete(&mut x);
+    }
+    for _ in 0..5 {
+        let p = complete(&mut x);
+        x.obs_num(p, "89247-1", -1, 3.0);
+    }
+    for _ in 0..4 {
+        let p = x.patient();
+        x.diagnosis(p, "C18.7", -200)
+            .obs_text(p, "extent", -10, "metastatic")
+            .obs_text(p, "std-tx-exhausted", -10, "true")
+            .obs_text(p, "recist-measurable", -10, "true")
+            .obs_num(p, "89247-1", -5, 1.0)
+            .lab(p, "751-8", -5, 3.0, "10*9/L")
+            .lab(p, "777-3", -5, 200.0, "10*9/L")
+            .lab_uln(p, "1975-2", -5, 10.0, "umol/L", 21.0)
+            .lab_uln(p, "1920-8", -5, 20.0, "U/L", 35.0)
+            .lab_uln(p, "1742-6", -5, 20.0, "U/L", 45.0)
+            .lab(p, "98979-8", -5, 90.0, "mL/min/{1.73_m2}")
+            .lab(p, "8636-3", -5, 420.0, "ms")
+            .lab(p, "10230-1", -5, 60.0, "%");
+        let test = x.test(p, Some(true), -20);
+        x.variant(p, &test, "BRAF", "snv", Some("V600E"), Some(0.3));
+    }
+    for _ in 0..3 {
+        let p = complete(&mut x);
+        x.obs_num(p, "89247-1", -1, 3.0)
+            .lab(p, "718-7", -1, 8.0, "g/dL");
+    }
+    for _ in 0..7 {
+        let p = complete(&mut x);
+        x.person_mut(p).death = Some(x.index - 10);
+    }
+    x
+}
+
+fn read_csv(path: &Path) -> Vec<HashMap<String, String>> {
+    let mut reader =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let headers = reader.headers().unwrap().clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.unwrap();
+            headers
+                .iter()
+                .map(str::to_string)
+                .zip(r.iter().map(str::to_string))
+                .collect()
+        })
+        .collect()
+}
+
+fn row<'a>(
+    rows: &'a [HashMap<String, String>],
+    key: &str,
+    value: &str,
+) -> &'a HashMap<String, String> {
+    rows.iter()
+        .find(|r| r.get(key).map(String::as_str) == Some(value))
+        .unwrap_or_else(|| panic!("no row with {key} = {value}"))
+}
+
+#[test]
+fn attrition_criteria_and_cohorts_worked_out_by_hand() {
+    let x = fixture();
+    let results = x.run(&[]);
+    let out = &results.out;
+
+    // Attrition in definition order (D0, I1a, I1b, I1c, I2, I4a, I4b, ...): remaining possibly
+    // eligible 25 -> 18 after D0 (E out) -> 10 after I2 (B and D out); remaining eligible also
+    // drops to 6 at I4b, where C's unknown stops them from being certain.
+    let attrition = read_csv(&out.join("attrition.csv"));
+    let step = |id: &str| row(&attrition, "criterion", id);
+    assert_eq!(step("all patients")["remaining_eligible"], "25");
+    assert_eq!(step("D0")["remaining_possibly_eligible"], "18");
+    assert_eq!(step("D0")["excluded"], "7");
+    assert_eq!(step("I2")["remaining_possibly_eligible"], "10");
+    assert_eq!(step("I2")["remaining_eligible"], "10");
+    assert_eq!(step("I2")["excluded"], "8");
+    assert_eq!(step("I4b")["remaining_eligible"], "6");
+    assert_eq!(step("I4b")["remaining_possibly_eligible"], "10");
+    assert_eq!(step("I4b")["excluded"], "0");
+    assert_eq!(step("E12")["remaining_eligible"], "6");
+    assert_eq!(step("E12")["remaining_possibly_eligible"], "10");
+
+    // Per criterion: D0 fails E (7), sole exclusion for all 7, relaxing it makes them eligible.
+    // I2 fails B and D (8); only B fails it alone (5); relaxing it makes B eligible (5).
+    // I4b fails D (3), unknown for C (4); no one fails it alone; relaxing it makes C eligible.
+    let criteria = read_csv(&out.join("criteria.csv"));
+    let c = |id: &str| row(&criteria, "id", id);
+    assert_eq!(
+        (c("D0")["pass"].as_str(), c("D0")["fail"].as_str()),
+        ("18", "7")
+    );
+    assert_eq!(c("D0")["sole_exclusions"], "7");
+    assert_eq!(c("D0")["gain_if_relaxed"], "7");
+    assert_eq!(
+        (c("I2")["pass"].as_str(), c("I2")["fail"].as_str()),
+        ("17", "8")
+    );
+    assert_eq!(c("I2")["sole_exclusions"], "5");
+    assert_eq!(c("I2")["gain_if_relaxed"], "5");
+    assert_eq!(c("I4b")["pass"], "18");
+    assert_eq!(c("I4b")["fail"], "3");
+    assert_eq!(c("I4b")["unknown"], "4");
+    assert_eq!(c("I4b")["sole_exclusions"], "0");
+    assert_eq!(c("I4b")["gain_if_relaxed"], "4");
+    assert_eq!(c("E12")["pass"], "25");
+    assert_eq!(c("E12")["n/a"], "0");
+
+    // The cohort: all 25 carry BRAF V600E in colorectal cancer. Eligible 6 (A), possibly 4 (C).
+    // Fixture period: the index dates (all 2025-06-01), one day = 1/365.25 year, so accrual is
+    // 6 x 365.25 = 2191.5 a year and stage 1 (8) fills in 8 / (2191.5 / 12) = 0.04 months.
+    let cohorts = read_csv(&out.join("cohorts.csv"));
+    let vem = row(&cohorts, "id", "VEM-BRAF-CRC");
+    assert_eq!(vem["matched"], "25");
+    assert_eq!(vem["eligible"], "6");
+    assert_eq!(vem["possibly_eligible"], "4");
+    assert_eq!(vem["reachable"], "yes");
+    // No other cohort matches: BRAF V600E colorectal is only in VEM-BRAF-CRC.
+    for other in cohorts.iter().filter(|r| r["id"] != "VEM-BRAF-CRC") {
+        assert_eq!(other["matched"], "0", "{}", other["id"]);
+    }
+
+    // Patient level agrees: status per group.
+    let status = |p: i64| results.get(p, "status").unwrap();
+    assert_eq!(status(1), "eligible");
+    assert_eq!(status(7), "ineligible");
+    assert_eq!(status(12), "possibly eligible");
+    assert_eq!(status(16), "ineligible");
+    assert_eq!(status(19), "ineligible");
+    assert_eq!(results.get(1, "VEM-BRAF-CRC").as_deref(), Some("eligible"));
+    assert_eq!(
+        results.get(12, "VEM-BRAF-CRC").as_deref(),
+        Some("possibly eligible")
+    );
+}
+
+#[test]
+fn same_inputs_give_byte_identical_csvs_at_any_thread_count() {
+    let x = fixture();
+    let one = x.run(&["--threads", "1"]);
+    let two = x.run(&["--threads", "2"]);
+    for file in [
+        "attrition.csv",
+        "criteria.csv",
+        "cohorts.csv",
+        "strata.csv",
+        "data_quality.csv",
+    ] {
+        let a = std::fs::read(one.out.join(file)).unwrap();
+        let b = std::fs::read(two.out.join(file)).unwrap();
+        assert!(a == b, "{file} differs between 1 and 2 threads");
+    }
+}
