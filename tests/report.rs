@@ -1,0 +1,490 @@
+//! Reports from hand-built mask tables: every expected number below is worked out by hand in the
+//! comments, from the semantics in product.md and impress-norway.md.
+
+mod support;
+
+use std::collections::BTreeMap;
+
+use eligo::report::disclosure::{Ledger, Leak};
+use eligo::report::{self, attrition, Disclosure, ReportError};
+use support::*;
+
+/// The worked example: criteria A, B, C; 70 patients in 8 outcome patterns.
+///
+/// | pattern (A B C) | patients | stratum | status |
+/// |---|---|---|---|
+/// | P P P | 10 + 10 | S0, S1 | eligible |
+/// | P P U | 10 | S0 | possibly eligible |
+/// | F P P | 6 | S1 | ineligible (sole A) |
+/// | P F P | 5 | S0 | ineligible (sole B) |
+/// | U P P | 7 | S1 | possibly eligible |
+/// | F F P | 8 | S0 | ineligible |
+/// | N P P | 5 | S1 | eligible (n/a counts as pass) |
+/// | P U F | 9 | S1 | ineligible (sole C) |
+///
+/// Eligible 20 + 5 = 25; possibly 10 + 7 = 17; ineligible 6 + 5 + 8 + 9 = 28.
+fn worked() -> Fixture {
+    let mut f = Fixture::new(&["A", "B", "C"]);
+    f.cohort("X", &["E9"], &[8, 24], 2);
+    f.cohort("Y", &["I3"], &[8, 24], 8);
+    for (stratum, pattern, n) in [
+        (0, "PPP", 10),
+        (1, "PPP", 10),
+        (0, "PPU", 10),
+        (1, "FPP", 6),
+        (0, "PFP", 5),
+        (1, "UPP", 7),
+        (0, "FFP", 8),
+        (1, "NPP", 5),
+        (1, "PUF", 9),
+    ] {
+        f.patients(None, stratum, pattern, n);
+    }
+    // Cohort X (general A B C, then E9), stages 8/24, 2 enrolled.
+    f.patients(Some(0), 0, "PPPP", 12); // eligible
+    f.patients(Some(0), 0, "PPUP", 6); // possibly eligible
+    f.patients(Some(0), 1, "PPPF", 5); // E9 fails
+    f.patients(Some(0), 1, "FPPP", 7); // A fails
+    // Cohort Y (then I3), stages 8/24 with 8 enrolled: stage 1 full, stage 2 open.
+    f.patients(Some(1), 1, "PPPF", 6);
+    f
+}
+
+#[test]
+fn attrition_by_hand_in_definition_order() {
+    let f = worked();
+    let csv = f.csv(Disclosure::default(), "attrition.csv");
+    // Step A: 14 fail (FPP 6 + FFP 8) -> 56 possibly left; A passes or is n/a for 70-14-7 = 49.
+    // Step B: PFP 5 newly fail -> 51; of the 49, PFP 5 and PUF 9 do not pass B -> 35.
+    // Step C: PUF 9 fail -> 42 (= 25 eligible + 17 possibly); PPU 10 drops from eligible -> 25.
+    assert_eq!(
+        csv,
+        "step,criterion,text,remaining_eligible,remaining_possibly_eligible,excluded\n\
+         0,all patients,,70,70,\n\
+         1,A,A text,49,56,14\n\
+         2,B,B text,35,51,5\n\
+         3,C,C text,25,42,9\n"
+    );
+}
+
+#[test]
+fn attrition_in_another_order() {
+    let f = worked();
+    let steps = attrition(&f.masks(), &[2, 1, 0]).unwrap();
+    let got: Vec<(u64, u64, u64)> = steps
+        .iter()
+        .map(|s| {
+            (
+                s.remaining_eligible,
+                s.remaining_possibly_eligible,
+                s.excluded,
+            )
+        })
+        .collect();
+    // C first: 9 fail (PUF) -> 61; C passes for 70 - 9 - 10 (PPU) = 51.
+    // Then B: PFP 5 + FFP 8 fail -> 48; of the 51, PFP and FFP do not pass B -> 38.
+    // Then A: FPP 6 fail -> 42; FPP 6 and UPP 7 do not pass A -> 25.
+    assert_eq!(
+        got,
+        [(70, 70, 0), (51, 61, 9), (38, 48, 13), (25, 42, 6)]
+    );
+    assert!(matches!(
+        attrition(&f.masks(), &[3]),
+        Err(ReportError::MaskShape(_))
+    ));
+}
+
+#[test]
+fn criteria_sole_exclusions_and_gain_if_relaxed() {
+    let f = worked();
+    let rows = rows(&f.csv(Disclosure::default(), "criteria.csv"));
+    let get = |id: &str| {
+        let r = rows.iter().find(|r| r["id"] == id).unwrap();
+        [
+            "pass",
+            "fail",
+            "unknown",
+            "n/a",
+            "sole_exclusions",
+            "gain_if_relaxed",
+        ]
+        .map(|c| r[c].clone())
+    };
+    // A: pass PPP20+PPU10+PFP5+PUF9 = 44; fail FPP6+FFP8 = 14; unknown UPP 7; n/a NPP 5.
+    //    sole: FPP 6 (FFP also fails B). gain: FPP 6 + UPP 7 = 13 (B and C pass).
+    assert_eq!(get("A"), ["44", "14", "7", "5", "6", "13"]);
+    // B: pass 20+10+6+7+5 = 48; fail PFP5+FFP8 = 13; unknown PUF 9. sole: PFP 5. gain: PFP 5
+    //    (PUF has C failing).
+    assert_eq!(get("B"), ["48", "13", "9", "0", "5", "5"]);
+    // C: pass 20+6+5+7+8+5 = 51; fail PUF 9; unknown PPU 10. sole: PUF 9 (B is only unknown).
+    //    gain: PPU 10 (PUF has B unknown, so relaxing C alone does not make it eligible).
+    assert_eq!(get("C"), ["51", "9", "10", "0", "9", "10"]);
+    // Not-assessable criteria are listed with their reason and no counts.
+    let i12 = rows.iter().find(|r| r["id"] == "I12").unwrap();
+    assert_eq!(
+        (i12["assessable"].as_str(), i12["fail"].as_str()),
+        ("no", "")
+    );
+    assert_eq!(i12["not_assessable_reason"], "no consent data in a registry");
+    assert_eq!(rows.iter().find(|r| r["id"] == "A").unwrap()["missing_rule"], "unknown");
+}
+
+#[test]
+fn cohorts_accrual_and_months_to_fill() {
+    let f = worked();
+    let rows = rows(&f.csv(Disclosure::default(), "cohorts.csv"));
+    let x = &rows[0];
+    // The period 2020-01-01..2023-12-31 is 1461 days = 4.0 years.
+    // X: matched 12+6+5+7 = 30, eligible 12 (3.0/year), possibly 6 (1.5/year).
+    // Stage 1: 8 - 2 enrolled = 6 at 3/12 a month = 24.0 months; stage 2: 22 / 0.25 = 88.0.
+    // With possible, 18/4 = 4.5 a year = 0.375 a month: 6/0.375 = 16.0; 22/0.375 = 58.67.
+    // Next open stage is stage 1, 24.0 <= 24 months horizon: reachable.
+    // Most fails among matched: A with 7 (E9 has 5).
+    let expect_x: BTreeMap<&str, &str> = [
+        ("matched", "30"),
+        ("eligible", "12"),
+        ("possibly_eligible", "6"),
+        ("eligible_per_year", "3.0"),
+        ("possibly_per_year", "1.5"),
+        ("stages", "8;24"),
+        ("enrolled", "2"),
+        ("months_to_stage1", "24.0"),
+        ("months_to_stage2", "88.0"),
+        ("months_to_stage1_with_possible", "16.0"),
+        ("months_to_stage2_with_possible", "58.7"),
+        ("next_stage", "stage 1"),
+        ("reachable", "yes"),
+        ("top_excluding_criterion", "A"),
+        ("drug", "drug-a"),
+    ]
+    .into();
+    for (column, value) in expect_x {
+        assert_eq!(x[column], value, "cohort X, {column}");
+    }
+    // Y: 6 matched, nobody eligible: 0.0 a year. Stage 1 is full (0.0 months); stage 2 needs 16
+    // at no accrual: never (empty cell), so not reachable. I3 fails all 6.
+    let y = &rows[1];
+    for (column, value) in [
+        ("matched", "6"),
+        ("eligible", "0"),
+        ("eligible_per_year", "0.0"),
+        ("months_to_stage1", "0.0"),
+        ("months_to_stage2", ""),
+        ("next_stage", "stage 2"),
+        ("reachable", "no"),
+        ("top_excluding_criterion", "I3"),
+    ] {
+        assert_eq!(y[column], value, "cohort Y, {column}");
+    }
+}
+
+#[test]
+fn strata_add_up_to_totals() {
+    let f = worked();
+    let csv = f.csv(Disclosure::default(), "strata.csv");
+    // S0: PPP10 PPU10 PFP5 FFP8 = 33 patients, 10 eligible, 10 possibly.
+    // S1: PPP10 FPP6 UPP7 NPP5 PUF9 = 37 patients, 10+5 = 15 eligible, 7 possibly.
+    assert!(csv.starts_with(
+        "dimension,value,patients,eligible,possibly_eligible\nall,all,70,25,17\n\
+         region,North,33,10,10\nregion,South,37,15,7\n"
+    ));
+    assert!(csv.contains("age_band,60-69,33,10,10\nage_band,70-79,37,15,7\n"));
+}
+
+#[test]
+fn a_stratum_of_three_and_its_sibling_are_suppressed() {
+    // One criterion, everyone passes. Regions: 3 (North), 40 (South), 30 (West).
+    // North's 3 is shown as <5; otherwise 73 - 40 - 30 = 3 recovers it, so the smallest
+    // non-zero sibling (West, 30) is suppressed too. Eligible splits the same way.
+    let mut f = Fixture::new(&["A"]);
+    f.stratum("North");
+    f.stratum("South");
+    f.stratum("West");
+    f.patients(None, 2, "P", 3);
+    f.patients(None, 3, "P", 40);
+    f.patients(None, 4, "P", 30);
+    let csv = f.csv(Disclosure::default(), "strata.csv");
+    assert!(
+        csv.contains(
+            "all,all,73,73,0\nregion,North,<5,<5,0\nregion,South,40,40,0\n\
+             region,West,suppressed,suppressed,0\n"
+        ),
+        "{csv}"
+    );
+    // The rule is stated.
+    let html = f.render(Disclosure::default())["report.html"].clone();
+    assert!(html.contains("from 1 to 4 are shown as &lt;5"), "rule missing");
+}
+
+#[test]
+fn attacker_catches_a_leaky_waterfall() {
+    // A waterfall published with only primary suppression: 60 -> 57 (3 excluded, hidden) -> 50
+    // (7 excluded). Anyone computes 60 - 57 = 3: the check must name the cell and the value.
+    let mut ledger = Ledger::new();
+    let r0 = ledger.cell("attrition.csv: step 0, remaining", 60);
+    let r1 = ledger.cell("attrition.csv: step 1, remaining", 57);
+    let x1 = ledger.cell("attrition.csv: step 1, excluded", 3);
+    let r2 = ledger.cell("attrition.csv: step 2, remaining", 50);
+    let x2 = ledger.cell("attrition.csv: step 2, excluded", 7);
+    ledger.difference(r0, r1, x1);
+    ledger.difference(r1, r2, x2);
+    ledger.suppress_primary(5);
+    let k5 = Disclosure::default();
+    assert_eq!(
+        ledger.attack(k5),
+        Err(Leak {
+            cell: "attrition.csv: step 1, excluded".into(),
+            value: 3
+        })
+    );
+    // The full procedure hides enough that nothing is pinned.
+    ledger.suppress(k5).unwrap();
+    assert_eq!(ledger.attack(k5), Ok(()));
+}
+
+#[test]
+fn rounding_to_base_five() {
+    let f = worked();
+    let d = Disclosure {
+        min_cell: 5,
+        round: 5,
+    };
+    // 70 -> 70, 25 -> 25, 17 -> 15 (nearest multiple of 5), 28 -> 30.
+    let csv = f.csv(d, "strata.csv");
+    assert!(csv.starts_with("dimension,value,patients,eligible,possibly_eligible\nall,all,70,25,15\n"));
+    let attr = f.csv(d, "attrition.csv");
+    // 49 -> 50, 56 -> 55, 14 -> 15; 35, 51 -> 50, 5; 25, 42 -> 40, 9 -> 10.
+    assert!(attr.contains("1,A,A text,50,55,15\n2,B,B text,35,50,5\n3,C,C text,25,40,10\n"));
+    let html = f.render(d)["report.html"].clone();
+    assert!(html.contains("rounded to the nearest multiple of 5"));
+    // Cohort accrual from the rounded count: 12 -> 10 eligible over 4 years = 2.5 a year.
+    assert_eq!(rows(&f.csv(d, "cohorts.csv"))[0]["eligible_per_year"], "2.5");
+}
+
+#[test]
+fn disclosure_settings_are_checked() {
+    let f = worked();
+    let err = f.build(Disclosure { min_cell: 2, round: 1 }).unwrap_err();
+    assert!(matches!(err, ReportError::MinCell(2)), "{err}");
+    // Base 3 with k 5 could round a 5 down to 3: refused.
+    let err = f.build(Disclosure { min_cell: 5, round: 3 }).unwrap_err();
+    assert!(matches!(err, ReportError::Round { .. }), "{err}");
+    assert!(f.build(Disclosure { min_cell: 3, round: 1 }).is_ok());
+}
+
+#[test]
+fn html_numbers_agree_with_the_csvs() {
+    let f = worked_with_small_counts();
+    let files = f.render(Disclosure::default());
+    let html = &files["report.html"];
+    let cells = html_cells(html);
+    let mut checked = 0;
+    for r in rows(&files["attrition.csv"]) {
+        for c in ["remaining_eligible", "remaining_possibly_eligible", "excluded"] {
+            assert_eq!(cells[&format!("attrition/{}/{c}", r["step"])], r[c]);
+            checked += 1;
+        }
+    }
+    for r in rows(&files["criteria.csv"]).iter().filter(|r| r["assessable"] == "yes") {
+        for c in ["pass", "fail", "unknown", "n/a", "sole_exclusions", "gain_if_relaxed"] {
+            assert_eq!(cells[&format!("criteria/{}/{c}", r["id"])], r[c]);
+            checked += 1;
+        }
+    }
+    for r in rows(&files["cohorts.csv"]) {
+        for c in ["matched", "eligible", "possibly_eligible", "eligible_per_year", "reachable"] {
+            assert_eq!(cells[&format!("cohorts/{}/{c}", r["id"])], r[c]);
+            checked += 1;
+        }
+    }
+    for r in rows(&files["strata.csv"]) {
+        if r["dimension"] == "all" {
+            assert_eq!(cells["headline/patients"], r["patients"]);
+            assert_eq!(cells["headline/eligible"], r["eligible"]);
+            assert_eq!(cells["headline/possibly_eligible"], r["possibly_eligible"]);
+            continue;
+        }
+        for c in ["patients", "eligible", "possibly_eligible"] {
+            let key = format!("strata/{}={}/{c}", r["dimension"], r["value"]);
+            assert_eq!(cells[&key], r[c], "{key}");
+            checked += 1;
+        }
+    }
+    // Every data-cell was compared (headline aside).
+    assert_eq!(checked + 4, cells.len());
+    assert!(html.contains("&lt;5"), "the small counts are suppressed in the HTML too");
+    // Self-contained: no scripts, no links to fetch (the SVG namespace is a name, not a fetch).
+    let fetchable = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
+    for banned in ["<script", "http://", "https://", "<link", "@import", "url(", "src="] {
+        assert!(!fetchable.contains(banned), "report.html contains {banned}");
+    }
+}
+
+#[test]
+fn outputs_are_byte_identical_whatever_the_row_order() {
+    let f = worked_with_small_counts();
+    let a = f.render(Disclosure::default());
+    let mut g = f.clone();
+    g.reverse_rows();
+    let b = g.render(Disclosure::default());
+    for name in ["attrition.csv", "criteria.csv", "cohorts.csv", "strata.csv", "data_quality.csv", "report.html"] {
+        assert_eq!(a[name], b[name], "{name}");
+    }
+}
+
+#[test]
+fn write_commit_and_diff() {
+    // Also leaves a sample for tests/browser/render.sh when ELIGO_SAMPLE_REPORT is set.
+    if let Some(dir) = std::env::var_os("ELIGO_SAMPLE_REPORT") {
+        worked_with_small_counts().write_to(std::path::Path::new(&dir), Disclosure::default());
+    }
+    let root = tempfile::tempdir().unwrap();
+    let target = root.path().join("reports");
+    let f = worked();
+    let old = root.path().join("old");
+    f.write_to(&old, Disclosure::default());
+    // Tonight: 10 more PPP patients in cohort X's population and X's eligible; A fails 4 more.
+    let mut g = worked();
+    g.patients(None, 0, "PPP", 10);
+    g.patients(None, 0, "FPP", 4);
+    g.patients(Some(0), 0, "PPPP", 10);
+    g.write_to(&target, Disclosure::default());
+    let manifest = std::fs::read_to_string(target.join("manifest.json")).unwrap();
+    assert!(manifest.contains("\"min_cell\": 5"));
+    assert!(manifest.contains("\"stage\": \"report\""));
+    let text = report::diff(&old, &target).unwrap();
+    // Eligible 25 -> 35; patients 70 -> 84; A fails 14 -> 18; X eligible 12 -> 22.
+    assert!(text.contains("patients: 70 → 84 (+14)"), "{text}");
+    assert!(text.contains("eligible: 25 → 35 (+10)"), "{text}");
+    assert!(text.contains("A: fail 14 → 18 (+4)"), "{text}");
+    assert!(text.contains("X: matched 30 → 40 (+10); eligible 12 → 22 (+10)"), "{text}");
+    std::fs::remove_file(old.join("cohorts.csv")).unwrap();
+    let err = report::diff(&old, &target).unwrap_err().to_string();
+    assert!(err.contains("cohorts.csv"), "{err}");
+}
+
+/// The worked example plus small counts: a region East with 2 eligible and 3 possibly eligible
+/// patients, and a cohort Z with 3 matched.
+fn worked_with_small_counts() -> Fixture {
+    let mut f = worked();
+    let east = f.stratum("East");
+    f.patients(None, east, "PPP", 2);
+    f.patients(None, east, "PPU", 3);
+    f.cohort("Z", &["E11"], &[8, 24], 0);
+    f.patients(Some(2), east, "PPPP", 3);
+    f
+}
+
+mod properties {
+    use super::*;
+    use proptest::prelude::*;
+
+    const COUNT_COLUMNS: [(&str, &[&str]); 5] = [
+        ("attrition.csv", &["remaining_eligible", "remaining_possibly_eligible", "excluded"]),
+        ("criteria.csv", &["pass", "fail", "unknown", "n/a", "sole_exclusions", "gain_if_relaxed"]),
+        ("cohorts.csv", &["matched", "eligible", "possibly_eligible"]),
+        ("strata.csv", &["patients", "eligible", "possibly_eligible"]),
+        ("data_quality.csv", &["rows", "nulls", "out_of_domain", "unconvertible_units", "orphan_rows"]),
+    ];
+
+    fn pattern(len: usize) -> impl Strategy<Value = String> {
+        proptest::collection::vec(prop_oneof![Just('P'), Just('F'), Just('U'), Just('N')], len)
+            .prop_map(|v| v.into_iter().collect())
+    }
+
+    /// 1-4 criteria, up to 12 population rows of 1-20 patients over 3 strata, and a cohort.
+    fn fixture() -> impl Strategy<Value = Fixture> {
+        (1usize..=4).prop_flat_map(|n| {
+            let rows = proptest::collection::vec((0usize..3, pattern(n), 1u64..20), 1..12);
+            let cohort = proptest::collection::vec((0usize..3, pattern(n + 1), 1u64..12), 0..5);
+            (Just(n), rows, cohort)
+        })
+        .prop_map(|(n, rows, cohort)| {
+            let mut f = Fixture::new(&["A", "B", "C", "D"][..n]);
+            f.stratum("East");
+            f.cohort("X", &["E9"], &[8, 24], 1);
+            for (s, p, k) in rows {
+                f.patients(None, s, &p, k);
+            }
+            for (s, p, k) in cohort {
+                f.patients(Some(0), s, &p, k);
+            }
+            f
+        })
+    }
+
+    fn hidden(v: &str) -> bool {
+        v.starts_with('<') || v == "suppressed"
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 64, ..ProptestConfig::default() })]
+
+        #[test]
+        fn no_small_count_is_published_and_none_is_recoverable(f in fixture(), k in 3u32..7) {
+            let d = Disclosure { min_cell: k, round: 1 };
+            let files = f.render(d);
+            for (file, columns) in COUNT_COLUMNS {
+                for row in rows(&files[file]) {
+                    for c in columns {
+                        if let Ok(v) = row[*c].parse::<u64>() {
+                            prop_assert!(v == 0 || v >= u64::from(k), "{file} {c} shows {v}");
+                        }
+                    }
+                }
+            }
+            // No relation a reader can see has exactly one hidden cell.
+            let strata = rows(&files["strata.csv"]);
+            for dim in ["region", "site", "tumour_group", "sex", "age_band"] {
+                for c in ["patients", "eligible", "possibly_eligible"] {
+                    let cells = strata.iter().filter(|r| r["dimension"] == dim || r["dimension"] == "all");
+                    let n = cells.filter(|r| hidden(&r[c])).count();
+                    prop_assert!(n != 1, "strata {dim} {c}: one hidden cell");
+                }
+            }
+            let attr = rows(&files["attrition.csv"]);
+            for w in attr.windows(2) {
+                let n = [&w[0]["remaining_possibly_eligible"], &w[1]["remaining_possibly_eligible"], &w[1]["excluded"]]
+                    .iter().filter(|v| hidden(v)).count();
+                prop_assert!(n != 1, "attrition step {}: one hidden cell", w[1]["step"]);
+            }
+            let cells = html_cells(&files["report.html"]);
+            let n = ["patients", "eligible", "possibly_eligible", "ineligible"]
+                .iter().filter(|c| hidden(&cells[&format!("headline/{c}")])).count();
+            prop_assert!(n != 1, "headline: one hidden cell");
+        }
+
+        #[test]
+        fn waterfall_never_increases(f in fixture(), seed in 0usize..24) {
+            let masks = f.masks();
+            let mut order: Vec<usize> = (0..masks.criteria.len()).collect();
+            let shift = seed % order.len();
+            order.rotate_left(shift);
+            if seed % 2 == 1 { order.reverse(); }
+            let steps = attrition(&masks, &order).unwrap();
+            for w in steps.windows(2) {
+                prop_assert!(w[1].remaining_possibly_eligible <= w[0].remaining_possibly_eligible);
+                prop_assert!(w[1].remaining_eligible <= w[0].remaining_eligible);
+                prop_assert_eq!(w[0].remaining_possibly_eligible - w[1].remaining_possibly_eligible, w[1].excluded);
+            }
+            for s in &steps {
+                prop_assert!(s.remaining_eligible <= s.remaining_possibly_eligible);
+            }
+            // Whatever the order, the last step is the same: eligible, and eligible + possibly.
+            let forward = attrition(&masks, &(0..masks.criteria.len()).collect::<Vec<_>>()).unwrap();
+            prop_assert_eq!(steps.last().map(|s| (s.remaining_eligible, s.remaining_possibly_eligible)),
+                            forward.last().map(|s| (s.remaining_eligible, s.remaining_possibly_eligible)));
+        }
+
+        #[test]
+        fn results_do_not_depend_on_row_order(f in fixture()) {
+            let a = f.render(Disclosure::default());
+            let mut g = f.clone();
+            g.reverse_rows();
+            let b = g.render(Disclosure::default());
+            for (name, _) in COUNT_COLUMNS {
+                prop_assert_eq!(&a[name], &b[name]);
+            }
+        }
+    }
+}
