@@ -5,7 +5,7 @@ mod support;
 
 use std::collections::BTreeMap;
 
-use eligo::report::disclosure::{Ledger, Leak};
+use eligo::report::disclosure::{Leak, Ledger};
 use eligo::report::{self, attrition, Disclosure, ReportError};
 use support::*;
 
@@ -45,7 +45,7 @@ fn worked() -> Fixture {
     f.patients(Some(0), 0, "PPUP", 6); // possibly eligible
     f.patients(Some(0), 1, "PPPF", 5); // E9 fails
     f.patients(Some(0), 1, "FPPP", 7); // A fails
-    // Cohort Y (then I3), stages 8/24 with 8 enrolled: stage 1 full, stage 2 open.
+                                       // Cohort Y (then I3), stages 8/24 with 8 enrolled: stage 1 full, stage 2 open.
     f.patients(Some(1), 1, "PPPF", 6);
     f
 }
@@ -84,10 +84,7 @@ fn attrition_in_another_order() {
     // C first: 9 fail (PUF) -> 61; C passes for 70 - 9 - 10 (PPU) = 51.
     // Then B: PFP 5 + FFP 8 fail -> 48; of the 51, PFP and FFP do not pass B -> 38.
     // Then A: FPP 6 fail -> 42; FPP 6 and UPP 7 do not pass A -> 25.
-    assert_eq!(
-        got,
-        [(70, 70, 0), (51, 61, 9), (38, 48, 13), (25, 42, 6)]
-    );
+    assert_eq!(got, [(70, 70, 0), (51, 61, 9), (38, 48, 13), (25, 42, 6)]);
     assert!(matches!(
         attrition(&f.masks(), &[3]),
         Err(ReportError::MaskShape(_))
@@ -125,8 +122,14 @@ fn criteria_sole_exclusions_and_gain_if_relaxed() {
         (i12["assessable"].as_str(), i12["fail"].as_str()),
         ("no", "")
     );
-    assert_eq!(i12["not_assessable_reason"], "no consent data in a registry");
-    assert_eq!(rows.iter().find(|r| r["id"] == "A").unwrap()["missing_rule"], "unknown");
+    assert_eq!(
+        i12["not_assessable_reason"],
+        "no consent data in a registry"
+    );
+    assert_eq!(
+        rows.iter().find(|r| r["id"] == "A").unwrap()["missing_rule"],
+        "unknown"
+    );
 }
 
 #[test]
@@ -213,7 +216,10 @@ fn a_stratum_of_three_and_its_sibling_are_suppressed() {
     );
     // The rule is stated.
     let html = f.render(Disclosure::default())["report.html"].clone();
-    assert!(html.contains("from 1 to 4 are shown as &lt;5"), "rule missing");
+    assert!(
+        html.contains("from 1 to 4 are shown as &lt;5"),
+        "rule missing"
+    );
 }
 
 #[test]
@@ -251,25 +257,45 @@ fn rounding_to_base_five() {
     };
     // 70 -> 70, 25 -> 25, 17 -> 15 (nearest multiple of 5), 28 -> 30.
     let csv = f.csv(d, "strata.csv");
-    assert!(csv.starts_with("dimension,value,patients,eligible,possibly_eligible\nall,all,70,25,15\n"));
+    assert!(
+        csv.starts_with("dimension,value,patients,eligible,possibly_eligible\nall,all,70,25,15\n")
+    );
     let attr = f.csv(d, "attrition.csv");
     // 49 -> 50, 56 -> 55, 14 -> 15; 35, 51 -> 50, 5; 25, 42 -> 40, 9 -> 10.
     assert!(attr.contains("1,A,A text,50,55,15\n2,B,B text,35,50,5\n3,C,C text,25,40,10\n"));
     let html = f.render(d)["report.html"].clone();
     assert!(html.contains("rounded to the nearest multiple of 5"));
     // Cohort accrual from the rounded count: 12 -> 10 eligible over 4 years = 2.5 a year.
-    assert_eq!(rows(&f.csv(d, "cohorts.csv"))[0]["eligible_per_year"], "2.5");
+    assert_eq!(
+        rows(&f.csv(d, "cohorts.csv"))[0]["eligible_per_year"],
+        "2.5"
+    );
 }
 
 #[test]
 fn disclosure_settings_are_checked() {
     let f = worked();
-    let err = f.build(Disclosure { min_cell: 2, round: 1 }).unwrap_err();
+    let err = f
+        .build(Disclosure {
+            min_cell: 2,
+            round: 1,
+        })
+        .unwrap_err();
     assert!(matches!(err, ReportError::MinCell(2)), "{err}");
     // Base 3 with k 5 could round a 5 down to 3: refused.
-    let err = f.build(Disclosure { min_cell: 5, round: 3 }).unwrap_err();
+    let err = f
+        .build(Disclosure {
+            min_cell: 5,
+            round: 3,
+        })
+        .unwrap_err();
     assert!(matches!(err, ReportError::Round { .. }), "{err}");
-    assert!(f.build(Disclosure { min_cell: 3, round: 1 }).is_ok());
+    assert!(f
+        .build(Disclosure {
+            min_cell: 3,
+            round: 1
+        })
+        .is_ok());
 }
 
 #[test]
@@ -280,19 +306,39 @@ fn html_numbers_agree_with_the_csvs() {
     let cells = html_cells(html);
     let mut checked = 0;
     for r in rows(&files["attrition.csv"]) {
-        for c in ["remaining_eligible", "remaining_possibly_eligible", "excluded"] {
+        for c in [
+            "remaining_eligible",
+            "remaining_possibly_eligible",
+            "excluded",
+        ] {
             assert_eq!(cells[&format!("attrition/{}/{c}", r["step"])], r[c]);
             checked += 1;
         }
     }
-    for r in rows(&files["criteria.csv"]).iter().filter(|r| r["assessable"] == "yes") {
-        for c in ["pass", "fail", "unknown", "n/a", "sole_exclusions", "gain_if_relaxed"] {
+    for r in rows(&files["criteria.csv"])
+        .iter()
+        .filter(|r| r["assessable"] == "yes")
+    {
+        for c in [
+            "pass",
+            "fail",
+            "unknown",
+            "n/a",
+            "sole_exclusions",
+            "gain_if_relaxed",
+        ] {
             assert_eq!(cells[&format!("criteria/{}/{c}", r["id"])], r[c]);
             checked += 1;
         }
     }
     for r in rows(&files["cohorts.csv"]) {
-        for c in ["matched", "eligible", "possibly_eligible", "eligible_per_year", "reachable"] {
+        for c in [
+            "matched",
+            "eligible",
+            "possibly_eligible",
+            "eligible_per_year",
+            "reachable",
+        ] {
             assert_eq!(cells[&format!("cohorts/{}/{c}", r["id"])], r[c]);
             checked += 1;
         }
@@ -312,10 +358,15 @@ fn html_numbers_agree_with_the_csvs() {
     }
     // Every data-cell was compared (headline aside).
     assert_eq!(checked + 4, cells.len());
-    assert!(html.contains("&lt;5"), "the small counts are suppressed in the HTML too");
+    assert!(
+        html.contains("&lt;5"),
+        "the small counts are suppressed in the HTML too"
+    );
     // Self-contained: no scripts, no links to fetch (the SVG namespace is a name, not a fetch).
     let fetchable = html.replace("xmlns=\"http://www.w3.org/2000/svg\"", "");
-    for banned in ["<script", "http://", "https://", "<link", "@import", "url(", "src="] {
+    for banned in [
+        "<script", "http://", "https://", "<link", "@import", "url(", "src=",
+    ] {
         assert!(!fetchable.contains(banned), "report.html contains {banned}");
     }
 }
@@ -327,7 +378,14 @@ fn outputs_are_byte_identical_whatever_the_row_order() {
     let mut g = f.clone();
     g.reverse_rows();
     let b = g.render(Disclosure::default());
-    for name in ["attrition.csv", "criteria.csv", "cohorts.csv", "strata.csv", "data_quality.csv", "report.html"] {
+    for name in [
+        "attrition.csv",
+        "criteria.csv",
+        "cohorts.csv",
+        "strata.csv",
+        "data_quality.csv",
+        "report.html",
+    ] {
         assert_eq!(a[name], b[name], "{name}");
     }
 }
@@ -357,7 +415,10 @@ fn write_commit_and_diff() {
     assert!(text.contains("patients: 70 → 84 (+14)"), "{text}");
     assert!(text.contains("eligible: 25 → 35 (+10)"), "{text}");
     assert!(text.contains("A: fail 14 → 18 (+4)"), "{text}");
-    assert!(text.contains("X: matched 30 → 40 (+10); eligible 12 → 22 (+10)"), "{text}");
+    assert!(
+        text.contains("X: matched 30 → 40 (+10); eligible 12 → 22 (+10)"),
+        "{text}"
+    );
     std::fs::remove_file(old.join("cohorts.csv")).unwrap();
     let err = report::diff(&old, &target).unwrap_err().to_string();
     assert!(err.contains("cohorts.csv"), "{err}");
@@ -380,11 +441,37 @@ mod properties {
     use proptest::prelude::*;
 
     const COUNT_COLUMNS: [(&str, &[&str]); 5] = [
-        ("attrition.csv", &["remaining_eligible", "remaining_possibly_eligible", "excluded"]),
-        ("criteria.csv", &["pass", "fail", "unknown", "n/a", "sole_exclusions", "gain_if_relaxed"]),
+        (
+            "attrition.csv",
+            &[
+                "remaining_eligible",
+                "remaining_possibly_eligible",
+                "excluded",
+            ],
+        ),
+        (
+            "criteria.csv",
+            &[
+                "pass",
+                "fail",
+                "unknown",
+                "n/a",
+                "sole_exclusions",
+                "gain_if_relaxed",
+            ],
+        ),
         ("cohorts.csv", &["matched", "eligible", "possibly_eligible"]),
         ("strata.csv", &["patients", "eligible", "possibly_eligible"]),
-        ("data_quality.csv", &["rows", "nulls", "out_of_domain", "unconvertible_units", "orphan_rows"]),
+        (
+            "data_quality.csv",
+            &[
+                "rows",
+                "nulls",
+                "out_of_domain",
+                "unconvertible_units",
+                "orphan_rows",
+            ],
+        ),
     ];
 
     fn pattern(len: usize) -> impl Strategy<Value = String> {
@@ -394,23 +481,24 @@ mod properties {
 
     /// 1-4 criteria, up to 12 population rows of 1-20 patients over 3 strata, and a cohort.
     fn fixture() -> impl Strategy<Value = Fixture> {
-        (1usize..=4).prop_flat_map(|n| {
-            let rows = proptest::collection::vec((0usize..3, pattern(n), 1u64..20), 1..12);
-            let cohort = proptest::collection::vec((0usize..3, pattern(n + 1), 1u64..12), 0..5);
-            (Just(n), rows, cohort)
-        })
-        .prop_map(|(n, rows, cohort)| {
-            let mut f = Fixture::new(&["A", "B", "C", "D"][..n]);
-            f.stratum("East");
-            f.cohort("X", &["E9"], &[8, 24], 1);
-            for (s, p, k) in rows {
-                f.patients(None, s, &p, k);
-            }
-            for (s, p, k) in cohort {
-                f.patients(Some(0), s, &p, k);
-            }
-            f
-        })
+        (1usize..=4)
+            .prop_flat_map(|n| {
+                let rows = proptest::collection::vec((0usize..3, pattern(n), 1u64..20), 1..12);
+                let cohort = proptest::collection::vec((0usize..3, pattern(n + 1), 1u64..12), 0..5);
+                (Just(n), rows, cohort)
+            })
+            .prop_map(|(n, rows, cohort)| {
+                let mut f = Fixture::new(&["A", "B", "C", "D"][..n]);
+                f.stratum("East");
+                f.cohort("X", &["E9"], &[8, 24], 1);
+                for (s, p, k) in rows {
+                    f.patients(None, s, &p, k);
+                }
+                for (s, p, k) in cohort {
+                    f.patients(Some(0), s, &p, k);
+                }
+                f
+            })
     }
 
     fn hidden(v: &str) -> bool {
@@ -487,4 +575,53 @@ mod properties {
             }
         }
     }
+}
+
+#[test]
+fn summary_markdown_for_stdout() {
+    let md = worked()
+        .build(Disclosure::default())
+        .unwrap()
+        .summary_markdown();
+    // Headline of the worked example; A fails most (14), then B (13), then C (9).
+    assert!(md.contains("| all patients | 70 |\n| eligible | 25 |\n| possibly eligible | 17 |\n| ineligible | 28 |"), "{md}");
+    assert!(
+        md.contains("**Excluding most:** A (14 fail), B (13 fail), C (9 fail)"),
+        "{md}"
+    );
+    assert!(
+        md.contains("**Cohorts reachable within 24 months:** X"),
+        "{md}"
+    );
+    assert!(md.contains("**Not reachable:** Y"), "{md}");
+    assert!(md.contains("shown as <5"), "{md}");
+}
+
+#[test]
+fn diff_command_names_a_missing_file() {
+    let root = tempfile::tempdir().unwrap();
+    let (old, new) = (root.path().join("old"), root.path().join("new"));
+    worked().write_to(&old, Disclosure::default());
+    worked().write_to(&new, Disclosure::default());
+    let out = assert_cmd::Command::cargo_bin("eligo")
+        .unwrap()
+        .args(["diff", old.to_str().unwrap(), new.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let text = String::from_utf8(out.stdout).unwrap();
+    // Same inputs: nothing changed.
+    assert!(text.contains("patients: 70 → 70 (+0)"), "{text}");
+    assert!(
+        text.contains("criteria (fail, unknown)\n  no change"),
+        "{text}"
+    );
+    std::fs::remove_file(new.join("manifest.json")).unwrap();
+    let out = assert_cmd::Command::cargo_bin("eligo")
+        .unwrap()
+        .args(["diff", old.to_str().unwrap(), new.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("manifest.json"));
 }

@@ -70,7 +70,8 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
     // eligible is the headline's eligible; each step: before - after = excluded.
     let order: Vec<usize> = (0..n).collect();
     let steps = attrition::waterfall(&rows, &order);
-    let mut attrition_cells: Vec<(CellId, CellId, Option<CellId>)> = vec![(patients, patients, None)];
+    let mut attrition_cells: Vec<(CellId, CellId, Option<CellId>)> =
+        vec![(patients, patients, None)];
     for (i, step) in steps.iter().enumerate().skip(1) {
         let id = &masks.criteria[i - 1];
         let label = |col: &str| format!("attrition.csv: step {i} ({id}), {col}");
@@ -79,8 +80,10 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
         } else {
             ledger.cell(label("remaining_eligible"), step.remaining_eligible)
         };
-        let remaining_possibly =
-            ledger.cell(label("remaining_possibly_eligible"), step.remaining_possibly_eligible);
+        let remaining_possibly = ledger.cell(
+            label("remaining_possibly_eligible"),
+            step.remaining_possibly_eligible,
+        );
         let excluded = ledger.cell(label("excluded"), step.excluded);
         let before = attrition_cells[i - 1].1;
         ledger.difference(before, remaining_possibly, excluded);
@@ -150,12 +153,10 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
         })
         .collect();
 
-    ledger
-        .suppress(d)
-        .map_err(|leak| ReportError::Disclosure {
-            cell: leak.cell,
-            value: leak.value,
-        })?;
+    ledger.suppress(d).map_err(|leak| ReportError::Disclosure {
+        cell: leak.cell,
+        value: leak.value,
+    })?;
     let published = ledger.publish(d);
     let p = |id: CellId| published[id.0];
 
@@ -171,7 +172,10 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
         .map(|(i, (re, rp, x))| {
             let (criterion, text) = match i {
                 0 => ("all patients".to_string(), String::new()),
-                _ => (def.criteria[i - 1].id.clone(), def.criteria[i - 1].text.clone()),
+                _ => (
+                    def.criteria[i - 1].id.clone(),
+                    def.criteria[i - 1].text.clone(),
+                ),
             };
             AttritionRow {
                 step: i,

@@ -151,9 +151,19 @@ fn values(cells: &[Published]) -> Series {
 /// The funnel: remaining possibly eligible and remaining eligible after each step.
 pub fn attrition(rows: &[AttritionRow]) -> Result<String, ReportError> {
     let labels: Vec<String> = rows.iter().map(|r| r.criterion.clone()).collect();
-    let mut possibly = values(&rows.iter().map(|r| r.remaining_possibly_eligible).collect::<Vec<_>>());
+    let mut possibly = values(
+        &rows
+            .iter()
+            .map(|r| r.remaining_possibly_eligible)
+            .collect::<Vec<_>>(),
+    );
     possibly.color = AMBER;
-    let mut eligible = values(&rows.iter().map(|r| r.remaining_eligible).collect::<Vec<_>>());
+    let mut eligible = values(
+        &rows
+            .iter()
+            .map(|r| r.remaining_eligible)
+            .collect::<Vec<_>>(),
+    );
     eligible.color = NAVY;
     hbars(&labels, &[possibly, eligible], "patients remaining", None)
 }

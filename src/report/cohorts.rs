@@ -29,14 +29,13 @@ pub fn counts(rows: &[Row], columns: usize) -> CohortCounts {
         }
     }
     let fails = criteria::fails_per_column(rows, columns);
-    counts.top_excluding = fails
-        .iter()
-        .enumerate()
-        .filter(|(_, n)| **n > 0)
-        .fold(None, |best: Option<(usize, u64)>, (i, n)| match best {
+    counts.top_excluding = fails.iter().enumerate().filter(|(_, n)| **n > 0).fold(
+        None,
+        |best: Option<(usize, u64)>, (i, n)| match best {
             Some((_, m)) if m >= *n => best,
             _ => Some((i, *n)),
-        });
+        },
+    );
     counts
 }
 
@@ -174,7 +173,10 @@ mod tests {
         assert_eq!(m.reachable(24.0), Reachable::Yes);
         // Nobody eligible: never, and not reachable.
         let never = Months::to_fill(6, Known::Exact(0), 2.0);
-        assert_eq!((never.cell(), never.text()), (String::new(), "never".into()));
+        assert_eq!(
+            (never.cell(), never.text()),
+            (String::new(), "never".into())
+        );
         assert_eq!(never.reachable(24.0), Reachable::No);
         // `<5` over 1 year: 1..4 a year; 8 needed takes 24..96 months: at least 24, unknown.
         let small = Months::to_fill(8, Known::of(Published::BelowMin(5)), 1.0);

@@ -95,7 +95,10 @@ pub fn diff(old: &Path, new: &Path) -> Result<String, ReportError> {
         }
         v.as_str().unwrap_or("").to_string()
     };
-    let as_of = (field(&old_manifest, &["as_of"]), field(&new_manifest, &["as_of"]));
+    let as_of = (
+        field(&old_manifest, &["as_of"]),
+        field(&new_manifest, &["as_of"]),
+    );
     let _ = writeln!(out, "as of: {} → {}", as_of.0, as_of.1);
     let hashes = (
         field(&old_manifest, &["definition", "blake3"]),

@@ -335,11 +335,7 @@ impl Ledger {
                             max += c * lo;
                         }
                     }
-                    let (new_lo, new_hi) = if *coef > 0 {
-                        (-max, -min)
-                    } else {
-                        (min, max)
-                    };
+                    let (new_lo, new_hi) = if *coef > 0 { (-max, -min) } else { (min, max) };
                     let (lo, hi) = bounds[target.0];
                     let tightened = (lo.max(new_lo), hi.min(new_hi));
                     // An empty interval cannot happen with true values (they satisfy every
@@ -440,10 +436,7 @@ mod tests {
             round: 5,
         };
         // 7 -> 5, 8 -> 10 (7.5 is the midpoint; 8 is above it), 12 -> 10, 13 -> 15.
-        assert_eq!(
-            [7, 8, 12, 13, 0].map(|v| d.rounded(v)),
-            [5, 10, 10, 15, 0]
-        );
+        assert_eq!([7, 8, 12, 13, 0].map(|v| d.rounded(v)), [5, 10, 10, 15, 0]);
         assert_eq!(K5.rounded(7), 7);
     }
 

@@ -7,8 +7,8 @@ use serde_json::{json, Value};
 
 use super::charts;
 use super::disclosure::{percent, Published};
-use super::Reports;
 use super::ReportError;
+use super::Reports;
 
 const TEMPLATE: &str = include_str!("templates/report.html");
 
@@ -30,7 +30,11 @@ pub fn render(r: &Reports) -> Result<String, ReportError> {
     let headline: Vec<Value> = [
         ("patients", "patients", h.patients),
         ("eligible", "eligible", h.eligible),
-        ("possibly_eligible", "possibly eligible", h.possibly_eligible),
+        (
+            "possibly_eligible",
+            "possibly eligible",
+            h.possibly_eligible,
+        ),
         ("ineligible", "ineligible", h.ineligible),
     ]
     .iter()
@@ -67,7 +71,8 @@ pub fn render(r: &Reports) -> Result<String, ReportError> {
         .cohorts
         .iter()
         .map(|c| {
-            let months = |m: &Option<super::cohorts::Months>| m.map(|m| m.text()).unwrap_or_default();
+            let months =
+                |m: &Option<super::cohorts::Months>| m.map(|m| m.text()).unwrap_or_default();
             json!({"id": c.id, "drug": c.drug, "biomarker": c.biomarker,
                    "tumour_group": c.tumour_group, "matched": c.matched.to_string(),
                    "eligible": c.eligible.to_string(),
@@ -97,7 +102,9 @@ pub fn render(r: &Reports) -> Result<String, ReportError> {
                        "possibly_eligible_pct": pct(s.possibly_eligible, s.patients)})
             })
             .collect();
-        strata.push(json!({"dimension": dimension.replace('_', " "), "key": dimension, "rows": rows}));
+        strata.push(
+            json!({"dimension": dimension.replace('_', " "), "key": dimension, "rows": rows}),
+        );
     }
     let opt = |p: &Option<Published>| p.map(|p| p.to_string()).unwrap_or_default();
     let quality: Vec<Value> = r

@@ -121,7 +121,8 @@ impl Reports {
             manifest::TableRows::new("data_quality.csv", self.quality.len()),
         ];
         manifest.add_timing("report", self.build_seconds);
-        let mut files: Vec<(&'static str, Vec<u8>)> = FILES[..5].iter().copied().zip(csvs).collect();
+        let mut files: Vec<(&'static str, Vec<u8>)> =
+            FILES[..5].iter().copied().zip(csvs).collect();
         files.push(("report.html", html::render(self)?.into_bytes()));
         files.push(("manifest.json", manifest.to_json()?.into_bytes()));
         Ok(files)
@@ -156,7 +157,9 @@ pub enum ReportError {
         min_cell - 1
     )]
     Round { round: u32, min_cell: u32 },
-    #[error("the run period ends on {end}, before it starts on {start}: check the extract's period")]
+    #[error(
+        "the run period ends on {end}, before it starts on {start}: check the extract's period"
+    )]
     Period {
         start: chrono::NaiveDate,
         end: chrono::NaiveDate,

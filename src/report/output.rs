@@ -111,7 +111,10 @@ mod tests {
         let failed = OutputFolder::create(&target).unwrap();
         std::fs::write(failed.path().join("attrition.csv"), "half").unwrap();
         drop(failed);
-        assert_eq!(std::fs::read_to_string(target.join("old.csv")).unwrap(), "old");
+        assert_eq!(
+            std::fs::read_to_string(target.join("old.csv")).unwrap(),
+            "old"
+        );
         assert!(!target.join("attrition.csv").exists());
         assert!(leftovers(root.path()).is_empty());
 

@@ -34,17 +34,15 @@ pub fn counts(rows: &[Row]) -> Vec<StratumCounts> {
                 Status::Ineligible => {}
             }
         }
-        out.extend(
-            values
-                .into_iter()
-                .map(|((_, value), (patients, eligible, possibly_eligible))| StratumCounts {
-                    dimension,
-                    value,
-                    patients,
-                    eligible,
-                    possibly_eligible,
-                }),
-        );
+        out.extend(values.into_iter().map(
+            |((_, value), (patients, eligible, possibly_eligible))| StratumCounts {
+                dimension,
+                value,
+                patients,
+                eligible,
+                possibly_eligible,
+            },
+        ));
     }
     out
 }

@@ -10,7 +10,9 @@ use chrono::NaiveDate;
 use eligo::definition::model::*;
 use eligo::engine::mask::{CohortColumns, MaskRow, MaskTable, Outcome, Outcomes, Stratum};
 use eligo::extract::{ColumnQuality, DataQuality, Table, TableQuality};
-use eligo::report::{self, Disclosure, Manifest, OutputFolder, ReportError, ReportInput, Reports, RunInfo};
+use eligo::report::{
+    self, Disclosure, Manifest, OutputFolder, ReportError, ReportInput, Reports, RunInfo,
+};
 
 #[derive(Debug, Clone)]
 pub struct Fixture {
@@ -44,7 +46,11 @@ fn criterion(id: &str) -> Criterion {
     Criterion {
         id: id.into(),
         text: format!("{id} text"),
-        kind: if id.starts_with('E') { CriterionKind::Exclusion } else { CriterionKind::Inclusion },
+        kind: if id.starts_with('E') {
+            CriterionKind::Exclusion
+        } else {
+            CriterionKind::Inclusion
+        },
         applies_if: None,
         rule: Cond::Const(true),
         missing: MissingRule::Unknown,
@@ -72,7 +78,8 @@ impl Fixture {
 
     /// Another stratum that differs from the others by region only (site H9, other, F, 50-59).
     pub fn stratum(&mut self, region: &str) -> usize {
-        self.strata.push(stratum(region, "H9", "other", "F", "50-59"));
+        self.strata
+            .push(stratum(region, "H9", "other", "F", "50-59"));
         self.strata.len() - 1
     }
 
@@ -96,7 +103,12 @@ impl Fixture {
             row.patients += n;
             return;
         }
-        self.rows.push(MaskRow { cohort, stratum, outcomes, patients: n });
+        self.rows.push(MaskRow {
+            cohort,
+            stratum,
+            outcomes,
+            patients: n,
+        });
     }
 
     pub fn reverse_rows(&mut self) {
@@ -109,7 +121,10 @@ impl Fixture {
             cohorts: self
                 .cohorts
                 .iter()
-                .map(|(id, criteria, _, _)| CohortColumns { id: id.clone(), criteria: criteria.clone() })
+                .map(|(id, criteria, _, _)| CohortColumns {
+                    id: id.clone(),
+                    criteria: criteria.clone(),
+                })
                 .collect(),
             strata: self.strata.clone(),
             rows: self.rows.clone(),
@@ -183,18 +198,35 @@ impl Fixture {
                     table: Table::Person,
                     present: true,
                     rows: 70,
-                    columns: vec![ColumnQuality { column: "sex".into(), nulls: 2, ..Default::default() }],
+                    columns: vec![ColumnQuality {
+                        column: "sex".into(),
+                        nulls: 2,
+                        ..Default::default()
+                    }],
                 },
-                TableQuality { table: Table::Measurement, present: false, rows: 0, columns: Vec::new() },
+                TableQuality {
+                    table: Table::Measurement,
+                    present: false,
+                    rows: 0,
+                    columns: Vec::new(),
+                },
             ],
         }
     }
 
     pub fn build(&self, disclosure: Disclosure) -> Result<Reports, ReportError> {
-        let (definition, masks, quality, run) = (self.definition(), self.masks(), self.quality(), self.run());
+        let (definition, masks, quality, run) =
+            (self.definition(), self.masks(), self.quality(), self.run());
         let mut manifest = Manifest::new(&definition, &run);
         manifest.add_timing("evaluate", 0.25);
-        report::build(&ReportInput { definition: &definition, masks: &masks, quality: &quality, run: &run, disclosure, manifest: &manifest })
+        report::build(&ReportInput {
+            definition: &definition,
+            masks: &masks,
+            quality: &quality,
+            run: &run,
+            disclosure,
+            manifest: &manifest,
+        })
     }
 
     /// Every file as text, by name.
@@ -227,7 +259,13 @@ pub fn rows(csv: &str) -> Vec<BTreeMap<String, String>> {
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     reader
         .records()
-        .map(|r| header.iter().cloned().zip(r.unwrap().iter().map(String::from)).collect())
+        .map(|r| {
+            header
+                .iter()
+                .cloned()
+                .zip(r.unwrap().iter().map(String::from))
+                .collect()
+        })
         .collect()
 }
 
