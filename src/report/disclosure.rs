@@ -73,6 +73,19 @@ impl Published {
     }
 }
 
+impl Published {
+    /// Reads a published cell back: `12`, `<5`, `suppressed`. None for anything else.
+    pub fn parse(text: &str) -> Option<Published> {
+        if text == "suppressed" {
+            return Some(Published::Suppressed);
+        }
+        if let Some(k) = text.strip_prefix('<') {
+            return k.parse().ok().map(Published::BelowMin);
+        }
+        text.parse().ok().map(Published::Count)
+    }
+}
+
 impl fmt::Display for Published {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -140,6 +153,22 @@ impl Ledger {
             label: label.into(),
             value,
             state: State::Shown,
+        });
+        CellId(self.cells.len() - 1)
+    }
+
+    /// Adds a cell as a reader sees it in a published file (to audit a publication: rebuild it
+    /// from its files, declare the relations, and [`Ledger::attack`]). Rounding is not undone.
+    pub fn published_cell(&mut self, label: impl Into<String>, shown: Published) -> CellId {
+        let (value, state) = match shown {
+            Published::Count(n) => (n, State::Shown),
+            Published::BelowMin(_) => (0, State::Primary),
+            Published::Suppressed => (0, State::Secondary),
+        };
+        self.cells.push(Cell {
+            label: label.into(),
+            value,
+            state,
         });
         CellId(self.cells.len() - 1)
     }

@@ -154,7 +154,7 @@ pub enum ReportError {
     #[error(
         "--round {round} does not fit --min-cell {min_cell}: use 1 (no rounding) or a base of at \
          least {min_cell}, so that no rounded count shows a value from 1 to {}",
-        min_cell - 1
+        min_cell.saturating_sub(1)
     )]
     Round { round: u32, min_cell: u32 },
     #[error(
