@@ -505,7 +505,7 @@ mod properties {
     /// reader can see (headline, criteria totals, waterfall, strata totals), then attacks it.
     fn audit(files: &BTreeMap<String, String>, d: Disclosure) -> Result<(), Leak> {
         let mut l = Ledger::new();
-        let mut cell = |l: &mut Ledger, label: String, text: &str| {
+        let cell = |l: &mut Ledger, label: String, text: &str| {
             let shown =
                 eligo::report::Published::parse(text).unwrap_or_else(|| panic!("{label}: {text}"));
             l.published_cell(label, shown)
