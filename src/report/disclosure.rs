@@ -343,32 +343,34 @@ impl Ledger {
             })
             .collect();
         // Interval propagation; each pass only narrows, and every bound is an integer within
-        // [0, UNBOUNDED], so the loop ends. The pass cap keeps pathological cases fast.
-        for _ in 0..10_000 {
+        // [0, UNBOUNDED], so the loop ends. The pass cap keeps pathological cases fast; stopping
+        // early leaves bounds wider than the attacker could get, so the cap is generous.
+        let contribution = |(lo, hi): (i128, i128), c: i64| {
+            let c = i128::from(c);
+            if c >= 0 {
+                (c * lo, c * hi)
+            } else {
+                (c * hi, c * lo)
+            }
+        };
+        for _ in 0..2_000 {
             let mut changed = false;
             for relation in &self.relations {
-                for (j, (target, coef)) in relation.iter().enumerate() {
-                    // coef * x_target = - sum of the other terms
-                    let (mut min, mut max) = (0i128, 0i128);
-                    for (i, (other, c)) in relation.iter().enumerate() {
-                        if i == j {
-                            continue;
-                        }
-                        let (lo, hi) = bounds[other.0];
-                        let c = i128::from(*c);
-                        if c >= 0 {
-                            min += c * lo;
-                            max += c * hi;
-                        } else {
-                            min += c * hi;
-                            max += c * lo;
-                        }
-                    }
+                // Range of the whole sum, then of the sum without each term in turn.
+                let (total_min, total_max) = relation.iter().fold((0, 0), |(a, b), (id, c)| {
+                    let (lo, hi) = contribution(bounds[id.0], *c);
+                    (a + lo, b + hi)
+                });
+                for (target, coef) in relation {
+                    let (own_min, own_max) = contribution(bounds[target.0], *coef);
+                    // coef * x_target = - (sum of the other terms)
+                    let (min, max) = (total_min - own_min, total_max - own_max);
                     let (new_lo, new_hi) = if *coef > 0 { (-max, -min) } else { (min, max) };
                     let (lo, hi) = bounds[target.0];
                     let tightened = (lo.max(new_lo), hi.min(new_hi));
                     // An empty interval cannot happen with true values (they satisfy every
-                    // relation); keep the old bounds rather than trust rounding noise.
+                    // relation); keep the old bounds rather than trust rounding noise. Totals
+                    // computed before a tightening in this relation stay sound, only looser.
                     if tightened.0 <= tightened.1 && tightened != (lo, hi) {
                         bounds[target.0] = tightened;
                         changed = true;
