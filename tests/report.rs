@@ -703,3 +703,53 @@ fn diff_command_names_a_missing_file() {
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("manifest.json"));
 }
+
+/// An IMPRESS-sized example for looking at the HTML (22 criteria, 8 cohorts, 4 regions):
+/// `ELIGO_LARGE_SAMPLE=dir cargo test --test report large_sample`, then tests/browser/render.sh.
+#[test]
+fn large_sample() {
+    let ids = [
+        "D0", "I1a", "I1b", "I1c", "I2", "I4a", "I4b", "I4c", "I4d", "I4e", "I4f", "I4g", "I5",
+        "I6", "I7", "E2a", "E2b", "E3", "E4", "E5", "E10", "E12",
+    ];
+    let mut f = Fixture::new(&ids);
+    let regions = [f.stratum("Central"), f.stratum("West"), 0, 1];
+    let mut seed = 7u64;
+    let mut next = |m: u64| {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) % m
+    };
+    for _ in 0..400 {
+        let pattern: String = (0..ids.len())
+            .map(|_| match next(100) {
+                0..=87 => 'P',
+                88..=93 => 'F',
+                94..=98 => 'U',
+                _ => 'N',
+            })
+            .collect();
+        let region = regions[next(4) as usize];
+        f.patients(None, region, &pattern, 1 + next(12));
+    }
+    for c in 0..8 {
+        let id = format!("C{:02}", c + 1);
+        f.cohort(&id, &["I3", "E9", "E11"], &[8, 24], (c % 3) as u32 * 4);
+        for _ in 0..(c * 3) {
+            let pattern: String = (0..ids.len() + 3)
+                .map(|_| if next(100) < 92 { 'P' } else { 'U' })
+                .collect();
+            f.patients(Some(c), 0, &pattern, 1 + next(6));
+        }
+    }
+    let files = f.render(Disclosure::default());
+    // The waterfall ends at the headline's eligible count, whatever was suppressed.
+    let attr = rows(&files["attrition.csv"]);
+    let strata = rows(&files["strata.csv"]);
+    assert_eq!(attr.len(), ids.len() + 1);
+    assert_eq!(attr[ids.len()]["remaining_eligible"], strata[0]["eligible"]);
+    if let Some(dir) = std::env::var_os("ELIGO_LARGE_SAMPLE") {
+        f.write_to(std::path::Path::new(&dir), Disclosure::default());
+    }
+}

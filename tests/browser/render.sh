@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Renders report.html in headless Chromium to a PNG, offline, and fails on console errors.
-# Usage: tests/browser/render.sh REPORT.html OUT.png
+# Usage: [HEIGHT=pixels] tests/browser/render.sh REPORT.html OUT.png
 # Needs Debian's `chromium` (apt-get install -y chromium). Exit 0: rendered, no console errors.
 set -euo pipefail
 
@@ -21,7 +21,7 @@ trap 'rm -rf "$profile" "$log"' EXIT
 
 flags=(--headless --no-sandbox --disable-gpu --disable-quic --no-first-run
        --disable-background-networking --disable-component-update --disable-sync
-       --user-data-dir="$profile" --hide-scrollbars --window-size=1280,2400
+       --user-data-dir="$profile" --hide-scrollbars --window-size=1280,"${HEIGHT:-2400}"
        --enable-logging=stderr --v=0)
 
 "$browser" "${flags[@]}" --screenshot="$out" "file://$report" 2>"$log" >/dev/null || {
