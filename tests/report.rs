@@ -282,6 +282,7 @@ fn disclosure_settings_are_checked() {
         })
         .unwrap_err();
     assert!(matches!(err, ReportError::MinCell(2)), "{err}");
+    assert!(err.is_usage(), "a bad --min-cell is a usage error (exit 2)");
     // Base 3 with k 5 could round a 5 down to 3: refused.
     let err = f
         .build(Disclosure {
