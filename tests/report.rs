@@ -615,3 +615,28 @@ fn manifest_records_inputs_with_size_and_hash() {
         .to_string();
     assert!(err.contains("variant.parquet"), "{err}");
 }
+
+#[test]
+fn the_last_step_does_not_reveal_gain_if_relaxed() {
+    // A, B; PP x40, PU x3, UP x20, FP x10. The last step's drop in remaining eligible,
+    // 43 (A passes) - 40 (eligible), is exactly B's gain if relaxed (3, shown <5): the two
+    // remaining-eligible counts of steps 1 and 2 must not both be published. (Possibly
+    // eligible, 23, is large, so nothing else hides them by chance.)
+    let mut f = Fixture::new(&["A", "B"]);
+    f.patients(None, 0, "PP", 40);
+    f.patients(None, 0, "PU", 3);
+    f.patients(None, 0, "UP", 20);
+    f.patients(None, 0, "FP", 10);
+    let files = f.render(Disclosure::default());
+    let b = rows(&files["criteria.csv"])
+        .into_iter()
+        .find(|r| r["id"] == "B")
+        .unwrap();
+    assert_eq!(b["gain_if_relaxed"], "<5");
+    let attr = rows(&files["attrition.csv"]);
+    let shown = |v: &str| v.parse::<u64>().is_ok();
+    assert!(
+        !(shown(&attr[1]["remaining_eligible"]) && shown(&attr[2]["remaining_eligible"])),
+        "{attr:?}"
+    );
+}

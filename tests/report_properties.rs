@@ -75,7 +75,7 @@ fn fixture() -> impl Strategy<Value = Fixture> {
 }
 
 /// Rebuilds the publication from its files: every count as published, and the relations a
-/// reader can see (headline, criteria totals, waterfall, strata totals), then attacks it.
+/// reader can see (headline, criteria totals, waterfall and its ends, strata totals), then attacks it.
 fn audit(files: &BTreeMap<String, String>, d: Disclosure) -> Result<(), Leak> {
     let mut l = Ledger::new();
     let cell = |l: &mut Ledger, label: String, text: &str| {
@@ -95,20 +95,28 @@ fn audit(files: &BTreeMap<String, String>, d: Disclosure) -> Result<(), Leak> {
         })
         .collect();
     l.sum(h[0], &h[1..]);
-    let mut first = None;
+    let (mut first, mut last) = (None, None);
     for r in rows(&files["criteria.csv"])
         .iter()
         .filter(|r| r["assessable"] == "yes")
     {
-        let c: Vec<_> = ["pass", "fail", "unknown", "n/a"]
-            .iter()
-            .map(|c| cell(&mut l, format!("{} {c}", r["id"]), &r[*c]))
-            .collect();
-        l.sum(h[0], &c);
+        let c: Vec<_> = [
+            "pass",
+            "fail",
+            "unknown",
+            "n/a",
+            "sole_exclusions",
+            "gain_if_relaxed",
+        ]
+        .iter()
+        .map(|c| cell(&mut l, format!("{} {c}", r["id"]), &r[*c]))
+        .collect();
+        l.sum(h[0], &c[..4]);
+        last = Some(c.clone());
         first.get_or_insert(c);
     }
     let attr = rows(&files["attrition.csv"]);
-    let mut before = h[0];
+    let (mut before, mut before_eligible) = (h[0], h[0]);
     for (i, r) in attr.iter().enumerate().skip(1) {
         let re = cell(
             &mut l,
@@ -127,11 +135,15 @@ fn audit(files: &BTreeMap<String, String>, d: Disclosure) -> Result<(), Leak> {
             l.sum(rp, &[c[0], c[2], c[3]]);
             l.sum(re, &[c[0], c[3]]);
         }
-        if i == attr.len() - 1 {
+        if let (true, Some(c)) = (i == attr.len() - 1, &last) {
+            // The last step: its drops are the last criterion's sole exclusions and gain.
             l.sum(re, &[h[1]]);
             l.sum(rp, &[h[1], h[2]]);
+            l.sum(x, &[c[4]]);
+            l.difference(before_eligible, re, c[5]);
         }
         before = rp;
+        before_eligible = re;
     }
     let strata = rows(&files["strata.csv"]);
     for dim in ["region", "site", "tumour_group", "sex", "age_band"] {

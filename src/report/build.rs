@@ -96,6 +96,12 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
         }
         if i == n {
             ledger.sum(remaining_possibly, &[eligible, possibly]);
+            // The last step's drops are the last criterion's own counts: newly failing = fail
+            // it and nothing else (sole exclusions); newly not passing while everything before
+            // passes = gain if relaxed.
+            let [_, _, _, _, sole, gain] = criterion_cells[n - 1];
+            ledger.sum(excluded, &[sole]);
+            ledger.difference(attrition_cells[i - 1].0, remaining_eligible, gain);
         }
         attrition_cells.push((remaining_eligible, remaining_possibly, Some(excluded)));
     }
