@@ -229,9 +229,17 @@ proptest! {
 
     #[test]
     fn results_do_not_depend_on_row_order(f in fixture()) {
-        let a = f.render(Disclosure::default());
         let mut g = f.clone();
         g.reverse_rows();
+        if f.build(Disclosure::default()).is_err() {
+            // The same failure whatever the order.
+            prop_assert_eq!(
+                f.build(Disclosure::default()).err().map(|e| e.to_string()),
+                g.build(Disclosure::default()).err().map(|e| e.to_string())
+            );
+            return Ok(());
+        }
+        let a = f.render(Disclosure::default());
         let b = g.render(Disclosure::default());
         for (name, _) in COUNT_COLUMNS {
             prop_assert_eq!(&a[name], &b[name]);

@@ -106,7 +106,8 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
         attrition_cells.push((remaining_eligible, remaining_possibly, Some(excluded)));
     }
 
-    // Cohorts: matched, eligible, possibly eligible (ineligible is not published, so no total).
+    // Cohorts: matched, eligible, possibly eligible; ineligible is not published, but it is their
+    // complement, so the ledger protects it as well.
     let mut cohort_counts = Vec::with_capacity(masks.cohorts.len());
     for (c, columns) in masks.cohorts.iter().enumerate() {
         let crow: Vec<Row> = aggregate::cohort(masks, c);
@@ -117,6 +118,11 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
             ledger.cell(label("eligible"), k.eligible),
             ledger.cell(label("possibly_eligible"), k.possibly_eligible),
         ];
+        let ineligible = ledger.unpublished(
+            label("ineligible (not published)"),
+            k.matched - k.eligible - k.possibly_eligible,
+        );
+        ledger.sum(cells[0], &[cells[1], cells[2], ineligible]);
         cohort_counts.push((cells, k.top_excluding));
     }
 
@@ -132,6 +138,11 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
                 ledger.cell(label("eligible"), s.eligible),
                 ledger.cell(label("possibly_eligible"), s.possibly_eligible),
             ];
+            let ineligible = ledger.unpublished(
+                label("ineligible (not published)"),
+                s.patients - s.eligible - s.possibly_eligible,
+            );
+            ledger.sum(cells[0], &[cells[1], cells[2], ineligible]);
             parts.0.push(cells[0]);
             parts.1.push(cells[1]);
             parts.2.push(cells[2]);
