@@ -32,9 +32,11 @@ impl Disclosure {
         let k = self.min_cell;
         let mut text = format!(
             "Counts of distinct patients from 1 to {} are shown as <{k}; zero is shown. Counts from \
-             which a suppressed count could be recomputed (by subtraction along the waterfall or a \
-             total minus its parts) are shown as \"suppressed\". Percentages are computed from \
-             published counts only.",
+             which a suppressed count (or an unpublished one, such as the ineligible patients of a \
+             stratum) could be recomputed, by subtraction along the waterfall or a total minus its \
+             parts, are shown as \"suppressed\", as is a small count that <{k} alone would reveal. \
+             A check recomputes every hidden count from the published ones before anything is \
+             written. Percentages are computed from published counts only.",
             k.saturating_sub(1)
         );
         if self.round > 1 {
