@@ -96,11 +96,18 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
         }
         if i == n {
             ledger.sum(remaining_possibly, &[eligible, possibly]);
+            // The last step's drops are the last criterion's own counts: newly failing = fail
+            // it and nothing else (sole exclusions); newly not passing while everything before
+            // passes = gain if relaxed.
+            let [_, _, _, _, sole, gain] = criterion_cells[n - 1];
+            ledger.sum(excluded, &[sole]);
+            ledger.difference(attrition_cells[i - 1].0, remaining_eligible, gain);
         }
         attrition_cells.push((remaining_eligible, remaining_possibly, Some(excluded)));
     }
 
-    // Cohorts: matched, eligible, possibly eligible (ineligible is not published, so no total).
+    // Cohorts: matched, eligible, possibly eligible; ineligible is not published, but it is their
+    // complement, so the ledger protects it as well.
     let mut cohort_counts = Vec::with_capacity(masks.cohorts.len());
     for (c, columns) in masks.cohorts.iter().enumerate() {
         let crow: Vec<Row> = aggregate::cohort(masks, c);
@@ -111,6 +118,11 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
             ledger.cell(label("eligible"), k.eligible),
             ledger.cell(label("possibly_eligible"), k.possibly_eligible),
         ];
+        let ineligible = ledger.unpublished(
+            label("ineligible (not published)"),
+            k.matched - k.eligible - k.possibly_eligible,
+        );
+        ledger.sum(cells[0], &[cells[1], cells[2], ineligible]);
         cohort_counts.push((cells, k.top_excluding));
     }
 
@@ -126,6 +138,11 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
                 ledger.cell(label("eligible"), s.eligible),
                 ledger.cell(label("possibly_eligible"), s.possibly_eligible),
             ];
+            let ineligible = ledger.unpublished(
+                label("ineligible (not published)"),
+                s.patients - s.eligible - s.possibly_eligible,
+            );
+            ledger.sum(cells[0], &[cells[1], cells[2], ineligible]);
             parts.0.push(cells[0]);
             parts.1.push(cells[1]);
             parts.2.push(cells[2]);

@@ -209,3 +209,39 @@ pub fn cohorts(rows: &[CohortRow], horizon: f64) -> Result<String, ReportError> 
         Some((horizon, &format!("horizon {horizon:.0} months"))),
     )
 }
+
+/// Per cohort: eligible patients per year (published) against the yearly accrual that fills the
+/// next open stage within the horizon.
+pub fn accrual(rows: &[CohortRow], horizon: f64) -> Result<String, ReportError> {
+    let labels: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    let have = Series {
+        color: TEAL,
+        values: rows
+            .iter()
+            .map(|r| r.eligible_per_year.parse::<f64>().ok())
+            .collect(),
+        texts: rows
+            .iter()
+            .map(|r| format!("{} eligible a year", r.eligible_per_year))
+            .collect(),
+    };
+    let needed: Vec<Option<(usize, f64)>> = rows
+        .iter()
+        .map(|r| {
+            super::cohorts::next_stage(&r.stages, r.enrolled)
+                .map(|(s, n)| (s, n as f64 * 12.0 / horizon.max(f64::MIN_POSITIVE)))
+        })
+        .collect();
+    let need = Series {
+        color: GREY,
+        values: needed.iter().map(|n| n.map(|(_, v)| v)).collect(),
+        texts: needed
+            .iter()
+            .map(|n| match n {
+                Some((s, v)) => format!("{v:.1} a year fills stage {} in time", s + 1),
+                None => "every stage full".to_string(),
+            })
+            .collect(),
+    };
+    hbars(&labels, &[have, need], "patients per year", None)
+}

@@ -32,9 +32,11 @@ impl Disclosure {
         let k = self.min_cell;
         let mut text = format!(
             "Counts of distinct patients from 1 to {} are shown as <{k}; zero is shown. Counts from \
-             which a suppressed count could be recomputed (by subtraction along the waterfall or a \
-             total minus its parts) are shown as \"suppressed\". Percentages are computed from \
-             published counts only.",
+             which a suppressed count (or an unpublished one, such as the ineligible patients of a \
+             stratum) could be recomputed, by subtraction along the waterfall or a total minus its \
+             parts, are shown as \"suppressed\", as is a small count that <{k} alone would reveal. \
+             A check recomputes every hidden count from the published ones before anything is \
+             written. Percentages are computed from published counts only.",
             k.saturating_sub(1)
         );
         if self.round > 1 {
@@ -73,6 +75,19 @@ impl Published {
     }
 }
 
+impl Published {
+    /// Reads a published cell back: `12`, `<5`, `suppressed`. None for anything else.
+    pub fn parse(text: &str) -> Option<Published> {
+        if text == "suppressed" {
+            return Some(Published::Suppressed);
+        }
+        if let Some(k) = text.strip_prefix('<') {
+            return k.parse().ok().map(Published::BelowMin);
+        }
+        text.parse().ok().map(Published::Count)
+    }
+}
+
 impl fmt::Display for Published {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
@@ -100,6 +115,9 @@ enum State {
     Shown,
     Primary,
     Secondary,
+    /// Never published, but defined by published cells (the ineligible patients of a stratum:
+    /// patients minus eligible minus possibly eligible). Must not be pinned inside 1..k-1.
+    Unpublished,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +162,33 @@ impl Ledger {
         CellId(self.cells.len() - 1)
     }
 
+    /// Adds a cell as a reader sees it in a published file (to audit a publication: rebuild it
+    /// from its files, declare the relations, and [`Ledger::attack`]). Rounding is not undone.
+    pub fn published_cell(&mut self, label: impl Into<String>, shown: Published) -> CellId {
+        let (value, state) = match shown {
+            Published::Count(n) => (n, State::Shown),
+            Published::BelowMin(_) => (0, State::Primary),
+            Published::Suppressed => (0, State::Secondary),
+        };
+        self.cells.push(Cell {
+            label: label.into(),
+            value,
+            state,
+        });
+        CellId(self.cells.len() - 1)
+    }
+
+    /// Adds a count that no file shows but that relations tie to published ones (a complement);
+    /// the attacker check makes sure it cannot be recomputed when it is from 1 to k-1.
+    pub fn unpublished(&mut self, label: impl Into<String>, value: u64) -> CellId {
+        self.cells.push(Cell {
+            label: label.into(),
+            value,
+            state: State::Unpublished,
+        });
+        CellId(self.cells.len() - 1)
+    }
+
     pub fn len(&self) -> usize {
         self.cells.len()
     }
@@ -175,7 +220,7 @@ impl Ledger {
     /// Marks cells from 1 to k-1 as suppressed.
     pub fn suppress_primary(&mut self, k: u32) {
         for cell in &mut self.cells {
-            if cell.value >= 1 && cell.value < u64::from(k) {
+            if cell.state == State::Shown && cell.value >= 1 && cell.value < u64::from(k) {
                 cell.state = State::Primary;
             }
         }
@@ -183,16 +228,18 @@ impl Ledger {
 
     /// Secondary suppression to a fixed point: wherever a relation holds exactly one hidden cell,
     /// hide the smallest other non-zero published cell of it (zero cells only if none is non-zero).
+    /// A relation whose only hidden cell is an unpublished complement merely defines it; the
+    /// attacker check covers that case.
     pub fn suppress_secondary(&mut self) {
         loop {
             let mut changed = false;
             for r in 0..self.relations.len() {
-                let hidden = self.relations[r]
+                let mut hidden = self.relations[r]
                     .iter()
-                    .filter(|(id, _)| self.cells[id.0].state != State::Shown)
-                    .count();
-                if hidden != 1 {
-                    continue;
+                    .filter(|(id, _)| self.cells[id.0].state != State::Shown);
+                match (hidden.next(), hidden.next()) {
+                    (Some((id, _)), None) if self.cells[id.0].state != State::Unpublished => {}
+                    _ => continue,
                 }
                 if let Some(victim) = self.smallest_shown(r) {
                     self.cells[victim.0].state = State::Secondary;
@@ -236,17 +283,64 @@ impl Ledger {
                 .iter()
                 .position(|c| c.label == leak.cell)
                 .map(CellId);
-            let victim = leaked.and_then(|id| {
-                (0..self.relations.len())
-                    .filter(|r| self.relations[*r].iter().any(|(c, _)| *c == id))
-                    .filter_map(|r| self.smallest_shown(r))
-                    .min_by_key(|v| (self.cells[v.0].value, std::cmp::Reverse(v.0)))
-            });
+            let victim =
+                leaked.and_then(|id| self.nearest_cover(id).or_else(|| self.demotable(id)));
             match victim {
                 Some(v) => self.cells[v.0].state = State::Secondary,
                 None => return Err(leak),
             }
         }
+    }
+
+    /// The published cell to hide so that `leaked` is no longer pinned: the smallest one in a
+    /// relation with it; where those relations are fully hidden, the smallest one next to the
+    /// hidden cells they connect it to (the pin comes from the published edge of that group).
+    fn nearest_cover(&self, leaked: CellId) -> Option<CellId> {
+        let mut reached = vec![false; self.cells.len()];
+        let mut used = vec![false; self.relations.len()];
+        reached[leaked.0] = true;
+        loop {
+            let layer: Vec<usize> = (0..self.relations.len())
+                .filter(|r| !used[*r] && self.relations[*r].iter().any(|(c, _)| reached[c.0]))
+                .collect();
+            if layer.is_empty() {
+                return None;
+            }
+            let best = layer
+                .iter()
+                .filter_map(|r| self.smallest_shown(*r))
+                .min_by_key(|v| {
+                    (
+                        self.cells[v.0].value == 0,
+                        self.cells[v.0].value,
+                        std::cmp::Reverse(v.0),
+                    )
+                });
+            if best.is_some() {
+                return best;
+            }
+            for r in layer {
+                used[r] = true;
+                for (c, _) in &self.relations[r] {
+                    reached[c.0] = true;
+                }
+            }
+        }
+    }
+
+    /// Where no published cell is left to hide, a `<k` cell to show as `suppressed` instead:
+    /// `<k` tells a reader the count is at least 1, `suppressed` does not, and in a tiny
+    /// population that is what pins it (two `<3` parts of a `<3` total are 1 and 1). The leaked
+    /// cell itself if it is `<k`, else a `<k` cell in a relation with it.
+    fn demotable(&self, leaked: CellId) -> Option<CellId> {
+        if self.cells[leaked.0].state == State::Primary {
+            return Some(leaked);
+        }
+        self.relations
+            .iter()
+            .filter(|r| r.iter().any(|(c, _)| *c == leaked))
+            .flat_map(|r| r.iter().map(|(c, _)| *c))
+            .find(|c| self.cells[c.0].state == State::Primary)
     }
 
     /// What a reader sees for a cell.
@@ -255,7 +349,7 @@ impl Ledger {
         match cell.state {
             State::Shown => Published::Count(disclosure.rounded(cell.value)),
             State::Primary => Published::BelowMin(disclosure.min_cell),
-            State::Secondary => Published::Suppressed,
+            State::Secondary | State::Unpublished => Published::Suppressed,
         }
     }
 
@@ -276,7 +370,7 @@ impl Ledger {
             let pinned = match cell.state {
                 State::Shown => false,
                 State::Primary => lo == hi,
-                State::Secondary => lo == hi && *lo >= 1 && *lo < k,
+                State::Secondary | State::Unpublished => lo == hi && *lo >= 1 && *lo < k,
             };
             if pinned {
                 return Err(Leak {
@@ -298,7 +392,7 @@ impl Ledger {
             .iter()
             .map(|cell| match cell.state {
                 State::Primary => (1, k - 1),
-                State::Secondary => (0, UNBOUNDED),
+                State::Secondary | State::Unpublished => (0, UNBOUNDED),
                 State::Shown if base == 1 => (i128::from(cell.value), i128::from(cell.value)),
                 State::Shown => {
                     // Every value that rounds to the published one; a published non-zero count
@@ -314,32 +408,34 @@ impl Ledger {
             })
             .collect();
         // Interval propagation; each pass only narrows, and every bound is an integer within
-        // [0, UNBOUNDED], so the loop ends. The pass cap keeps pathological cases fast.
-        for _ in 0..10_000 {
+        // [0, UNBOUNDED], so the loop ends. The pass cap keeps pathological cases fast; stopping
+        // early leaves bounds wider than the attacker could get, so the cap is generous.
+        let contribution = |(lo, hi): (i128, i128), c: i64| {
+            let c = i128::from(c);
+            if c >= 0 {
+                (c * lo, c * hi)
+            } else {
+                (c * hi, c * lo)
+            }
+        };
+        for _ in 0..2_000 {
             let mut changed = false;
             for relation in &self.relations {
-                for (j, (target, coef)) in relation.iter().enumerate() {
-                    // coef * x_target = - sum of the other terms
-                    let (mut min, mut max) = (0i128, 0i128);
-                    for (i, (other, c)) in relation.iter().enumerate() {
-                        if i == j {
-                            continue;
-                        }
-                        let (lo, hi) = bounds[other.0];
-                        let c = i128::from(*c);
-                        if c >= 0 {
-                            min += c * lo;
-                            max += c * hi;
-                        } else {
-                            min += c * hi;
-                            max += c * lo;
-                        }
-                    }
+                // Range of the whole sum, then of the sum without each term in turn.
+                let (total_min, total_max) = relation.iter().fold((0, 0), |(a, b), (id, c)| {
+                    let (lo, hi) = contribution(bounds[id.0], *c);
+                    (a + lo, b + hi)
+                });
+                for (target, coef) in relation {
+                    let (own_min, own_max) = contribution(bounds[target.0], *coef);
+                    // coef * x_target = - (sum of the other terms)
+                    let (min, max) = (total_min - own_min, total_max - own_max);
                     let (new_lo, new_hi) = if *coef > 0 { (-max, -min) } else { (min, max) };
                     let (lo, hi) = bounds[target.0];
                     let tightened = (lo.max(new_lo), hi.min(new_hi));
                     // An empty interval cannot happen with true values (they satisfy every
-                    // relation); keep the old bounds rather than trust rounding noise.
+                    // relation); keep the old bounds rather than trust rounding noise. Totals
+                    // computed before a tightening in this relation stay sound, only looser.
                     if tightened.0 <= tightened.1 && tightened != (lo, hi) {
                         bounds[target.0] = tightened;
                         changed = true;
@@ -427,6 +523,64 @@ mod tests {
         // r0=50), then relation 2 has one hidden cell (r1): x2 = 7 is hidden too.
         assert_eq!(ledger.published(r1, K5), Published::Suppressed);
         assert_eq!(ledger.published(x2, K5), Published::Suppressed);
+    }
+
+    #[test]
+    fn an_unpublished_complement_is_protected_too() {
+        // A stratum: 40 patients, 37 eligible, 0 possibly eligible: the ineligible, never
+        // published, would be 40 - 37 - 0 = 3. One more published cell must go.
+        let mut ledger = Ledger::new();
+        let patients = ledger.cell("patients", 40);
+        let eligible = ledger.cell("eligible", 37);
+        let possibly = ledger.cell("possibly", 0);
+        let ineligible = ledger.unpublished("ineligible", 3);
+        ledger.sum(patients, &[eligible, possibly, ineligible]);
+        ledger.suppress_primary(5);
+        ledger.suppress_secondary();
+        assert_eq!(
+            ledger.attack(K5),
+            Err(Leak {
+                cell: "ineligible".into(),
+                value: 3
+            })
+        );
+        ledger.suppress(K5).unwrap();
+        // The smallest non-zero published cell, eligible (37), is hidden: 3 is now anywhere
+        // in 0..40. A complement that is large or zero needs nothing.
+        assert_eq!(ledger.published(eligible, K5), Published::Suppressed);
+        assert_eq!(ledger.published(patients, K5), Published::Count(40));
+        let mut fine = Ledger::new();
+        let p = fine.cell("patients", 40);
+        let e = fine.cell("eligible", 30);
+        let i = fine.unpublished("ineligible", 10);
+        fine.sum(p, &[e, i]);
+        fine.suppress(K5).unwrap();
+        assert_eq!(fine.published(e, K5), Published::Count(30));
+    }
+
+    #[test]
+    fn a_tiny_population_shows_suppressed_rather_than_a_pinned_small_count() {
+        // k = 3: a total of 2 = 1 + 1. All three are `<3`, yet a reader knows each part is at
+        // least 1, so the total is 2 and each part 1. Nothing published is left to hide: the
+        // total is shown as `suppressed` (0 or more) instead, and nothing is pinned.
+        let k3 = Disclosure {
+            min_cell: 3,
+            round: 1,
+        };
+        let mut ledger = Ledger::new();
+        let total = ledger.cell("total", 2);
+        let a = ledger.cell("a", 1);
+        let b = ledger.cell("b", 1);
+        ledger.sum(total, &[a, b]);
+        ledger.suppress_primary(3);
+        assert!(ledger.attack(k3).is_err());
+        ledger.suppress(k3).unwrap();
+        assert_eq!(ledger.attack(k3), Ok(()));
+        let shown: Vec<String> = [total, a, b]
+            .iter()
+            .map(|c| ledger.published(*c, k3).to_string())
+            .collect();
+        assert_eq!(shown, ["suppressed", "<3", "<3"]);
     }
 
     #[test]

@@ -152,6 +152,7 @@ pub fn render(r: &Reports) -> Result<String, ReportError> {
             quality => quality,
             attrition_chart => charts::attrition(&r.attrition)?,
             criteria_chart => charts::criteria(&r.criteria)?,
+            accrual_chart => if r.cohorts.is_empty() { String::new() } else { charts::accrual(&r.cohorts, r.horizon_months)? },
             cohorts_chart => if r.cohorts.is_empty() { String::new() } else { charts::cohorts(&r.cohorts, r.horizon_months)? },
         })
         .map_err(render_error)

@@ -128,11 +128,18 @@ impl Reports {
         Ok(files)
     }
 
-    /// Writes every file into `dir` (which must exist; usually [`OutputFolder::path`]).
+    /// Writes every file into `dir` (which must exist; usually [`OutputFolder::path`]), each
+    /// flushed to disk before this returns, so that a commit after it never publishes a file
+    /// that a crash could truncate.
     pub fn write(&self, dir: &Path) -> Result<(), ReportError> {
+        use std::io::Write;
         for (name, bytes) in self.render()? {
             let path = dir.join(name);
-            std::fs::write(&path, bytes).map_err(|source| ReportError::Write { path, source })?;
+            let written = std::fs::File::create(&path).and_then(|mut file| {
+                file.write_all(&bytes)?;
+                file.sync_all()
+            });
+            written.map_err(|source| ReportError::Write { path, source })?;
         }
         Ok(())
     }
@@ -140,6 +147,13 @@ impl Reports {
     /// A short Markdown summary for stdout.
     pub fn summary_markdown(&self) -> String {
         summary::markdown(self)
+    }
+}
+
+impl ReportError {
+    /// Whether the command line is at fault (exit code 2) rather than the run (exit code 1).
+    pub fn is_usage(&self) -> bool {
+        matches!(self, ReportError::MinCell(_) | ReportError::Round { .. })
     }
 }
 
@@ -154,7 +168,7 @@ pub enum ReportError {
     #[error(
         "--round {round} does not fit --min-cell {min_cell}: use 1 (no rounding) or a base of at \
          least {min_cell}, so that no rounded count shows a value from 1 to {}",
-        min_cell - 1
+        min_cell.saturating_sub(1)
     )]
     Round { round: u32, min_cell: u32 },
     #[error(
