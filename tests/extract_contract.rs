@@ -171,6 +171,24 @@ fn duplicate_person_id() {
 }
 
 #[test]
+fn duplicate_person_id_in_a_folder_names_the_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("person");
+    write(&folder.join("a.parquet"), person(&[1, 2]));
+    write(&folder.join("b.parquet"), person(&[3, 4, 4]));
+    rejected(
+        dir.path(),
+        &["b.parquet: column person_id: 1 values occur more than once (first: 4 (2 rows))"],
+    );
+    // Repeated across two files: the folder is named.
+    write(&folder.join("b.parquet"), person(&[3, 2]));
+    rejected(
+        dir.path(),
+        &["person: column person_id: 1 values occur more than once (first: 2 (2 rows))"],
+    );
+}
+
+#[test]
 fn duplicate_test_id() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("person.parquet"), person(&[1, 2]));

@@ -11,7 +11,7 @@ mod schema;
 mod validate;
 
 pub use error::ExtractError;
-pub use meta::ExtractMeta;
+pub use meta::{suggestion as meta_key_suggestion, ExtractMeta};
 pub use quality::{ColumnQuality, DataQuality, TableQuality};
 pub use schema::IdType;
 
