@@ -765,8 +765,13 @@ fn extra_columns_of_other_types_are_ignored() {
         Arc::new(TimestampMicrosecondArray::from(vec![1_704_150_000_000_000]).with_timezone("UTC")),
     ));
     write(&dir.path().join("person.parquet"), p);
-    let (code, _, stderr) = check(dir.path());
+    let (code, stdout, stderr) = check(dir.path());
     assert_eq!(code, 0, "{stderr}");
+    // Without a period in extract.toml the summary gives the range of index_date.
+    assert!(
+        stdout.contains("not given: index_date runs from 2024-01-01 to 2024-01-01"),
+        "{stdout}"
+    );
     let extract = Extract::open(dir.path()).unwrap();
     let df = extract
         .scan(Table::Person)
