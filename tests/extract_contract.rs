@@ -784,3 +784,27 @@ fn extra_columns_of_other_types_are_ignored() {
         Some("2024-01-01")
     );
 }
+
+#[test]
+fn files_may_order_their_columns_differently() {
+    // The same columns in another order are the same schema.
+    let dir = tempfile::tempdir().unwrap();
+    let folder = dir.path().join("person");
+    write(&folder.join("a.parquet"), person(&[1, 2]));
+    write(
+        &folder.join("b.parquet"),
+        vec![("sex", texts(&["M"])), ("person_id", int_ids(&[3]))],
+    );
+    assert_eq!(check(dir.path()).0, 0);
+    let extract = Extract::open(dir.path()).unwrap();
+    let df = extract
+        .scan(Table::Person)
+        .unwrap()
+        .sort(["person_id"], SortMultipleOptions::default())
+        .collect()
+        .unwrap();
+    assert_eq!(
+        df.column("sex").unwrap().get(2).unwrap().get_str(),
+        Some("M")
+    );
+}
