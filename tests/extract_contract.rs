@@ -808,3 +808,30 @@ fn files_may_order_their_columns_differently() {
         Some("M")
     );
 }
+
+#[test]
+fn zoned_timestamps_are_truncated_in_utc_and_noted() {
+    // 2024-01-01 23:30 UTC is 00:30 on the 2nd in Oslo; polars is built without time zones, so
+    // the date is the UTC one, and check says so.
+    use arrow::array::TimestampMillisecondArray;
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = person(&[1]);
+    p.push((
+        "index_date",
+        Arc::new(
+            TimestampMillisecondArray::from(vec![1_704_151_800_000]).with_timezone("Europe/Oslo"),
+        ),
+    ));
+    write(&dir.path().join("person.parquet"), p);
+    let (code, stdout, stderr) = check(dir.path());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("note: person.index_date holds timestamps in time zone Europe/Oslo"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("index_date runs from 2024-01-01 to 2024-01-01"),
+        "{stdout}"
+    );
+}

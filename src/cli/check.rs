@@ -100,6 +100,9 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
             "  note: extract.toml key `{key}` is not in the contract and is ignored"
         );
     }
+    for note in extract.notes() {
+        let _ = writeln!(out, "  note: {note}");
+    }
     for path in extract.ignored() {
         let _ = writeln!(
             out,
