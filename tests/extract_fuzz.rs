@@ -1,10 +1,10 @@
-//! Property tests for the Parquet readers: whatever bytes sit in `person.parquet` (garbage,
-//! a valid file cut short, a valid file with flipped bytes), `Extract::open` and then
-//! `Extract::validate` return Ok or Err and never panic.
+//! Property tests for the readers of outside input: whatever bytes sit in `person.parquet`
+//! (garbage, a valid file cut short, a valid file with flipped bytes) or in `extract.toml`,
+//! `Extract::open` and then `Extract::validate` return Ok or Err and never panic.
 
 mod fixtures;
 
-use eligo::extract::Extract;
+use eligo::extract::{Extract, ExtractError};
 use eligo::progress::Progress;
 use proptest::prelude::*;
 
@@ -47,6 +47,27 @@ proptest! {
         let cut = cut % bytes.len();
         // Any proper prefix has lost the footer (or its length and magic): never accepted.
         prop_assert!(!open_and_validate(&bytes[..cut]));
+    }
+
+    #[test]
+    fn any_extract_toml_is_read_or_rejected_with_its_position(
+        text in "(registry|extracted_on|period_start|period_end|x|=|\"|2024-01-0[1-9]|\\[|\\]| |\n|[a-z0-9.:-]){0,40}"
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("person.parquet"), valid_file()).unwrap();
+        std::fs::write(dir.path().join("extract.toml"), &text).unwrap();
+        match Extract::open(dir.path()) {
+            Ok(_) => {}
+            Err(ExtractError::MetaSyntax { line, column, .. }) => {
+                // The position points into the text (or just past its end).
+                prop_assert!(line >= 1 && line <= text.lines().count() + 1);
+                prop_assert!(column >= 1);
+            }
+            Err(ExtractError::MetaValue { key, .. }) => {
+                prop_assert!(["registry", "extracted_on", "period_start", "period_end"].contains(&key.as_str()));
+            }
+            Err(other) => prop_assert!(false, "unexpected error: {other}"),
+        }
     }
 
     #[test]

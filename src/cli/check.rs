@@ -49,6 +49,31 @@ fn check_data(dir: &Path, progress: &Progress) -> Result<(), Failure> {
     Ok(())
 }
 
+/// The earliest and latest person.index_date (as text), if any patient has one.
+fn index_date_range(extract: &Extract) -> Option<(String, String)> {
+    use polars::prelude::*;
+    let lf = extract.scan(Table::Person).ok()?.select([
+        col("index_date")
+            .min()
+            .cast(DataType::String)
+            .alias("first"),
+        col("index_date").max().cast(DataType::String).alias("last"),
+    ]);
+    let df = lf
+        .collect_with_engine(Engine::Streaming)
+        .ok()?
+        .unwrap_single();
+    let text = |name: &str| {
+        df.column(name)
+            .ok()?
+            .get(0)
+            .ok()?
+            .get_str()
+            .map(str::to_string)
+    };
+    Some((text("first")?, text("last")?))
+}
+
 /// The readable summary of a valid extract.
 pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
     let mut out = String::new();
@@ -64,7 +89,10 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
         (Some(a), Some(b)) => format!("{a} to {b}"),
         (Some(a), None) => format!("from {a} (end: the latest index_date)"),
         (None, Some(b)) => format!("to {b} (start: the earliest index_date)"),
-        (None, None) => "not given (the range of index_date is used)".into(),
+        (None, None) => match index_date_range(extract) {
+            Some((a, b)) => format!("not given: index_date runs from {a} to {b}"),
+            None => "not given, and no patient has an index_date".into(),
+        },
     };
     let _ = writeln!(out, "  period        {period}");
     let _ = writeln!(out, "  id type       {}", extract.id_type());
@@ -73,6 +101,9 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
             out,
             "  note: extract.toml key `{key}` is not in the contract and is ignored"
         );
+    }
+    for note in extract.notes() {
+        let _ = writeln!(out, "  note: {note}");
     }
     for path in extract.ignored() {
         let _ = writeln!(

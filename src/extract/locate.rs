@@ -39,6 +39,8 @@ pub struct TableSource {
     pub stored: BTreeMap<&'static str, ArrowType>,
     /// The type of person_id in the files (None when person_id only comes from hive folders).
     pub id_type: Option<IdType>,
+    /// Contract columns stored as Timestamps with a time zone (from the first file's Arrow schema).
+    pub zones: BTreeMap<&'static str, String>,
 }
 
 impl TableSource {
@@ -74,13 +76,23 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
     let mut files = Vec::with_capacity(paths.len());
     let mut first: Option<(PathBuf, SchemaRef)> = None;
     let mut names: Vec<String> = Vec::new();
+    let mut zones = BTreeMap::new();
     let mut stored = BTreeMap::new();
     let mut id_type = None;
     for path in paths {
-        let (schema, rows, bytes) = read_footer(&path)?;
+        let Footer {
+            schema,
+            rows,
+            bytes,
+            zones: file_zones,
+        } = read_footer(&path)?;
         match &first {
             None => {
                 stored = check_columns(table, &path, &schema)?;
+                zones = file_zones
+                    .into_iter()
+                    .filter_map(|(name, zone)| schema::column(table, &name).map(|c| (c.name, zone)))
+                    .collect();
                 names = schema.fields().iter().map(|f| f.name().clone()).collect();
                 if let Some(t) = stored.get("person_id") {
                     id_type = schema::accepts(Kind::Id, t).ok().flatten();
@@ -126,6 +138,7 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
         files,
         stored,
         id_type,
+        zones,
     }))
 }
 
@@ -163,7 +176,7 @@ fn parquet_files(dir: &Path) -> Result<Vec<PathBuf>, ExtractError> {
 
 /// The Arrow schema (as the Parquet types say it), row count and size of a file. Never panics:
 /// a parser panic on garbage is turned into an error too.
-fn read_footer(path: &Path) -> Result<(SchemaRef, u64, u64), ExtractError> {
+fn read_footer(path: &Path) -> Result<Footer, ExtractError> {
     let not_parquet = |reason: String| ExtractError::NotParquet {
         path: path.to_path_buf(),
         reason,
@@ -190,7 +203,43 @@ fn read_footer(path: &Path) -> Result<(SchemaRef, u64, u64), ExtractError> {
     let rows = loaded.metadata().file_metadata().num_rows();
     let rows = u64::try_from(rows).map_err(|_| not_parquet(format!("row count {rows}")))?;
     check_layout(loaded.metadata(), rows, bytes).map_err(not_parquet)?;
-    Ok((loaded.schema().clone(), rows, bytes))
+    // Time zones of Timestamp columns live only in the embedded Arrow schema (Parquet says just
+    // "adjusted to UTC"); read them from it where a writer left one, for `Extract::notes`.
+    let file_metadata = loaded.metadata().file_metadata();
+    let zones = catch_unwind(AssertUnwindSafe(|| {
+        parquet::arrow::parquet_to_arrow_schema(
+            file_metadata.schema_descr(),
+            file_metadata.key_value_metadata(),
+        )
+    }))
+    .ok()
+    .and_then(Result::ok)
+    .map(|schema| {
+        schema
+            .fields()
+            .iter()
+            .filter_map(|f| match f.data_type() {
+                ArrowType::Timestamp(_, Some(zone)) => Some((f.name().clone(), zone.to_string())),
+                _ => None,
+            })
+            .collect()
+    })
+    .unwrap_or_default();
+    Ok(Footer {
+        schema: loaded.schema().clone(),
+        rows,
+        bytes,
+        zones,
+    })
+}
+
+/// What a file's footer says.
+struct Footer {
+    schema: SchemaRef,
+    rows: u64,
+    bytes: u64,
+    /// Timestamp columns with a time zone, from the embedded Arrow schema: (column, zone).
+    zones: Vec<(String, String)>,
 }
 
 /// Checks that the footer describes data inside the file: every column chunk's byte range lies

@@ -74,6 +74,38 @@ impl ExtractMeta {
     }
 }
 
+/// The contract's keys of extract.toml.
+pub const KEYS: [&str; 4] = ["registry", "extracted_on", "period_start", "period_end"];
+
+/// The contract key an unknown key was probably meant to be (at most two edits away).
+pub fn suggestion(key: &str) -> Option<&'static str> {
+    KEYS.iter()
+        .map(|k| (edit_distance(key, k), *k))
+        .filter(|(d, _)| *d <= 2)
+        .min()
+        .map(|(_, k)| k)
+}
+
+/// Levenshtein distance in characters.
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut previous = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let current = row[j + 1];
+            row[j + 1] = if ca == *cb {
+                previous
+            } else {
+                1 + previous.min(row[j]).min(current)
+            };
+            previous = current;
+        }
+    }
+    row[b.len()]
+}
+
 /// A TOML date (`2024-12-31`) or a string holding one.
 fn date(value: &toml::Value) -> Result<NaiveDate, String> {
     let hint = "expected a date such as 2024-12-31";
@@ -140,6 +172,15 @@ mod tests {
         assert!(parse("registry = 3\n").is_err());
         assert!(parse("period_start = 2024-01-01\nperiod_end = 2023-01-01\n").is_err());
         assert!(parse("extracted_on = 2024-01-01T10:00:00\n").is_err());
+    }
+
+    #[test]
+    fn misspelt_keys_get_a_suggestion() {
+        // "period_strat" swaps two letters: two edits from period_start.
+        assert_eq!(suggestion("period_strat"), Some("period_start"));
+        assert_eq!(suggestion("registy"), Some("registry"));
+        assert_eq!(suggestion("contact"), None);
+        assert_eq!(edit_distance("kitten", "sitting"), 3);
     }
 
     #[test]

@@ -11,7 +11,7 @@ mod schema;
 mod validate;
 
 pub use error::ExtractError;
-pub use meta::ExtractMeta;
+pub use meta::{suggestion as meta_key_suggestion, ExtractMeta};
 pub use quality::{ColumnQuality, DataQuality, TableQuality};
 pub use schema::IdType;
 
@@ -29,6 +29,18 @@ pub struct InputFile {
 }
 
 /// An opened extract: its tables located and their footers checked against the contract.
+///
+/// Where the contract leaves room, these readings hold:
+/// - a table with 0 rows is valid (person too: an extract of no patients); an empty folder is not;
+/// - `NAME.parquet` may be a folder (as Spark writes it); hidden and `_`-prefixed files are skipped;
+/// - ids are Int64 or a string type, nothing else; other kinds accept compatible types and are cast
+///   (any integer for birth_year; floats and integers for numbers; Timestamps of any unit for dates,
+///   truncated to the date in UTC: see [`Extract::notes`]);
+/// - unknown keys in extract.toml are ignored and listed by `eligo check`;
+/// - region is not checked against Norway's four regions (the contract gives them as an example);
+/// - a unit outside the contract's list (plus `U/mL`, `ng/mL`) counts as an unconvertible unit;
+///   a variant whose test_id is not in molecular_test counts as an orphan row on `test_id`;
+/// - a file holding a column polars cannot open (decimal, struct) is an error, even if unused.
 #[derive(Debug, Clone)]
 pub struct Extract {
     root: PathBuf,
@@ -182,6 +194,25 @@ impl Extract {
             .collect();
         ignored.sort();
         ignored
+    }
+
+    /// Readings worth telling the user about: date columns stored as Timestamps with a time
+    /// zone other than UTC, which are truncated to their UTC date (polars is built without time
+    /// zone support), so a local midnight east of Greenwich falls on the day before.
+    pub fn notes(&self) -> Vec<String> {
+        let mut notes = Vec::new();
+        for source in &self.tables {
+            for (column, zone) in &source.zones {
+                let utc = ["UTC", "+00:00", "Z", "Etc/UTC", "+0000"];
+                if !utc.contains(&zone.as_str()) {
+                    notes.push(format!(
+                        "{}.{column} holds timestamps in time zone {zone}: each is truncated to its UTC date",
+                        source.table
+                    ));
+                }
+            }
+        }
+        notes
     }
 
     /// Where the table is: `NAME.parquet` or the folder `NAME/` (None when absent).

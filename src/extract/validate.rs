@@ -299,8 +299,21 @@ fn check_unique(
         .enumerate()
         .map(|(i, v)| format!("{v} ({} rows)", number_at(&first, "n", i)))
         .collect();
+    // Name the file that holds the first repeated value (the folder when it is in several).
+    let mut path = location.to_path_buf();
+    if let Some(value) = values.first() {
+        let files = extract
+            .scan_with_file(table)?
+            .filter(col(key).cast(DataType::String).eq(lit(value.clone())))
+            .select([col(FILE_COLUMN)])
+            .unique(None, UniqueKeepStrategy::Any)
+            .limit(2);
+        if let [file] = strings(&collect(files, table, location)?, FILE_COLUMN).as_slice() {
+            path = PathBuf::from(file);
+        }
+    }
     Err(ExtractError::Duplicate {
-        path: location.to_path_buf(),
+        path,
         column: key,
         count,
         keys,

@@ -1,0 +1,123 @@
+//! Data-quality findings counted exactly on a crafted extract.
+
+use eligo::extract::{Extract, Table};
+
+use super::check;
+use super::fixtures::*;
+
+#[test]
+fn findings_are_counted_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    std::fs::write(
+        d.join("extract.toml"),
+        "registry = \"test\"\nperiod_start = 2022-01-01\nperiod_end = \"2024-12-31\"\n",
+    )
+    .unwrap();
+    // person: sex X is out of domain; one region is null.
+    write(
+        &d.join("person.parquet"),
+        vec![
+            ("person_id", int_ids(&[1, 2, 3])),
+            ("sex", texts(&["F", "M", "X"])),
+            ("region", strs(&[Some("Vest"), None, Some("Nord")])),
+        ],
+    );
+    // measurement: patient 9 is not in person (2 orphan rows); -2.0 is out of domain;
+    // "furlong" is an unknown unit (U/mL is CA-125's unit and is known).
+    write(
+        &d.join("measurement.parquet"),
+        vec![
+            ("person_id", int_ids(&[1, 2, 9, 9, 3])),
+            (
+                "loinc",
+                texts(&["718-7", "1975-2", "718-7", "718-7", "10334-1"]),
+            ),
+            ("date", dates(&["2024-01-01"; 5])),
+            (
+                "value",
+                floats(&[Some(130.0), Some(-2.0), Some(3.0), Some(4.0), Some(35.0)]),
+            ),
+            ("unit", texts(&["g/L", "mg/dL", "furlong", "g/L", "U/mL"])),
+        ],
+    );
+    // observation: ECOG 7 is out of domain, ECOG 1 is fine; extent "spread" is out of domain.
+    write(
+        &d.join("observation.parquet"),
+        vec![
+            ("person_id", int_ids(&[1, 2, 3])),
+            ("code", texts(&["89247-1", "89247-1", "extent"])),
+            ("date", dates(&["2024-01-01"; 3])),
+            ("value_num", floats(&[Some(7.0), Some(1.0), None])),
+            ("value_text", strs(&[None, None, Some("spread")])),
+        ],
+    );
+    // molecular_test: method "guesswork" is out of domain; one specimen is null.
+    let mut mt = molecular_test(&[(1, "T1"), (2, "T2")]);
+    mt[2] = ("method", texts(&["ngs-panel", "guesswork"]));
+    mt.push(("specimen", strs(&[None, Some("tissue-primary")])));
+    mt.push(("approved_lab", bools(&[Some(true), None])));
+    write(&d.join("molecular_test.parquet"), mt);
+    // variant: test T9 is not in molecular_test; class "weird" and value -1 are out of domain.
+    write(
+        &d.join("variant.parquet"),
+        vec![
+            ("person_id", int_ids(&[1, 2])),
+            ("test_id", texts(&["T1", "T9"])),
+            ("gene", texts(&["BRAF", "KRAS"])),
+            ("class", texts(&["snv", "weird"])),
+            ("value", floats(&[Some(0.4), Some(-1.0)])),
+        ],
+    );
+    let extract = Extract::open(d).unwrap();
+    let q = extract
+        .validate(&eligo::progress::Progress::new(true))
+        .unwrap();
+    let c = |t: Table, col: &str| {
+        let t = q.tables.iter().find(|x| x.table == t).unwrap();
+        t.columns.iter().find(|c| c.column == col).unwrap().clone()
+    };
+    assert_eq!(c(Table::Person, "sex").out_of_domain, 1);
+    assert_eq!(c(Table::Person, "region").nulls, 1);
+    assert_eq!(c(Table::Person, "region").out_of_domain, 0);
+    assert_eq!(c(Table::Measurement, "person_id").orphan_rows, 2);
+    assert_eq!(c(Table::Measurement, "value").out_of_domain, 1);
+    assert_eq!(c(Table::Measurement, "unit").unconvertible_units, 1);
+    assert_eq!(c(Table::Observation, "value_num").out_of_domain, 1);
+    assert_eq!(c(Table::Observation, "value_num").nulls, 1);
+    assert_eq!(c(Table::Observation, "value_text").out_of_domain, 1);
+    assert_eq!(c(Table::Observation, "value_text").nulls, 2);
+    assert_eq!(c(Table::Observation, "person_id").orphan_rows, 0);
+    assert_eq!(c(Table::MolecularTest, "method").out_of_domain, 1);
+    assert_eq!(c(Table::MolecularTest, "specimen").nulls, 1);
+    assert_eq!(c(Table::MolecularTest, "approved_lab").nulls, 1);
+    assert_eq!(c(Table::Variant, "test_id").orphan_rows, 1);
+    assert_eq!(c(Table::Variant, "class").out_of_domain, 1);
+    assert_eq!(c(Table::Variant, "value").out_of_domain, 1);
+    // Absent tables are listed with no rows.
+    let treatment = q
+        .tables
+        .iter()
+        .find(|x| x.table == Table::Treatment)
+        .unwrap();
+    assert!(!treatment.present);
+    assert_eq!(treatment.rows, 0);
+    // Set aside: 1 sex + 2 orphans + 1 value + 1 unit + 1 ECOG + 1 extent + 1 method
+    // + 1 test orphan + 1 class + 1 variant value = 11.
+    assert_eq!(q.findings(), 11);
+    assert_eq!(extract.meta().registry.as_deref(), Some("test"));
+
+    let (code, stdout, stderr) = check(d);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("period        2022-01-01 to 2024-12-31"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("measurement.person_id"), "{stdout}");
+    assert!(
+        stdout.contains("2 orphan rows (patient not in person)"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("1 unknown unit"), "{stdout}");
+    assert!(stdout.contains("11 rows are set aside"), "{stdout}");
+}
