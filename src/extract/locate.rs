@@ -296,8 +296,8 @@ fn check_columns(
         }
         stored.insert(column.name, field.data_type().clone());
     }
-    // polars (as built, without its decimal and struct types) cannot open a file that has such
-    // a column, even one the contract does not use: say so here rather than fail in the scan.
+    // polars (as built) cannot open a file that has some column types (256-bit decimals, Float16,
+    // intervals), even in a column the contract does not use: say so here, not in the scan.
     if let Some(field) = schema
         .fields()
         .iter()

@@ -40,7 +40,7 @@ pub struct InputFile {
 /// - region is not checked against Norway's four regions (the contract gives them as an example);
 /// - a unit outside the contract's list (plus `U/mL`, `ng/mL`) counts as an unconvertible unit;
 ///   a variant whose test_id is not in molecular_test counts as an orphan row on `test_id`;
-/// - a file holding a column polars cannot open (decimal, struct) is an error, even if unused.
+/// - a file holding a column polars cannot open (a 256-bit decimal, Float16) is an error, even if unused.
 #[derive(Debug, Clone)]
 pub struct Extract {
     root: PathBuf,

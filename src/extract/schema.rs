@@ -204,14 +204,11 @@ fn is_string(t: &ArrowType) -> bool {
 }
 
 /// Whether a file column type is one that the polars reader (with the features eligo builds
-/// it with) cannot open at all: decimals, structs, fixed-size lists, Float16, intervals.
+/// it with) cannot open at all: 256-bit decimals, fixed-size lists, Float16, intervals.
+/// (Decimals up to 128 bits and structs are readable, and ignored where unused.)
 pub fn unreadable(found: &ArrowType) -> bool {
     match found {
-        ArrowType::Decimal32(_, _)
-        | ArrowType::Decimal64(_, _)
-        | ArrowType::Decimal128(_, _)
-        | ArrowType::Decimal256(_, _)
-        | ArrowType::Struct(_)
+        ArrowType::Decimal256(_, _)
         | ArrowType::FixedSizeList(_, _)
         | ArrowType::Float16
         | ArrowType::Interval(_)
@@ -220,6 +217,7 @@ pub fn unreadable(found: &ArrowType) -> bool {
         ArrowType::List(inner) | ArrowType::LargeList(inner) | ArrowType::ListView(inner) => {
             unreadable(inner.data_type())
         }
+        ArrowType::Struct(fields) => fields.iter().any(|f| unreadable(f.data_type())),
         ArrowType::Map(_, _) => true,
         ArrowType::Dictionary(_, value) => unreadable(value),
         _ => false,
@@ -267,13 +265,12 @@ mod tests {
 
     #[test]
     fn types_polars_cannot_open() {
-        assert!(unreadable(&ArrowType::Decimal128(10, 2)));
-        let list_of_decimals = ArrowType::List(std::sync::Arc::new(arrow::datatypes::Field::new(
-            "item",
-            ArrowType::Decimal128(10, 2),
-            true,
-        )));
-        assert!(unreadable(&list_of_decimals));
+        assert!(!unreadable(&ArrowType::Decimal128(10, 2)));
+        assert!(unreadable(&ArrowType::Decimal256(40, 2)));
+        let list_of_wide_decimals = ArrowType::List(std::sync::Arc::new(
+            arrow::datatypes::Field::new("item", ArrowType::Decimal256(40, 2), true),
+        ));
+        assert!(unreadable(&list_of_wide_decimals));
         assert!(!unreadable(&ArrowType::Int16));
         assert!(!unreadable(&ArrowType::Timestamp(
             TimeUnit::Microsecond,

@@ -1,7 +1,8 @@
 //! The output folder, replaced as a whole: files are written into a temporary folder beside the
-//! target, which replaces the target only on [`OutputFolder::commit`]. A run that fails or is
-//! killed leaves the previous reports as they were (a killed run may leave a `.eligo-tmp-*`
-//! folder beside the target, never a half-written target).
+//! target, which replaces the target only on [`OutputFolder::commit`], in one atomic exchange
+//! (Linux `renameat2(RENAME_EXCHANGE)`). A run that fails or is killed leaves the previous reports
+//! as they were; the staging folders a killed run leaves beside the target
+//! (`.eligo-tmp-NAME-*`) are removed by the next run into the same target.
 
 use std::path::{Path, PathBuf};
 
@@ -27,8 +28,10 @@ impl OutputFolder {
             source,
         };
         std::fs::create_dir_all(&parent).map_err(write_error)?;
+        let prefix = staging_prefix(target);
+        remove_stale(&parent, &prefix);
         let temp = tempfile::Builder::new()
-            .prefix(".eligo-tmp-")
+            .prefix(&prefix)
             .tempdir_in(&parent)
             .map_err(write_error)?;
         Ok(OutputFolder {
@@ -52,10 +55,29 @@ impl OutputFolder {
             source,
         };
         let written = self.temp.keep();
+        if target.exists() {
+            match exchange(&written, &target) {
+                // `written` now holds the old reports.
+                Ok(()) => {
+                    return std::fs::remove_dir_all(&written).map_err(|source| {
+                        ReportError::Write {
+                            path: written.clone(),
+                            source,
+                        }
+                    });
+                }
+                Err(e) if exchange_unsupported(&e) => {}
+                Err(e) => {
+                    let _ = std::fs::remove_dir_all(&written);
+                    return Err(write_error(e));
+                }
+            }
+        }
+        // No target yet, or no atomic exchange here: move the old target aside, then rename.
         let aside = if target.exists() {
             let parent = written.parent().unwrap_or(Path::new("."));
             let aside = tempfile::Builder::new()
-                .prefix(".eligo-old-")
+                .prefix(&staging_prefix(&target))
                 .tempdir_in(parent)
                 .map_err(write_error)?
                 .keep();
@@ -84,6 +106,67 @@ impl OutputFolder {
         }
         Ok(())
     }
+}
+
+/// `.eligo-tmp-NAME-`: staging folders of the target `.../NAME`.
+fn staging_prefix(target: &Path) -> String {
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    format!(".eligo-tmp-{name}-")
+}
+
+/// Removes staging folders that killed runs into the same target left behind.
+fn remove_stale(parent: &Path, prefix: &str) {
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        if entry.file_name().to_string_lossy().starts_with(prefix) {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
+}
+
+/// Swaps two paths atomically.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> std::io::Result<()> {
+    use std::ffi::CString;
+    use std::os::unix::ffi::OsStrExt;
+    let a = CString::new(a.as_os_str().as_bytes())?;
+    let b = CString::new(b.as_os_str().as_bytes())?;
+    // SAFETY: both paths are valid NUL-terminated strings that outlive the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc == 0 {
+        Ok(())
+    } else {
+        Err(std::io::Error::last_os_error())
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> std::io::Result<()> {
+    Err(std::io::Error::from(std::io::ErrorKind::Unsupported))
+}
+
+/// The kernel or file system cannot exchange: fall back to rename-aside.
+#[cfg(target_os = "linux")]
+fn exchange_unsupported(e: &std::io::Error) -> bool {
+    matches!(e.raw_os_error(), Some(libc::EINVAL | libc::ENOSYS))
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange_unsupported(e: &std::io::Error) -> bool {
+    e.kind() == std::io::ErrorKind::Unsupported
 }
 
 #[cfg(test)]

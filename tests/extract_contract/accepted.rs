@@ -233,13 +233,29 @@ fn absent_tables_scan_empty_with_the_contract_schema() {
 }
 
 #[test]
-fn pipeline_alone_is_not_built_yet() {
+fn pipeline_and_data_are_checked_together() {
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("person.parquet"), person(&[1, 2]));
     let out = Command::cargo_bin("eligo")
         .unwrap()
-        .args(["check", "--pipeline", "pipelines/impress-norway.toml"])
+        .args([
+            "check",
+            "--pipeline",
+            "pipelines/impress-norway.toml",
+            "--data",
+        ])
+        .arg(dir.path())
         .output()
         .unwrap();
-    assert_eq!(out.status.code(), Some(2));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("ok: 25 criteria"), "{stdout}");
+    assert!(stdout.contains("follows the contract"), "{stdout}");
 }
 
 #[test]
@@ -388,4 +404,39 @@ fn zoned_timestamps_are_truncated_in_utc_and_noted() {
         stdout.contains("index_date runs from 2024-01-01 to 2024-01-01"),
         "{stdout}"
     );
+}
+
+#[test]
+fn extra_decimal_and_struct_columns_are_ignored() {
+    // SQL exports carry decimals, and some exports nest structs; the contract ignores extra
+    // columns, so the extract is valid and the run reads around them.
+    use arrow::array::{Decimal128Array, Int32Array, StructArray};
+    use arrow::datatypes::{DataType as ArrowType, Field};
+    use std::sync::Arc;
+    let dir = tempfile::tempdir().unwrap();
+    let weight = Decimal128Array::from(vec![7050_i128, 8125])
+        .with_precision_and_scale(10, 2)
+        .unwrap();
+    let address = StructArray::from(vec![(
+        Arc::new(Field::new("zip", ArrowType::Int32, true)),
+        Arc::new(Int32Array::from(vec![5020, 7030])) as arrow::array::ArrayRef,
+    )]);
+    let mut p = person(&[1, 2]);
+    p.push(("weight", Arc::new(weight)));
+    p.push(("address", Arc::new(address)));
+    write(&dir.path().join("person.parquet"), p);
+    let out = Command::cargo_bin("eligo")
+        .unwrap()
+        .args(["check", "--data"])
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(stdout.contains("follows the contract"), "{stdout}");
 }

@@ -285,22 +285,3 @@ fn a_null_hive_partition_of_a_required_column() {
         ],
     );
 }
-
-#[test]
-fn an_extra_decimal_column_is_named_not_a_crash() {
-    // Decimals come from SQL exports; the polars reader as built cannot open such a file, so
-    // open() names the column instead of the scan failing later.
-    use arrow::array::Decimal128Array;
-    use std::sync::Arc;
-    let dir = tempfile::tempdir().unwrap();
-    let weight = Decimal128Array::from(vec![7050_i128])
-        .with_precision_and_scale(10, 2)
-        .unwrap();
-    let mut p = person(&[1]);
-    p.push(("weight", Arc::new(weight)));
-    write(&dir.path().join("person.parquet"), p);
-    assert_rejected(
-        dir.path(),
-        &["person.parquet: column weight: eligo cannot read Decimal128(10, 2) columns"],
-    );
-}
