@@ -735,15 +735,15 @@ pub fn msi_high(tumour: Tumour) -> f64 {
     }
 }
 
-/// Median TMB (mut/Mb) of MSS tumours, for a log-normal with sigma 0.8 (Chalmers et al. 2017:
+/// Median TMB (mut/Mb) of MSS tumours, for a log-normal with sigma 0.75 (Chalmers et al. 2017:
 /// melanoma and lung highest, ~10-15 % of all profiled tumours have TMB >= 10).
 pub fn tmb_median(tumour: Tumour) -> f64 {
     use Tumour::*;
     match tumour {
-        Melanoma => 12.0,
-        SkinOther => 20.0,
-        Lung => 7.0,
-        Bladder => 7.5,
+        Melanoma => 9.0,
+        SkinOther => 8.0,
+        Lung => 6.0,
+        Bladder => 6.5,
         HeadNeck => 4.5,
         Colon | Rectum | Stomach | Oesophagus | Uterus | Cervix => 3.5,
         Leukaemia | Lymphoma | Hodgkin | Myeloma | Testis | Thyroid => 1.2,

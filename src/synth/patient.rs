@@ -404,7 +404,7 @@ fn molecular(rng: &mut ChaCha8Rng, tables: &mut Tables, patient: &mut Patient) {
     let tmb = if msi_high {
         log_normal(rng, 35.0, 0.5)
     } else {
-        log_normal(rng, epi::tmb_median(tumour), 0.8)
+        log_normal(rng, epi::tmb_median(tumour), 0.75)
     };
     let brca = findings.iter().any(|f| f.gene.starts_with("BRCA"));
     let hrd_score = if brca {
