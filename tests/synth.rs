@@ -126,11 +126,14 @@ fn partitions_union_to_the_single_file_extract() {
     }
 }
 
+/// A contract column: name, Arrow type, required.
+type Column = (&'static str, DataType, bool);
+
 #[test]
 fn schema_is_the_contracts() {
     use DataType::{Boolean, Date32, Float64, Int32, Int64, Utf8};
     // Typed out from extract-contract.md (required = non-nullable); ids are Int64.
-    let contract: [(&str, &[(&str, DataType, bool)]); 7] = [
+    let contract: [(&str, &[Column]); 7] = [
         (
             "person",
             &[

@@ -314,7 +314,10 @@ pub const TOTAL_CASES: u32 = 38_094;
 /// Norway's four health regions with their share of the population (SSB, 1 Jan 2024: Sør-Øst
 /// 3.16 M, Vest 1.13 M, Midt-Norge 0.75 M, Nord 0.49 M of 5.55 M), in per mille, and the
 /// hospitals that refer patients, with weights.
-pub const REGIONS: &[(&str, u32, &[(&str, u32)])] = &[
+/// A health region: name, population share in per mille, hospitals with weights.
+pub type Region = (&'static str, u32, &'static [(&'static str, u32)]);
+
+pub const REGIONS: &[Region] = &[
     (
         "Sør-Øst",
         560,
