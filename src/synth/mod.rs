@@ -3,6 +3,7 @@
 //! order, each patient from its own ChaCha stream, so the bytes depend only on the arguments.
 //! Owns nothing of reading extracts: that is `extract/`.
 
+mod alterations;
 mod care;
 mod clinical;
 pub mod date;

@@ -5,7 +5,8 @@
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 
-use super::epidemiology::{self as epi, Class, Site, Tumour};
+use super::alterations::{self as alt, Class};
+use super::epidemiology::{self as epi, Site, Tumour};
 use super::random::{
     between, chance, exponential, log_normal, normal, pick, round, unit, weighted,
 };
@@ -313,7 +314,7 @@ struct Finding {
 fn molecular(rng: &mut ChaCha8Rng, tables: &mut Tables, patient: &mut Patient) {
     let tumour = patient.tumour;
     let mut findings: Vec<Finding> = Vec::new();
-    let add = |rng: &mut ChaCha8Rng, f: &epi::Driver, findings: &mut Vec<Finding>| {
+    let add = |rng: &mut ChaCha8Rng, f: &alt::Driver, findings: &mut Vec<Finding>| {
         let copy_number = if chance(rng, 0.85) {
             round(6.0 + 24.0 * unit(rng).powi(2), 1) // above the usual threshold of 6
         } else {
@@ -335,7 +336,7 @@ fn molecular(rng: &mut ChaCha8Rng, tables: &mut Tables, patient: &mut Patient) {
             _ => 0.0,
         };
         let mut x = unit(rng);
-        for driver in epi::NSCLC_EXCLUSIVE {
+        for driver in alt::NSCLC_EXCLUSIVE {
             let p = driver.prevalence * scale;
             if x < p {
                 add(rng, driver, &mut findings);
@@ -353,7 +354,7 @@ fn molecular(rng: &mut ChaCha8Rng, tables: &mut Tables, patient: &mut Patient) {
             x -= p;
         }
     }
-    let drivers = epi::drivers(tumour);
+    let drivers = alt::drivers(tumour);
     // RAS/BRAF are exclusive in colorectal cancer, BRAF/NRAS in melanoma
     let exclusive = match tumour {
         Tumour::Colon | Tumour::Rectum => 3,
@@ -373,8 +374,8 @@ fn molecular(rng: &mut ChaCha8Rng, tables: &mut Tables, patient: &mut Patient) {
             add(rng, driver, &mut findings);
         }
     }
-    if chance(rng, epi::NTRK_PREVALENCE) {
-        let (gene, fusion, _) = epi::NTRK_FUSION[weighted(rng, epi::NTRK_FUSION, |f| f.2)];
+    if chance(rng, alt::NTRK_PREVALENCE) {
+        let (gene, fusion, _) = alt::NTRK_FUSION[weighted(rng, alt::NTRK_FUSION, |f| f.2)];
         findings.push(Finding {
             gene,
             class: Class::Fusion,
@@ -384,7 +385,7 @@ fn molecular(rng: &mut ChaCha8Rng, tables: &mut Tables, patient: &mut Patient) {
         });
     }
     let n_actionable_before_passengers = findings.len();
-    for &(gene, class, alteration, share) in epi::passengers(tumour) {
+    for &(gene, class, alteration, share) in alt::passengers(tumour) {
         if chance(rng, share) {
             findings.push(Finding {
                 gene,
@@ -400,11 +401,11 @@ fn molecular(rng: &mut ChaCha8Rng, tables: &mut Tables, patient: &mut Patient) {
         .filter(|f| f.actionable)
         .map(|f| f.gene)
         .collect();
-    let msi_high = chance(rng, epi::msi_high(tumour));
+    let msi_high = chance(rng, alt::msi_high(tumour));
     let tmb = if msi_high {
         log_normal(rng, 35.0, 0.5)
     } else {
-        log_normal(rng, epi::tmb_median(tumour), 0.8)
+        log_normal(rng, alt::tmb_median(tumour), 0.75)
     };
     let brca = findings.iter().any(|f| f.gene.starts_with("BRCA"));
     let hrd_score = if brca {

@@ -166,6 +166,7 @@ impl TreatmentRows {
 }
 
 impl VariantRows {
+    #[allow(clippy::too_many_arguments)]
     pub fn push(
         &mut self,
         person_id: i64,
