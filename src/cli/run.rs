@@ -152,6 +152,9 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     for file in extract.files() {
         manifest.add_input(&file.path).map_err(Failure::runtime)?;
     }
+    for table in Table::ALL {
+        manifest.add_input_rows(table.name(), extract.rows(table));
+    }
     for (name, seconds) in &timings {
         manifest.add_timing(name, *seconds);
     }

@@ -26,6 +26,9 @@ pub struct Manifest {
     pub disclosure: Disclosure,
     pub disclosure_rule: String,
     /// Data rows of each published table (header excluded).
+    /// Rows of each input table (from the Parquet footers).
+    pub input_rows: Vec<TableRows>,
+    /// Rows of each published table.
     pub rows: Vec<TableRows>,
     pub timings: Vec<Timing>,
     /// 0: the run succeeded (a failed run writes no manifest: its folder is never committed).
@@ -83,6 +86,7 @@ impl Manifest {
             period_end: run.period_end.to_string(),
             disclosure: Disclosure::default(),
             disclosure_rule: String::new(),
+            input_rows: Vec::new(),
             rows: Vec::new(),
             timings: Vec::new(),
             exit_status: 0,
@@ -108,6 +112,14 @@ impl Manifest {
     }
 
     /// Records the seconds a stage took (`read`, `evaluate`, ...), in the order of the run.
+    /// Records the row count of an input table.
+    pub fn add_input_rows(&mut self, table: &str, rows: u64) {
+        self.input_rows.push(TableRows {
+            table: table.to_string(),
+            rows,
+        });
+    }
+
     pub fn add_timing(&mut self, stage: &str, seconds: f64) {
         self.timings.push(Timing {
             stage: stage.to_string(),
