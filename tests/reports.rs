@@ -12,6 +12,13 @@ use common::Fixture;
 /// A patient who passes every general criterion and every cohort criterion of VEM-BRAF-CRC
 /// (vemurafenib + cobimetinib for BRAF V600 colorectal cancer).
 fn complete(x: &mut Fixture) -> i64 {
+    let p = without_haemoglobin(x);
+    x.lab(p, "718-7", -5, 12.0, "g/dL");
+    p
+}
+
+/// As [`complete`], but with no haemoglobin result: I4b unknown.
+fn without_haemoglobin(x: &mut Fixture) -> i64 {
     let p = x.patient();
     x.diagnosis(p, "C18.7", -200)
         .obs_text(p, "extent", -10, "metastatic")
@@ -19,7 +26,6 @@ fn complete(x: &mut Fixture) -> i64 {
         .obs_text(p, "recist-measurable", -10, "true")
         .obs_num(p, "89247-1", -5, 1.0)
         .lab(p, "751-8", -5, 3.0, "10*9/L")
-        .lab(p, "718-7", -5, 12.0, "g/dL")
         .lab(p, "777-3", -5, 200.0, "10*9/L")
         .lab_uln(p, "1975-2", -5, 10.0, "umol/L", 21.0)
         .lab_uln(p, "1920-8", -5, 20.0, "U/L", 35.0)
@@ -48,22 +54,7 @@ fn fixture() -> Fixture {
         x.obs_num(p, "89247-1", -1, 3.0);
     }
     for _ in 0..4 {
-        let p = x.patient();
-        x.diagnosis(p, "C18.7", -200)
-            .obs_text(p, "extent", -10, "metastatic")
-            .obs_text(p, "std-tx-exhausted", -10, "true")
-            .obs_text(p, "recist-measurable", -10, "true")
-            .obs_num(p, "89247-1", -5, 1.0)
-            .lab(p, "751-8", -5, 3.0, "10*9/L")
-            .lab(p, "777-3", -5, 200.0, "10*9/L")
-            .lab_uln(p, "1975-2", -5, 10.0, "umol/L", 21.0)
-            .lab_uln(p, "1920-8", -5, 20.0, "U/L", 35.0)
-            .lab_uln(p, "1742-6", -5, 20.0, "U/L", 45.0)
-            .lab(p, "98979-8", -5, 90.0, "mL/min/{1.73_m2}")
-            .lab(p, "8636-3", -5, 420.0, "ms")
-            .lab(p, "10230-1", -5, 60.0, "%");
-        let test = x.test(p, Some(true), -20);
-        x.variant(p, &test, "BRAF", "snv", Some("V600E"), Some(0.3));
+        without_haemoglobin(&mut x);
     }
     for _ in 0..3 {
         let p = complete(&mut x);

@@ -7,7 +7,7 @@ mod locate;
 mod meta;
 mod quality;
 mod scan;
-mod schema;
+pub mod schema;
 mod validate;
 
 pub use error::ExtractError;

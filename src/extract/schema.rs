@@ -224,6 +224,31 @@ pub fn unreadable(found: &ArrowType) -> bool {
     }
 }
 
+/// The canonical Arrow schema of a table, as a registry's export job should write it (and as
+/// `eligo synth` does): contract order, ids of `id_type`, dates Date32, required columns
+/// non-nullable.
+pub fn arrow_schema(table: Table, id_type: IdType) -> arrow::datatypes::SchemaRef {
+    use arrow::datatypes::{Field, Schema};
+    let fields: Vec<Field> = columns(table)
+        .iter()
+        .map(|c| {
+            let dtype = match c.kind {
+                Kind::Id => match id_type {
+                    IdType::Int64 => ArrowType::Int64,
+                    IdType::Utf8 => ArrowType::Utf8,
+                },
+                Kind::Utf8 => ArrowType::Utf8,
+                Kind::Date => ArrowType::Date32,
+                Kind::Int32 => ArrowType::Int32,
+                Kind::Float64 => ArrowType::Float64,
+                Kind::Boolean => ArrowType::Boolean,
+            };
+            Field::new(c.name, dtype, !c.required)
+        })
+        .collect();
+    std::sync::Arc::new(Schema::new(fields))
+}
+
 /// The polars type a column of `kind` is scanned as.
 pub fn normalized(kind: Kind, id_type: IdType) -> DataType {
     match kind {

@@ -10,7 +10,7 @@ use arrow::array::{
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
 
-use super::schema::Table;
+use super::schema::{schema, Table};
 
 /// The rows of one chunk, column by column, for all seven tables.
 #[derive(Default)]
@@ -265,7 +265,7 @@ impl Tables {
         Table::ALL
             .iter()
             .zip(columns)
-            .map(|(table, cols)| RecordBatch::try_new(table.schema(), cols))
+            .map(|(table, cols)| RecordBatch::try_new(schema(*table), cols))
             .collect()
     }
 }

@@ -12,7 +12,7 @@ use parquet::basic::{Compression, ZstdLevel};
 use parquet::file::properties::WriterProperties;
 use rayon::prelude::*;
 
-use super::schema::Table;
+use super::schema::{schema, Table};
 use super::{SynthError, ROW_GROUP_ROWS};
 
 /// Where each table's files go.
@@ -101,7 +101,7 @@ impl Layout {
                 })?;
                 let writer = ArrowWriter::try_new(
                     BufWriter::with_capacity(1 << 20, file),
-                    table.schema(),
+                    schema(*table),
                     Some(props.clone()),
                 )
                 .map_err(|source| SynthError::Parquet {
