@@ -170,7 +170,7 @@ pub fn column(table: Table, name: &str) -> Option<Column> {
 }
 
 /// Whether a file column of type `found` is accepted for `kind`. For ids, which id type it is.
-pub fn accepts(kind: Kind, found: &ArrowType) -> Result<Option<IdType>, ()> {
+pub(crate) fn accepts(kind: Kind, found: &ArrowType) -> Result<Option<IdType>, ()> {
     let ok = match kind {
         Kind::Id => {
             return match found {
@@ -206,7 +206,7 @@ fn is_string(t: &ArrowType) -> bool {
 /// Whether a file column type is one that the polars reader (with the features eligo builds
 /// it with) cannot open at all: 256-bit decimals, fixed-size lists, Float16, intervals.
 /// (Decimals up to 128 bits and structs are readable, and ignored where unused.)
-pub fn unreadable(found: &ArrowType) -> bool {
+pub(crate) fn unreadable(found: &ArrowType) -> bool {
     match found {
         ArrowType::Decimal256(_, _)
         | ArrowType::FixedSizeList(_, _)
@@ -250,7 +250,7 @@ pub fn arrow_schema(table: Table, id_type: IdType) -> arrow::datatypes::SchemaRe
 }
 
 /// The polars type a column of `kind` is scanned as.
-pub fn normalized(kind: Kind, id_type: IdType) -> DataType {
+pub(crate) fn normalized(kind: Kind, id_type: IdType) -> DataType {
     match kind {
         Kind::Id => id_type.dtype(),
         Kind::Utf8 => DataType::String,
