@@ -6,7 +6,7 @@
 //! Same-date ties of `latest` are resolved against eligibility: the compiler tracks whether a true
 //! atom is favourable to eligibility (its *polarity*) and keeps the least favourable tied record.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 use polars::prelude::*;
 
@@ -36,8 +36,14 @@ pub(crate) struct Context<'a> {
 /// Compiles conditions and collects the atoms they need.
 pub(crate) struct Compiler<'d> {
     definition: &'d Definition,
-    aggregations: BTreeMap<RecordTable, Vec<Expr>>,
+    /// Per table, the record-level column of each atom (elementwise), aliased to its name; the
+    /// per-patient value of every atom is the `max()` of its column.
+    atoms: BTreeMap<RecordTable, Vec<(String, Expr)>>,
     names: HashMap<String, String>,
+    /// Per table, record-level columns that several atoms share (a measure's source mask and
+    /// converted value, an observation's, a code set's membership), computed once.
+    shared: BTreeMap<RecordTable, Vec<(String, Expr)>>,
+    shared_names: HashSet<String>,
     /// Atoms of `any`: a missing row after the join means no record, i.e. false (code 0).
     any_columns: Vec<String>,
 }
@@ -70,15 +76,35 @@ impl<'d> Compiler<'d> {
     pub(crate) fn new(definition: &'d Definition) -> Compiler<'d> {
         Compiler {
             definition,
-            aggregations: BTreeMap::new(),
+            atoms: BTreeMap::new(),
             names: HashMap::new(),
+            shared: BTreeMap::new(),
+            shared_names: HashSet::new(),
             any_columns: Vec::new(),
         }
     }
 
-    /// The aggregations per record table, each aliased to its atom column.
-    pub(crate) fn aggregations(&self) -> &BTreeMap<RecordTable, Vec<Expr>> {
-        &self.aggregations
+    /// Per record table, the atoms' record-level columns (elementwise expressions aliased to
+    /// the atom names). Each atom's per-patient value is the `max()` of its column: computing
+    /// the columns first and aggregating plain columns keeps polars on its vectorized paths.
+    pub(crate) fn atoms(&self) -> &BTreeMap<RecordTable, Vec<(String, Expr)>> {
+        &self.atoms
+    }
+
+    /// Per record table, the shared record-level columns the atoms refer to; computed before them.
+    pub(crate) fn shared(&self) -> &BTreeMap<RecordTable, Vec<(String, Expr)>> {
+        &self.shared
+    }
+
+    /// A shared record-level column of `table`, registered on first use.
+    fn share(&mut self, table: RecordTable, name: String, make: impl FnOnce() -> Expr) -> Expr {
+        if self.shared_names.insert(name.clone()) {
+            self.shared
+                .entry(table)
+                .or_default()
+                .push((name.clone(), make().alias(name.as_str())));
+        }
+        col(name.as_str())
     }
 
     /// Atom columns that are 0 (no record) where the join found no row.
@@ -226,7 +252,7 @@ impl<'d> Compiler<'d> {
 
     /// A record-level condition (`where ...`) on rows of `table`; may be null (unknown).
     fn record(
-        &self,
+        &mut self,
         cond: &RecordCond,
         table: RecordTable,
         ctx: Context,
@@ -249,7 +275,10 @@ impl<'d> Compiler<'d> {
             }
             RecordCond::CodeIn(set) => match table {
                 RecordTable::Diagnosis | RecordTable::Treatment => {
-                    in_set(col("code"), &self.definition.code_sets[*set])
+                    let definition = self.definition;
+                    self.share(table, format!("in_set_{set}"), || {
+                        in_set(col("code"), &definition.code_sets[*set])
+                    })
                 }
                 _ => return Err(wrong_table("code in")),
             },
@@ -269,7 +298,10 @@ impl<'d> Compiler<'d> {
                 let (_, drug) = ctx.drug.ok_or_else(|| cohort_only("value is drug atc"))?;
                 match table {
                     RecordTable::Observation => {
-                        atc_in(normalized_atc(col("value_text")), &drug.atc)
+                        let value = self.share(table, "value_text_as_atc".into(), || {
+                            normalized_atc(col("value_text"))
+                        });
+                        atc_in(value, &drug.atc)
                     }
                     _ => return Err(wrong_table("value is drug atc")),
                 }
@@ -285,27 +317,48 @@ impl<'d> Compiler<'d> {
         })
     }
 
-    /// Registers an aggregation under a stable key; returns its column name.
+    /// Registers an atom's record-level column under a stable key; returns its column name.
     fn atom(&mut self, key: String, table: RecordTable, make: impl FnOnce() -> Expr) -> String {
         if let Some(name) = self.names.get(&key) {
             return name.clone();
         }
         let name = format!("atom_{}", self.names.len());
-        self.aggregations
+        self.atoms
             .entry(table)
             .or_default()
-            .push(make().alias(name.as_str()));
+            .push((name.clone(), make().alias(name.as_str())));
         self.names.insert(key, name.clone());
         name
     }
 
     /// The record's selection by source and window, and its value (null: dropped).
-    fn selection(&self, query: &Query) -> (RecordTable, Expr, Option<Expr>) {
+    fn selection(&mut self, query: &Query) -> (RecordTable, Expr, Option<Expr>) {
         let table = RecordTable::of(&query.source);
-        let selected = of_source(self.definition, &query.source).and(in_window(&query.window));
+        let definition = self.definition;
+        let source = match &query.source {
+            Source::Diagnosis(Some(set)) | Source::Treatment(Some(set)) => {
+                self.share(table, format!("in_set_{set}"), || {
+                    in_set(col("code"), &definition.code_sets[*set])
+                })
+            }
+            Source::Measure(m) => self.share(table, format!("source_measure_{m}"), || {
+                of_source(definition, &query.source)
+            }),
+            Source::Observation(o) => self.share(table, format!("source_observation_{o}"), || {
+                of_source(definition, &query.source)
+            }),
+            _ => of_source(definition, &query.source),
+        };
+        let selected = source.and(in_window(&query.window));
         let value = match &query.source {
-            Source::Measure(m) => Some(measure_value(&self.definition.measures[*m])),
-            Source::Observation(o) => Some(observation_value(&self.definition.observations[*o])),
+            Source::Measure(m) => Some(self.share(table, format!("value_measure_{m}"), || {
+                measure_value(&definition.measures[*m])
+            })),
+            Source::Observation(o) => {
+                Some(self.share(table, format!("value_observation_{o}"), || {
+                    observation_value(&definition.observations[*o])
+                }))
+            }
             _ => None,
         };
         (table, selected, value)
@@ -321,14 +374,13 @@ impl<'d> Compiler<'d> {
             Some(filter) => self.record(filter, table, ctx)?,
             None => lit(true),
         };
-        let key = format!("any|{query:?}|{:?}", ctx.drug.map(|(d, _)| d));
+        let key = format!("any|{query:?}|{:?}", drug_of(query, ctx));
         let name = self.atom(key, table, || {
             when(selected.clone().and(filter.clone()).fill_null(lit(false)))
                 .then(lit(2i8))
                 .when(selected.and(filter.is_null()))
                 .then(lit(1i8))
                 .otherwise(lit(0i8))
-                .max()
         });
         if !self.any_columns.contains(&name) {
             self.any_columns.push(name.clone());
@@ -403,19 +455,46 @@ impl<'d> Compiler<'d> {
         .cast(DataType::Int64);
         let key = format!(
             "latest|{query:?}|{test:?}|{ties:?}|{:?}",
-            ctx.drug.map(|(d, _)| d)
+            drug_of(query, ctx)
         );
         let name = self.atom(key, table, || {
             when(selected)
                 .then((col("date").cast(DataType::Int64) + lit(DATE_OFFSET)) * lit(2i64) + bit)
                 .otherwise(lit(NULL).cast(DataType::Int64))
-                .max()
         });
         let answer = col(&name) % lit(2i64);
         Ok(match ties {
             Ties::All => answer.eq(lit(0i64)),
             Ties::Any => answer.eq(lit(1i64)),
         })
+    }
+}
+
+/// The drug a query's records depend on (its `where` names the drug), for the atom's key: atoms
+/// that do not depend on the drug are computed once, not once per drug.
+fn drug_of(query: &Query, ctx: Context) -> Option<usize> {
+    fn names_drug(cond: &RecordCond) -> bool {
+        match cond {
+            RecordCond::ValueIsDrugAtc | RecordCond::AtcIsDrugAtc => true,
+            RecordCond::Not(inner) => names_drug(inner),
+            RecordCond::And(parts) | RecordCond::Or(parts) => parts.iter().any(names_drug),
+            RecordCond::Person(cond) => person_names_drug(cond),
+            _ => false,
+        }
+    }
+    fn person_names_drug(cond: &Cond) -> bool {
+        match cond {
+            Cond::DrugRouteIs(_) | Cond::ResistanceBiomarker => true,
+            Cond::Not(inner) | Cond::Confirmed(inner) => person_names_drug(inner),
+            Cond::And(parts) | Cond::Or(parts) => parts.iter().any(person_names_drug),
+            _ => false,
+        }
+    }
+    let depends = query.filter.as_ref().is_some_and(names_drug);
+    if depends {
+        ctx.drug.map(|(d, _)| d)
+    } else {
+        None
     }
 }
 

@@ -241,7 +241,16 @@ pub fn patient_outcomes(
         col("p_primary"),
     ];
     let mut wide = core.clone();
-    for (table, aggregations) in compiler.aggregations() {
+    for (table, atoms) in compiler.atoms() {
+        let maxima: Vec<Expr> = atoms
+            .iter()
+            .map(|(name, _)| col(name.as_str()).max())
+            .collect();
+        let shared: Vec<Expr> = compiler
+            .shared()
+            .get(table)
+            .map(|columns| columns.iter().map(|(_, expr)| expr.clone()).collect())
+            .unwrap_or_default();
         let per_patient = table
             .rows(inputs)
             .inner_join(
@@ -249,8 +258,14 @@ pub fn patient_outcomes(
                 col("person_id"),
                 col("person_id"),
             )
+            .with_columns(shared)
+            .select(
+                std::iter::once(col("person_id"))
+                    .chain(atoms.iter().map(|(_, expr)| expr.clone()))
+                    .collect::<Vec<_>>(),
+            )
             .group_by([col("person_id")])
-            .agg(aggregations.clone());
+            .agg(maxima);
         wide = wide.left_join(per_patient, col("person_id"), col("person_id"));
     }
     let flags = molecular_flags(inputs, definition, core.clone());

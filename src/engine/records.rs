@@ -43,7 +43,7 @@ impl RecordTable {
             RecordTable::Measurement => inputs.measurement.clone().select([
                 col("person_id"),
                 days("date").alias("date"),
-                col("loinc").str().strip_chars(lit(NULL)).alias("code"),
+                col("loinc").alias("code"),
                 col("value"),
                 col("unit").str().strip_chars(lit(NULL)).alias("unit"),
                 col("range_high"),
@@ -63,7 +63,7 @@ impl RecordTable {
                 days("start_date").alias("date"),
                 days("end_date").alias("end"),
                 normalized_atc(col("atc")).alias("code"),
-                col("kind").str().strip_chars(lit(NULL)).alias("kind"),
+                col("kind"),
             ]),
             RecordTable::MolecularTest => inputs.molecular_test.clone().select([
                 col("person_id"),
