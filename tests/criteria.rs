@@ -612,6 +612,14 @@ fn therapy_and_pregnancy(x: &mut Fixture) {
     x.obs_text(p, "nursing", -3, "true")
         .expect(p, "E12", "fail", "sex U nursing");
     let p = x.patient();
+    x.person_mut(p).sex = "X".into();
+    x.obs_text(p, "pregnant", -3, "true").expect(
+        p,
+        "E12",
+        "fail",
+        "sex X is out of domain, so unknown: not known to be a man, E12 applies",
+    );
+    let p = x.patient();
     x.obs_text(p, "pregnant", -31, "true")
         .expect(p, "E12", "pass", "day 31: outside the window");
 }
