@@ -183,6 +183,42 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     Ok(())
 }
 
+/// Patients converted to the restricted words (`pass`, `fail`, ...) per row group, written as they
+/// are converted: the Utf8 columns of a whole registry never sit in memory at once.
+fn write_patients(
+    path: &Path,
+    patients: &DataFrame,
+    definition: &Definition,
+) -> Result<(), Failure> {
+    const ROWS: usize = 131_072;
+    let error = |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: {e}", path.display()));
+    let file = std::fs::File::create(path).map_err(|e| error(&e))?;
+    let mut writer = None;
+    let mut offset = 0;
+    loop {
+        let slice = patients.slice(offset as i64, ROWS);
+        let frame = engine::restricted_patients(&slice, definition).map_err(Failure::runtime)?;
+        let writer = match &mut writer {
+            Some(writer) => writer,
+            None => writer.insert(
+                ParquetWriter::new(file.try_clone().map_err(|e| error(&e))?)
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .batched(frame.schema())
+                    .map_err(|e| error(&e))?,
+            ),
+        };
+        writer.write_batch(&frame).map_err(|e| error(&e))?;
+        offset += ROWS;
+        if offset >= patients.height() {
+            break;
+        }
+    }
+    if let Some(writer) = writer {
+        writer.finish().map_err(|e| error(&e))?;
+    }
+    Ok(())
+}
+
 fn write_restricted(
     folder: &Path,
     patients: &DataFrame,
@@ -202,8 +238,7 @@ fn write_restricted(
             .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
         Ok(())
     };
-    let frame = engine::restricted_patients(patients, definition).map_err(Failure::runtime)?;
-    write("patients.parquet", frame)?;
+    write_patients(&dir.join("patients.parquet"), patients, definition)?;
     let frame = engine::restricted_masks(masks).map_err(Failure::runtime)?;
     write("masks.parquet", frame)?;
     Ok(())

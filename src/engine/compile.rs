@@ -18,8 +18,9 @@ use crate::definition::model::{
     RecordCond, Source, Test,
 };
 
-/// Added to dates (days since 1970) in `latest` keys so that every key is positive.
-const DATE_OFFSET: i64 = 1_000_000;
+/// Added to dates (days since 1970) in `latest` keys so that every key is positive: any date
+/// after the year 1696. Keys stay below 2^31 for dates before the year 4900, so they fit Int32.
+const DATE_OFFSET: i32 = 100_000;
 
 /// Outcome codes of the patient-level frame (see [`super::mask::Outcome`]).
 pub(crate) const PASS: u8 = 0;
@@ -452,20 +453,20 @@ impl<'d> Compiler<'d> {
             Ties::All => holds.not(),
             Ties::Any => holds,
         }
-        .cast(DataType::Int64);
+        .cast(DataType::Int32);
         let key = format!(
             "latest|{query:?}|{test:?}|{ties:?}|{:?}",
             drug_of(query, ctx)
         );
         let name = self.atom(key, table, || {
             when(selected)
-                .then((col("date").cast(DataType::Int64) + lit(DATE_OFFSET)) * lit(2i64) + bit)
-                .otherwise(lit(NULL).cast(DataType::Int64))
+                .then((col("date") + lit(DATE_OFFSET)) * lit(2i32) + bit)
+                .otherwise(lit(NULL).cast(DataType::Int32))
         });
-        let answer = col(&name) % lit(2i64);
+        let answer = col(&name) % lit(2i32);
         Ok(match ties {
-            Ties::All => answer.eq(lit(0i64)),
-            Ties::Any => answer.eq(lit(1i64)),
+            Ties::All => answer.eq(lit(0i32)),
+            Ties::Any => answer.eq(lit(1i32)),
         })
     }
 }
