@@ -7,7 +7,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use polars::prelude::*;
 
 use super::cohorts::matched_column;
-use super::evaluate::{criterion_column, drug_criterion_column, STRATUM_COLUMNS};
+use super::evaluate::{cohort_columns, drug_criteria, general_columns, STRATUM_COLUMNS};
 use super::mask::{CohortColumns, MaskRow, MaskTable, Outcomes, Stratum};
 use super::EngineError;
 use crate::definition::model::Definition;
@@ -31,9 +31,7 @@ fn packed(columns: &[String], prefix: &str) -> Vec<Expr> {
 
 /// The mask table of the patient-level frame.
 pub fn count(patients: &DataFrame, definition: &Definition) -> Result<MaskTable, EngineError> {
-    let general: Vec<String> = (0..definition.criteria.len())
-        .map(criterion_column)
-        .collect();
+    let general = general_columns(definition);
     let mut raw: Vec<(Option<usize>, Stratum, Outcomes, u64)> = Vec::new();
 
     let population = grouped(patients.clone().lazy(), &general)?;
@@ -42,20 +40,13 @@ pub fn count(patients: &DataFrame, definition: &Definition) -> Result<MaskTable,
     }
     let mut cohorts = Vec::new();
     for (c, cohort) in definition.cohorts.iter().enumerate() {
-        let drug = &definition.drugs[cohort.drug];
-        let own = definition.cohort_criteria.len() + drug.criteria.len();
-        let mut columns = general.clone();
-        columns.extend((0..own).map(|j| drug_criterion_column(cohort.drug, j)));
         let matched = patients.clone().lazy().filter(col(matched_column(c)));
-        for (stratum, outcomes, n) in grouped(matched, &columns)? {
+        for (stratum, outcomes, n) in grouped(matched, &cohort_columns(definition, c))? {
             raw.push((Some(c), stratum, outcomes, n));
         }
         cohorts.push(CohortColumns {
             id: cohort.id.clone(),
-            criteria: definition
-                .cohort_criteria
-                .iter()
-                .chain(&drug.criteria)
+            criteria: drug_criteria(definition, cohort.drug)
                 .map(|c| c.id.clone())
                 .collect(),
         });

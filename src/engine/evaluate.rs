@@ -10,7 +10,7 @@ use super::compile::{resistance_column, Compiler, Context};
 use super::inputs::{days, epoch_days, Inputs};
 use super::records::{measure_unit_convertible, of_source, RecordTable};
 use super::EngineError;
-use crate::definition::model::{CodePattern, CodeSet, Definition, Source, Vocabulary};
+use crate::definition::model::{CodePattern, CodeSet, Criterion, Definition, Source, Vocabulary};
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
 pub fn criterion_column(i: usize) -> String {
@@ -21,6 +21,36 @@ pub fn criterion_column(i: usize) -> String {
 /// drug's own).
 pub fn drug_criterion_column(d: usize, j: usize) -> String {
     format!("drug_{d}_criterion_{j}")
+}
+
+/// The criteria evaluated for every patient x cohort pair of drug `d`: the definition's cohort
+/// criteria, then the drug's own, in this order everywhere (columns, mask table, reports).
+pub(crate) fn drug_criteria(definition: &Definition, d: usize) -> impl Iterator<Item = &Criterion> {
+    definition
+        .cohort_criteria
+        .iter()
+        .chain(&definition.drugs[d].criteria)
+}
+
+/// The outcome columns of the general criteria, in definition order.
+pub(crate) fn general_columns(definition: &Definition) -> Vec<String> {
+    (0..definition.criteria.len())
+        .map(criterion_column)
+        .collect()
+}
+
+/// The outcome columns of drug `d`'s criteria (see [`drug_criteria`]).
+fn drug_columns(definition: &Definition, d: usize) -> Vec<String> {
+    (0..drug_criteria(definition, d).count())
+        .map(|j| drug_criterion_column(d, j))
+        .collect()
+}
+
+/// The outcome columns of cohort `c`'s rows: the general criteria, then its drug's.
+pub(crate) fn cohort_columns(definition: &Definition, c: usize) -> Vec<String> {
+    let mut columns = general_columns(definition);
+    columns.extend(drug_columns(definition, definition.cohorts[c].drug));
+    columns
 }
 
 /// Stratum columns of the patient-level frame, in `Stratum::DIMENSIONS` order.
@@ -218,12 +248,7 @@ pub fn patient_outcomes(
         let ctx = Context {
             drug: Some((d, drug)),
         };
-        for (j, criterion) in definition
-            .cohort_criteria
-            .iter()
-            .chain(&drug.criteria)
-            .enumerate()
-        {
+        for (j, criterion) in drug_criteria(definition, d).enumerate() {
             per_drug.push(
                 compiler
                     .criterion(criterion, ctx)?
@@ -312,11 +337,10 @@ pub fn patient_outcomes(
 
     let mut keep = vec![col("person_id")];
     keep.extend(STRATUM_COLUMNS.iter().map(|c| col(*c)));
-    keep.extend((0..definition.criteria.len()).map(|i| col(criterion_column(i))));
+    keep.extend(general_columns(definition).into_iter().map(col));
     keep.extend((0..definition.cohorts.len()).map(|c| col(matched_column(c))));
-    for (d, drug) in definition.drugs.iter().enumerate() {
-        let n = definition.cohort_criteria.len() + drug.criteria.len();
-        keep.extend((0..n).map(|j| col(drug_criterion_column(d, j))));
+    for d in 0..definition.drugs.len() {
+        keep.extend(drug_columns(definition, d).into_iter().map(col));
     }
     let patients = wide
         .select(keep)

@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 use super::cohorts::matched_column;
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
-use super::evaluate::{criterion_column, drug_criterion_column};
+use super::evaluate::{cohort_columns, criterion_column, general_columns};
 use super::mask::{MaskTable, Outcome};
 use super::EngineError;
 use crate::definition::model::Definition;
@@ -42,22 +42,16 @@ fn status(columns: &[String]) -> Expr {
 
 /// The restricted patient-level frame.
 pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<DataFrame, EngineError> {
-    let general: Vec<String> = (0..definition.criteria.len())
-        .map(criterion_column)
-        .collect();
+    let general = general_columns(definition);
     let mut select = vec![col("person_id")];
     for (i, criterion) in definition.criteria.iter().enumerate() {
         select.push(word(col(criterion_column(i))).alias(criterion.id.as_str()));
     }
     select.push(status(&general).alias("status"));
     for (c, cohort) in definition.cohorts.iter().enumerate() {
-        let drug = &definition.drugs[cohort.drug];
-        let mut columns = general.clone();
-        let own = definition.cohort_criteria.len() + drug.criteria.len();
-        columns.extend((0..own).map(|j| drug_criterion_column(cohort.drug, j)));
         select.push(
             when(col(matched_column(c)))
-                .then(status(&columns))
+                .then(status(&cohort_columns(definition, c)))
                 .otherwise(lit(NULL).cast(DataType::String))
                 .alias(cohort.id.as_str()),
         );
