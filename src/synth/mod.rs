@@ -22,7 +22,7 @@ use rayon::prelude::*;
 
 use crate::progress::Progress;
 
-pub use patient::ORPHAN_ID_BASE;
+pub use patient::{orphan_id, person_id};
 pub use schema::Table;
 
 /// First and last day of the extract period (index dates fall in it), and the extraction date.

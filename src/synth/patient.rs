@@ -52,8 +52,17 @@ const EDGES: [Edge; 14] = [
 /// Share of patients that carry one edge case (each of the 14 kinds at ~0.36 %).
 const EDGE_SHARE: f64 = 0.05;
 
-/// Person ids of orphan rows start here, far above any patient's id.
-pub const ORPHAN_ID_BASE: i64 = 9_000_000_000;
+/// The `person_id` of patient number `n` (0-based): odd, so that the even id after it can carry
+/// the patient's orphan rows and the extract stays sorted by `person_id`, as a registry's dump
+/// would be (row-group statistics then prune by id, which `eligo run`'s partitions rely on).
+pub fn person_id(n: u64) -> i64 {
+    2 * n as i64 + 1
+}
+
+/// The id of the orphan rows written beside patient number `n`: in no person row.
+pub fn orphan_id(n: u64) -> i64 {
+    person_id(n) + 1
+}
 
 /// What later stages need to know about a patient.
 pub struct Patient {
@@ -77,7 +86,7 @@ pub fn generate(tables: &mut Tables, key: [u8; 32], n: u64, scratch: &mut String
     let mut rng = ChaCha8Rng::from_seed(key);
     rng.set_stream(n);
     let rng = &mut rng;
-    let id = n as i64 + 1;
+    let id = person_id(n);
 
     // --- person ------------------------------------------------------------------------------
     let site_ix = weighted(rng, epi::SITES, |s| s.cases);
@@ -229,7 +238,7 @@ pub fn generate(tables: &mut Tables, key: [u8; 32], n: u64, scratch: &mut String
 
     // orphan rows: a handful per 10,000 patients, with a person_id that is not in person
     if chance(rng, 0.001) {
-        let orphan = ORPHAN_ID_BASE + n as i64;
+        let orphan = orphan_id(n);
         tables.measurement.push(
             orphan,
             "718-7",
