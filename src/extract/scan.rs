@@ -63,8 +63,15 @@ pub fn scan_source(
         let mut exprs = Vec::new();
         for column in schema::columns(source.table) {
             let target = schema::normalized(column.kind, id_type);
-            let expr = if source.stored.contains_key(column.name) {
-                col(column.name).cast(target)
+            let expr = if let Some(stored) = source.stored.get(column.name) {
+                // A plain column where the file's type is already the normalized one: a cast,
+                // even a no-op one, stops polars from pushing filters (a partition's person_id
+                // range) into the Parquet reader, where row-group statistics prune.
+                if reads_as(stored, &target) {
+                    col(column.name)
+                } else {
+                    col(column.name).cast(target)
+                }
             } else if let Some((_, value)) = hive.iter().find(|(k, _)| *k == column.name) {
                 hive_literal(column, value.as_deref(), id_type).map_err(|message| {
                     ExtractError::WrongType {
@@ -95,6 +102,21 @@ pub fn scan_source(
             message: e.to_string(),
         }),
     }
+}
+
+/// Whether polars reads a Parquet column of Arrow type `stored` as `target` without a cast.
+/// Not claimed for strings: polars reads a string column as Categorical where the file's
+/// embedded Arrow schema says Dictionary, which `stored` does not always show.
+fn reads_as(stored: &arrow::datatypes::DataType, target: &DataType) -> bool {
+    use arrow::datatypes::DataType as A;
+    matches!(
+        (stored, target),
+        (A::Int64, DataType::Int64)
+            | (A::Int32, DataType::Int32)
+            | (A::Float64, DataType::Float64)
+            | (A::Boolean, DataType::Boolean)
+            | (A::Date32, DataType::Date)
+    )
 }
 
 /// A hive partition value as a literal of the column's normalized type.
