@@ -84,6 +84,15 @@ pub struct Stage {
 }
 
 impl Stage {
+    /// Shows how far the stage is (`partition 3/10`) beside its name; logged when not on a
+    /// terminal, where nightly runs keep their logs.
+    pub fn detail(&self, detail: &str) {
+        match &self.bar {
+            Some(bar) => bar.set_message(format!("{} ({detail})", self.name)),
+            None => self.progress.log(format!("{}: {detail}", self.name)),
+        }
+    }
+
     /// Ends the stage, logs and returns its duration.
     pub fn done(self) -> Duration {
         let elapsed = self.started.elapsed();

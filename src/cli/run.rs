@@ -41,6 +41,10 @@ pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
+    /// Patients evaluated at a time (person_id ranges): memory is bounded by this, not by the
+    /// registry's size. Results do not depend on it.
+    #[arg(long, default_value_t = 250_000, value_parser = clap::value_parser!(u64).range(1..))]
+    pub partition_patients: u64,
 }
 
 fn parse_date(text: &str) -> Result<chrono::NaiveDate, String> {
@@ -123,19 +127,55 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     let inputs = inputs(&extract)?;
     let (period_start, period_end) = period(&extract, &inputs, as_of)?;
 
-    let stage = progress.stage("evaluating the criteria");
+    let folder = OutputFolder::create(&args.out).map_err(Failure::runtime)?;
     let engine_error =
         |e: engine::EngineError| Failure::runtime(format!("{}: {e}", args.data.display()));
-    let patients = engine::patient_outcomes(&inputs, &definition, as_of).map_err(engine_error)?;
-    let unconvertible = engine::unconvertible_units(&inputs, &definition).map_err(engine_error)?;
-    quality
-        .column_mut(Table::Measurement, "unit")
-        .unconvertible_units += unconvertible;
-    timings.push(("evaluate".into(), stage.done().as_secs_f64()));
-
-    let stage = progress.stage("counting the mask table");
-    let masks = engine::count(&patients, &definition).map_err(engine_error)?;
-    timings.push(("aggregate".into(), stage.done().as_secs_f64()));
+    let masks = {
+        let stage = progress.stage("evaluating the criteria");
+        let partitions = engine::partitions(&inputs.person, args.partition_patients as usize)
+            .map_err(engine_error)?;
+        let mut counter = engine::MaskCounter::new(&definition);
+        let mut restricted = match args.restricted {
+            true => Some(PatientWriter::create(folder.path(), &definition)?),
+            false => None,
+        };
+        let (mut evaluate, mut aggregate) = (0.0, 0.0);
+        for (k, partition) in partitions.iter().enumerate() {
+            let started = Instant::now();
+            let patients =
+                engine::patient_outcomes(&inputs.partition(partition), &definition, as_of)
+                    .map_err(engine_error)?;
+            evaluate += started.elapsed().as_secs_f64();
+            let started = Instant::now();
+            counter.add(&patients).map_err(engine_error)?;
+            if let Some(writer) = &mut restricted {
+                writer.write(&patients)?;
+            }
+            aggregate += started.elapsed().as_secs_f64();
+            if partitions.len() > 1 {
+                stage.detail(&format!(
+                    "partition {}/{} of {} patients done",
+                    k + 1,
+                    partitions.len(),
+                    partition.patients
+                ));
+            }
+        }
+        if let Some(writer) = restricted {
+            writer.finish()?;
+        }
+        let started = Instant::now();
+        let unconvertible =
+            engine::unconvertible_units(&inputs, &definition).map_err(engine_error)?;
+        quality
+            .column_mut(Table::Measurement, "unit")
+            .unconvertible_units += unconvertible;
+        evaluate += started.elapsed().as_secs_f64();
+        stage.done();
+        timings.push(("evaluate".into(), evaluate));
+        timings.push(("aggregate".into(), aggregate));
+        counter.finish()
+    };
 
     let stage = progress.stage("writing the reports");
     let run = RunInfo {
@@ -158,7 +198,6 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     for (name, seconds) in &timings {
         manifest.add_timing(name, *seconds);
     }
-    let folder = OutputFolder::create(&args.out).map_err(Failure::runtime)?;
     let input = ReportInput {
         definition: &definition,
         masks: &masks,
@@ -170,7 +209,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     let reports = report::build(&input).map_err(Failure::runtime)?;
     reports.write(folder.path()).map_err(Failure::runtime)?;
     if args.restricted {
-        write_restricted(folder.path(), &patients, &masks, &definition)?;
+        write_restricted_masks(folder.path(), &masks)?;
     }
     folder.commit().map_err(Failure::runtime)?;
     stage.done();
@@ -183,63 +222,78 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Patients converted to the restricted words (`pass`, `fail`, ...) per row group, written as they
-/// are converted: the Utf8 columns of a whole registry never sit in memory at once.
-fn write_patients(
-    path: &Path,
-    patients: &DataFrame,
-    definition: &Definition,
-) -> Result<(), Failure> {
-    const ROWS: usize = 131_072;
-    let error = |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: {e}", path.display()));
-    let file = std::fs::File::create(path).map_err(|e| error(&e))?;
-    let mut writer = None;
-    let mut offset = 0;
-    loop {
-        let slice = patients.slice(offset as i64, ROWS);
-        let frame = engine::restricted_patients(&slice, definition).map_err(Failure::runtime)?;
-        let writer = match &mut writer {
-            Some(writer) => writer,
-            None => writer.insert(
-                ParquetWriter::new(file.try_clone().map_err(|e| error(&e))?)
-                    .with_compression(ParquetCompression::Zstd(None))
-                    .batched(frame.schema())
-                    .map_err(|e| error(&e))?,
-            ),
-        };
-        writer.write_batch(&frame).map_err(|e| error(&e))?;
-        offset += ROWS;
-        if offset >= patients.height() {
-            break;
-        }
-    }
-    if let Some(writer) = writer {
-        writer.finish().map_err(|e| error(&e))?;
-    }
-    Ok(())
+/// `restricted/patients.parquet`, written a partition at a time and, within one, per row group
+/// of restricted words (`pass`, `fail`, ...): the Utf8 columns of a whole registry never sit in
+/// memory at once. Partitions come in `person_id` order, so the file is sorted.
+struct PatientWriter<'a> {
+    path: PathBuf,
+    file: std::fs::File,
+    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
+    definition: &'a Definition,
 }
 
-fn write_restricted(
-    folder: &Path,
-    patients: &DataFrame,
-    masks: &engine::mask::MaskTable,
-    definition: &Definition,
-) -> Result<(), Failure> {
-    let dir = folder.join("restricted");
-    std::fs::create_dir_all(&dir)
-        .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display())))?;
-    let write = |name: &str, mut frame: DataFrame| -> Result<(), Failure> {
-        let path = dir.join(name);
+impl<'a> PatientWriter<'a> {
+    fn create(folder: &Path, definition: &'a Definition) -> Result<PatientWriter<'a>, Failure> {
+        let dir = folder.join("restricted");
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display())))?;
+        let path = dir.join("patients.parquet");
         let file = std::fs::File::create(&path)
             .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        ParquetWriter::new(file)
-            .with_compression(ParquetCompression::Zstd(None))
-            .finish(&mut frame)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
+        Ok(PatientWriter {
+            path,
+            file,
+            writer: None,
+            definition,
+        })
+    }
+
+    fn error(&self, e: &dyn std::fmt::Display) -> Failure {
+        Failure::runtime(format!("{}: {e}", self.path.display()))
+    }
+
+    fn write(&mut self, patients: &DataFrame) -> Result<(), Failure> {
+        const ROWS: usize = 131_072;
+        let mut offset = 0;
+        while offset < patients.height() || (offset == 0 && self.writer.is_none()) {
+            let slice = patients.slice(offset as i64, ROWS);
+            let frame =
+                engine::restricted_patients(&slice, self.definition).map_err(Failure::runtime)?;
+            if self.writer.is_none() {
+                let file = self.file.try_clone().map_err(|e| self.error(&e))?;
+                let writer = ParquetWriter::new(file)
+                    .with_compression(ParquetCompression::Zstd(None))
+                    .batched(frame.schema())
+                    .map_err(|e| self.error(&e))?;
+                self.writer = Some(writer);
+            }
+            if let Some(writer) = &mut self.writer {
+                writer.write_batch(&frame).map_err(|e| self.error(&e))?;
+            }
+            offset += ROWS;
+        }
         Ok(())
-    };
-    write_patients(&dir.join("patients.parquet"), patients, definition)?;
-    let frame = engine::restricted_masks(masks).map_err(Failure::runtime)?;
-    write("masks.parquet", frame)?;
+    }
+
+    fn finish(self) -> Result<(), Failure> {
+        if let Some(writer) = self.writer {
+            writer
+                .finish()
+                .map_err(|e| Failure::runtime(format!("{}: {e}", self.path.display())))?;
+        }
+        Ok(())
+    }
+}
+
+/// `restricted/masks.parquet`: the unsuppressed mask table.
+fn write_restricted_masks(folder: &Path, masks: &engine::mask::MaskTable) -> Result<(), Failure> {
+    let path = folder.join("restricted").join("masks.parquet");
+    let mut frame = engine::restricted_masks(masks).map_err(Failure::runtime)?;
+    let file = std::fs::File::create(&path)
+        .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
+    ParquetWriter::new(file)
+        .with_compression(ParquetCompression::Zstd(None))
+        .finish(&mut frame)
+        .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
     Ok(())
 }

@@ -9,13 +9,15 @@ mod count;
 mod evaluate;
 pub mod inputs;
 pub mod mask;
+mod partition;
 mod records;
 mod restricted;
 
 pub use codes::matches as code_matches;
-pub use count::count;
+pub use count::{count, MaskCounter};
 pub use evaluate::{patient_outcomes, unconvertible_units};
 pub use inputs::Inputs;
+pub use partition::{partitions, Bound, Partition};
 pub use restricted::{masks as restricted_masks, patients as restricted_patients};
 
 use polars::prelude::PolarsError;

@@ -71,6 +71,20 @@ pub fn masks(masks: &MaskTable) -> Result<DataFrame, EngineError> {
             }
         }
     }
+    // The output column of each criterion of a population row and of each cohort's rows.
+    let position = |name: &String| ids.iter().position(|id| id == name);
+    let general: Vec<Option<usize>> = masks.criteria.iter().map(position).collect();
+    let per_cohort: Vec<Vec<Option<usize>>> = masks
+        .cohorts
+        .iter()
+        .map(|c| {
+            general
+                .iter()
+                .copied()
+                .chain(c.criteria.iter().map(position))
+                .collect()
+        })
+        .collect();
     let n = masks.rows.len();
     let mut cohort = Vec::with_capacity(n);
     let mut strata: Vec<Vec<&str>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
@@ -82,16 +96,14 @@ pub fn masks(masks: &MaskTable) -> Result<DataFrame, EngineError> {
         for (d, dimension) in super::mask::Stratum::DIMENSIONS.iter().enumerate() {
             strata[d].push(stratum.get(dimension).unwrap_or("not recorded"));
         }
-        let names = masks.criteria.iter().chain(
-            row.cohort
-                .map(|c| masks.cohorts[c].criteria.iter())
-                .into_iter()
-                .flatten(),
-        );
-        for (i, name) in names.enumerate() {
-            if let Some(column) = ids.iter().position(|id| id == name) {
+        let columns = match row.cohort {
+            Some(c) => &per_cohort[c],
+            None => &general,
+        };
+        for (i, column) in columns.iter().enumerate() {
+            if let Some(column) = column {
                 let outcome: Outcome = row.outcomes.get(i);
-                outcomes[column][r] = Some(outcome.as_str());
+                outcomes[*column][r] = Some(outcome.as_str());
             }
         }
         patients.push(row.patients);
