@@ -4,6 +4,7 @@
 
 mod fixtures;
 
+use eligo::extract::partition::DEFAULT_PARTITION_PATIENTS;
 use eligo::extract::{Extract, ExtractError};
 use eligo::progress::Progress;
 use proptest::prelude::*;
@@ -14,7 +15,9 @@ fn open_and_validate(bytes: &[u8]) -> bool {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(dir.path().join("person.parquet"), bytes).unwrap();
     match Extract::open(dir.path()) {
-        Ok(extract) => extract.validate(&Progress::new(true)).is_ok(),
+        Ok(extract) => extract
+            .validate(&Progress::new(true), DEFAULT_PARTITION_PATIENTS)
+            .is_ok(),
         Err(err) => {
             // Every error names the file it is about.
             assert!(err.to_string().contains("person"), "{err}");

@@ -11,6 +11,7 @@ use clap::Args;
 
 use super::Failure;
 use crate::definition::{self, Definition};
+use crate::extract::partition::DEFAULT_PARTITION_PATIENTS;
 use crate::extract::{DataQuality, Extract, Table};
 use crate::progress::Progress;
 
@@ -44,7 +45,9 @@ pub fn execute(args: CheckArgs, progress: &Progress) -> Result<(), Failure> {
 /// failure (exit 1) carrying the error's message.
 fn check_data(dir: &Path, progress: &Progress) -> Result<(), Failure> {
     let extract = Extract::open(dir).map_err(Failure::runtime)?;
-    let quality = extract.validate(progress).map_err(Failure::runtime)?;
+    let quality = extract
+        .validate(progress, DEFAULT_PARTITION_PATIENTS)
+        .map_err(Failure::runtime)?;
     print!("{}", summary(&extract, &quality));
     Ok(())
 }

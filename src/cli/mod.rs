@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod diff;
+mod restricted;
 pub mod run;
 pub mod synth;
 

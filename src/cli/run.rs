@@ -1,16 +1,17 @@
 //! `eligo run`: the main job. Reads the extract, evaluates the definition, counts the mask table
 //! and writes every report into a fresh folder that replaces `--out` only when complete.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Instant;
 
 use clap::Args;
 use polars::prelude::*;
 
+use super::restricted;
 use super::Failure;
 use crate::definition::model::Definition;
 use crate::engine::{self, Inputs};
-use crate::extract::{Extract, Table};
+use crate::extract::{partition, Extract, Table};
 use crate::progress::Progress;
 use crate::report::{self, Disclosure, Manifest, OutputFolder, ReportInput, RunInfo};
 
@@ -43,7 +44,8 @@ pub struct RunArgs {
     pub threads: Option<usize>,
     /// Patients evaluated at a time (person_id ranges): memory is bounded by this, not by the
     /// registry's size. Results do not depend on it.
-    #[arg(long, default_value_t = 250_000, value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, default_value_t = partition::DEFAULT_PARTITION_PATIENTS as u64,
+          value_parser = clap::value_parser!(u64).range(1..))]
     pub partition_patients: u64,
 }
 
@@ -117,7 +119,9 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
 
     let stage = progress.stage("reading and validating the extract");
     let extract = Extract::open(&args.data).map_err(Failure::runtime)?;
-    let mut quality = extract.validate(progress).map_err(Failure::runtime)?;
+    let mut quality = extract
+        .validate(progress, args.partition_patients as usize)
+        .map_err(Failure::runtime)?;
     timings.push(("extract".into(), stage.done().as_secs_f64()));
 
     let as_of = args
@@ -132,11 +136,14 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         |e: engine::EngineError| Failure::runtime(format!("{}: {e}", args.data.display()));
     let masks = {
         let stage = progress.stage("evaluating the criteria");
-        let partitions = engine::partitions(&inputs.person, args.partition_patients as usize)
-            .map_err(engine_error)?;
+        let partitions = partition::partitions(&inputs.person, args.partition_patients as usize)
+            .map_err(|e| engine_error(e.into()))?;
         let mut counter = engine::MaskCounter::new(&definition);
         let mut restricted = match args.restricted {
-            true => Some(PatientWriter::create(folder.path(), &definition)?),
+            true => Some(restricted::PatientWriter::create(
+                folder.path(),
+                &definition,
+            )?),
             false => None,
         };
         let (mut evaluate, mut aggregate) = (0.0, 0.0);
@@ -209,7 +216,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     let reports = report::build(&input).map_err(Failure::runtime)?;
     reports.write(folder.path()).map_err(Failure::runtime)?;
     if args.restricted {
-        write_restricted_masks(folder.path(), &masks)?;
+        restricted::write_masks(folder.path(), &masks)?;
     }
     folder.commit().map_err(Failure::runtime)?;
     stage.done();
@@ -219,81 +226,5 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         args.out.display(),
         started.elapsed().as_secs_f64()
     ));
-    Ok(())
-}
-
-/// `restricted/patients.parquet`, written a partition at a time and, within one, per row group
-/// of restricted words (`pass`, `fail`, ...): the Utf8 columns of a whole registry never sit in
-/// memory at once. Partitions come in `person_id` order, so the file is sorted.
-struct PatientWriter<'a> {
-    path: PathBuf,
-    file: std::fs::File,
-    writer: Option<polars::io::parquet::write::BatchedWriter<std::fs::File>>,
-    definition: &'a Definition,
-}
-
-impl<'a> PatientWriter<'a> {
-    fn create(folder: &Path, definition: &'a Definition) -> Result<PatientWriter<'a>, Failure> {
-        let dir = folder.join("restricted");
-        std::fs::create_dir_all(&dir)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", dir.display())))?;
-        let path = dir.join("patients.parquet");
-        let file = std::fs::File::create(&path)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-        Ok(PatientWriter {
-            path,
-            file,
-            writer: None,
-            definition,
-        })
-    }
-
-    fn error(&self, e: &dyn std::fmt::Display) -> Failure {
-        Failure::runtime(format!("{}: {e}", self.path.display()))
-    }
-
-    fn write(&mut self, patients: &DataFrame) -> Result<(), Failure> {
-        const ROWS: usize = 131_072;
-        let mut offset = 0;
-        while offset < patients.height() || (offset == 0 && self.writer.is_none()) {
-            let slice = patients.slice(offset as i64, ROWS);
-            let frame =
-                engine::restricted_patients(&slice, self.definition).map_err(Failure::runtime)?;
-            if self.writer.is_none() {
-                let file = self.file.try_clone().map_err(|e| self.error(&e))?;
-                let writer = ParquetWriter::new(file)
-                    .with_compression(ParquetCompression::Zstd(None))
-                    .batched(frame.schema())
-                    .map_err(|e| self.error(&e))?;
-                self.writer = Some(writer);
-            }
-            if let Some(writer) = &mut self.writer {
-                writer.write_batch(&frame).map_err(|e| self.error(&e))?;
-            }
-            offset += ROWS;
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<(), Failure> {
-        if let Some(writer) = self.writer {
-            writer
-                .finish()
-                .map_err(|e| Failure::runtime(format!("{}: {e}", self.path.display())))?;
-        }
-        Ok(())
-    }
-}
-
-/// `restricted/masks.parquet`: the unsuppressed mask table.
-fn write_restricted_masks(folder: &Path, masks: &engine::mask::MaskTable) -> Result<(), Failure> {
-    let path = folder.join("restricted").join("masks.parquet");
-    let mut frame = engine::restricted_masks(masks).map_err(Failure::runtime)?;
-    let file = std::fs::File::create(&path)
-        .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
-    ParquetWriter::new(file)
-        .with_compression(ParquetCompression::Zstd(None))
-        .finish(&mut frame)
-        .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))?;
     Ok(())
 }

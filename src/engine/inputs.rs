@@ -4,6 +4,8 @@
 
 use polars::prelude::*;
 
+use crate::extract::partition::Partition;
+
 /// One lazy frame per contract table; an absent table is an empty frame with the contract schema.
 #[derive(Clone)]
 pub struct Inputs {
@@ -14,6 +16,22 @@ pub struct Inputs {
     pub treatment: LazyFrame,
     pub molecular_test: LazyFrame,
     pub variant: LazyFrame,
+}
+
+impl Inputs {
+    /// The tables restricted to the `person_id` range of `partition`.
+    pub fn partition(&self, partition: &Partition) -> Inputs {
+        let f = |table: &LazyFrame| partition.filter(table.clone());
+        Inputs {
+            person: f(&self.person),
+            diagnosis: f(&self.diagnosis),
+            measurement: f(&self.measurement),
+            observation: f(&self.observation),
+            treatment: f(&self.treatment),
+            molecular_test: f(&self.molecular_test),
+            variant: f(&self.variant),
+        }
+    }
 }
 
 /// Days since 1970-01-01 of a date column (Date -> Int32), the form every window is computed in.

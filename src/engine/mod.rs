@@ -9,7 +9,6 @@ mod count;
 mod evaluate;
 pub mod inputs;
 pub mod mask;
-mod partition;
 mod records;
 mod restricted;
 
@@ -17,7 +16,6 @@ pub use codes::matches as code_matches;
 pub use count::{count, MaskCounter};
 pub use evaluate::{patient_outcomes, unconvertible_units};
 pub use inputs::Inputs;
-pub use partition::{partitions, Bound, Partition};
 pub use restricted::{masks as restricted_masks, patients as restricted_patients};
 
 use polars::prelude::PolarsError;

@@ -61,8 +61,9 @@ pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<DataFra
 
 /// The mask table as a frame: `cohort` (null for the population rows), the five stratum columns,
 /// one Utf8 column per criterion id (general criteria, then every cohort criterion id; null where
-/// a row does not carry that criterion) and `patients`.
-pub fn masks(masks: &MaskTable) -> Result<DataFrame, EngineError> {
+/// a row does not carry that criterion) and `patients`; rows `rows` of the table, so that a
+/// large table is written a slice at a time.
+pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<DataFrame, EngineError> {
     let mut ids: Vec<String> = masks.criteria.clone();
     for cohort in &masks.cohorts {
         for id in &cohort.criteria {
@@ -85,12 +86,13 @@ pub fn masks(masks: &MaskTable) -> Result<DataFrame, EngineError> {
                 .collect()
         })
         .collect();
-    let n = masks.rows.len();
+    let rows = &masks.rows[rows.start.min(masks.rows.len())..rows.end.min(masks.rows.len())];
+    let n = rows.len();
     let mut cohort = Vec::with_capacity(n);
     let mut strata: Vec<Vec<&str>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
     let mut outcomes: Vec<Vec<Option<&'static str>>> = vec![vec![None; n]; ids.len()];
     let mut patients = Vec::with_capacity(n);
-    for (r, row) in masks.rows.iter().enumerate() {
+    for (r, row) in rows.iter().enumerate() {
         cohort.push(row.cohort.map(|c| masks.cohorts[c].id.as_str()));
         let stratum = &masks.strata[row.stratum];
         for (d, dimension) in super::mask::Stratum::DIMENSIONS.iter().enumerate() {

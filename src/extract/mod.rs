@@ -5,6 +5,7 @@
 mod error;
 mod locate;
 mod meta;
+pub mod partition;
 mod quality;
 mod scan;
 pub mod schema;
@@ -247,12 +248,14 @@ impl Extract {
     /// Full data checks (reads the data, lazily, only the needed columns, with the streaming
     /// engine): required values non-null, person_id and test_id unique (errors, with the count
     /// and up to 5 offending keys); orphan rows, nulls, values out of domain and unknown units
-    /// are counted as findings.
+    /// are counted as findings, orphan rows a `person_id` partition of `partition_patients` at a
+    /// time (see [`partition`]).
     pub fn validate(
         &self,
         progress: &crate::progress::Progress,
+        partition_patients: usize,
     ) -> Result<DataQuality, ExtractError> {
-        validate::validate(self, progress)
+        validate::validate(self, progress, partition_patients)
     }
 
     /// [`Extract::scan`] plus a column [`scan::FILE_COLUMN`] with each row's file (for errors).

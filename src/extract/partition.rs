@@ -3,11 +3,12 @@
 //! is filtered to the range; on an extract sorted or clustered by `person_id` (as database dumps
 //! and `eligo synth` write them) the Parquet row-group statistics skip the other partitions' row
 //! groups, so the extract is still decoded about once. Any order gives the same results.
+//! Validation counts orphan rows per partition too, against a small set of ids.
+
+/// Patients per partition unless the command line says otherwise (`--partition-patients`).
+pub const DEFAULT_PARTITION_PATIENTS: usize = 250_000;
 
 use polars::prelude::*;
-
-use super::inputs::Inputs;
-use super::EngineError;
 
 /// One end of a partition's range: a `person_id` of the person table.
 #[derive(Debug, Clone, PartialEq)]
@@ -36,7 +37,7 @@ pub struct Partition {
 
 impl Partition {
     /// The rows of one table in the range; the whole table for the single, unbounded partition.
-    fn filter(&self, table: LazyFrame) -> LazyFrame {
+    pub fn filter(&self, table: LazyFrame) -> LazyFrame {
         let id = || col("person_id");
         let predicate = match (&self.from, &self.until) {
             (None, None) => return table,
@@ -48,26 +49,9 @@ impl Partition {
     }
 }
 
-impl Inputs {
-    /// The tables restricted to the patients of `partition` (orphan rows outside every range
-    /// are dropped here; evaluation drops them anyway).
-    pub fn partition(&self, partition: &Partition) -> Inputs {
-        let f = |table: &LazyFrame| partition.filter(table.clone());
-        Inputs {
-            person: f(&self.person),
-            diagnosis: f(&self.diagnosis),
-            measurement: f(&self.measurement),
-            observation: f(&self.observation),
-            treatment: f(&self.treatment),
-            molecular_test: f(&self.molecular_test),
-            variant: f(&self.variant),
-        }
-    }
-}
-
 /// Splits the person table into consecutive `person_id` ranges of at most `size` patients (more
 /// only where one id repeats). One unbounded partition when the table has at most `size` rows.
-pub fn partitions(person: &LazyFrame, size: usize) -> Result<Vec<Partition>, EngineError> {
+pub fn partitions(person: &LazyFrame, size: usize) -> Result<Vec<Partition>, PolarsError> {
     let size = size.max(1);
     let ids = person
         .clone()
@@ -84,7 +68,7 @@ pub fn partitions(person: &LazyFrame, size: usize) -> Result<Vec<Partition>, Eng
             patients: total,
         }]);
     }
-    let bound = |row: usize| -> Result<Bound, EngineError> {
+    let bound = |row: usize| -> Result<Bound, PolarsError> {
         match ids.dtype() {
             DataType::String => Ok(Bound::Text(
                 ids.str()?.get(row).unwrap_or_default().to_string(),
@@ -191,18 +175,7 @@ mod tests {
         let parts = partitions(&frame, 2).unwrap();
         assert_eq!(parts[0].until, Some(Bound::Text("c".into())));
         assert_eq!(parts[1].from, Some(Bound::Text("c".into())));
-        let rows = |p: &Partition| {
-            let inputs = Inputs {
-                person: frame.clone(),
-                diagnosis: frame.clone(),
-                measurement: frame.clone(),
-                observation: frame.clone(),
-                treatment: frame.clone(),
-                molecular_test: frame.clone(),
-                variant: frame.clone(),
-            };
-            inputs.partition(p).variant.collect().unwrap().height()
-        };
+        let rows = |p: &Partition| p.filter(frame.clone()).collect().unwrap().height();
         assert_eq!(rows(&parts[0]) + rows(&parts[1]), 4);
         assert_eq!(rows(&parts[0]), 2);
     }
