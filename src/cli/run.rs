@@ -147,11 +147,14 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
             false => None,
         };
         let (mut evaluate, mut aggregate) = (0.0, 0.0);
+        let mut unconvertible = 0;
         for (k, partition) in partitions.iter().enumerate() {
             let started = Instant::now();
-            let patients =
+            let evaluation =
                 engine::patient_outcomes(&inputs.partition(partition), &definition, as_of)
                     .map_err(engine_error)?;
+            let patients = evaluation.patients;
+            unconvertible += evaluation.unconvertible_units;
             evaluate += started.elapsed().as_secs_f64();
             let started = Instant::now();
             counter.add(&patients).map_err(engine_error)?;
@@ -171,13 +174,9 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         if let Some(writer) = restricted {
             writer.finish()?;
         }
-        let started = Instant::now();
-        let unconvertible =
-            engine::unconvertible_units(&inputs, &definition).map_err(engine_error)?;
         quality
             .column_mut(Table::Measurement, "unit")
             .unconvertible_units += unconvertible;
-        evaluate += started.elapsed().as_secs_f64();
         stage.done();
         timings.push(("evaluate".into(), evaluate));
         timings.push(("aggregate".into(), aggregate));

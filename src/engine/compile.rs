@@ -11,7 +11,10 @@ use std::collections::{BTreeMap, HashMap, HashSet};
 use polars::prelude::*;
 
 use super::codes::{atc_in, in_set, normalized_atc};
-use super::records::{in_window, measure_value, observation_value, of_source, RecordTable};
+use super::records::{
+    in_window, measure_unit_convertible, measure_value, observation_value, of_source, one_of,
+    RecordTable,
+};
 use super::EngineError;
 use crate::definition::model::{
     CmpOp, Cond, Criterion, CriterionKind, Definition, Drug, MissingRule, Quantity, Query,
@@ -106,6 +109,27 @@ impl<'d> Compiler<'d> {
                 .push((name.clone(), make().alias(name.as_str())));
         }
         col(name.as_str())
+    }
+
+    /// A measurement-level Boolean: the row is of one of the definition's measures but has a unit
+    /// none of those measures can convert (a data-quality count). Built on the shared source
+    /// columns, so the LOINC lists are matched once per row, not once more; None without measures.
+    pub(crate) fn unconvertible_unit(&mut self) -> Option<Expr> {
+        let definition = self.definition;
+        let table = RecordTable::Measurement;
+        let mut relevant = Vec::new();
+        let mut convertible = Vec::new();
+        for (m, measure) in definition.measures.iter().enumerate() {
+            let source = Source::Measure(m);
+            let of = self.share(table, format!("source_measure_{m}"), || {
+                of_source(definition, &source)
+            });
+            relevant.push(of.clone());
+            convertible.push(of.and(measure_unit_convertible(measure)));
+        }
+        let relevant = relevant.into_iter().reduce(Expr::or)?;
+        let convertible = convertible.into_iter().reduce(Expr::or)?;
+        Some(relevant.and(convertible.not()))
     }
 
     /// Atom columns that are 0 (no record) where the join found no row.
@@ -419,12 +443,7 @@ impl<'d> Compiler<'d> {
             }
             Test::In(values) => {
                 let values = values.clone();
-                self.latest_truth(query, test, ties, ctx, move |v| {
-                    v.is_in(
-                        lit(Series::new("values".into(), values)).implode(false),
-                        false,
-                    )
-                })
+                self.latest_truth(query, test, ties, ctx, move |v| one_of(v, &values))
             }
         }
     }

@@ -8,9 +8,9 @@ use super::codes::in_set;
 use super::cohorts::{biomarker_column, matched_column, molecular_flags, tumour_fits};
 use super::compile::{resistance_column, Compiler, Context};
 use super::inputs::{days, epoch_days, Inputs};
-use super::records::{measure_unit_convertible, of_source, RecordTable};
+use super::records::RecordTable;
 use super::EngineError;
-use crate::definition::model::{CodePattern, CodeSet, Criterion, Definition, Source, Vocabulary};
+use crate::definition::model::{CodePattern, CodeSet, Criterion, Definition, Vocabulary};
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
 pub fn criterion_column(i: usize) -> String {
@@ -220,14 +220,26 @@ fn strata(definition: &Definition) -> Vec<Expr> {
     ]
 }
 
-/// Evaluates every criterion for every patient; returns the patient-level frame: `person_id`,
-/// the stratum columns, one outcome column per general criterion, `matched_c` per cohort and one
-/// outcome column per drug criterion.
+/// What [`patient_outcomes`] gives.
+pub struct Evaluation {
+    /// The patient-level frame: `person_id`, the stratum columns, one outcome column per general
+    /// criterion, `matched_c` per cohort and one outcome column per drug criterion.
+    pub patients: DataFrame,
+    /// Measurement rows of the patients (orphan rows are not evaluated) of the definition's
+    /// measures whose unit none of those measures can convert: a data-quality finding (the rows
+    /// are dropped from evaluation). Counted in the measurement group-by, not in a scan of its own.
+    pub unconvertible_units: u64,
+}
+
+/// The per-patient count of unconvertible measurement rows, summed after evaluation.
+const UNCONVERTIBLE: &str = "__unconvertible_units";
+
+/// Evaluates every criterion for every patient.
 pub fn patient_outcomes(
     inputs: &Inputs,
     definition: &Definition,
     as_of: chrono::NaiveDate,
-) -> Result<DataFrame, EngineError> {
+) -> Result<Evaluation, EngineError> {
     let core = core(inputs, definition, as_of)
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
@@ -265,12 +277,29 @@ pub fn patient_outcomes(
         col("p_death"),
         col("p_primary"),
     ];
+    let unconvertible = compiler.unconvertible_unit();
     let mut wide = core.clone();
+    let mut counted_unconvertible = false;
     for (table, atoms) in compiler.atoms() {
-        let maxima: Vec<Expr> = atoms
+        let mut maxima: Vec<Expr> = atoms
             .iter()
             .map(|(name, _)| col(name.as_str()).max())
             .collect();
+        let mut columns: Vec<Expr> = std::iter::once(col("person_id"))
+            .chain(atoms.iter().map(|(_, expr)| expr.clone()))
+            .collect();
+        if *table == RecordTable::Measurement {
+            if let Some(unconvertible) = &unconvertible {
+                columns.push(
+                    unconvertible
+                        .clone()
+                        .cast(DataType::UInt32)
+                        .alias(UNCONVERTIBLE),
+                );
+                maxima.push(col(UNCONVERTIBLE).sum());
+                counted_unconvertible = true;
+            }
+        }
         let shared: Vec<Expr> = compiler
             .shared()
             .get(table)
@@ -284,11 +313,7 @@ pub fn patient_outcomes(
                 col("person_id"),
             )
             .with_columns(shared)
-            .select(
-                std::iter::once(col("person_id"))
-                    .chain(atoms.iter().map(|(_, expr)| expr.clone()))
-                    .collect::<Vec<_>>(),
-            )
+            .select(columns)
             .group_by([col("person_id")])
             .agg(maxima);
         wide = wide.left_join(per_patient, col("person_id"), col("person_id"));
@@ -342,45 +367,26 @@ pub fn patient_outcomes(
     for d in 0..definition.drugs.len() {
         keep.extend(drug_columns(definition, d).into_iter().map(col));
     }
-    let patients = wide
+    if counted_unconvertible {
+        keep.push(col(UNCONVERTIBLE));
+    }
+    let mut patients = wide
         .select(keep)
         .sort(["person_id"], SortMultipleOptions::default())
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
-    Ok(patients)
-}
-
-/// Measurement rows of the definition's measures whose unit none of those measures can convert:
-/// a data-quality finding (the rows are dropped from evaluation).
-pub fn unconvertible_units(inputs: &Inputs, definition: &Definition) -> Result<u64, EngineError> {
-    if definition.measures.is_empty() {
-        return Ok(0);
-    }
-    let relevant = definition
-        .measures
-        .iter()
-        .enumerate()
-        .map(|(m, _)| of_source(definition, &Source::Measure(m)))
-        .reduce(Expr::or)
-        .unwrap_or(lit(false));
-    let convertible = definition
-        .measures
-        .iter()
-        .enumerate()
-        .map(|(m, measure)| {
-            of_source(definition, &Source::Measure(m)).and(measure_unit_convertible(measure))
-        })
-        .reduce(Expr::or)
-        .unwrap_or(lit(false));
-    let counted = RecordTable::Measurement
-        .rows(inputs)
-        .select([relevant
-            .and(convertible.not())
-            .cast(DataType::UInt64)
+    let mut unconvertible_units = 0;
+    if counted_unconvertible {
+        let column = patients.drop_in_place(UNCONVERTIBLE)?;
+        unconvertible_units = column
+            .as_materialized_series()
+            .cast(&DataType::UInt64)?
+            .u64()?
             .sum()
-            .alias("n")])
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-    let n = counted.column("n")?.u64()?.get(0).unwrap_or(0);
-    Ok(n)
+            .unwrap_or(0);
+    }
+    Ok(Evaluation {
+        patients,
+        unconvertible_units,
+    })
 }

@@ -14,7 +14,7 @@ mod restricted;
 
 pub use codes::matches as code_matches;
 pub use count::{count, MaskCounter};
-pub use evaluate::{patient_outcomes, unconvertible_units};
+pub use evaluate::{patient_outcomes, Evaluation};
 pub use inputs::Inputs;
 pub use restricted::{masks as restricted_masks, patients as restricted_patients};
 

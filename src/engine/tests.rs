@@ -259,7 +259,8 @@ fn haemoglobin_edges_and_stroke_window() {
         ),
     ]);
     let definition = hb_and_stroke();
-    let patients = patient_outcomes(&inputs, &definition, as_of).unwrap();
+    let evaluation = patient_outcomes(&inputs, &definition, as_of).unwrap();
+    let patients = evaluation.patients;
     assert_eq!(
         outcomes(&patients, 0),
         vec![
@@ -279,7 +280,7 @@ fn haemoglobin_edges_and_stroke_window() {
         outcomes(&patients, 1),
         vec![FAIL, PASS, PASS, PASS, PASS, PASS, PASS, PASS, PASS, PASS]
     );
-    assert_eq!(unconvertible_units(&inputs, &definition).unwrap(), 1);
+    assert_eq!(evaluation.unconvertible_units, 1);
 
     // Mask table: patient 1 fails both, 3 and 10 unknown/pass, the rest eligible or n/a.
     let masks = count(&patients, &definition).unwrap();
