@@ -1,9 +1,12 @@
 //! Counting the mask table from patient-level frames: one pass over the rows, in parallel over
 //! row ranges (rayon), packing each patient's outcomes into 64-bit words (two bits a criterion)
-//! and counting per (cohort, stratum, outcomes). Strata are interned, so a key is a few words.
+//! and counting per (cohort, stratum, outcomes). Strata are interned, so a key is a few words;
+//! the maps hash with foldhash (SipHash showed in the profile at 10 M patients).
 //! Partitions' counts add up in a [`MaskCounter`].
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
+
+use foldhash::HashMap;
 
 use polars::prelude::*;
 use rayon::prelude::*;
@@ -63,8 +66,8 @@ impl<'a> MaskCounter<'a> {
     pub fn new(definition: &'a Definition) -> MaskCounter<'a> {
         MaskCounter {
             definition,
-            strata: HashMap::new(),
-            counts: HashMap::new(),
+            strata: HashMap::default(),
+            counts: HashMap::default(),
         }
     }
 
