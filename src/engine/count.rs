@@ -10,9 +10,10 @@ use foldhash::HashMap;
 
 use polars::prelude::*;
 use rayon::prelude::*;
+use smallvec::SmallVec;
 
 use super::cohorts::matched_column;
-use super::evaluate::{drug_criteria, drug_criterion_column, general_columns, STRATUM_COLUMNS};
+use super::evaluate::{drug_columns, drug_criteria, general_columns, STRATUM_COLUMNS};
 use super::mask::{CohortColumns, MaskRow, MaskTable, Outcomes, Stratum};
 use super::EngineError;
 use crate::definition::model::Definition;
@@ -26,7 +27,11 @@ pub fn count(patients: &DataFrame, definition: &Definition) -> Result<MaskTable,
 
 /// A key of the mask table while counting: cohort (None: the population), interned stratum,
 /// outcomes (general criteria, then the cohort's).
-type Key = (Option<u32>, u32, Outcomes);
+type Key = (Option<u32>, u32, Words);
+
+/// Packed outcome codes while counting: inline up to 64 criteria (IMPRESS has 25 general plus at
+/// most ~12 per drug), so the millions of keys at 10 M patients need no allocation each.
+type Words = SmallVec<[u64; 2]>;
 
 /// The mask table counted over the partitions of a registry, one patient-level frame at a time:
 /// counts of the same (cohort, stratum, outcomes) add up.
@@ -87,8 +92,9 @@ impl<'a> MaskCounter<'a> {
         let mut cohorts = Vec::with_capacity(definition.cohorts.len());
         for (c, cohort) in definition.cohorts.iter().enumerate() {
             let matched = frame.column(&matched_column(c))?.bool()?;
-            let own = (0..drug_criteria(definition, cohort.drug).count())
-                .map(|j| codes(&frame, &drug_criterion_column(cohort.drug, j)))
+            let own = drug_columns(definition, cohort.drug)
+                .iter()
+                .map(|name| codes(&frame, name))
                 .collect::<Result<Vec<_>, _>>()?;
             cohorts.push((matched, own));
         }
@@ -149,13 +155,21 @@ impl<'a> MaskCounter<'a> {
         for (p, (_, interned)) in sorted.iter().enumerate() {
             position[*interned as usize] = p;
         }
+        let general = definition.criteria.len();
+        let width = |cohort: Option<u32>| match cohort {
+            Some(c) => {
+                general + drug_criteria(definition, definition.cohorts[c as usize].drug).count()
+            }
+            None => general,
+        };
         let mut rows: Vec<MaskRow> = self
             .counts
             .into_iter()
-            .map(|((cohort, stratum, outcomes), patients)| MaskRow {
+            .map(|((cohort, stratum, words), patients)| MaskRow {
                 cohort: cohort.map(|c| c as usize),
                 stratum: position[stratum as usize],
-                outcomes,
+                // Packed from 2-bit codes by `pack`, so never more bits than criteria.
+                outcomes: Outcomes::from_words(words.to_vec(), width(cohort)).unwrap_or_default(),
                 patients,
             })
             .collect();
@@ -181,7 +195,7 @@ fn stratum(values: [Option<&str>; 5]) -> Stratum {
 }
 
 /// Two bits per criterion: the codes of `sources` at `row`, appended after `start` criteria.
-fn pack(words: &mut Vec<u64>, start: usize, sources: &[&[u8]], row: usize) {
+fn pack(words: &mut Words, start: usize, sources: &[&[u8]], row: usize) {
     for (i, source) in sources.iter().enumerate() {
         let k = start + i;
         if k / Outcomes::PER_WORD == words.len() {
@@ -199,7 +213,7 @@ fn count_rows<'f>(columns: &Columns<'f>, rows: std::ops::Range<usize>) -> Local<
         let values: [Option<&'f str>; 5] = std::array::from_fn(|d| columns.strata[d].get(row));
         let next = local.strata.len() as u32;
         let stratum = *local.strata.entry(values).or_insert(next);
-        let mut words = Vec::with_capacity(general_len.div_ceil(Outcomes::PER_WORD));
+        let mut words = Words::new();
         pack(&mut words, 0, &columns.general, row);
         for (c, (matched, own)) in columns.cohorts.iter().enumerate() {
             if matched.get(row) != Some(true) {
@@ -207,15 +221,12 @@ fn count_rows<'f>(columns: &Columns<'f>, rows: std::ops::Range<usize>) -> Local<
             }
             let mut cohort_words = words.clone();
             pack(&mut cohort_words, general_len, own, row);
-            let outcomes =
-                Outcomes::from_words(cohort_words, general_len + own.len()).unwrap_or_default();
             *local
                 .counts
-                .entry((Some(c as u32), stratum, outcomes))
+                .entry((Some(c as u32), stratum, cohort_words))
                 .or_default() += 1;
         }
-        let outcomes = Outcomes::from_words(words, general_len).unwrap_or_default();
-        *local.counts.entry((None, stratum, outcomes)).or_default() += 1;
+        *local.counts.entry((None, stratum, words)).or_default() += 1;
     }
     local
 }

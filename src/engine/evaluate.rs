@@ -24,7 +24,8 @@ pub fn drug_criterion_column(d: usize, j: usize) -> String {
 }
 
 /// The criteria evaluated for every patient x cohort pair of drug `d`: the definition's cohort
-/// criteria, then the drug's own, in this order everywhere (columns, mask table, reports).
+/// criteria, then the drug's own, in this order everywhere (columns, mask table, reports). A
+/// cohort's row reads the general criteria, then these ([`drug_columns`]).
 pub(crate) fn drug_criteria(definition: &Definition, d: usize) -> impl Iterator<Item = &Criterion> {
     definition
         .cohort_criteria
@@ -40,17 +41,10 @@ pub(crate) fn general_columns(definition: &Definition) -> Vec<String> {
 }
 
 /// The outcome columns of drug `d`'s criteria (see [`drug_criteria`]).
-fn drug_columns(definition: &Definition, d: usize) -> Vec<String> {
+pub(crate) fn drug_columns(definition: &Definition, d: usize) -> Vec<String> {
     (0..drug_criteria(definition, d).count())
         .map(|j| drug_criterion_column(d, j))
         .collect()
-}
-
-/// The outcome columns of cohort `c`'s rows: the general criteria, then its drug's.
-pub(crate) fn cohort_columns(definition: &Definition, c: usize) -> Vec<String> {
-    let mut columns = general_columns(definition);
-    columns.extend(drug_columns(definition, definition.cohorts[c].drug));
-    columns
 }
 
 /// Stratum columns of the patient-level frame, in `Stratum::DIMENSIONS` order.

@@ -7,7 +7,7 @@ use polars::prelude::*;
 
 use super::cohorts::matched_column;
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
-use super::evaluate::{cohort_columns, criterion_column, general_columns};
+use super::evaluate::{criterion_column, drug_columns, general_columns};
 use super::mask::{MaskTable, Outcome};
 use super::EngineError;
 use crate::definition::model::Definition;
@@ -24,39 +24,66 @@ fn word(code: Expr) -> Expr {
         .otherwise(lit(NULL).cast(DataType::String))
 }
 
-/// `eligible`, `possibly eligible` or `ineligible` over outcome columns.
-fn status(columns: &[String]) -> Expr {
-    let any_is = |code: u8| {
-        columns
-            .iter()
-            .map(|c| col(c.as_str()).eq(lit(code)))
-            .reduce(Expr::or)
-            .unwrap_or(lit(false))
-    };
-    when(any_is(FAIL))
+/// Whether any of the outcome `columns` has `code` (false without columns).
+fn any_is(columns: &[String], code: u8) -> Expr {
+    columns
+        .iter()
+        .map(|c| col(c.as_str()).eq(lit(code)))
+        .reduce(Expr::or)
+        .unwrap_or(lit(false))
+}
+
+/// `ineligible` where any criterion fails, else `possibly eligible` where any is unknown, else
+/// `eligible`.
+fn status(fails: Expr, unknown: Expr) -> Expr {
+    when(fails)
         .then(lit("ineligible"))
-        .when(any_is(UNKNOWN))
+        .when(unknown)
         .then(lit("possibly eligible"))
         .otherwise(lit("eligible"))
 }
 
-/// The restricted patient-level frame.
+/// The restricted patient-level frame. Whether any criterion fails or is unknown is computed once
+/// for the general criteria and once per drug, then combined per cohort (a cohort's status reads
+/// the general criteria and its drug's): 24 cohorts over ~35 columns each made this file cost
+/// more than the mask table.
 pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<DataFrame, EngineError> {
+    const GENERAL_FAILS: &str = "__general_fails";
+    const GENERAL_UNKNOWN: &str = "__general_unknown";
+    let drug_fails = |d: usize| format!("__drug_{d}_fails");
+    let drug_unknown = |d: usize| format!("__drug_{d}_unknown");
     let general = general_columns(definition);
+    let mut flags = vec![
+        any_is(&general, FAIL).alias(GENERAL_FAILS),
+        any_is(&general, UNKNOWN).alias(GENERAL_UNKNOWN),
+    ];
+    for d in 0..definition.drugs.len() {
+        let columns = drug_columns(definition, d);
+        flags.push(any_is(&columns, FAIL).alias(drug_fails(d)));
+        flags.push(any_is(&columns, UNKNOWN).alias(drug_unknown(d)));
+    }
     let mut select = vec![col("person_id")];
     for (i, criterion) in definition.criteria.iter().enumerate() {
         select.push(word(col(criterion_column(i))).alias(criterion.id.as_str()));
     }
-    select.push(status(&general).alias("status"));
+    select.push(status(col(GENERAL_FAILS), col(GENERAL_UNKNOWN)).alias("status"));
     for (c, cohort) in definition.cohorts.iter().enumerate() {
+        let d = cohort.drug;
+        let fails = col(GENERAL_FAILS).or(col(drug_fails(d)));
+        let unknown = col(GENERAL_UNKNOWN).or(col(drug_unknown(d)));
         select.push(
             when(col(matched_column(c)))
-                .then(status(&cohort_columns(definition, c)))
+                .then(status(fails, unknown))
                 .otherwise(lit(NULL).cast(DataType::String))
                 .alias(cohort.id.as_str()),
         );
     }
-    Ok(patients.clone().lazy().select(select).collect()?)
+    Ok(patients
+        .clone()
+        .lazy()
+        .with_columns(flags)
+        .select(select)
+        .collect()?)
 }
 
 /// The mask table as a frame: `cohort` (null for the population rows), the five stratum columns,
