@@ -3,12 +3,17 @@
 #   bench/run.sh [PATIENTS...]      (default: 1000000 10000000)
 # Extracts are generated with `eligo synth` into bench/data/ (git-ignored); each engine runs
 # REPEAT times (default 3). Results: bench/results/<date>.tsv, summarized in BENCHMARKS.md.
+# ENGINES picks which run (default: all four): decode-floor eligo eligo-general duckdb.
+# eligo-general is eligo on the shipped definition's general criteria alone (bench/general_only.py),
+# the same work as DuckDB's SQL translation; eligo is the whole definition (drugs and cohorts too).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 sizes=("$@"); [ ${#sizes[@]} -gt 0 ] || sizes=(1000000 10000000)
 repeat=${REPEAT:-3}
 as_of=2026-01-15
 threads=$(nproc)
+engines=" ${ENGINES:-decode-floor eligo eligo-general duckdb} "
+runs() { [[ "$engines" == *" $1 "* ]]; }
 
 cargo build --release --quiet --bin eligo --example decode_floor
 target=${CARGO_TARGET_DIR:-target}
@@ -17,6 +22,8 @@ floor="$target/release/examples/decode_floor"
 python3 -c "import duckdb, pyarrow" 2>/dev/null || python3 -m pip install --quiet duckdb pyarrow
 
 mkdir -p bench/data bench/results
+general=bench/data/impress-norway-general.toml
+python3 bench/general_only.py pipelines/impress-norway.toml "$general"
 results="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ).tsv"
 printf 'patients\tengine\trun\twall_s\tuser_s\tsys_s\tmax_rss_mb\n' > "$results"
 
@@ -39,14 +46,23 @@ for n in "${sizes[@]}"; do
         measure "$n" synth 1 "$eligo" --quiet synth --patients "$n" --seed 7 --out "$data"
     fi
     for run in $(seq 1 "$repeat"); do
-        measure "$n" decode-floor "$run" "$floor" "$data"
-        measure "$n" eligo "$run" "$eligo" --quiet run --data "$data" --out "bench/data/out-$n" \
+        runs decode-floor && measure "$n" decode-floor "$run" "$floor" "$data"
+        runs eligo && measure "$n" eligo "$run" "$eligo" --quiet run --data "$data" \
+            --out "bench/data/out-$n" --as-of "$as_of" --restricted
+        runs eligo-general && measure "$n" eligo-general "$run" "$eligo" --quiet run \
+            --pipeline "$general" --data "$data" --out "bench/data/out-general-$n" \
             --as-of "$as_of" --restricted
-        measure "$n" duckdb "$run" python3 bench/reference/evaluate.py "$data" --as-of "$as_of" \
-            --out "bench/data/duckdb-$n.parquet" --threads "$threads"
+        runs duckdb && measure "$n" duckdb "$run" python3 bench/reference/evaluate.py "$data" \
+            --as-of "$as_of" --out "bench/data/duckdb-$n.parquet" --threads "$threads"
     done
     # Same patient-level results, or the numbers mean nothing.
-    python3 bench/reference/compare.py "bench/data/out-$n/restricted/patients.parquet" \
-        "bench/data/duckdb-$n.parquet"
+    # (Against this run's DuckDB results, or an earlier run's where DuckDB was not run now.)
+    for engine in eligo eligo-general; do
+        out=bench/data/out-$n; [ "$engine" = eligo ] || out=bench/data/out-general-$n
+        if runs "$engine" && [ -f "bench/data/duckdb-$n.parquet" ]; then
+            python3 bench/reference/compare.py "$out/restricted/patients.parquet" \
+                "bench/data/duckdb-$n.parquet"
+        fi
+    done
 done
 python3 bench/summarize.py "$results"

@@ -5,6 +5,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::process::Command;
 
 fn python_ready() -> bool {
@@ -48,25 +49,17 @@ fn reference_implementation_passes_its_own_tests() {
     );
 }
 
-#[test]
-fn eligo_agrees_with_duckdb_patient_by_patient_on_the_sample() {
-    if !python_ready() {
-        return;
-    }
+/// Runs eligo (with `pipeline`, else the shipped definition) and the DuckDB reference on the
+/// sample extract and asserts that `compare.py` finds them equal patient by patient.
+fn assert_agrees_with_duckdb_on_the_sample(pipeline: Option<&Path>) {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("out");
-    let status = common::eligo()
-        .args([
-            "--quiet",
-            "run",
-            "--as-of",
-            "2026-01-15",
-            "--restricted",
-            "--out",
-        ])
-        .arg(&out)
-        .status()
-        .unwrap();
+    let mut eligo = common::eligo();
+    eligo.args(["--quiet", "run", "--as-of", "2026-01-15", "--restricted"]);
+    if let Some(pipeline) = pipeline {
+        eligo.arg("--pipeline").arg(pipeline);
+    }
+    let status = eligo.arg("--out").arg(&out).status().unwrap();
     assert!(status.success());
     let duckdb = dir.path().join("duckdb.parquet");
     let root = env!("CARGO_MANIFEST_DIR");
@@ -95,4 +88,44 @@ fn eligo_agrees_with_duckdb_patient_by_patient_on_the_sample() {
         "eligo and DuckDB disagree:\n{}",
         String::from_utf8_lossy(&output.stdout)
     );
+}
+
+#[test]
+fn eligo_agrees_with_duckdb_patient_by_patient_on_the_sample() {
+    if !python_ready() {
+        return;
+    }
+    assert_agrees_with_duckdb_on_the_sample(None);
+}
+
+/// The benchmark's `eligo-general` engine: `bench/general_only.py` keeps the 25 general criteria
+/// of the spec and drops every drug, cohort and cohort criterion, and what remains still agrees
+/// with the reference.
+#[test]
+fn general_criteria_alone_agree_with_duckdb_on_the_sample() {
+    if !python_ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let general = dir.path().join("general.toml");
+    let root = env!("CARGO_MANIFEST_DIR");
+    let status = Command::new("python3")
+        .args(["bench/general_only.py", "pipelines/impress-norway.toml"])
+        .arg(&general)
+        .current_dir(root)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let check = common::eligo()
+        .args(["check", "--pipeline"])
+        .arg(&general)
+        .output()
+        .unwrap();
+    assert!(check.status.success());
+    let said = String::from_utf8_lossy(&check.stdout);
+    assert!(
+        said.contains("25 criteria, 0 cohorts (0 drugs, 0 drug criteria, 0 cohort criteria)"),
+        "{said}"
+    );
+    assert_agrees_with_duckdb_on_the_sample(Some(&general));
 }
