@@ -45,12 +45,14 @@ for n in "${sizes[@]}"; do
         echo "generating $n patients" >&2
         measure "$n" synth 1 "$eligo" --quiet synth --patients "$n" --seed 7 --out "$data"
     fi
+    # Where each engine writes; compared with DuckDB's results below.
+    declare -A out=([eligo]="bench/data/out-$n" [eligo-general]="bench/data/out-general-$n")
     for run in $(seq 1 "$repeat"); do
         runs decode-floor && measure "$n" decode-floor "$run" "$floor" "$data"
         runs eligo && measure "$n" eligo "$run" "$eligo" --quiet run --data "$data" \
-            --out "bench/data/out-$n" --as-of "$as_of" --restricted
+            --out "${out[eligo]}" --as-of "$as_of" --restricted
         runs eligo-general && measure "$n" eligo-general "$run" "$eligo" --quiet run \
-            --pipeline "$general" --data "$data" --out "bench/data/out-general-$n" \
+            --pipeline "$general" --data "$data" --out "${out[eligo-general]}" \
             --as-of "$as_of" --restricted
         runs duckdb && measure "$n" duckdb "$run" python3 bench/reference/evaluate.py "$data" \
             --as-of "$as_of" --out "bench/data/duckdb-$n.parquet" --threads "$threads"
@@ -58,9 +60,8 @@ for n in "${sizes[@]}"; do
     # Same patient-level results, or the numbers mean nothing.
     # (Against this run's DuckDB results, or an earlier run's where DuckDB was not run now.)
     for engine in eligo eligo-general; do
-        out=bench/data/out-$n; [ "$engine" = eligo ] || out=bench/data/out-general-$n
         if runs "$engine" && [ -f "bench/data/duckdb-$n.parquet" ]; then
-            python3 bench/reference/compare.py "$out/restricted/patients.parquet" \
+            python3 bench/reference/compare.py "${out[$engine]}/restricted/patients.parquet" \
                 "bench/data/duckdb-$n.parquet"
         fi
     done
