@@ -3,7 +3,8 @@
 //! is filtered to the range; on an extract sorted or clustered by `person_id` (as database dumps
 //! and `eligo synth` write them) the Parquet row-group statistics skip the other partitions' row
 //! groups, so the extract is still decoded about once. Any order gives the same results.
-//! Validation counts orphan rows per partition too, against a small set of ids.
+//! Validation counts orphan rows per partition too, against a small set of ids, where the ids are
+//! not dense enough for a bitmap ([`super::ids::DenseIds`]).
 
 /// Patients per partition unless the command line says otherwise (`--partition-patients`).
 pub const DEFAULT_PARTITION_PATIENTS: usize = 250_000;
@@ -52,14 +53,12 @@ impl Partition {
 /// Splits the person table into consecutive `person_id` ranges of at most `size` patients (more
 /// only where one id repeats). One unbounded partition when the table has at most `size` rows.
 pub fn partitions(person: &LazyFrame, size: usize) -> Result<Vec<Partition>, PolarsError> {
+    split(&super::ids::sorted_ids(person)?, size)
+}
+
+/// [`partitions`] of ids already read and sorted ([`super::ids::sorted_ids`]).
+pub fn split(ids: &Series, size: usize) -> Result<Vec<Partition>, PolarsError> {
     let size = size.max(1);
-    let ids = person
-        .clone()
-        .select([col("person_id")])
-        .drop_nulls(None)
-        .sort(["person_id"], SortMultipleOptions::default())
-        .collect()?;
-    let ids = ids.column("person_id")?.as_materialized_series().clone();
     let total = ids.len();
     if total <= size {
         return Ok(vec![Partition {

@@ -1,5 +1,6 @@
 //! Data-quality findings counted exactly on a crafted extract.
 
+use arrow::array::ArrayRef;
 use eligo::extract::{Extract, Table};
 
 use super::check;
@@ -121,4 +122,55 @@ fn findings_are_counted_exactly() {
     );
     assert!(stdout.contains("1 unknown unit"), "{stdout}");
     assert!(stdout.contains("11 rows are set aside"), "{stdout}");
+}
+
+/// Orphan rows are counted alike whichever way the person ids are held: a bitmap over dense
+/// integer ids, anti joins per partition for sparse integer ids and for string ids. Orphans lie
+/// before, between and after the patients' ids.
+#[test]
+fn orphans_are_counted_alike_for_dense_sparse_and_string_ids() {
+    let orphans = |person: ArrayRef, records: ArrayRef| {
+        let dir = tempfile::tempdir().unwrap();
+        write(
+            &dir.path().join("person.parquet"),
+            vec![("person_id", person), ("sex", texts(&["F"; 3]))],
+        );
+        let mut m = measurement(&[Some(0); 6]);
+        m[0] = ("person_id", records);
+        write(&dir.path().join("measurement.parquet"), m);
+        let q = Extract::open(dir.path())
+            .unwrap()
+            .validate(&eligo::progress::Progress::new(true), 2)
+            .unwrap();
+        q.tables
+            .iter()
+            .find(|t| t.table == Table::Measurement)
+            .unwrap()
+            .columns
+            .iter()
+            .find(|c| c.column == "person_id")
+            .unwrap()
+            .orphan_rows
+    };
+    // Patients 10, 12, 13 (dense): records of 9, 11 and 14 are orphans.
+    assert_eq!(
+        orphans(int_ids(&[12, 10, 13]), int_ids(&[9, 10, 11, 12, 13, 14])),
+        3
+    );
+    // Patients 2^40 apart (sparse): the same three kinds of orphans.
+    let (a, b, c) = (1i64 << 40, 2i64 << 40, 3i64 << 40);
+    assert_eq!(
+        orphans(
+            int_ids(&[c, a, b]),
+            int_ids(&[a - 1, a, a + 1, b, c, c + 1])
+        ),
+        3
+    );
+    assert_eq!(
+        orphans(
+            texts(&["p12", "p10", "p13"]),
+            texts(&["p09", "p10", "p11", "p12", "p13", "p14"])
+        ),
+        3
+    );
 }
