@@ -8,6 +8,7 @@ use super::codes::in_set;
 use super::cohorts::{biomarker_column, matched_column, molecular_flags, tumour_fits};
 use super::compile::{resistance_column, Compiler, Context};
 use super::inputs::{days, epoch_days, Inputs};
+use super::lookup::PatientRows;
 use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{CodePattern, CodeSet, Criterion, Definition, Vocabulary};
@@ -225,6 +226,9 @@ pub struct Evaluation {
     pub unconvertible_units: u64,
 }
 
+/// The patient core's columns that record-level expressions read.
+const PERSON_COLUMNS: [&str; 5] = ["p_idx", "p_sex", "p_age", "p_death", "p_primary"];
+
 /// The per-patient count of unconvertible measurement rows, summed after evaluation.
 const UNCONVERTIBLE: &str = "__unconvertible_units";
 
@@ -237,6 +241,9 @@ pub fn patient_outcomes(
     let core = core(inputs, definition, as_of)
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
+    // Dense integer ids: each record finds its patient by an array lookup, not a hash join.
+    let patient_rows = PatientRows::of(&core);
+    let core_frame = core.clone();
     let core = core.lazy();
 
     let mut compiler = Compiler::new(definition);
@@ -263,14 +270,10 @@ pub fn patient_outcomes(
         }
     }
 
-    let person_columns = [
-        col("person_id"),
-        col("p_idx"),
-        col("p_sex"),
-        col("p_age"),
-        col("p_death"),
-        col("p_primary"),
-    ];
+    let person_columns: Vec<Expr> = std::iter::once("person_id")
+        .chain(PERSON_COLUMNS)
+        .map(col)
+        .collect();
     let unconvertible = compiler.unconvertible_unit();
     let mut wide = core.clone();
     let mut counted_unconvertible = false;
@@ -299,13 +302,15 @@ pub fn patient_outcomes(
             .get(table)
             .map(|columns| columns.iter().map(|(_, expr)| expr.clone()).collect())
             .unwrap_or_default();
-        let per_patient = table
-            .rows(inputs)
-            .inner_join(
+        let records = match &patient_rows {
+            Some(rows) => rows.attach(table.rows(inputs), &core_frame, &PERSON_COLUMNS)?,
+            None => table.rows(inputs).inner_join(
                 core.clone().select(person_columns.clone()),
                 col("person_id"),
                 col("person_id"),
-            )
+            ),
+        };
+        let per_patient = records
             .with_columns(shared)
             .select(columns)
             .group_by([col("person_id")])

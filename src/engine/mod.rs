@@ -8,6 +8,7 @@ mod compile;
 mod count;
 mod evaluate;
 pub mod inputs;
+mod lookup;
 pub mod mask;
 mod records;
 mod restricted;

@@ -92,6 +92,20 @@ pub(crate) fn empty_inputs(person: LazyFrame) -> Inputs {
     }
 }
 
+/// The same inputs with every table's `person_id` replaced by `ids` (an expression of it).
+fn with_ids(inputs: &Inputs, ids: Expr) -> Inputs {
+    let map = |table: &LazyFrame| table.clone().with_column(ids.clone().alias("person_id"));
+    Inputs {
+        person: map(&inputs.person),
+        diagnosis: map(&inputs.diagnosis),
+        measurement: map(&inputs.measurement),
+        observation: map(&inputs.observation),
+        treatment: map(&inputs.treatment),
+        molecular_test: map(&inputs.molecular_test),
+        variant: map(&inputs.variant),
+    }
+}
+
 fn icd(name: &str, patterns: Vec<CodePattern>) -> CodeSet {
     CodeSet {
         name: name.into(),
@@ -261,6 +275,18 @@ fn haemoglobin_edges_and_stroke_window() {
     let definition = hb_and_stroke();
     let evaluation = patient_outcomes(&inputs, &definition, as_of).unwrap();
     let patients = evaluation.patients;
+    // Ids the array lookup does not take (sparse integers, strings of the same order) go
+    // through the hash join, with the same outcomes.
+    for other_ids in [
+        col("person_id") * lit(1i64 << 40),
+        (col("person_id") + lit(100i64)).cast(DataType::String),
+    ] {
+        let joined = patient_outcomes(&with_ids(&inputs, other_ids), &definition, as_of).unwrap();
+        for i in 0..2 {
+            assert_eq!(outcomes(&joined.patients, i), outcomes(&patients, i));
+        }
+        assert_eq!(joined.unconvertible_units, evaluation.unconvertible_units);
+    }
     assert_eq!(
         outcomes(&patients, 0),
         vec![

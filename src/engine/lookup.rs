@@ -1,0 +1,165 @@
+//! Records joined with their patient's columns by array lookups instead of a hash join, where a
+//! partition's person ids are unique integers that fill most of their range (as registry keys
+//! and `eligo synth` ids do): a record's patient row is `rows[id - min]`, computed per morsel of
+//! the streaming scan. Other ids (strings, sparse or repeated integers) keep polars' join.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+/// The row of each person id of the patient core, as an array over the ids' range.
+#[derive(Debug)]
+pub(crate) struct PatientRows {
+    min: i64,
+    /// `ABSENT` where no patient has the id.
+    rows: Vec<IdxSize>,
+}
+
+const ABSENT: IdxSize = IdxSize::MAX;
+
+/// The records' column holding their patient's row of the core (dropped before aggregation).
+pub(crate) const ROW: &str = "__patient_row";
+
+impl PatientRows {
+    /// At most this many array slots per patient (so at most 32 bytes per patient).
+    const MAX_SLOTS_PER_ID: usize = 8;
+    /// Any range up to this many slots (256 KiB) is dense enough, however few the patients.
+    const MIN_SLOTS: usize = 1 << 16;
+
+    /// The lookup of `core`'s `person_id` column, or None where the ids are not Int64, repeat,
+    /// or are too sparse.
+    pub(crate) fn of(core: &DataFrame) -> Option<Arc<PatientRows>> {
+        let ids = core.column("person_id").ok()?.as_materialized_series();
+        let ids = ids.i64().ok()?;
+        if ids.null_count() > 0 || ids.len() >= ABSENT as usize {
+            return None;
+        }
+        let (min, max) = (ids.min()?, ids.max()?);
+        let range = usize::try_from(i128::from(max) - i128::from(min) + 1).ok()?;
+        let budget = ids
+            .len()
+            .saturating_mul(Self::MAX_SLOTS_PER_ID)
+            .max(Self::MIN_SLOTS);
+        if range > budget {
+            return None;
+        }
+        let mut rows = vec![ABSENT; range];
+        for (row, id) in ids.into_no_null_iter().enumerate() {
+            let slot = &mut rows[id.abs_diff(min) as usize];
+            if *slot != ABSENT {
+                return None;
+            }
+            *slot = row as IdxSize;
+        }
+        Some(Arc::new(PatientRows { min, rows }))
+    }
+
+    fn row(&self, id: i64) -> Option<IdxSize> {
+        if id < self.min {
+            return None;
+        }
+        let slot = usize::try_from(id.abs_diff(self.min)).ok()?;
+        self.rows.get(slot).copied().filter(|&row| row != ABSENT)
+    }
+
+    /// `records` with [`ROW`] and `core`'s `columns` beside each record whose patient is in the
+    /// core; the others (orphan rows) are dropped, as an inner join drops them.
+    pub(crate) fn attach(
+        self: &Arc<Self>,
+        records: LazyFrame,
+        core: &DataFrame,
+        columns: &[&str],
+    ) -> PolarsResult<LazyFrame> {
+        let lookup = Arc::clone(self);
+        let row = col("person_id").map(
+            move |ids: Column| {
+                let ids = ids.as_materialized_series();
+                let rows: IdxCa = ids
+                    .i64()?
+                    .iter()
+                    .map(|id| id.and_then(|id| lookup.row(id)))
+                    .collect();
+                Ok(rows.with_name(ROW.into()).into_column())
+            },
+            |_, _| Ok(Field::new(ROW.into(), IDX_DTYPE)),
+        );
+        let mut gathered = Vec::with_capacity(columns.len());
+        for &name in columns {
+            let source = core.column(name)?.clone();
+            let field = Field::new(name.into(), source.dtype().clone());
+            gathered.push(
+                col(ROW)
+                    .map(
+                        move |rows: Column| source.take(rows.idx()?),
+                        move |_, _| Ok(field.clone()),
+                    )
+                    .alias(name),
+            );
+        }
+        Ok(records
+            .with_column(row.alias(ROW))
+            .filter(col(ROW).is_not_null())
+            .with_columns(gathered))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn core(ids: &[i64]) -> DataFrame {
+        let n = ids.len() as i32;
+        df!(
+            "person_id" => ids,
+            "p_idx" => (0..n).map(|i| 100 + i).collect::<Vec<_>>(),
+            "p_sex" => (0..n).map(|i| if i % 2 == 0 { Some("F") } else { None }).collect::<Vec<_>>(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn only_unique_dense_integer_ids_get_a_lookup() {
+        assert!(PatientRows::of(&core(&[5, 3, 4])).is_some());
+        assert!(PatientRows::of(&core(&[5, 3, 5])).is_none(), "repeated id");
+        assert!(PatientRows::of(&core(&[0, 1 << 40])).is_none(), "sparse");
+        assert!(PatientRows::of(&core(&[i64::MIN, i64::MAX])).is_none());
+        let text = df!("person_id" => ["a", "b"]).unwrap();
+        assert!(PatientRows::of(&text).is_none());
+    }
+
+    /// The lookup gives what the inner join gives: each record with its patient's columns
+    /// (nulls kept), orphans dropped, record order kept.
+    #[test]
+    fn attach_agrees_with_an_inner_join() {
+        let core = core(&[12, 10, 11, 20]);
+        let records = df!(
+            "person_id" => [Some(11i64), Some(9), Some(20), None, Some(12), Some(21), Some(11)],
+            "value" => [1, 2, 3, 4, 5, 6, 7],
+        )
+        .unwrap()
+        .lazy();
+        let rows = PatientRows::of(&core).unwrap();
+        let attached = rows
+            .attach(records.clone(), &core, &["p_idx", "p_sex"])
+            .unwrap()
+            .select([col("person_id"), col("value"), col("p_idx"), col("p_sex")])
+            .collect()
+            .unwrap();
+        let joined = records
+            .inner_join(core.clone().lazy(), col("person_id"), col("person_id"))
+            .select([col("person_id"), col("value"), col("p_idx"), col("p_sex")])
+            .sort(["value"], SortMultipleOptions::default())
+            .collect()
+            .unwrap();
+        assert_eq!(attached, joined);
+        // Worked out by hand: 11 is row 2 (p_idx 102, sex F), 20 row 3 (103, null), 12 row 0.
+        let idx: Vec<Option<i32>> = attached
+            .column("p_idx")
+            .unwrap()
+            .i32()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(idx, [Some(102), Some(103), Some(100), Some(102)]);
+    }
+}
