@@ -21,15 +21,19 @@ pub struct Inputs {
 impl Inputs {
     /// The tables restricted to the `person_id` range of `partition`.
     pub fn partition(&self, partition: &Partition) -> Inputs {
-        let f = |table: &LazyFrame| partition.filter(table.clone());
+        self.map(|table| partition.filter(table))
+    }
+
+    /// Every table through `f`.
+    pub fn map(&self, f: impl Fn(LazyFrame) -> LazyFrame) -> Inputs {
         Inputs {
-            person: f(&self.person),
-            diagnosis: f(&self.diagnosis),
-            measurement: f(&self.measurement),
-            observation: f(&self.observation),
-            treatment: f(&self.treatment),
-            molecular_test: f(&self.molecular_test),
-            variant: f(&self.variant),
+            person: f(self.person.clone()),
+            diagnosis: f(self.diagnosis.clone()),
+            measurement: f(self.measurement.clone()),
+            observation: f(self.observation.clone()),
+            treatment: f(self.treatment.clone()),
+            molecular_test: f(self.molecular_test.clone()),
+            variant: f(self.variant.clone()),
         }
     }
 }

@@ -94,16 +94,7 @@ pub(crate) fn empty_inputs(person: LazyFrame) -> Inputs {
 
 /// The same inputs with every table's `person_id` replaced by `ids` (an expression of it).
 fn with_ids(inputs: &Inputs, ids: Expr) -> Inputs {
-    let map = |table: &LazyFrame| table.clone().with_column(ids.clone().alias("person_id"));
-    Inputs {
-        person: map(&inputs.person),
-        diagnosis: map(&inputs.diagnosis),
-        measurement: map(&inputs.measurement),
-        observation: map(&inputs.observation),
-        treatment: map(&inputs.treatment),
-        molecular_test: map(&inputs.molecular_test),
-        variant: map(&inputs.variant),
-    }
+    inputs.map(|table| table.with_column(ids.clone().alias("person_id")))
 }
 
 fn icd(name: &str, patterns: Vec<CodePattern>) -> CodeSet {
