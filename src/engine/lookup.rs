@@ -7,6 +7,8 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use crate::extract::ids::dense_range;
+
 /// The row of each person id of the patient core, as an array over the ids' range.
 #[derive(Debug)]
 pub(crate) struct PatientRows {
@@ -34,15 +36,7 @@ impl PatientRows {
         if ids.null_count() > 0 || ids.len() >= ABSENT as usize {
             return None;
         }
-        let (min, max) = (ids.min()?, ids.max()?);
-        let range = usize::try_from(i128::from(max) - i128::from(min) + 1).ok()?;
-        let budget = ids
-            .len()
-            .saturating_mul(Self::MAX_SLOTS_PER_ID)
-            .max(Self::MIN_SLOTS);
-        if range > budget {
-            return None;
-        }
+        let (min, range) = dense_range(ids, Self::MAX_SLOTS_PER_ID, Self::MIN_SLOTS)?;
         let mut rows = vec![ABSENT; range];
         for (row, id) in ids.into_no_null_iter().enumerate() {
             let slot = &mut rows[id.abs_diff(min) as usize];

@@ -33,6 +33,16 @@ pub fn has_repeats(sorted: &Series) -> PolarsResult<bool> {
     })
 }
 
+/// The smallest id and the length of the range `min..=max` of `ids`, where that range has at most
+/// `per_id` slots per id (or `at_least` slots, however few the ids); None for no ids, nulls only,
+/// or ids too sparse for an array over their range.
+pub fn dense_range(ids: &Int64Chunked, per_id: usize, at_least: usize) -> Option<(i64, usize)> {
+    let (min, max) = (ids.min()?, ids.max()?);
+    let range = usize::try_from(i128::from(max) - i128::from(min) + 1).ok()?;
+    let budget = ids.len().saturating_mul(per_id).max(at_least);
+    (range <= budget).then_some((min, range))
+}
+
 /// A set of Int64 ids as one bit per value of their range `min..=max`.
 #[derive(Debug)]
 pub struct DenseIds {
@@ -43,9 +53,9 @@ pub struct DenseIds {
 impl DenseIds {
     /// At most this many bits per id: 64 bits (8 bytes) per patient, so that the bitmap is never
     /// much larger than the ids themselves; sparser ids are left to a hash join.
-    const MAX_BITS_PER_ID: u64 = 64;
+    const MAX_BITS_PER_ID: usize = 64;
     /// Any range up to this many bits (8 KiB) is dense enough, however few the ids.
-    const MIN_BITS: u64 = 1 << 16;
+    const MIN_BITS: usize = 1 << 16;
 
     /// The bitmap of `sorted`'s ids, or None where they are not Int64 or too sparse.
     pub fn of(sorted: &Series) -> Option<DenseIds> {
@@ -53,26 +63,15 @@ impl DenseIds {
             return None;
         }
         let ids = sorted.i64().ok()?;
-        // (`first()` of an empty ChunkedArray panics.)
-        let ends = match ids.len() {
-            0 => None,
-            n => ids.get(0).zip(ids.get(n - 1)),
-        };
-        let Some((min, max)) = ends else {
+        if ids.is_empty() {
             // No patients: every record is an orphan; an empty range says so.
             return Some(DenseIds {
                 min: 0,
                 bits: Vec::new(),
             });
-        };
-        let range = u64::try_from(i128::from(max) - i128::from(min) + 1).ok()?;
-        let budget = (ids.len() as u64)
-            .saturating_mul(Self::MAX_BITS_PER_ID)
-            .max(Self::MIN_BITS);
-        if range > budget {
-            return None;
         }
-        let mut bits = vec![0u64; range.div_ceil(64) as usize];
+        let (min, range) = dense_range(ids, Self::MAX_BITS_PER_ID, Self::MIN_BITS)?;
+        let mut bits = vec![0u64; range.div_ceil(64)];
         for id in ids.iter().flatten() {
             let offset = id.abs_diff(min);
             bits[(offset / 64) as usize] |= 1 << (offset % 64);

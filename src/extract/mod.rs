@@ -3,7 +3,7 @@
 //! findings. Nothing here knows about trial definitions.
 
 mod error;
-mod ids;
+pub mod ids;
 mod locate;
 mod meta;
 pub mod partition;
