@@ -7,14 +7,13 @@
 //! atom is favourable to eligibility (its *polarity*) and keeps the least favourable tied record.
 
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 use polars::prelude::*;
 
 use super::codes::{atc_in, in_set, normalized_atc};
-use super::records::{
-    in_window, measure_unit_convertible, measure_value, observation_value, of_source, one_of,
-    RecordTable,
-};
+use super::measures::{MeasureRules, MEASURE_KEY};
+use super::records::{in_window, observation_value, one_of, RecordTable};
 use super::EngineError;
 use crate::definition::model::{
     CmpOp, Cond, Criterion, CriterionKind, Definition, Drug, MissingRule, Quantity, Query,
@@ -40,6 +39,8 @@ pub(crate) struct Context<'a> {
 /// Compiles conditions and collects the atoms they need.
 pub(crate) struct Compiler<'d> {
     definition: &'d Definition,
+    /// The measures' values and unit checks, by (LOINC, unit) key.
+    measures: Arc<MeasureRules>,
     /// Per table, the record-level column of each atom (elementwise), aliased to its name; the
     /// per-patient value of every atom is the `max()` of its column.
     atoms: BTreeMap<RecordTable, Vec<(String, Expr)>>,
@@ -80,6 +81,7 @@ impl<'d> Compiler<'d> {
     pub(crate) fn new(definition: &'d Definition) -> Compiler<'d> {
         Compiler {
             definition,
+            measures: Arc::new(MeasureRules::new(definition)),
             atoms: BTreeMap::new(),
             names: HashMap::new(),
             shared: BTreeMap::new(),
@@ -111,25 +113,19 @@ impl<'d> Compiler<'d> {
         col(name.as_str())
     }
 
-    /// A measurement-level Boolean: the row is of one of the definition's measures but has a unit
-    /// none of those measures can convert (a data-quality count). Built on the shared source
-    /// columns, so the LOINC lists are matched once per row, not once more; None without measures.
-    pub(crate) fn unconvertible_unit(&mut self) -> Option<Expr> {
-        let definition = self.definition;
-        let table = RecordTable::Measurement;
-        let mut relevant = Vec::new();
-        let mut convertible = Vec::new();
-        for (m, measure) in definition.measures.iter().enumerate() {
-            let source = Source::Measure(m);
-            let of = self.share(table, format!("source_measure_{m}"), || {
-                of_source(definition, &source)
-            });
-            relevant.push(of.clone());
-            convertible.push(of.and(measure_unit_convertible(measure)));
+    /// Per table, the record-level columns that shared columns read, computed first: the
+    /// measurement records' (LOINC, unit) key.
+    pub(crate) fn prepared(&self, table: RecordTable) -> Vec<Expr> {
+        match table {
+            RecordTable::Measurement => vec![self.measures.key().alias(MEASURE_KEY)],
+            _ => Vec::new(),
         }
-        let relevant = relevant.into_iter().reduce(Expr::or)?;
-        let convertible = convertible.into_iter().reduce(Expr::or)?;
-        Some(relevant.and(convertible.not()))
+    }
+
+    /// A measurement-level Boolean: the row is of one of the definition's measures but has a unit
+    /// none of those measures can convert (a data-quality count); None without measures.
+    pub(crate) fn unconvertible_unit(&self) -> Option<Expr> {
+        (!self.definition.measures.is_empty()).then(|| self.measures.unconvertible())
     }
 
     /// Atom columns that are 0 (no record) where the join found no row.
@@ -362,23 +358,33 @@ impl<'d> Compiler<'d> {
         let definition = self.definition;
         let source = match &query.source {
             Source::Diagnosis(Some(set)) | Source::Treatment(Some(set)) => {
-                self.share(table, format!("in_set_{set}"), || {
+                Some(self.share(table, format!("in_set_{set}"), || {
                     in_set(col("code"), &definition.code_sets[*set])
-                })
+                }))
             }
-            Source::Measure(m) => self.share(table, format!("source_measure_{m}"), || {
-                of_source(definition, &query.source)
-            }),
-            Source::Observation(o) => self.share(table, format!("source_observation_{o}"), || {
-                of_source(definition, &query.source)
-            }),
-            _ => of_source(definition, &query.source),
+            Source::Observation(o) => {
+                let code = definition.observations[*o].code.as_str();
+                Some(self.share(table, format!("source_observation_{o}"), || {
+                    col("code").eq(lit(code))
+                }))
+            }
+            // Every record of the table. A measure's value is null on other measures' records,
+            // and both `any` and `latest` select only records with a value.
+            Source::Diagnosis(None)
+            | Source::Treatment(None)
+            | Source::MolecularTest
+            | Source::Measure(_) => None,
         };
-        let selected = source.and(in_window(&query.window));
+        let window = in_window(&query.window);
+        let selected = match source {
+            Some(source) => source.and(window),
+            None => window,
+        };
         let value = match &query.source {
-            Source::Measure(m) => Some(self.share(table, format!("value_measure_{m}"), || {
-                measure_value(&definition.measures[*m])
-            })),
+            Source::Measure(m) => {
+                let measures = Arc::clone(&self.measures);
+                Some(self.share(table, format!("value_measure_{m}"), || measures.value(*m)))
+            }
             Source::Observation(o) => {
                 Some(self.share(table, format!("value_observation_{o}"), || {
                     observation_value(&definition.observations[*o])

@@ -311,6 +311,7 @@ pub fn patient_outcomes(
             ),
         };
         let per_patient = records
+            .with_columns(compiler.prepared(*table))
             .with_columns(shared)
             .select(columns)
             .group_by([col("person_id")])

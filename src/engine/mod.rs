@@ -10,6 +10,7 @@ mod evaluate;
 pub mod inputs;
 mod lookup;
 pub mod mask;
+mod measures;
 mod records;
 mod restricted;
 

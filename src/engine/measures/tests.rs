@@ -1,0 +1,351 @@
+//! The kernel against a second implementation: the polars expressions it replaced (kept here as
+//! the oracle), on every (LOINC, unit) pair of the shipped definition crossed with edge values
+//! (null, NaN, negative, zero, infinite; ULN missing, zero, negative, NaN; sex U or missing; age
+//! missing); and a few values worked out by hand.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use super::*;
+use crate::engine::records::one_of;
+
+/// The measure's value as polars expressions (the engine's code before the kernel), null where
+/// the record is not of the measure.
+fn oracle_value(measure: &Measure) -> Expr {
+    let converted = convert(col("value"), measure);
+    let value = match &measure.value {
+        MeasureValue::Value => converted,
+        MeasureValue::RatioToUln { fallback } => when(
+            converted
+                .clone()
+                .is_not_null()
+                .and(col("range_high").gt(lit(0.0))),
+        )
+        .then(col("value") / col("range_high"))
+        .otherwise(converted / lit(*fallback)),
+        MeasureValue::EgfrFromCreatinine {
+            creatinine_loinc,
+            creatinine_units,
+        } => when(one_of(col("code"), creatinine_loinc))
+            .then(oracle_egfr(convert_by(col("value"), creatinine_units)))
+            .otherwise(converted),
+    };
+    let valid = value.clone().gt_eq(lit(0.0));
+    let valid = match measure.domain {
+        Some((low, high)) => valid.and(
+            value
+                .clone()
+                .gt_eq(lit(low))
+                .and(value.clone().lt_eq(lit(high))),
+        ),
+        None => valid,
+    };
+    let value = when(valid)
+        .then(value)
+        .otherwise(lit(NULL).cast(DataType::Float64));
+    when(one_of(col("code"), &measure.loinc).fill_null(lit(false)))
+        .then(value)
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+fn convert(value: Expr, measure: &Measure) -> Expr {
+    when(col("unit").eq(lit(measure.unit.as_str())))
+        .then(value.clone())
+        .otherwise(convert_by(value, &measure.conversions))
+}
+
+fn convert_by(value: Expr, conversions: &[Conversion]) -> Expr {
+    let mut converted = lit(NULL).cast(DataType::Float64);
+    for conversion in conversions.iter().rev() {
+        converted = when(col("unit").eq(lit(conversion.from.as_str())))
+            .then(value.clone() * lit(conversion.factor))
+            .otherwise(converted);
+    }
+    converted
+}
+
+fn oracle_convertible(measure: &Measure) -> Expr {
+    let units = |conversions: &[Conversion], own: Option<&str>| {
+        let mut units: Vec<&str> = own.into_iter().collect();
+        units.extend(conversions.iter().map(|c| c.from.as_str()));
+        one_of(col("unit"), &units)
+    };
+    let known = units(&measure.conversions, Some(measure.unit.as_str()));
+    let known = match &measure.value {
+        MeasureValue::EgfrFromCreatinine {
+            creatinine_loinc,
+            creatinine_units,
+        } => when(one_of(col("code"), creatinine_loinc))
+            .then(units(creatinine_units, None))
+            .otherwise(known),
+        _ => known,
+    };
+    known.fill_null(lit(false))
+}
+
+fn oracle_egfr(scr_mg_dl: Expr) -> Expr {
+    let female = col("p_sex").eq(lit("F"));
+    let male = col("p_sex").eq(lit("M"));
+    let kappa = when(female.clone())
+        .then(lit(0.7))
+        .when(male.clone())
+        .then(lit(0.9))
+        .otherwise(lit(NULL).cast(DataType::Float64));
+    let alpha = when(female.clone())
+        .then(lit(-0.241))
+        .otherwise(lit(-0.302));
+    let ratio = scr_mg_dl.clone() / kappa;
+    let low = when(ratio.clone().lt(lit(1.0)))
+        .then(ratio.clone())
+        .otherwise(lit(1.0));
+    let high = when(ratio.clone().gt(lit(1.0)))
+        .then(ratio)
+        .otherwise(lit(1.0));
+    let age = col("p_age").cast(DataType::Float64);
+    let sex_factor = when(female.clone()).then(lit(1.012)).otherwise(lit(1.0));
+    let egfr =
+        lit(142.0) * low.pow(alpha) * high.pow(lit(-1.200)) * lit(0.9938).pow(age) * sex_factor;
+    let computable = female
+        .or(male)
+        .and(col("p_age").is_not_null())
+        .and(scr_mg_dl.is_not_null())
+        .fill_null(lit(false));
+    when(computable)
+        .then(egfr)
+        .otherwise(lit(NULL).cast(DataType::Float64))
+}
+
+fn shipped() -> Definition {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/impress-norway.toml");
+    crate::definition::load(&path).expect("the shipped definition loads")
+}
+
+/// Every code and unit of the definition (units also padded with spaces), an unknown one and
+/// none, crossed with edge values.
+fn grid(definition: &Definition) -> DataFrame {
+    let mut codes: Vec<Option<String>> = vec![None, Some("0000-0".into())];
+    let mut units: Vec<Option<String>> = vec![None, Some("furlong".into())];
+    for measure in &definition.measures {
+        codes.extend(measure.loinc.iter().cloned().map(Some));
+        let mut own = vec![measure.unit.clone()];
+        own.extend(measure.conversions.iter().map(|c| c.from.clone()));
+        if let MeasureValue::EgfrFromCreatinine {
+            creatinine_loinc,
+            creatinine_units,
+        } = &measure.value
+        {
+            codes.extend(creatinine_loinc.iter().cloned().map(Some));
+            own.extend(creatinine_units.iter().map(|c| c.from.clone()));
+        }
+        for unit in own {
+            units.push(Some(format!(" {unit}\t")));
+            units.push(Some(unit));
+        }
+    }
+    codes.dedup();
+    let values = [
+        None,
+        Some(f64::NAN),
+        Some(-1.0),
+        Some(0.0),
+        Some(0.5),
+        Some(1.45),
+        Some(9.0),
+        Some(90.0),
+        Some(5000.0),
+        Some(f64::INFINITY),
+    ];
+    let highs = [None, Some(0.0), Some(-2.0), Some(f64::NAN), Some(40.0)];
+    let sexes = [Some("F"), Some("M"), Some("U"), None];
+    let ages = [None, Some(0), Some(65)];
+    let (mut code, mut unit, mut value, mut high, mut sex, mut age) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for c in &codes {
+        for u in &units {
+            for v in values {
+                for h in highs {
+                    for s in sexes {
+                        for a in ages {
+                            code.push(c.clone());
+                            unit.push(u.clone());
+                            value.push(v);
+                            high.push(h);
+                            sex.push(s);
+                            age.push(a);
+                        }
+                    }
+                }
+            }
+        }
+    }
+    df![
+        "code" => code,
+        "unit" => unit,
+        "value" => value,
+        "range_high" => high,
+        "p_sex" => sex,
+        "p_age" => age,
+    ]
+    .unwrap()
+}
+
+/// Equal, or a few units in the last place apart: polars divides by a constant by multiplying by
+/// its reciprocal (1.45 x (1/21) = 0.06904761904761904), the kernel divides (0.06904761904761905,
+/// correctly rounded, as SQL engines do).
+fn same(a: Option<f64>, b: Option<f64>) -> bool {
+    match (a, b) {
+        (Some(a), Some(b)) => {
+            a == b
+                || (a.is_nan() && b.is_nan())
+                || (a - b).abs() <= 4.0 * f64::EPSILON * a.abs().max(b.abs())
+        }
+        (None, None) => true,
+        _ => false,
+    }
+}
+
+#[test]
+fn kernel_agrees_with_the_polars_expressions_on_every_code_unit_and_edge_value() {
+    let definition = shipped();
+    let rules = Arc::new(MeasureRules::new(&definition));
+    let frame = grid(&definition);
+    let m = definition.measures.len();
+    let mut kernel = vec![rules.unconvertible().alias("unconvertible")];
+    let mut oracle = Vec::new();
+    let mut relevant = Vec::new();
+    let mut convertible = Vec::new();
+    for (i, measure) in definition.measures.iter().enumerate() {
+        kernel.push(rules.value(i).alias(format!("kernel_{i}")));
+        oracle.push(oracle_value(measure).alias(format!("oracle_{i}")));
+        let of = one_of(col("code"), &measure.loinc);
+        relevant.push(of.clone());
+        convertible.push(of.and(oracle_convertible(measure)));
+    }
+    let unconvertible = relevant
+        .into_iter()
+        .reduce(Expr::or)
+        .unwrap()
+        .and(convertible.into_iter().reduce(Expr::or).unwrap().not());
+    // The kernel trims units where it reads them; the expressions read them trimmed.
+    let trimmed = frame
+        .clone()
+        .lazy()
+        .with_column(col("unit").str().strip_chars(lit(NULL)));
+    let out = frame
+        .lazy()
+        .with_column(rules.key().alias(MEASURE_KEY))
+        .with_columns(kernel)
+        .collect()
+        .unwrap()
+        .hstack(
+            trimmed
+                .select(
+                    oracle
+                        .into_iter()
+                        .chain([unconvertible.alias("oracle_unconvertible")])
+                        .collect::<Vec<_>>(),
+                )
+                .collect()
+                .unwrap()
+                .columns(),
+        )
+        .unwrap();
+    assert!(out.height() > 100_000, "the grid covers the pairs");
+    let mut compared = 0;
+    for i in 0..m {
+        let kernel = out.column(&format!("kernel_{i}")).unwrap().f64().unwrap();
+        let oracle = out.column(&format!("oracle_{i}")).unwrap().f64().unwrap();
+        for (row, (k, o)) in kernel.iter().zip(oracle.iter()).enumerate() {
+            assert!(
+                same(k, o),
+                "measure {}: kernel {k:?}, polars {o:?} on {:?}",
+                definition.measures[i].name,
+                out.get_row(row).unwrap()
+            );
+            compared += usize::from(o.is_some());
+        }
+    }
+    assert!(compared > 10_000, "values were compared, not only nulls");
+    let kernel = out.column("unconvertible").unwrap().bool().unwrap();
+    let oracle = out.column("oracle_unconvertible").unwrap().bool().unwrap();
+    for (row, (k, o)) in kernel.iter().zip(oracle.iter()).enumerate() {
+        assert_eq!(
+            k,
+            Some(o.unwrap_or(false)),
+            "unconvertible on {:?}",
+            out.get_row(row).unwrap()
+        );
+    }
+}
+
+#[test]
+fn values_worked_out_by_hand() {
+    let definition = shipped();
+    let rules = Arc::new(MeasureRules::new(&definition));
+    let named = |name: &str| {
+        definition
+            .measures
+            .iter()
+            .position(|m| m.name == name)
+            .unwrap()
+    };
+    let (hb, bilirubin, renal) = (
+        named("haemoglobin"),
+        named("bilirubin_uln"),
+        named("renal_function"),
+    );
+    let frame = df![
+        "code" => ["718-7", "718-7", "718-7", "718-7", "1975-2", "1975-2", "2160-0", "2160-0", "2160-0", "98979-8"],
+        "unit" => ["g/L", " mmol/L ", "g/dL", "mg/L", "umol/L", "umol/L", "mg/dL", "umol/L", "mg/dL", "mL/min"],
+        "value" => [90.0, 5.6, 9.0, 9.0, 30.0, 30.0, 1.45, 128.2090, 1.45, 55.0],
+        "range_high" => [None, None, None, None, Some(20.0), None, None, None, None, None],
+        "p_sex" => ["F", "F", "F", "F", "F", "F", "F", "F", "U", "M"],
+        "p_age" => [65, 65, 65, 65, 65, 65, 65, 65, 65, 65],
+    ]
+    .unwrap();
+    let out = frame
+        .lazy()
+        .with_column(rules.key().alias(MEASURE_KEY))
+        .with_columns([
+            rules.value(hb).alias("hb"),
+            rules.value(bilirubin).alias("bilirubin"),
+            rules.value(renal).alias("renal"),
+            rules.unconvertible().alias("unconvertible"),
+        ])
+        .collect()
+        .unwrap();
+    let values = |name: &str| -> Vec<Option<f64>> {
+        out.column(name).unwrap().f64().unwrap().iter().collect()
+    };
+    let hb = values("hb");
+    // 90 g/L = 9 g/dL; 5.6 mmol/L x 1.611 = 9.0216 g/dL; mg/L is no haemoglobin unit.
+    assert!((hb[0].unwrap() - 9.0).abs() < 1e-12);
+    assert!((hb[1].unwrap() - 9.0216).abs() < 1e-9);
+    assert_eq!(hb[2], Some(9.0));
+    assert_eq!(hb[3], None);
+    let bilirubin = values("bilirubin");
+    // 30 umol/L against the record's ULN 20: 1.5 x ULN; without a ULN the definition's fallback.
+    assert_eq!(bilirubin[4], Some(1.5));
+    let fallback = match definition.measures[named("bilirubin_uln")].value {
+        MeasureValue::RatioToUln { fallback } => fallback,
+        _ => unreachable!("bilirubin is a ratio to ULN"),
+    };
+    assert_eq!(bilirubin[5], Some(30.0 / fallback));
+    let renal = values("renal");
+    // CKD-EPI 2021, F 65, creatinine 1.45 mg/dL: 40.03 (tests/criteria.rs works it out); the
+    // same creatinine in umol/L (x 88.42); sex U gives none; an eGFR as reported is kept.
+    assert!((renal[6].unwrap() - 40.03).abs() < 0.005, "{:?}", renal[6]);
+    assert!((renal[7].unwrap() - renal[6].unwrap()).abs() < 1e-3);
+    assert_eq!(renal[8], None);
+    assert_eq!(renal[9], Some(55.0));
+    let unconvertible: Vec<Option<bool>> = out
+        .column("unconvertible")
+        .unwrap()
+        .bool()
+        .unwrap()
+        .iter()
+        .collect();
+    assert_eq!(unconvertible[3], Some(true), "haemoglobin in mg/L");
+    assert_eq!(unconvertible[0], Some(false));
+}
