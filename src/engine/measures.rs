@@ -11,6 +11,8 @@ use std::sync::Arc;
 
 use foldhash::HashMap;
 use polars::prelude::*;
+use polars_arrow::array::{BooleanArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::bitmap::MutableBitmap;
 
 use crate::definition::model::{Conversion, Definition, Measure, MeasureValue};
 
@@ -199,14 +201,13 @@ impl MeasureRules {
         let table = Arc::clone(&self.unconvertible);
         col(MEASURE_KEY).map(
             move |keys: Column| {
-                let keys = keys.u32()?;
-                let flags: BooleanChunked = keys
-                    .into_no_null_iter()
-                    .map(|key| table[key as usize])
-                    .collect();
-                Ok(flags.with_name(keys.name().clone()).into_column())
+                let keys = keys.as_materialized_series().rechunk();
+                let keys = keys.u32()?.cont_slice()?;
+                let flags: MutableBitmap = keys.iter().map(|&key| table[key as usize]).collect();
+                let flags = BooleanArray::new(ArrowDataType::Boolean, flags.into(), None);
+                Ok(BooleanChunked::with_chunk(PlSmallStr::EMPTY, flags).into_column())
             },
-            |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+            |_, _| Ok(Field::new(PlSmallStr::EMPTY, DataType::Boolean)),
         )
     }
 
@@ -219,15 +220,27 @@ impl MeasureRules {
         let domain = self.domains[m];
         map_multiple(
             move |columns: &mut [Column]| {
-                let inputs = ValueInputs::of(columns)?;
-                let values: Float64Chunked = (0..inputs.len())
-                    .map(|i| {
-                        inputs
-                            .value(rules[inputs.key(i)], i)
-                            .filter(|&v| valid(v, domain))
-                    })
-                    .collect();
-                Ok(values.with_name(PlSmallStr::EMPTY).into_column())
+                let columns = Inputs::of(columns)?;
+                let inputs = columns.arrays();
+                let keys = inputs.key.values().as_slice();
+                let mut values = vec![0.0; keys.len()];
+                let mut validity = MutableBitmap::from_len_zeroed(keys.len());
+                for (i, &key) in keys.iter().enumerate() {
+                    let rule = rules[key as usize];
+                    if matches!(rule, Rule::Other | Rule::Unconvertible) {
+                        continue;
+                    }
+                    if let Some(value) = inputs.value(rule, i).filter(|&v| valid(v, domain)) {
+                        values[i] = value;
+                        validity.set(i, true);
+                    }
+                }
+                let values = PrimitiveArray::new(
+                    ArrowDataType::Float64,
+                    values.into(),
+                    Some(validity.into()),
+                );
+                Ok(Float64Chunked::with_chunk(PlSmallStr::EMPTY, values).into_column())
             },
             [
                 col(MEASURE_KEY),
@@ -241,8 +254,8 @@ impl MeasureRules {
     }
 }
 
-/// The columns one measure's value reads, each a single chunk.
-struct ValueInputs {
+/// The columns one measure's value reads, each one chunk of its type.
+struct Inputs {
     key: UInt32Chunked,
     value: Float64Chunked,
     range_high: Float64Chunked,
@@ -250,12 +263,12 @@ struct ValueInputs {
     age: Int32Chunked,
 }
 
-impl ValueInputs {
-    fn of(columns: &[Column]) -> PolarsResult<ValueInputs> {
+impl Inputs {
+    fn of(columns: &[Column]) -> PolarsResult<Inputs> {
         let typed = |i: usize, dtype: &DataType| -> PolarsResult<Series> {
             Ok(columns[i].as_materialized_series().cast(dtype)?.rechunk())
         };
-        Ok(ValueInputs {
+        Ok(Inputs {
             key: typed(0, &DataType::UInt32)?.u32()?.clone(),
             value: typed(1, &DataType::Float64)?.f64()?.clone(),
             range_high: typed(2, &DataType::Float64)?.f64()?.clone(),
@@ -264,34 +277,40 @@ impl ValueInputs {
         })
     }
 
-    fn len(&self) -> usize {
-        self.key.len()
-    }
-
-    fn key(&self, i: usize) -> usize {
-        self.key.downcast_as_array().value(i) as usize
-    }
-
-    fn value(&self, rule: Rule, i: usize) -> Option<f64> {
-        if matches!(rule, Rule::Other | Rule::Unconvertible) {
-            return None;
+    fn arrays(&self) -> Arrays<'_> {
+        Arrays {
+            key: self.key.downcast_as_array(),
+            value: self.value.downcast_as_array(),
+            range_high: self.range_high.downcast_as_array(),
+            sex: self.sex.downcast_as_array(),
+            age: self.age.downcast_as_array(),
         }
-        let value = self.value.downcast_as_array().get(i)?;
-        Some(match rule {
-            Rule::Other | Rule::Unconvertible => unreachable!("returned above"),
-            Rule::Scale(factor) => value * factor,
-            Rule::RatioToUln { factor, fallback } => {
-                match self.range_high.downcast_as_array().get(i) {
-                    Some(high) if greater(high, 0.0) => value / high,
-                    _ => value * factor / fallback,
-                }
+    }
+}
+
+struct Arrays<'a> {
+    key: &'a PrimitiveArray<u32>,
+    value: &'a PrimitiveArray<f64>,
+    range_high: &'a PrimitiveArray<f64>,
+    sex: &'a Utf8ViewArray,
+    age: &'a PrimitiveArray<i32>,
+}
+
+impl Arrays<'_> {
+    /// The record's value under `rule` (a rule of the measure), before the domain check.
+    fn value(&self, rule: Rule, i: usize) -> Option<f64> {
+        let value = self.value.get(i)?;
+        match rule {
+            Rule::Other | Rule::Unconvertible => None,
+            Rule::Scale(factor) => Some(value * factor),
+            Rule::RatioToUln { factor, fallback } => Some(match self.range_high.get(i) {
+                Some(high) if greater(high, 0.0) => value / high,
+                _ => value * factor / fallback,
+            }),
+            Rule::Egfr { factor } => {
+                egfr_ckd_epi_2021(value * factor, self.sex.get(i)?, self.age.get(i)?)
             }
-            Rule::Egfr { factor } => egfr_ckd_epi_2021(
-                value * factor,
-                self.sex.downcast_as_array().get(i)?,
-                self.age.downcast_as_array().get(i)?,
-            )?,
-        })
+        }
     }
 }
 
