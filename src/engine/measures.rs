@@ -97,25 +97,26 @@ fn rule(measure: &Measure, code: &str, unit: &str) -> Rule {
     rule.unwrap_or(Rule::Unconvertible)
 }
 
+/// An eGFR measure's creatinine LOINC codes and units; none for other measures.
+fn creatinine(measure: &Measure) -> (&[String], &[Conversion]) {
+    match &measure.value {
+        MeasureValue::EgfrFromCreatinine {
+            creatinine_loinc,
+            creatinine_units,
+        } => (creatinine_loinc, creatinine_units),
+        _ => (&[], &[]),
+    }
+}
+
 impl MeasureRules {
     pub(crate) fn new(definition: &Definition) -> MeasureRules {
         let measures = &definition.measures;
         let codes = index(measures.iter().flat_map(|m| {
-            let creatinine = match &m.value {
-                MeasureValue::EgfrFromCreatinine {
-                    creatinine_loinc, ..
-                } => creatinine_loinc.as_slice(),
-                _ => &[],
-            };
+            let (creatinine, _) = creatinine(m);
             m.loinc.iter().chain(creatinine).map(String::as_str)
         }));
         let units = index(measures.iter().flat_map(|m| {
-            let creatinine = match &m.value {
-                MeasureValue::EgfrFromCreatinine {
-                    creatinine_units, ..
-                } => creatinine_units.as_slice(),
-                _ => &[],
-            };
+            let (_, creatinine) = creatinine(m);
             std::iter::once(m.unit.as_str()).chain(
                 m.conversions
                     .iter()
