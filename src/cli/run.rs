@@ -119,8 +119,8 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
 
     let stage = progress.stage("reading and validating the extract");
     let extract = Extract::open(&args.data).map_err(Failure::runtime)?;
-    let mut quality = extract
-        .validate(progress, args.partition_patients as usize)
+    let (mut quality, person_ids) = extract
+        .validate_keeping_ids(progress, args.partition_patients as usize)
         .map_err(Failure::runtime)?;
     timings.push(("extract".into(), stage.done().as_secs_f64()));
 
@@ -136,8 +136,9 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         |e: engine::EngineError| Failure::runtime(format!("{}: {e}", args.data.display()));
     let masks = {
         let stage = progress.stage("evaluating the criteria");
-        let partitions = partition::partitions(&inputs.person, args.partition_patients as usize)
+        let partitions = partition::split(&person_ids, args.partition_patients as usize)
             .map_err(|e| engine_error(e.into()))?;
+        drop(person_ids);
         let mut counter = engine::MaskCounter::new(&definition);
         let mut restricted = match args.restricted {
             true => Some(restricted::PatientWriter::create(

@@ -256,6 +256,16 @@ impl Extract {
         progress: &crate::progress::Progress,
         partition_patients: usize,
     ) -> Result<DataQuality, ExtractError> {
+        validate::validate(self, progress, partition_patients).map(|(quality, _)| quality)
+    }
+
+    /// [`Extract::validate`], also giving the person ids it read, sorted: a run cuts its
+    /// partitions from them ([`partition::split`]) instead of reading and sorting them again.
+    pub fn validate_keeping_ids(
+        &self,
+        progress: &crate::progress::Progress,
+        partition_patients: usize,
+    ) -> Result<(DataQuality, polars::prelude::Series), ExtractError> {
         validate::validate(self, progress, partition_patients)
     }
 

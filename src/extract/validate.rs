@@ -134,12 +134,13 @@ fn count_true(rule: Expr) -> Expr {
     rule.fill_null(lit(false)).sum().cast(DataType::UInt64)
 }
 
-/// Runs every check; the first contract violation is the error.
+/// Runs every check; the first contract violation is the error. Also gives the person ids,
+/// sorted (read for the checks), from which a run cuts its partitions.
 pub fn validate(
     extract: &Extract,
     progress: &Progress,
     partition_patients: usize,
-) -> Result<DataQuality, ExtractError> {
+) -> Result<(DataQuality, Series), ExtractError> {
     let mut quality = DataQuality::default();
     let mut person_ids = None;
     for table in Table::ALL {
@@ -233,7 +234,7 @@ pub fn validate(
         quality.column_mut(Table::Variant, "test_id").orphan_rows = count;
     }
     stage.done();
-    Ok(quality)
+    Ok((quality, person_ids))
 }
 
 /// Orphan rows of each referring table: one streaming pass per table, a bit test per row.
@@ -290,11 +291,11 @@ fn orphans_by_partition(
     Ok(orphans)
 }
 
-fn read_error(table: Table, location: &Path, error: PolarsError) -> ExtractError {
+fn read_error(table: Table, location: &Path, message: impl ToString) -> ExtractError {
     ExtractError::Read {
         table,
         path: location.to_path_buf(),
-        message: error.to_string(),
+        message: message.to_string(),
     }
 }
 
@@ -403,17 +404,18 @@ fn check_unique(
 
 /// Collects with the streaming engine; a reader failure (or panic) becomes an error.
 fn collect(lf: LazyFrame, table: Table, location: &Path) -> Result<DataFrame, ExtractError> {
-    let read_error = |message: String| ExtractError::Read {
-        table,
-        path: location.to_path_buf(),
-        message,
-    };
     catch_unwind(AssertUnwindSafe(|| {
         lf.collect_with_engine(Engine::Streaming)
             .map(|r| r.unwrap_single())
     }))
-    .map_err(|_| read_error("the Parquet reader stopped on damaged data".into()))?
-    .map_err(|e| read_error(e.to_string()))
+    .map_err(|_| {
+        read_error(
+            table,
+            location,
+            "the Parquet reader stopped on damaged data",
+        )
+    })?
+    .map_err(|e| read_error(table, location, e))
 }
 
 /// A UInt64 count from the first row of `df` (0 where the column is absent).
