@@ -154,6 +154,20 @@ fn cohort_criteria(x: &mut Fixture) {
         "E8: allergy to cobimetinib",
     );
     let p = braf(x, Some(420.0), Some(60.0));
+    x.obs_text(p, "allergy", -100, " l01ec01 ").expect(
+        p,
+        VEM,
+        "ineligible",
+        "E8: allergy to vemurafenib, written in lower case with spaces",
+    );
+    let p = braf(x, Some(420.0), Some(60.0));
+    x.obs_text(p, "allergy", -100, "L01FD01").expect(
+        p,
+        VEM,
+        "eligible",
+        "E8: allergy to trastuzumab (another cohort's drug) is not to this drug",
+    );
+    let p = braf(x, Some(420.0), Some(60.0));
     x.obs_text(p, "allergy", -100, "J01CA04").expect(
         p,
         VEM,
@@ -168,6 +182,13 @@ fn cohort_criteria(x: &mut Fixture) {
         VEM,
         "ineligible",
         "E9: vemurafenib before",
+    );
+    let p = braf(x, Some(420.0), Some(60.0));
+    x.treatment(p, Some("L01EC02"), -300, Some(-200)).expect(
+        p,
+        VEM,
+        "eligible",
+        "E9: dabrafenib (another cohort's drug) before is not this drug",
     );
     let p = braf(x, Some(420.0), Some(60.0));
     x.treatment(p, Some("L01EC01"), 10, None).expect(

@@ -1,6 +1,8 @@
 //! Code sets as polars predicates: ICD-10 codes normalized (upper case, no dot), prefixes and
 //! ranges of categories, ATC prefixes.
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 
 use crate::definition::model::{CodePattern, CodeSet};
@@ -61,6 +63,65 @@ pub(crate) fn atc_in(code: Expr, prefixes: &[String]) -> Expr {
     any_of(&code, &patterns).fill_null(lit(false))
 }
 
+/// The most ATC lists [`atc_bits`] matches in one word.
+pub(crate) const MAX_ATC_LISTS: usize = 64;
+
+/// Per row a UInt64 whose bit `d` is set where the row is `selected` and `atc_in(code, &lists[d])`
+/// holds (0 where not selected or the code is null): every drug's ATC list matched in one pass
+/// that reads only the selected rows' codes, not one pass over every row per drug. With
+/// `normalize`, the code is matched as `normalized_atc(code)` (trimmed, upper case).
+pub(crate) fn atc_bits(selected: Expr, code: Expr, lists: &[Vec<String>], normalize: bool) -> Expr {
+    assert!(
+        lists.len() <= MAX_ATC_LISTS,
+        "at most {MAX_ATC_LISTS} ATC lists"
+    );
+    let prefixes: Arc<[(Box<str>, u64)]> = lists
+        .iter()
+        .enumerate()
+        .flat_map(|(d, list)| {
+            list.iter()
+                .map(move |p| (p.trim_end_matches('*').to_uppercase().into(), 1u64 << d))
+        })
+        .collect();
+    map_multiple(
+        move |columns: &mut [Column]| {
+            let word = |code: &str| {
+                let matches = |prefix: &str| match normalize {
+                    false => code.starts_with(prefix),
+                    // The prefixes are upper case already; ASCII codes (all real ones) are
+                    // compared without building their upper-case copy.
+                    true => {
+                        let code = code.trim();
+                        if code.is_ascii() {
+                            code.len() >= prefix.len()
+                                && code.as_bytes()[..prefix.len()]
+                                    .eq_ignore_ascii_case(prefix.as_bytes())
+                        } else {
+                            code.to_uppercase().starts_with(prefix)
+                        }
+                    }
+                };
+                prefixes
+                    .iter()
+                    .filter(|(prefix, _)| matches(prefix))
+                    .fold(0u64, |word, (_, bit)| word | bit)
+            };
+            let words: NoNull<UInt64Chunked> = columns[0]
+                .bool()?
+                .iter()
+                .zip(columns[1].str()?.iter())
+                .map(|(selected, code)| match (selected, code) {
+                    (Some(true), Some(code)) => word(code),
+                    _ => 0,
+                })
+                .collect();
+            Ok(words.into_inner().into_column())
+        },
+        [selected, code],
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::UInt64)),
+    )
+}
+
 /// A code matches the same way in Rust as in the engine (used for tests and the SQL check).
 pub fn matches(code: &str, set: &CodeSet) -> bool {
     let code: String = code
@@ -83,6 +144,11 @@ pub fn matches(code: &str, set: &CodeSet) -> bool {
 mod tests {
     use super::*;
     use crate::definition::model::Vocabulary;
+
+    fn bools(frame: &DataFrame, name: &str) -> Vec<bool> {
+        let column = frame.column(name).unwrap().bool().unwrap();
+        column.iter().map(|v| v.unwrap()).collect()
+    }
 
     fn primary() -> CodeSet {
         CodeSet {
@@ -121,20 +187,75 @@ mod tests {
             .select([in_set(normalized_icd10("icd10"), &set).alias("hit")])
             .collect()
             .unwrap();
-        let hits: Vec<bool> = out
-            .column("hit")
-            .unwrap()
-            .bool()
-            .unwrap()
-            .iter()
-            .map(|v| v.unwrap())
-            .collect();
+        let hits = bools(&out, "hit");
         let expected: Vec<bool> = codes.iter().map(|c| matches(c, &set)).collect();
         assert_eq!(hits, expected);
         assert_eq!(
             hits,
             vec![true, true, false, false, false, true, false, true, false]
         );
+    }
+
+    #[test]
+    fn atc_bits_match_every_list_like_atc_in() {
+        let codes = [
+            Some("L01EC01"),
+            Some(" l01ec01 "),
+            Some("L01EE02"),
+            Some("L01XE"),
+            None,
+            Some("L01FF05"),
+            Some("L02"),
+            Some("L01E"),
+            Some("l01ff05"),
+        ];
+        let selected = [true, true, true, true, true, true, true, true, false];
+        let lists = vec![
+            vec!["L01EC01".to_string(), "L01EE02".to_string()],
+            vec!["l01e*".to_string()],
+            vec!["L01FF05".to_string()],
+        ];
+        let df = df!("code" => codes.to_vec(), "selected" => selected.to_vec()).unwrap();
+        let mut columns = vec![
+            atc_bits(col("selected"), col("code"), &lists, false).alias("raw"),
+            atc_bits(col("selected"), col("code"), &lists, true).alias("normalized"),
+        ];
+        for (d, list) in lists.iter().enumerate() {
+            let selected = col("selected");
+            columns.push(
+                atc_in(col("code"), list)
+                    .and(selected.clone())
+                    .alias(format!("raw_{d}")),
+            );
+            columns.push(
+                atc_in(normalized_atc(col("code")), list)
+                    .and(selected)
+                    .alias(format!("normalized_{d}")),
+            );
+        }
+        let out = df.lazy().select(columns).collect().unwrap();
+        let words = |name: &str| -> Vec<u64> {
+            let column = out.column(name).unwrap().u64().unwrap();
+            column.iter().map(|v| v.unwrap()).collect()
+        };
+        // Worked out by hand: `L01E*` covers both of the first list's codes, a null code
+        // matches nothing, an unselected row is 0; lower case and spaces match only normalized.
+        assert_eq!(
+            words("raw"),
+            vec![0b011, 0, 0b011, 0, 0, 0b100, 0, 0b010, 0]
+        );
+        assert_eq!(
+            words("normalized"),
+            vec![0b011, 0b011, 0b011, 0, 0, 0b100, 0, 0b010, 0]
+        );
+        for kind in ["raw", "normalized"] {
+            let bits = words(kind);
+            for d in 0..lists.len() {
+                let expected = bools(&out, &format!("{kind}_{d}"));
+                let from_bits: Vec<bool> = bits.iter().map(|w| w >> d & 1 == 1).collect();
+                assert_eq!(from_bits, expected, "{kind} list {d}");
+            }
+        }
     }
 
     #[test]

@@ -6,6 +6,8 @@
 //! Same-date ties of `latest` are resolved against eligibility: the compiler tracks whether a true
 //! atom is favourable to eligibility (its *polarity*) and keeps the least favourable tied record.
 
+mod drugs;
+
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
 
@@ -19,6 +21,7 @@ use crate::definition::model::{
     CmpOp, Cond, Criterion, CriterionKind, Definition, Drug, MissingRule, Quantity, Query,
     RecordCond, Source, Test,
 };
+use drugs::drug_of;
 
 /// Added to dates (days since 1970) in `latest` keys so that every key is positive: any date
 /// after the year 1696. Keys stay below 2^31 for dates before the year 4900, so they fit Int32.
@@ -29,6 +32,34 @@ pub(crate) const PASS: u8 = 0;
 pub(crate) const FAIL: u8 = 1;
 pub(crate) const UNKNOWN: u8 = 2;
 pub(crate) const NOT_APPLICABLE: u8 = 3;
+
+/// How an atom's record-level column becomes its per-patient value.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reduce {
+    /// The largest value: an `any` code (2, 1, 0), a `latest` key.
+    Max,
+    /// The bitwise or of words with a bit per drug: every drug's `any` atom in one column.
+    BitOr,
+}
+
+/// A record-level column aggregated per patient in its table's group-by.
+pub(crate) struct Atom {
+    pub name: String,
+    /// Elementwise over the table's records, aliased to `name`.
+    pub column: Expr,
+    pub reduce: Reduce,
+}
+
+impl Atom {
+    /// The atom's per-patient value, in the group-by's aggregation.
+    pub(crate) fn per_patient(&self) -> Expr {
+        let column = col(self.name.as_str());
+        match self.reduce {
+            Reduce::Max => column.max(),
+            Reduce::BitOr => column.bitwise_or(),
+        }
+    }
+}
 
 /// What a condition is evaluated for: a patient, or a patient and one drug's cohorts.
 #[derive(Clone, Copy)]
@@ -41,9 +72,8 @@ pub(crate) struct Compiler<'d> {
     definition: &'d Definition,
     /// The measures' values and unit checks, by (LOINC, unit) key.
     measures: Arc<MeasureRules>,
-    /// Per table, the record-level column of each atom (elementwise), aliased to its name; the
-    /// per-patient value of every atom is the `max()` of its column.
-    atoms: BTreeMap<RecordTable, Vec<(String, Expr)>>,
+    /// Per table, the atoms computed in its group-by.
+    atoms: BTreeMap<RecordTable, Vec<Atom>>,
     names: HashMap<String, String>,
     /// Per table, record-level columns that several atoms share (a measure's source mask and
     /// converted value, an observation's, a code set's membership), computed once.
@@ -90,10 +120,9 @@ impl<'d> Compiler<'d> {
         }
     }
 
-    /// Per record table, the atoms' record-level columns (elementwise expressions aliased to
-    /// the atom names). Each atom's per-patient value is the `max()` of its column: computing
-    /// the columns first and aggregating plain columns keeps polars on its vectorized paths.
-    pub(crate) fn atoms(&self) -> &BTreeMap<RecordTable, Vec<(String, Expr)>> {
+    /// Per record table, the atoms: record-level columns, each reduced per patient by a plain
+    /// aggregation (computing the columns first keeps polars on its vectorized paths).
+    pub(crate) fn atoms(&self) -> &BTreeMap<RecordTable, Vec<Atom>> {
         &self.atoms
     }
 
@@ -186,8 +215,7 @@ impl<'d> Compiler<'d> {
             Cond::Or(parts) => self.fold(parts, favourable, ctx, Expr::or)?,
             Cond::Confirmed(inner) => self.cond(inner, favourable, ctx)?.fill_null(lit(false)),
             Cond::Any(query) => {
-                let column = self.any_atom(query, ctx)?;
-                let code = col(&column).fill_null(lit(0i8));
+                let code = self.any_atom(query, ctx)?;
                 when(code.clone().eq(lit(2i8)))
                     .then(lit(true))
                     .when(code.eq(lit(1i8)))
@@ -339,15 +367,22 @@ impl<'d> Compiler<'d> {
     }
 
     /// Registers an atom's record-level column under a stable key; returns its column name.
-    fn atom(&mut self, key: String, table: RecordTable, make: impl FnOnce() -> Expr) -> String {
+    fn atom(
+        &mut self,
+        key: String,
+        table: RecordTable,
+        reduce: Reduce,
+        make: impl FnOnce() -> Expr,
+    ) -> String {
         if let Some(name) = self.names.get(&key) {
             return name.clone();
         }
         let name = format!("atom_{}", self.names.len());
-        self.atoms
-            .entry(table)
-            .or_default()
-            .push((name.clone(), make().alias(name.as_str())));
+        self.atoms.entry(table).or_default().push(Atom {
+            column: make().alias(name.as_str()),
+            name: name.clone(),
+            reduce,
+        });
         self.names.insert(key, name.clone());
         name
     }
@@ -396,7 +431,10 @@ impl<'d> Compiler<'d> {
     }
 
     /// `any QUERY`: per patient 2 (a selected record's filter is true), 1 (unknown), 0 (none).
-    fn any_atom(&mut self, query: &Query, ctx: Context) -> Result<String, EngineError> {
+    fn any_atom(&mut self, query: &Query, ctx: Context) -> Result<Expr, EngineError> {
+        if let Some(code) = self.drugs_any_atom(query, ctx)? {
+            return Ok(code);
+        }
         let (table, mut selected, value) = self.selection(query);
         if let Some(value) = value {
             selected = selected.and(value.is_not_null());
@@ -413,7 +451,7 @@ impl<'d> Compiler<'d> {
             None => (selected, None),
         };
         let key = format!("any|{query:?}|{:?}", drug_of(query, ctx));
-        let name = self.atom(key, table, || {
+        let name = self.atom(key, table, Reduce::Max, || {
             let atom = when(hit).then(lit(2i8));
             match unknown {
                 Some(unknown) => atom.when(unknown).then(lit(1i8)).otherwise(lit(0i8)),
@@ -423,7 +461,7 @@ impl<'d> Compiler<'d> {
         if !self.any_columns.contains(&name) {
             self.any_columns.push(name.clone());
         }
-        Ok(name)
+        Ok(col(&name).fill_null(lit(0i8)))
     }
 
     /// `latest QUERY TEST`: the test on the latest selected record with a valid value.
@@ -490,7 +528,7 @@ impl<'d> Compiler<'d> {
             "latest|{query:?}|{test:?}|{ties:?}|{:?}",
             drug_of(query, ctx)
         );
-        let name = self.atom(key, table, || {
+        let name = self.atom(key, table, Reduce::Max, || {
             when(selected)
                 .then((col("date") + lit(DATE_OFFSET)) * lit(2i32) + bit)
                 .otherwise(lit(NULL).cast(DataType::Int32))
@@ -517,34 +555,6 @@ fn never_null(cond: &RecordCond) -> bool {
         RecordCond::StartedAtLeastDaysBefore(_)
         | RecordCond::ApprovedLab
         | RecordCond::Person(_) => false,
-    }
-}
-
-/// The drug a query's records depend on (its `where` names the drug), for the atom's key: atoms
-/// that do not depend on the drug are computed once, not once per drug.
-fn drug_of(query: &Query, ctx: Context) -> Option<usize> {
-    fn names_drug(cond: &RecordCond) -> bool {
-        match cond {
-            RecordCond::ValueIsDrugAtc | RecordCond::AtcIsDrugAtc => true,
-            RecordCond::Not(inner) => names_drug(inner),
-            RecordCond::And(parts) | RecordCond::Or(parts) => parts.iter().any(names_drug),
-            RecordCond::Person(cond) => person_names_drug(cond),
-            _ => false,
-        }
-    }
-    fn person_names_drug(cond: &Cond) -> bool {
-        match cond {
-            Cond::DrugRouteIs(_) | Cond::ResistanceBiomarker => true,
-            Cond::Not(inner) | Cond::Confirmed(inner) => person_names_drug(inner),
-            Cond::And(parts) | Cond::Or(parts) => parts.iter().any(person_names_drug),
-            _ => false,
-        }
-    }
-    let depends = query.filter.as_ref().is_some_and(names_drug);
-    if depends {
-        ctx.drug.map(|(d, _)| d)
-    } else {
-        None
     }
 }
 

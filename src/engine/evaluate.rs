@@ -278,12 +278,9 @@ pub fn patient_outcomes(
     let mut wide = core.clone();
     let mut counted_unconvertible = false;
     for (table, atoms) in compiler.atoms() {
-        let mut maxima: Vec<Expr> = atoms
-            .iter()
-            .map(|(name, _)| col(name.as_str()).max())
-            .collect();
+        let mut aggregations: Vec<Expr> = atoms.iter().map(|atom| atom.per_patient()).collect();
         let mut columns: Vec<Expr> = std::iter::once(col("person_id"))
-            .chain(atoms.iter().map(|(_, expr)| expr.clone()))
+            .chain(atoms.iter().map(|atom| atom.column.clone()))
             .collect();
         if *table == RecordTable::Measurement {
             if let Some(unconvertible) = &unconvertible {
@@ -293,7 +290,7 @@ pub fn patient_outcomes(
                         .cast(DataType::UInt32)
                         .alias(UNCONVERTIBLE),
                 );
-                maxima.push(col(UNCONVERTIBLE).sum());
+                aggregations.push(col(UNCONVERTIBLE).sum());
                 counted_unconvertible = true;
             }
         }
@@ -315,7 +312,7 @@ pub fn patient_outcomes(
             .with_columns(shared)
             .select(columns)
             .group_by([col("person_id")])
-            .agg(maxima);
+            .agg(aggregations);
         wide = wide.left_join(per_patient, col("person_id"), col("person_id"));
     }
     let flags = molecular_flags(inputs, definition, core.clone());

@@ -3,9 +3,11 @@
 
 use polars::prelude::*;
 
+use super::compile::{Compiler, Context, Reduce};
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
-use super::evaluate::criterion_column;
+use super::evaluate::{criterion_column, drug_criterion_column};
 use super::inputs::epoch_days;
+use super::records::RecordTable;
 use super::*;
 use crate::definition::model::Window;
 use crate::definition::model::*;
@@ -331,4 +333,198 @@ fn polars_boolean_logic_is_kleene() {
     let and: Vec<Option<bool>> = out.column("and").unwrap().bool().unwrap().iter().collect();
     assert_eq!(or, vec![Some(true), None, Some(true), None, None]);
     assert_eq!(and, vec![None, Some(false), None, Some(false), None]);
+}
+
+/// E8/E9-shaped cohort criteria for three drugs with overlapping ATC lists. The drug's ATC match
+/// alone or and-ed with parts that do not name the drug is computed for every drug at once (a bit
+/// per drug); the same criteria with the match written `not not` take the per-drug path, and
+/// both must give the outcomes worked out by hand.
+#[test]
+fn drug_atc_matches_for_every_drug_at_once() {
+    let idx = date("2025-01-31");
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+    let n = 6;
+    let person = frame(vec![
+        ids("person_id", &(1..=n).collect::<Vec<_>>()),
+        s("sex", &["F"; 6]),
+        Series::new("birth_year".into(), vec![Some(1960i32); 6]).into(),
+        dates("death_date", &[None; 6]),
+        sn("region", &[Some("Vest"); 6]),
+        sn("site", &[None; 6]),
+        dates("index_date", &[Some(idx); 6]),
+    ]);
+    let mut inputs = empty_inputs(person);
+    inputs.treatment = frame(vec![
+        ids("person_id", &[1, 2, 3, 4, 5]),
+        sn(
+            "atc",
+            &[
+                Some("L01EC01"),   // A and B (L01E*), 100 days before
+                Some("L01FF05"),   // C, 10 days before
+                Some(" l01ee02 "), // A and B once normalized, 100 days before
+                Some("L01EC01"),   // after the index date: not used
+                None,              // no code: matches nothing
+            ],
+        ),
+        s("kind", &["systemic"; 5]),
+        dates(
+            "start_date",
+            &[
+                Some(idx - 100),
+                Some(idx - 10),
+                Some(idx - 100),
+                Some(idx + 5),
+                Some(idx - 100),
+            ],
+        ),
+        dates("end_date", &[None; 5]),
+    ]);
+    inputs.observation = frame(vec![
+        ids("person_id", &[1, 2, 3, 6]),
+        s("code", &["allergy"; 4]),
+        dates(
+            "date",
+            &[
+                Some(idx - 50),
+                Some(idx - 50),
+                Some(idx - 50),
+                Some(idx + 1),
+            ],
+        ),
+        f("value_num", &[None; 4]),
+        sn(
+            "value_text",
+            &[
+                Some(" l01ee02 "), // A and B
+                Some("J01CA04"),   // amoxicillin: none
+                Some("L01FF05"),   // C
+                Some("L01EC01"),   // after the index date: not used
+            ],
+        ),
+    ]);
+
+    let drug = |name: &str, atc: &[&str]| Drug {
+        name: name.into(),
+        atc: atc.iter().map(|a| a.to_string()).collect(),
+        route: Route::Oral,
+        resistance: vec![],
+        criteria: vec![],
+        source: String::new(),
+    };
+    let treated = |filter: RecordCond| {
+        Cond::Any(Query {
+            source: Source::Treatment(None),
+            window: Window::UpToIndex,
+            filter: Some(filter),
+        })
+    };
+    let allergic = |filter: RecordCond| {
+        Cond::Any(Query {
+            source: Source::Observation(0),
+            window: Window::UpToIndex,
+            filter: Some(filter),
+        })
+    };
+    let fused = |m: RecordCond| m;
+    let per_drug = |m: RecordCond| RecordCond::Not(Box::new(RecordCond::Not(Box::new(m))));
+    let mut cohort_criteria = Vec::new();
+    for wrap in [fused, per_drug] {
+        let atc = || wrap(RecordCond::AtcIsDrugAtc);
+        for rule in [
+            treated(atc()),
+            treated(RecordCond::And(vec![
+                atc(),
+                RecordCond::StartedAtLeastDaysBefore(30),
+            ])),
+            treated(RecordCond::And(vec![
+                atc(),
+                RecordCond::Person(Box::new(Cond::Unknown)),
+            ])),
+            allergic(wrap(RecordCond::ValueIsDrugAtc)),
+        ] {
+            let id = format!("C{}", cohort_criteria.len());
+            cohort_criteria.push(criterion(
+                &id,
+                CriterionKind::Exclusion,
+                rule,
+                MissingRule::Unknown,
+            ));
+        }
+    }
+    let mut definition = hb_and_stroke();
+    definition.observations = vec![ObservationDef {
+        name: "allergy".into(),
+        code: "allergy".into(),
+        kind: ValueKind::Text,
+        number_domain: None,
+        text_domain: None,
+    }];
+    definition.cohort_criteria = cohort_criteria;
+    definition.drugs = vec![
+        drug("A", &["L01EC01", "L01EE02"]),
+        drug("B", &["L01E*"]),
+        drug("C", &["L01FF05"]),
+    ];
+    // The first criterion of every drug compiles to one word atom, the `not not` one to an
+    // atom per drug.
+    let mut compiler = Compiler::new(&definition);
+    for (d, drug) in definition.drugs.iter().enumerate() {
+        let ctx = Context {
+            drug: Some((d, drug)),
+        };
+        for j in [0, 4] {
+            // Compiling registers the atoms; the outcome expression is not needed here.
+            let _outcome = compiler
+                .criterion(&definition.cohort_criteria[j], ctx)
+                .unwrap();
+        }
+    }
+    let reduces: Vec<Reduce> = compiler.atoms()[&RecordTable::Treatment]
+        .iter()
+        .map(|atom| atom.reduce)
+        .collect();
+    assert_eq!(
+        reduces,
+        [Reduce::BitOr, Reduce::Max, Reduce::Max, Reduce::Max]
+    );
+
+    let patients = patient_outcomes(&inputs, &definition, as_of)
+        .unwrap()
+        .patients;
+    let outcome = |d: usize, j: usize| -> Vec<u8> {
+        let column = patients.column(&drug_criterion_column(d, j)).unwrap();
+        column.u8().unwrap().iter().map(|v| v.unwrap()).collect()
+    };
+    let (p, f, u) = (PASS, FAIL, UNKNOWN);
+    // Patients 1-6; per drug: treated before, treated 30+ days before, treated and an unknown
+    // part, allergic.
+    let expected = [
+        // A: patients 1 and 3 treated 100 days before (3 once normalized), 1 allergic.
+        [
+            [f, p, f, p, p, p],
+            [f, p, f, p, p, p],
+            [u, p, u, p, p, p],
+            [f, p, p, p, p, p],
+        ],
+        // B (L01E*): the same patients as A.
+        [
+            [f, p, f, p, p, p],
+            [f, p, f, p, p, p],
+            [u, p, u, p, p, p],
+            [f, p, p, p, p, p],
+        ],
+        // C: patient 2 treated 10 days before (not 30), 3 allergic.
+        [
+            [p, f, p, p, p, p],
+            [p, p, p, p, p, p],
+            [p, u, p, p, p, p],
+            [p, p, f, p, p, p],
+        ],
+    ];
+    for (d, rules) in expected.iter().enumerate() {
+        for (j, want) in rules.iter().enumerate() {
+            assert_eq!(outcome(d, j), want.to_vec(), "drug {d}, criterion {j}");
+            assert_eq!(outcome(d, j + 4), want.to_vec(), "drug {d}, per-drug {j}");
+        }
+    }
 }

@@ -1,0 +1,123 @@
+//! Cohort criteria that depend on the drug: which atoms do (their key names the drug), and the
+//! drug's ATC match (E8's allergy, E9's earlier treatment) for every drug in one atom, a bit per
+//! drug, instead of an atom per drug.
+
+use polars::prelude::*;
+
+use super::super::codes::{atc_bits, MAX_ATC_LISTS};
+use super::super::records::RecordTable;
+use super::super::EngineError;
+use super::{never_null, Compiler, Context, Reduce};
+use crate::definition::model::{Cond, Query, RecordCond};
+
+impl Compiler<'_> {
+    /// `any QUERY` whose filter is the drug's ATC match, alone or and-ed with parts that do not
+    /// name the drug (E8's `value is drug atc`, E9's `atc is drug atc`), for every drug at once:
+    /// each record gets a word with a bit per drug whose ATC list it matches, or-ed per patient,
+    /// and the drug's answer is its bit. One pass and one aggregation per table instead of one
+    /// per drug. None for other queries (and beyond [`MAX_ATC_LISTS`] drugs): they get an atom
+    /// per drug.
+    pub(super) fn drugs_any_atom(
+        &mut self,
+        query: &Query,
+        ctx: Context,
+    ) -> Result<Option<Expr>, EngineError> {
+        let (Some((d, _)), Some(filter)) = (ctx.drug, &query.filter) else {
+            return Ok(None);
+        };
+        let lists: Vec<Vec<String>> = self
+            .definition
+            .drugs
+            .iter()
+            .map(|drug| drug.atc.clone())
+            .collect();
+        if lists.len() > MAX_ATC_LISTS {
+            return Ok(None);
+        }
+        let parts = match filter {
+            RecordCond::And(parts) => parts.as_slice(),
+            other => std::slice::from_ref(other),
+        };
+        let (matches, rest): (Vec<&RecordCond>, Vec<&RecordCond>) =
+            parts.iter().partition(|part| {
+                matches!(part, RecordCond::ValueIsDrugAtc | RecordCond::AtcIsDrugAtc)
+            });
+        if matches.len() != 1 || rest.iter().any(|part| names_drug(part)) {
+            return Ok(None);
+        }
+        let table = RecordTable::of(&query.source);
+        let (code, normalize) = match (matches[0], table) {
+            (RecordCond::ValueIsDrugAtc, RecordTable::Observation) => (col("value_text"), true),
+            (RecordCond::AtcIsDrugAtc, RecordTable::Treatment) => (col("code"), false),
+            // The per-drug path names the error.
+            _ => return Ok(None),
+        };
+        let (_, mut selected, value) = self.selection(query);
+        if let Some(value) = value {
+            selected = selected.and(value.is_not_null());
+        }
+        let certain = rest.iter().all(|part| never_null(part));
+        let rest = match rest.as_slice() {
+            [] => None,
+            parts => Some(self.record(
+                &RecordCond::And(parts.iter().map(|&part| part.clone()).collect()),
+                table,
+                ctx,
+            )?),
+        };
+        let (hit, unknown) = match rest {
+            Some(rest) => (
+                selected.clone().and(rest.clone()).fill_null(lit(false)),
+                (!certain).then(|| selected.and(rest.is_null())),
+            ),
+            None => (selected, None),
+        };
+        let mut word_atom = |kind: &str, rows: Expr| {
+            let key = format!("any-drugs|{kind}|{query:?}");
+            self.atom(key, table, Reduce::BitOr, || {
+                atc_bits(rows, code.clone(), &lists, normalize)
+            })
+        };
+        let hits = word_atom("hit", hit);
+        let unknowns = unknown.map(|unknown| word_atom("unknown", unknown));
+        let has_bit = |name: &str| col(name).and(lit(1u64 << d)).neq(lit(0u64));
+        let code = when(has_bit(&hits)).then(lit(2i8));
+        Ok(Some(match unknowns {
+            Some(unknowns) => code
+                .when(has_bit(&unknowns))
+                .then(lit(1i8))
+                .otherwise(lit(0i8)),
+            None => code.otherwise(lit(0i8)),
+        }))
+    }
+}
+
+/// The drug a query's records depend on (its `where` names the drug), for the atom's key: atoms
+/// that do not depend on the drug are computed once, not once per drug.
+pub(super) fn drug_of(query: &Query, ctx: Context) -> Option<usize> {
+    let depends = query.filter.as_ref().is_some_and(names_drug);
+    if depends {
+        ctx.drug.map(|(d, _)| d)
+    } else {
+        None
+    }
+}
+
+/// Whether a record condition depends on the drug being evaluated.
+fn names_drug(cond: &RecordCond) -> bool {
+    fn person_names_drug(cond: &Cond) -> bool {
+        match cond {
+            Cond::DrugRouteIs(_) | Cond::ResistanceBiomarker => true,
+            Cond::Not(inner) | Cond::Confirmed(inner) => person_names_drug(inner),
+            Cond::And(parts) | Cond::Or(parts) => parts.iter().any(person_names_drug),
+            _ => false,
+        }
+    }
+    match cond {
+        RecordCond::ValueIsDrugAtc | RecordCond::AtcIsDrugAtc => true,
+        RecordCond::Not(inner) => names_drug(inner),
+        RecordCond::And(parts) | RecordCond::Or(parts) => parts.iter().any(names_drug),
+        RecordCond::Person(cond) => person_names_drug(cond),
+        _ => false,
+    }
+}
