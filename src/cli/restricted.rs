@@ -4,8 +4,15 @@
 
 use std::path::{Path, PathBuf};
 
-use polars::io::parquet::write::BatchedWriter;
+use polars::io::parquet::write::{get_encodings, BatchedWriter};
 use polars::prelude::*;
+use polars_arrow::array::{DictionaryArray, Utf8ViewArray};
+use polars_arrow::datatypes::IntegerType;
+use polars_parquet::write::{
+    array_to_columns, CompressionOptions, Compressor, DynIter, DynStreamingIterator, Encoding,
+    FallibleStreamingIterator, ParquetType, StatisticsOptions, Version, WriteOptions,
+};
+use rayon::prelude::*;
 
 use super::Failure;
 use crate::definition::model::Definition;
@@ -19,6 +26,8 @@ struct ParquetSink {
     path: PathBuf,
     file: std::fs::File,
     writer: Option<BatchedWriter<std::fs::File>>,
+    /// The file's Parquet columns and their encodings (for frames encoded here).
+    columns: Vec<(ParquetType, Vec<Encoding>)>,
 }
 
 impl ParquetSink {
@@ -29,6 +38,7 @@ impl ParquetSink {
             path,
             file,
             writer: None,
+            columns: Vec::new(),
         })
     }
 
@@ -36,21 +46,103 @@ impl ParquetSink {
         Failure::runtime(format!("{}: {e}", self.path.display()))
     }
 
-    fn write(&mut self, frame: &DataFrame) -> Result<(), Failure> {
+    /// The writer, created for `schema` on first use.
+    fn writer(&mut self, schema: &Schema) -> Result<&mut BatchedWriter<std::fs::File>, Failure> {
         if self.writer.is_none() {
             let file = self.file.try_clone().map_err(|e| self.error(&e))?;
-            let writer = ParquetWriter::new(file)
+            let mut writer = ParquetWriter::new(file)
                 .with_compression(ParquetCompression::Zstd(None))
-                .batched(frame.schema())
+                .batched(schema)
                 .map_err(|e| self.error(&e))?;
+            let encodings = get_encodings(&schema.to_arrow(CompatLevel::newest()));
+            self.columns = writer
+                .parquet_schema()
+                .fields()
+                .iter()
+                .cloned()
+                .zip(encodings.iter().cloned())
+                .collect();
             self.writer = Some(writer);
         }
         match &mut self.writer {
-            Some(writer) => writer
-                .write_batch(frame)
-                .map_err(|e| Failure::runtime(format!("{}: {e}", self.path.display()))),
-            None => Ok(()),
+            Some(writer) => Ok(writer),
+            None => unreachable!("created above"),
         }
+    }
+
+    fn write(&mut self, frame: &DataFrame) -> Result<(), Failure> {
+        let path = self.path.clone();
+        self.writer(frame.schema())?
+            .write_batch(frame)
+            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
+    }
+
+    /// Writes a frame of codes as its words: each word column as dictionary pages whose keys are
+    /// the codes themselves. polars' writer would hash every string of a 50-column frame twice
+    /// (a cardinality estimate, then the dictionary) to find the four words again. The schema is
+    /// the same as for the frame of words: Utf8 columns. A column's statistics are those of its
+    /// dictionary (every word), bounds of its values as Parquet requires, if not the tightest.
+    fn write_coded(&mut self, coded: &engine::Coded) -> Result<(), Failure> {
+        let frame = &coded.frame;
+        let mut schema = frame.schema().as_ref().clone();
+        for (_, dtype) in schema.iter_mut().skip(1) {
+            *dtype = DataType::String;
+        }
+        self.writer(&schema)?;
+        if frame.height() == 0 {
+            return Ok(());
+        }
+        let options = WriteOptions {
+            statistics: StatisticsOptions::default(),
+            compression: CompressionOptions::from(ParquetCompression::Zstd(None)),
+            version: Version::V1,
+            data_page_size: None,
+        };
+        let arrays = frame
+            .columns()
+            .iter()
+            .enumerate()
+            .map(|(i, column)| {
+                let series = column.as_materialized_series().rechunk();
+                match i.checked_sub(1).map(|w| coded.words[w]) {
+                    None => Ok(series.to_arrow(0, CompatLevel::newest())),
+                    Some(words) => {
+                        let codes = series.cast(&DataType::UInt8)?;
+                        let keys = codes.u8()?.downcast_as_array().clone();
+                        let values = Utf8ViewArray::from_slice_values(words);
+                        let dtype = ArrowDataType::Dictionary(
+                            IntegerType::UInt8,
+                            Box::new(ArrowDataType::Utf8View),
+                            false,
+                        );
+                        Ok(DictionaryArray::try_new(dtype, keys, values.boxed())?.boxed())
+                    }
+                }
+            })
+            .collect::<PolarsResult<Vec<_>>>()
+            .map_err(|e| self.error(&e))?;
+        let pages = arrays
+            .par_iter()
+            .zip(&self.columns)
+            .map(|(array, (type_, encoding))| {
+                array_to_columns(array, type_.clone(), options, encoding)
+            })
+            .collect::<PolarsResult<Vec<_>>>()
+            .map_err(|e| self.error(&e))?;
+        let columns = pages.into_iter().flatten().map(move |pages| {
+            let pages = pages.map(|page| page.map_err(|e| e.into()));
+            let compressed = Compressor::new_from_vec(pages, options.compression, vec![]);
+            Ok(DynStreamingIterator::new(
+                compressed.map_err(PolarsError::from),
+            ))
+        });
+        let writer = match &self.writer {
+            Some(writer) => writer,
+            None => unreachable!("created above"),
+        };
+        let mut file = writer.get_writer().lock().map_err(|e| self.error(&e))?;
+        file.write(frame.height() as u64, DynIter::new(columns))
+            .map_err(|e| self.error(&e))
     }
 
     fn finish(self) -> Result<(), Failure> {
@@ -92,9 +184,15 @@ impl<'a> PatientWriter<'a> {
         let mut offset = 0;
         while offset < patients.height() || (offset == 0 && self.sink.writer.is_none()) {
             let slice = patients.slice(offset as i64, ROWS);
-            let frame =
+            let t = std::time::Instant::now();
+            let coded =
                 engine::restricted_patients(&slice, self.definition).map_err(Failure::runtime)?;
-            self.sink.write(&frame)?;
+            let t1 = t.elapsed().as_secs_f64();
+            self.sink.write_coded(&coded)?;
+            eprintln!(
+                "RTIMING convert {t1:.3} write {:.3}",
+                t.elapsed().as_secs_f64() - t1
+            );
             offset += ROWS;
         }
         Ok(())

@@ -18,7 +18,7 @@ pub use codes::matches as code_matches;
 pub use count::{count, MaskCounter};
 pub use evaluate::{patient_outcomes, Evaluation};
 pub use inputs::Inputs;
-pub use restricted::{masks as restricted_masks, patients as restricted_patients};
+pub use restricted::{masks as restricted_masks, patients as restricted_patients, Coded};
 
 use polars::prelude::PolarsError;
 

@@ -12,17 +12,18 @@ use super::mask::{MaskTable, Outcome};
 use super::EngineError;
 use crate::definition::model::Definition;
 
-fn word(code: Expr) -> Expr {
-    when(code.clone().eq(lit(PASS)))
-        .then(lit("pass"))
-        .when(code.clone().eq(lit(FAIL)))
-        .then(lit("fail"))
-        .when(code.clone().eq(lit(UNKNOWN)))
-        .then(lit("unknown"))
-        .when(code.eq(lit(NOT_APPLICABLE)))
-        .then(lit("n/a"))
-        .otherwise(lit(NULL).cast(DataType::String))
-}
+/// The restricted words of the outcome codes, indexed by code (`PASS` ... `NOT_APPLICABLE`).
+pub const OUTCOME_WORDS: [&str; 4] = {
+    let mut words = [""; 4];
+    words[PASS as usize] = "pass";
+    words[FAIL as usize] = "fail";
+    words[UNKNOWN as usize] = "unknown";
+    words[NOT_APPLICABLE as usize] = "n/a";
+    words
+};
+
+/// The words of the status codes [`status`] gives.
+pub const STATUS_WORDS: [&str; 3] = ["ineligible", "possibly eligible", "eligible"];
 
 /// Whether any of the outcome `columns` has `code` (false without columns).
 fn any_is(columns: &[String], code: u8) -> Expr {
@@ -33,21 +34,30 @@ fn any_is(columns: &[String], code: u8) -> Expr {
         .unwrap_or(lit(false))
 }
 
-/// `ineligible` where any criterion fails, else `possibly eligible` where any is unknown, else
-/// `eligible`.
+/// The status code ([`STATUS_WORDS`]): `ineligible` where any criterion fails, else `possibly
+/// eligible` where any is unknown, else `eligible`.
 fn status(fails: Expr, unknown: Expr) -> Expr {
     when(fails)
-        .then(lit("ineligible"))
+        .then(lit(0u8))
         .when(unknown)
-        .then(lit("possibly eligible"))
-        .otherwise(lit("eligible"))
+        .then(lit(1u8))
+        .otherwise(lit(2u8))
+        .cast(DataType::UInt8)
+}
+
+/// A frame whose columns after the first hold words as UInt8 codes: column `i + 1`'s word is
+/// `words[i][code]`, null where the code is null. Written as Parquet dictionary pages straight
+/// from the codes, its word columns read as Utf8.
+pub struct Coded {
+    pub frame: DataFrame,
+    pub words: Vec<&'static [&'static str]>,
 }
 
 /// The restricted patient-level frame. Whether any criterion fails or is unknown is computed once
 /// for the general criteria and once per drug, then combined per cohort (a cohort's status reads
 /// the general criteria and its drug's): 24 cohorts over ~35 columns each made this file cost
 /// more than the mask table.
-pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<DataFrame, EngineError> {
+pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<Coded, EngineError> {
     const GENERAL_FAILS: &str = "__general_fails";
     const GENERAL_UNKNOWN: &str = "__general_unknown";
     let drug_fails = |d: usize| format!("__drug_{d}_fails");
@@ -63,27 +73,30 @@ pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<DataFra
         flags.push(any_is(&columns, UNKNOWN).alias(drug_unknown(d)));
     }
     let mut select = vec![col("person_id")];
+    let mut words: Vec<&'static [&'static str]> = Vec::new();
     for (i, criterion) in definition.criteria.iter().enumerate() {
-        select.push(word(col(criterion_column(i))).alias(criterion.id.as_str()));
+        select.push(col(criterion_column(i)).alias(criterion.id.as_str()));
+        words.push(&OUTCOME_WORDS);
     }
     select.push(status(col(GENERAL_FAILS), col(GENERAL_UNKNOWN)).alias("status"));
+    words.push(&STATUS_WORDS);
     for (c, cohort) in definition.cohorts.iter().enumerate() {
         let d = cohort.drug;
         let fails = col(GENERAL_FAILS).or(col(drug_fails(d)));
         let unknown = col(GENERAL_UNKNOWN).or(col(drug_unknown(d)));
-        select.push(
-            when(col(matched_column(c)))
-                .then(status(fails, unknown))
-                .otherwise(lit(NULL).cast(DataType::String))
-                .alias(cohort.id.as_str()),
-        );
+        let cohort_status = when(col(matched_column(c)))
+            .then(status(fails, unknown))
+            .otherwise(lit(NULL).cast(DataType::UInt8));
+        select.push(cohort_status.alias(cohort.id.as_str()));
+        words.push(&STATUS_WORDS);
     }
-    Ok(patients
+    let frame = patients
         .clone()
         .lazy()
         .with_columns(flags)
         .select(select)
-        .collect()?)
+        .collect()?;
+    Ok(Coded { frame, words })
 }
 
 /// The mask table as a frame: `cohort` (null for the population rows), the five stratum columns,
