@@ -21,6 +21,9 @@ use crate::engine::{self, mask::MaskTable};
 /// Rows converted and written at a time.
 const ROWS: usize = 131_072;
 
+/// Every restricted file's compression.
+const COMPRESSION: ParquetCompression = ParquetCompression::Zstd(None);
+
 /// A Parquet file written frame by frame (zstd); the schema is the first frame's.
 struct ParquetSink {
     path: PathBuf,
@@ -48,26 +51,26 @@ impl ParquetSink {
 
     /// The writer, created for `schema` on first use.
     fn writer(&mut self, schema: &Schema) -> Result<&mut BatchedWriter<std::fs::File>, Failure> {
-        if self.writer.is_none() {
-            let file = self.file.try_clone().map_err(|e| self.error(&e))?;
-            let mut writer = ParquetWriter::new(file)
-                .with_compression(ParquetCompression::Zstd(None))
-                .batched(schema)
-                .map_err(|e| self.error(&e))?;
-            let encodings = get_encodings(&schema.to_arrow(CompatLevel::newest()));
-            self.columns = writer
-                .parquet_schema()
-                .fields()
-                .iter()
-                .cloned()
-                .zip(encodings.iter().cloned())
-                .collect();
-            self.writer = Some(writer);
-        }
-        match &mut self.writer {
-            Some(writer) => Ok(writer),
-            None => unreachable!("created above"),
-        }
+        let writer = match self.writer.take() {
+            Some(writer) => writer,
+            None => {
+                let file = self.file.try_clone().map_err(|e| self.error(&e))?;
+                let mut writer = ParquetWriter::new(file)
+                    .with_compression(COMPRESSION)
+                    .batched(schema)
+                    .map_err(|e| self.error(&e))?;
+                let encodings = get_encodings(&schema.to_arrow(CompatLevel::newest()));
+                self.columns = writer
+                    .parquet_schema()
+                    .fields()
+                    .iter()
+                    .cloned()
+                    .zip(encodings.iter().cloned())
+                    .collect();
+                writer
+            }
+        };
+        Ok(self.writer.insert(writer))
     }
 
     fn write(&mut self, frame: &DataFrame) -> Result<(), Failure> {
@@ -92,9 +95,10 @@ impl ParquetSink {
         if frame.height() == 0 {
             return Ok(());
         }
+        // What `ParquetWriter` uses with the same settings.
         let options = WriteOptions {
             statistics: StatisticsOptions::default(),
-            compression: CompressionOptions::from(ParquetCompression::Zstd(None)),
+            compression: CompressionOptions::from(COMPRESSION),
             version: Version::V1,
             data_page_size: None,
         };
@@ -136,13 +140,13 @@ impl ParquetSink {
                 compressed.map_err(PolarsError::from),
             ))
         });
-        let writer = match &self.writer {
-            Some(writer) => writer,
-            None => unreachable!("created above"),
-        };
-        let mut file = writer.get_writer().lock().map_err(|e| self.error(&e))?;
+        let path = self.path.clone();
+        let error =
+            |e: &dyn std::fmt::Display| Failure::runtime(format!("{}: {e}", path.display()));
+        let writer = self.writer(&schema)?;
+        let mut file = writer.get_writer().lock().map_err(|e| error(&e))?;
         file.write(frame.height() as u64, DynIter::new(columns))
-            .map_err(|e| self.error(&e))
+            .map_err(|e| error(&e))
     }
 
     fn finish(self) -> Result<(), Failure> {
