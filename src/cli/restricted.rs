@@ -1,6 +1,7 @@
-//! `restricted/` of `eligo run --restricted`: the patient-level results and the unsuppressed mask
-//! table, each converted to its restricted words and written a row group at a time, so that the
-//! Utf8 columns of a whole registry never sit in memory at once.
+//! `restricted/` of `eligo run --restricted`: the patient-level results (their outcome codes
+//! written as dictionary pages of the restricted words) and the unsuppressed mask table (built
+//! as words), each written a row group at a time, so that the Utf8 columns of a whole registry
+//! never sit in memory at once.
 
 use std::path::{Path, PathBuf};
 
