@@ -189,15 +189,9 @@ impl<'a> PatientWriter<'a> {
         let mut offset = 0;
         while offset < patients.height() || (offset == 0 && self.sink.writer.is_none()) {
             let slice = patients.slice(offset as i64, ROWS);
-            let t = std::time::Instant::now();
             let coded =
                 engine::restricted_patients(&slice, self.definition).map_err(Failure::runtime)?;
-            let t1 = t.elapsed().as_secs_f64();
             self.sink.write_coded(&coded)?;
-            eprintln!(
-                "RTIMING convert {t1:.3} write {:.3}",
-                t.elapsed().as_secs_f64() - t1
-            );
             offset += ROWS;
         }
         Ok(())
