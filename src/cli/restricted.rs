@@ -1,7 +1,6 @@
-//! `restricted/` of `eligo run --restricted`: the patient-level results (their outcome codes
-//! written as dictionary pages of the restricted words) and the unsuppressed mask table (built
-//! as words), each written a row group at a time, so that the Utf8 columns of a whole registry
-//! never sit in memory at once.
+//! `restricted/` of `eligo run --restricted`: the patient-level results and the unsuppressed mask
+//! table, their outcome codes written as dictionary pages of the restricted words, each a row
+//! group at a time, so that the Utf8 columns of a whole registry never sit in memory at once.
 
 use std::path::{Path, PathBuf};
 
@@ -74,23 +73,19 @@ impl ParquetSink {
         Ok(self.writer.insert(writer))
     }
 
-    fn write(&mut self, frame: &DataFrame) -> Result<(), Failure> {
-        let path = self.path.clone();
-        self.writer(frame.schema())?
-            .write_batch(frame)
-            .map_err(|e| Failure::runtime(format!("{}: {e}", path.display())))
-    }
-
     /// Writes a frame of codes as its words: each word column as dictionary pages whose keys are
     /// the codes themselves. polars' writer would hash every string of a 50-column frame twice
     /// (a cardinality estimate, then the dictionary) to find the four words again. The schema is
-    /// the same as for the frame of words: Utf8 columns. A column's statistics are those of its
+    /// the same as for the frame of words: Utf8 columns; the other columns are written as polars
+    /// writes them. A column's statistics are those of its
     /// dictionary (every word), bounds of its values as Parquet requires, if not the tightest.
     fn write_coded(&mut self, coded: &engine::Coded) -> Result<(), Failure> {
         let frame = &coded.frame;
         let mut schema = frame.schema().as_ref().clone();
-        for (_, dtype) in schema.iter_mut().skip(1) {
-            *dtype = DataType::String;
+        for ((_, dtype), words) in schema.iter_mut().zip(&coded.words) {
+            if words.is_some() {
+                *dtype = DataType::String;
+            }
         }
         self.writer(&schema)?;
         if frame.height() == 0 {
@@ -109,7 +104,7 @@ impl ParquetSink {
             .enumerate()
             .map(|(i, column)| {
                 let series = column.as_materialized_series().rechunk();
-                match i.checked_sub(1).map(|w| coded.words[w]) {
+                match coded.words[i] {
                     None => Ok(series.to_arrow(0, CompatLevel::newest())),
                     Some(words) => {
                         let codes = series.cast(&DataType::UInt8)?;
@@ -207,9 +202,9 @@ pub fn write_masks(folder: &Path, masks: &MaskTable) -> Result<(), Failure> {
     let mut sink = ParquetSink::create(restricted_dir(folder)?.join("masks.parquet"))?;
     let mut start = 0;
     loop {
-        let frame =
+        let coded =
             engine::restricted_masks(masks, start..start + ROWS).map_err(Failure::runtime)?;
-        sink.write(&frame)?;
+        sink.write_coded(&coded)?;
         start += ROWS;
         if start >= masks.rows.len() {
             break;

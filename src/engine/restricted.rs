@@ -45,12 +45,12 @@ fn status(fails: Expr, unknown: Expr) -> Expr {
         .cast(DataType::UInt8)
 }
 
-/// A frame whose columns after the first hold words as UInt8 codes: column `i + 1`'s word is
-/// `words[i][code]`, null where the code is null. Written as Parquet dictionary pages straight
-/// from the codes, its word columns read as Utf8.
+/// A frame some of whose columns hold words as UInt8 codes: where `words[i]` is given, column
+/// `i`'s word is `words[i][code]` (null where the code is null); other columns are as they are.
+/// Written as Parquet dictionary pages straight from the codes, its word columns read as Utf8.
 pub struct Coded {
     pub frame: DataFrame,
-    pub words: Vec<&'static [&'static str]>,
+    pub words: Vec<Option<&'static [&'static str]>>,
 }
 
 /// The restricted patient-level frame. Whether any criterion fails or is unknown is computed once
@@ -73,13 +73,13 @@ pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<Coded, 
         flags.push(any_is(&columns, UNKNOWN).alias(drug_unknown(d)));
     }
     let mut select = vec![col("person_id")];
-    let mut words: Vec<&'static [&'static str]> = Vec::new();
+    let mut words: Vec<Option<&'static [&'static str]>> = vec![None];
     for (i, criterion) in definition.criteria.iter().enumerate() {
         select.push(col(criterion_column(i)).alias(criterion.id.as_str()));
-        words.push(&OUTCOME_WORDS);
+        words.push(Some(&OUTCOME_WORDS));
     }
     select.push(status(col(GENERAL_FAILS), col(GENERAL_UNKNOWN)).alias("status"));
-    words.push(&STATUS_WORDS);
+    words.push(Some(&STATUS_WORDS));
     for (c, cohort) in definition.cohorts.iter().enumerate() {
         let d = cohort.drug;
         let fails = col(GENERAL_FAILS).or(col(drug_fails(d)));
@@ -88,7 +88,7 @@ pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<Coded, 
             .then(status(fails, unknown))
             .otherwise(lit(NULL).cast(DataType::UInt8));
         select.push(cohort_status.alias(cohort.id.as_str()));
-        words.push(&STATUS_WORDS);
+        words.push(Some(&STATUS_WORDS));
     }
     let frame = patients
         .clone()
@@ -102,8 +102,8 @@ pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<Coded, 
 /// The mask table as a frame: `cohort` (null for the population rows), the five stratum columns,
 /// one Utf8 column per criterion id (general criteria, then every cohort criterion id; null where
 /// a row does not carry that criterion) and `patients`; rows `rows` of the table, so that a
-/// large table is written a slice at a time.
-pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<DataFrame, EngineError> {
+/// large table is written a slice at a time. The criterion columns are outcome codes.
+pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<Coded, EngineError> {
     let mut ids: Vec<String> = masks.criteria.clone();
     for cohort in &masks.cohorts {
         for id in &cohort.criteria {
@@ -130,7 +130,7 @@ pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<DataFram
     let n = rows.len();
     let mut cohort = Vec::with_capacity(n);
     let mut strata: Vec<Vec<&str>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
-    let mut outcomes: Vec<Vec<Option<&'static str>>> = vec![vec![None; n]; ids.len()];
+    let mut outcomes: Vec<Vec<Option<u8>>> = vec![vec![None; n]; ids.len()];
     let mut patients = Vec::with_capacity(n);
     for (r, row) in rows.iter().enumerate() {
         cohort.push(row.cohort.map(|c| masks.cohorts[c].id.as_str()));
@@ -145,18 +145,35 @@ pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<DataFram
         for (i, column) in columns.iter().enumerate() {
             if let Some(column) = column {
                 let outcome: Outcome = row.outcomes.get(i);
-                outcomes[*column][r] = Some(outcome.as_str());
+                outcomes[*column][r] = Some(outcome as u8);
             }
         }
         patients.push(row.patients);
     }
     let mut columns: Vec<Column> = vec![Series::new("cohort".into(), cohort).into()];
+    let mut words = vec![None];
     for (d, dimension) in super::mask::Stratum::DIMENSIONS.iter().enumerate() {
         columns.push(Series::new((*dimension).into(), &strata[d]).into());
+        words.push(None);
     }
     for (id, values) in ids.iter().zip(outcomes) {
         columns.push(Series::new(id.as_str().into(), values).into());
+        words.push(Some(&OUTCOME_WORDS[..]));
     }
     columns.push(Series::new("patients".into(), patients).into());
-    Ok(DataFrame::new_infer_height(columns)?)
+    words.push(None);
+    let frame = DataFrame::new_infer_height(columns)?;
+    Ok(Coded { frame, words })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outcome_words_are_the_outcomes_words_by_code() {
+        for outcome in Outcome::ALL {
+            assert_eq!(OUTCOME_WORDS[outcome as usize], outcome.as_str());
+        }
+    }
 }
