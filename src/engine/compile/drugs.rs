@@ -25,13 +25,7 @@ impl Compiler<'_> {
         let (Some((d, _)), Some(filter)) = (ctx.drug, &query.filter) else {
             return Ok(None);
         };
-        let lists: Vec<Vec<String>> = self
-            .definition
-            .drugs
-            .iter()
-            .map(|drug| drug.atc.clone())
-            .collect();
-        if lists.len() > MAX_ATC_LISTS {
+        if self.definition.drugs.len() > MAX_ATC_LISTS {
             return Ok(None);
         }
         let parts = match filter {
@@ -72,9 +66,15 @@ impl Compiler<'_> {
             ),
             None => (selected, None),
         };
+        let definition = self.definition;
         let mut word_atom = |kind: &str, rows: Expr| {
             let key = format!("any-drugs|{kind}|{query:?}");
             self.atom(key, table, Reduce::BitOr, || {
+                let lists: Vec<Vec<String>> = definition
+                    .drugs
+                    .iter()
+                    .map(|drug| drug.atc.clone())
+                    .collect();
                 atc_bits(rows, code.clone(), &lists, normalize)
             })
         };
