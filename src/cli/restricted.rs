@@ -77,8 +77,8 @@ impl ParquetSink {
     /// the codes themselves. polars' writer would hash every string of a 50-column frame twice
     /// (a cardinality estimate, then the dictionary) to find the four words again. The schema is
     /// the same as for the frame of words: Utf8 columns; the other columns are written as polars
-    /// writes them. A column's statistics are those of its
-    /// dictionary (every word), bounds of its values as Parquet requires, if not the tightest.
+    /// writes them. A word column's statistics are those of its dictionary (every word): bounds
+    /// of its values, as Parquet requires, if not the tightest.
     fn write_coded(&mut self, coded: &engine::Coded) -> Result<(), Failure> {
         let frame = &coded.frame;
         let mut schema = frame.schema().as_ref().clone();

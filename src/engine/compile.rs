@@ -430,34 +430,29 @@ impl<'d> Compiler<'d> {
         (table, selected, value)
     }
 
+    /// The records an `any` query selects: by source and window, with a value where the source
+    /// has values.
+    fn any_selected(&mut self, query: &Query) -> (RecordTable, Expr) {
+        let (table, selected, value) = self.selection(query);
+        match value {
+            Some(value) => (table, selected.and(value.is_not_null())),
+            None => (table, selected),
+        }
+    }
+
     /// `any QUERY`: per patient 2 (a selected record's filter is true), 1 (unknown), 0 (none).
     fn any_atom(&mut self, query: &Query, ctx: Context) -> Result<Expr, EngineError> {
         if let Some(code) = self.drugs_any_atom(query, ctx)? {
             return Ok(code);
         }
-        let (table, mut selected, value) = self.selection(query);
-        if let Some(value) = value {
-            selected = selected.and(value.is_not_null());
-        }
-        // A filter that is never null cannot make the atom unknown (1): one branch, not two
-        // (a Boolean column fewer and two passes fewer per record, for every drug's atoms).
-        let (hit, unknown) = match &query.filter {
-            Some(filter) => {
-                let certain = never_null(filter);
-                let filter = self.record(filter, table, ctx)?;
-                let hit = selected.clone().and(filter.clone()).fill_null(lit(false));
-                (hit, (!certain).then(|| selected.and(filter.is_null())))
-            }
-            None => (selected, None),
+        let (table, selected) = self.any_selected(query);
+        let filter = match &query.filter {
+            Some(filter) => Some((self.record(filter, table, ctx)?, never_null(filter))),
+            None => None,
         };
+        let (hit, unknown) = any_branches(selected, filter);
         let key = format!("any|{query:?}|{:?}", drug_of(query, ctx));
-        let name = self.atom(key, table, Reduce::Max, || {
-            let atom = when(hit).then(lit(2i8));
-            match unknown {
-                Some(unknown) => atom.when(unknown).then(lit(1i8)).otherwise(lit(0i8)),
-                None => atom.otherwise(lit(0i8)),
-            }
-        });
+        let name = self.atom(key, table, Reduce::Max, || any_code(hit, unknown));
         if !self.any_columns.contains(&name) {
             self.any_columns.push(name.clone());
         }
@@ -538,6 +533,29 @@ impl<'d> Compiler<'d> {
             Ties::All => answer.eq(lit(0i32)),
             Ties::Any => answer.eq(lit(1i32)),
         })
+    }
+}
+
+/// Where a selected record makes an `any` atom true (its filter true), and where unknown (its
+/// filter null). `filter` comes with whether it is never null: such a filter cannot make the atom
+/// unknown, so it gets one branch, not two (a Boolean column fewer and two passes fewer per
+/// record).
+fn any_branches(selected: Expr, filter: Option<(Expr, bool)>) -> (Expr, Option<Expr>) {
+    match filter {
+        Some((filter, certain)) => (
+            selected.clone().and(filter.clone()).fill_null(lit(false)),
+            (!certain).then(|| selected.and(filter.is_null())),
+        ),
+        None => (selected, None),
+    }
+}
+
+/// An `any` atom's code: 2 where `hit`, else 1 where `unknown`, else 0.
+fn any_code(hit: Expr, unknown: Option<Expr>) -> Expr {
+    let code = when(hit).then(lit(2i8));
+    match unknown {
+        Some(unknown) => code.when(unknown).then(lit(1i8)).otherwise(lit(0i8)),
+        None => code.otherwise(lit(0i8)),
     }
 }
 

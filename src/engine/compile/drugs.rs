@@ -7,7 +7,7 @@ use polars::prelude::*;
 use super::super::codes::{atc_bits, MAX_ATC_LISTS};
 use super::super::records::RecordTable;
 use super::super::EngineError;
-use super::{never_null, Compiler, Context, Reduce};
+use super::{any_branches, any_code, never_null, Compiler, Context, Reduce};
 use crate::definition::model::{Cond, Query, RecordCond};
 
 impl Compiler<'_> {
@@ -46,26 +46,15 @@ impl Compiler<'_> {
             // The per-drug path names the error.
             _ => return Ok(None),
         };
-        let (_, mut selected, value) = self.selection(query);
-        if let Some(value) = value {
-            selected = selected.and(value.is_not_null());
-        }
-        let certain = rest.iter().all(|part| never_null(part));
+        let (_, selected) = self.any_selected(query);
         let rest = match rest.as_slice() {
             [] => None,
-            parts => Some(self.record(
-                &RecordCond::And(parts.iter().map(|&part| part.clone()).collect()),
-                table,
-                ctx,
-            )?),
+            parts => {
+                let rest = RecordCond::And(parts.iter().map(|&part| part.clone()).collect());
+                Some((self.record(&rest, table, ctx)?, never_null(&rest)))
+            }
         };
-        let (hit, unknown) = match rest {
-            Some(rest) => (
-                selected.clone().and(rest.clone()).fill_null(lit(false)),
-                (!certain).then(|| selected.and(rest.is_null())),
-            ),
-            None => (selected, None),
-        };
+        let (hit, unknown) = any_branches(selected, rest);
         let definition = self.definition;
         let mut word_atom = |kind: &str, rows: Expr| {
             let key = format!("any-drugs|{kind}|{query:?}");
@@ -81,14 +70,10 @@ impl Compiler<'_> {
         let hits = word_atom("hit", hit);
         let unknowns = unknown.map(|unknown| word_atom("unknown", unknown));
         let has_bit = |name: &str| col(name).and(lit(1u64 << d)).neq(lit(0u64));
-        let code = when(has_bit(&hits)).then(lit(2i8));
-        Ok(Some(match unknowns {
-            Some(unknowns) => code
-                .when(has_bit(&unknowns))
-                .then(lit(1i8))
-                .otherwise(lit(0i8)),
-            None => code.otherwise(lit(0i8)),
-        }))
+        Ok(Some(any_code(
+            has_bit(&hits),
+            unknowns.map(|unknowns| has_bit(&unknowns)),
+        )))
     }
 }
 
