@@ -59,19 +59,15 @@ fn any_of(biomarkers: &[Biomarker]) -> Expr {
         .unwrap_or(lit(false))
 }
 
-/// Per patient with a variant: the biomarker flag of every cohort and the resistance flag of
-/// every drug. `core` holds `person_id` and `p_idx`.
-pub(crate) fn molecular_flags(
-    inputs: &Inputs,
-    definition: &Definition,
-    core: LazyFrame,
-) -> LazyFrame {
+/// The variant rows with their test's `report_date` and `approved_lab` (tests not in the
+/// molecular test table are dropped); `person_id` is the variant's.
+pub(crate) fn variant_rows(inputs: &Inputs) -> LazyFrame {
     let tests = inputs.molecular_test.clone().select([
         col("test_id"),
         days("report_date").alias("report_date"),
         col("approved_lab"),
     ]);
-    let variants = inputs
+    inputs
         .variant
         .clone()
         .select([
@@ -96,38 +92,34 @@ pub(crate) fn molecular_flags(
             col("value"),
         ])
         .inner_join(tests, col("test_id"), col("test_id"))
-        .inner_join(
-            core.select([col("person_id"), col("p_idx")]),
-            col("person_id"),
-            col("person_id"),
-        )
-        .filter(col("report_date").lt_eq(col("p_idx")));
+}
+
+/// Variant rows (with their patient's `p_idx`) that count: reported at or before the index date.
+pub(crate) fn reported_by_index(variants: LazyFrame) -> LazyFrame {
+    variants.filter(col("report_date").lt_eq(col("p_idx")))
+}
+
+/// Per variant row, the Boolean flags whose `any` per patient are the biomarker flag of every
+/// cohort (in an approved laboratory) and the resistance flag of every drug that has one.
+/// Each flag comes with its column name.
+pub(crate) fn variant_flags(definition: &Definition) -> Vec<(String, Expr)> {
     let approved = col("approved_lab").fill_null(lit(false));
-    let mut aggregations = Vec::new();
+    let mut flags = Vec::new();
     for (c, cohort) in definition.cohorts.iter().enumerate() {
-        aggregations.push(
-            approved
-                .clone()
-                .and(any_of(&cohort.biomarkers))
-                .any(true)
-                .alias(biomarker_column(c).as_str()),
-        );
+        flags.push((
+            biomarker_column(c),
+            approved.clone().and(any_of(&cohort.biomarkers)),
+        ));
     }
     for (d, drug) in definition.drugs.iter().enumerate() {
         if !drug.resistance.is_empty() {
-            aggregations.push(
-                any_of(&drug.resistance)
-                    .any(true)
-                    .alias(super::compile::resistance_column(d).as_str()),
-            );
+            flags.push((
+                super::compile::resistance_column(d),
+                any_of(&drug.resistance),
+            ));
         }
     }
-    if aggregations.is_empty() {
-        return variants
-            .select([col("person_id")])
-            .unique(None, UniqueKeepStrategy::Any);
-    }
-    variants.group_by([col("person_id")]).agg(aggregations)
+    flags
 }
 
 /// The patient's tumour group (`p_group`, first match in priority order) is one of the cohort's

@@ -40,6 +40,8 @@ pub(crate) enum Reduce {
     Max,
     /// The bitwise or of words with a bit per drug: every drug's `any` atom in one column.
     BitOr,
+    /// The sum: a count of records.
+    Sum,
 }
 
 /// A record-level column aggregated per patient in its table's group-by.
@@ -50,13 +52,14 @@ pub(crate) struct Atom {
     pub reduce: Reduce,
 }
 
-impl Atom {
-    /// The atom's per-patient value, in the group-by's aggregation.
-    pub(crate) fn per_patient(&self) -> Expr {
-        let column = col(self.name.as_str());
-        match self.reduce {
+impl Reduce {
+    /// The per-patient value of column `name`, as a group-by's aggregation.
+    pub(crate) fn aggregate(self, name: &str) -> Expr {
+        let column = col(name);
+        match self {
             Reduce::Max => column.max(),
             Reduce::BitOr => column.bitwise_or(),
+            Reduce::Sum => column.sum(),
         }
     }
 }

@@ -1,14 +1,15 @@
-//! Evaluation: the patient core (index date, age, primary cancer), one group-by per record table
-//! for the atoms, molecular matching, then every criterion's outcome per patient and per drug,
-//! collected once with polars' streaming engine into the patient-level frame.
+//! Evaluation: the patient core (index date, age, primary cancer), the record tables' atoms and
+//! molecular matching per patient ([`super::per_patient`]), then every criterion's outcome per
+//! patient and per drug, collected with polars' streaming engine into the patient-level frame.
 
 use polars::prelude::*;
 
 use super::codes::in_set;
-use super::cohorts::{biomarker_column, matched_column, molecular_flags, tumour_fits};
-use super::compile::{resistance_column, Compiler, Context};
+use super::cohorts::{biomarker_column, matched_column, tumour_fits};
+use super::compile::{resistance_column, Compiler, Context, Reduce};
 use super::inputs::{days, epoch_days, Inputs};
 use super::lookup::PatientRows;
+use super::per_patient::PerPatient;
 use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{CodePattern, CodeSet, Criterion, Definition, Vocabulary};
@@ -226,9 +227,6 @@ pub struct Evaluation {
     pub unconvertible_units: u64,
 }
 
-/// The patient core's columns that record-level expressions read.
-const PERSON_COLUMNS: [&str; 5] = ["p_idx", "p_sex", "p_age", "p_death", "p_primary"];
-
 /// The per-patient count of unconvertible measurement rows, summed after evaluation.
 const UNCONVERTIBLE: &str = "__unconvertible_units";
 
@@ -243,8 +241,7 @@ pub fn patient_outcomes(
         .unwrap_single();
     // Dense integer ids: each record finds its patient by an array lookup, not a hash join.
     let patient_rows = PatientRows::of(&core);
-    let core_frame = core.clone();
-    let core = core.lazy();
+    let core_frame = core;
 
     let mut compiler = Compiler::new(definition);
     let none = Context { drug: None };
@@ -270,18 +267,15 @@ pub fn patient_outcomes(
         }
     }
 
-    let person_columns: Vec<Expr> = std::iter::once("person_id")
-        .chain(PERSON_COLUMNS)
-        .map(col)
-        .collect();
     let unconvertible = compiler.unconvertible_unit();
-    let mut wide = core.clone();
+    let mut per_patient = PerPatient::new(&core_frame, patient_rows);
     let mut counted_unconvertible = false;
     for (table, atoms) in compiler.atoms() {
-        let mut aggregations: Vec<Expr> = atoms.iter().map(|atom| atom.per_patient()).collect();
-        let mut columns: Vec<Expr> = std::iter::once(col("person_id"))
-            .chain(atoms.iter().map(|atom| atom.column.clone()))
+        let mut reductions: Vec<(String, Reduce)> = atoms
+            .iter()
+            .map(|atom| (atom.name.clone(), atom.reduce))
             .collect();
+        let mut columns: Vec<Expr> = atoms.iter().map(|atom| atom.column.clone()).collect();
         if *table == RecordTable::Measurement {
             if let Some(unconvertible) = &unconvertible {
                 columns.push(
@@ -290,7 +284,7 @@ pub fn patient_outcomes(
                         .cast(DataType::UInt32)
                         .alias(UNCONVERTIBLE),
                 );
-                aggregations.push(col(UNCONVERTIBLE).sum());
+                reductions.push((UNCONVERTIBLE.to_string(), Reduce::Sum));
                 counted_unconvertible = true;
             }
         }
@@ -299,25 +293,11 @@ pub fn patient_outcomes(
             .get(table)
             .map(|columns| columns.iter().map(|(_, expr)| expr.clone()).collect())
             .unwrap_or_default();
-        let records = match &patient_rows {
-            Some(rows) => rows.attach(table.rows(inputs), &core_frame, &PERSON_COLUMNS)?,
-            None => table.rows(inputs).inner_join(
-                core.clone().select(person_columns.clone()),
-                col("person_id"),
-                col("person_id"),
-            ),
-        };
-        let per_patient = records
-            .with_columns(compiler.prepared(*table))
-            .with_columns(shared)
-            .select(columns)
-            .group_by([col("person_id")])
-            .agg(aggregations);
-        wide = wide.left_join(per_patient, col("person_id"), col("person_id"));
+        let prepared = [compiler.prepared(*table), shared];
+        per_patient.records(table.rows(inputs), &prepared, columns, reductions)?;
     }
-    let flags = molecular_flags(inputs, definition, core.clone());
-    wide = wide.left_join(flags, col("person_id"), col("person_id"));
-
+    per_patient.variants(inputs, definition)?;
+    let mut wide = per_patient.into_wide()?;
     let mut fills: Vec<Expr> = compiler
         .any_columns()
         .iter()

@@ -11,7 +11,9 @@ pub mod inputs;
 mod lookup;
 pub mod mask;
 mod measures;
+mod per_patient;
 mod records;
+mod reduce;
 mod restricted;
 
 pub use codes::matches as code_matches;

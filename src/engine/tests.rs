@@ -12,6 +12,8 @@ use super::*;
 use crate::definition::model::Window;
 use crate::definition::model::*;
 
+mod molecular;
+
 pub(crate) fn date(s: &str) -> i32 {
     epoch_days(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())
 }
@@ -92,6 +94,19 @@ pub(crate) fn empty_inputs(person: LazyFrame) -> Inputs {
             f("value", &[]),
         ]),
     }
+}
+
+/// Patients 1-6: women born in 1960, living in Vest, all with index date `idx`.
+fn six_women(idx: i32) -> LazyFrame {
+    frame(vec![
+        ids("person_id", &[1, 2, 3, 4, 5, 6]),
+        s("sex", &["F"; 6]),
+        Series::new("birth_year".into(), vec![Some(1960i32); 6]).into(),
+        dates("death_date", &[None; 6]),
+        sn("region", &[Some("Vest"); 6]),
+        sn("site", &[None; 6]),
+        dates("index_date", &[Some(idx); 6]),
+    ])
 }
 
 /// The same inputs with every table's `person_id` replaced by `ids` (an expression of it).
@@ -343,17 +358,7 @@ fn polars_boolean_logic_is_kleene() {
 fn drug_atc_matches_for_every_drug_at_once() {
     let idx = date("2025-01-31");
     let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
-    let n = 6;
-    let person = frame(vec![
-        ids("person_id", &(1..=n).collect::<Vec<_>>()),
-        s("sex", &["F"; 6]),
-        Series::new("birth_year".into(), vec![Some(1960i32); 6]).into(),
-        dates("death_date", &[None; 6]),
-        sn("region", &[Some("Vest"); 6]),
-        sn("site", &[None; 6]),
-        dates("index_date", &[Some(idx); 6]),
-    ]);
-    let mut inputs = empty_inputs(person);
+    let mut inputs = empty_inputs(six_women(idx));
     inputs.treatment = frame(vec![
         ids("person_id", &[1, 2, 3, 4, 5]),
         sn(
@@ -526,5 +531,18 @@ fn drug_atc_matches_for_every_drug_at_once() {
             assert_eq!(outcome(d, j), want.to_vec(), "drug {d}, criterion {j}");
             assert_eq!(outcome(d, j + 4), want.to_vec(), "drug {d}, per-drug {j}");
         }
+    }
+    // Sparse and string ids reduce the atoms in polars' group-by (bitwise or, max): the same.
+    for other_ids in [
+        col("person_id") * lit(1i64 << 40),
+        (col("person_id") + lit(100i64)).cast(DataType::String),
+    ] {
+        let joined = patient_outcomes(&with_ids(&inputs, other_ids), &definition, as_of)
+            .unwrap()
+            .patients;
+        assert_eq!(
+            joined.drop("person_id").unwrap(),
+            patients.drop("person_id").unwrap()
+        );
     }
 }

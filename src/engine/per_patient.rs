@@ -1,0 +1,161 @@
+//! The per-patient values of the record tables' atoms and the variant flags, beside the patient
+//! core: reduced by patient row into columns aligned with the core ([`super::reduce`]) where the
+//! ids have an array lookup, else by a group-by on `person_id` left-joined to the core.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::cohorts::{reported_by_index, variant_flags, variant_rows};
+use super::compile::Reduce;
+use super::inputs::Inputs;
+use super::lookup::{PatientRows, ROW};
+use super::reduce::PatientReduction;
+use super::EngineError;
+use crate::definition::model::Definition;
+
+/// The patient core's columns that record-level expressions read.
+pub(crate) const PERSON_COLUMNS: [&str; 5] = ["p_idx", "p_sex", "p_age", "p_death", "p_primary"];
+
+/// The patient core and the per-patient columns gathered so far.
+pub(crate) struct PerPatient<'c> {
+    core: &'c DataFrame,
+    rows: Option<Arc<PatientRows>>,
+    /// Columns reduced by patient row, aligned with `core`.
+    reduced: Vec<Column>,
+    /// Group-bys on `person_id`, joined to the core at the end.
+    grouped: Vec<LazyFrame>,
+}
+
+/// `key`, then `columns`.
+fn keyed(key: Expr, columns: &[Expr]) -> Vec<Expr> {
+    std::iter::once(key)
+        .chain(columns.iter().cloned())
+        .collect()
+}
+
+fn prepare(records: LazyFrame, steps: &[Vec<Expr>]) -> LazyFrame {
+    steps
+        .iter()
+        .fold(records, |records, step| records.with_columns(step))
+}
+
+impl<'c> PerPatient<'c> {
+    pub(crate) fn new(core: &'c DataFrame, rows: Option<Arc<PatientRows>>) -> PerPatient<'c> {
+        PerPatient {
+            core,
+            rows,
+            reduced: Vec::new(),
+            grouped: Vec::new(),
+        }
+    }
+
+    /// One table's atoms: `columns` (each aliased to its name in `reductions`) over `records`
+    /// (with `person_id`) and their patient's [`PERSON_COLUMNS`], computed after each step of
+    /// `prepared` in turn (a step reads the columns of the steps before it).
+    pub(crate) fn records(
+        &mut self,
+        records: LazyFrame,
+        prepared: &[Vec<Expr>],
+        columns: Vec<Expr>,
+        reductions: Vec<(String, Reduce)>,
+    ) -> Result<(), EngineError> {
+        if let Some(rows) = &self.rows {
+            let records = prepare(
+                rows.attach(records.clone(), self.core, &PERSON_COLUMNS)?,
+                prepared,
+            )
+            .select(keyed(col(ROW), &columns));
+            let schema = records.clone().collect_schema()?;
+            let spec = reductions
+                .iter()
+                .map(|(name, reduce)| {
+                    let dtype = schema.get(name.as_str()).cloned();
+                    (name.clone(), *reduce, dtype.unwrap_or(DataType::Null))
+                })
+                .collect();
+            if let Some(reduction) = PatientReduction::new(spec, self.core.height()) {
+                self.reduced.extend(reduction.run(records)?);
+                return Ok(());
+            }
+        }
+        let aggregations: Vec<Expr> = reductions
+            .iter()
+            .map(|(name, reduce)| reduce.aggregate(name))
+            .collect();
+        let person = std::iter::once("person_id")
+            .chain(PERSON_COLUMNS)
+            .map(col)
+            .collect::<Vec<_>>();
+        let records = records.inner_join(
+            self.core.clone().lazy().select(person),
+            col("person_id"),
+            col("person_id"),
+        );
+        self.grouped.push(
+            prepare(records, prepared)
+                .select(keyed(col("person_id"), &columns))
+                .group_by([col("person_id")])
+                .agg(aggregations),
+        );
+        Ok(())
+    }
+
+    /// Molecular matching: per patient, whether any variant reported by the index date carries a
+    /// cohort's biomarker (Boolean `biomarker_c`) or a drug's resistance (`resistance_d`); null
+    /// for patients without such a variant.
+    pub(crate) fn variants(
+        &mut self,
+        inputs: &Inputs,
+        definition: &Definition,
+    ) -> Result<(), EngineError> {
+        let flags = variant_flags(definition);
+        if flags.is_empty() {
+            return Ok(());
+        }
+        let variants = variant_rows(inputs);
+        let Some(rows) = &self.rows else {
+            let core = self.core.clone().lazy();
+            let any: Vec<Expr> = flags
+                .into_iter()
+                .map(|(name, flag)| flag.any(true).alias(name))
+                .collect();
+            self.grouped.push(
+                reported_by_index(variants.inner_join(
+                    core.select([col("person_id"), col("p_idx")]),
+                    col("person_id"),
+                    col("person_id"),
+                ))
+                .group_by([col("person_id")])
+                .agg(any),
+            );
+            return Ok(());
+        };
+        // As 0/1 bytes, the largest per patient, back to Boolean.
+        let bytes: Vec<Expr> = flags
+            .iter()
+            .map(|(name, flag)| flag.clone().cast(DataType::UInt8).alias(name))
+            .collect();
+        let records = reported_by_index(rows.attach(variants, self.core, &["p_idx"])?)
+            .select(keyed(col(ROW), &bytes));
+        let spec = flags
+            .iter()
+            .map(|(name, _)| (name.clone(), Reduce::Max, DataType::UInt8))
+            .collect();
+        let reduction = PatientReduction::new(spec, self.core.height())
+            .ok_or_else(|| EngineError::Internal("variant flags are not bytes".into()))?;
+        for flag in reduction.run(records)? {
+            self.reduced.push(flag.cast(&DataType::Boolean)?);
+        }
+        Ok(())
+    }
+
+    /// The core with every per-patient column.
+    pub(crate) fn into_wide(self) -> Result<LazyFrame, EngineError> {
+        let mut wide = self.core.clone().hstack(&self.reduced)?.lazy();
+        for per_patient in self.grouped {
+            wide = wide.left_join(per_patient, col("person_id"), col("person_id"));
+        }
+        Ok(wide)
+    }
+}

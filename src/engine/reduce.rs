@@ -1,0 +1,339 @@
+//! Per-patient reduction of record-level atoms by the records' patient row
+//! ([`super::lookup::ROW`]): each record folds its value into a slot of an array as long as the
+//! patient core, so no record is hashed and no per-table result is joined back. Fed morsel by
+//! morsel from polars' streaming engine (`sink_batches`); the result is aligned with the core's
+//! rows. The hash group-by keeps every other case (ids without a [`super::lookup::PatientRows`]).
+
+use std::ops::{Add, BitOr};
+use std::sync::{Arc, Mutex};
+
+use polars::prelude::*;
+use polars_arrow::array::PrimitiveArray;
+use polars_arrow::types::NativeType;
+
+use super::compile::Reduce;
+use super::lookup::ROW;
+
+/// An integer type an atom can hold.
+trait Word: Copy + Ord + Add<Output = Self> + BitOr<Output = Self> + Default {}
+impl Word for i8 {}
+impl Word for i16 {}
+impl Word for i32 {}
+impl Word for i64 {}
+impl Word for u8 {}
+impl Word for u16 {}
+impl Word for u32 {}
+impl Word for u64 {}
+
+/// One atom's per-patient values: `values[row]` is meaningful where `seen[row]`.
+struct Slots<N> {
+    values: Vec<N>,
+    seen: Vec<bool>,
+}
+
+impl<N: Word> Slots<N> {
+    fn new(patients: usize) -> Self {
+        Slots {
+            values: vec![N::default(); patients],
+            seen: vec![false; patients],
+        }
+    }
+
+    /// Folds each record's value into its patient's slot; null values are skipped, as polars'
+    /// aggregations skip them.
+    fn fold(&mut self, rows: &[IdxSize], values: &PrimitiveArray<N>, reduce: Reduce)
+    where
+        N: NativeType,
+    {
+        match reduce {
+            Reduce::Max => self.fold_with(rows, values, |a, b| a.max(b)),
+            Reduce::BitOr => self.fold_with(rows, values, |a, b| a | b),
+            Reduce::Sum => self.fold_with(rows, values, |a, b| a + b),
+        }
+    }
+
+    #[inline(always)]
+    fn fold_with(&mut self, rows: &[IdxSize], values: &PrimitiveArray<N>, f: impl Fn(N, N) -> N)
+    where
+        N: NativeType,
+    {
+        let mut put = |row: IdxSize, value: N| {
+            let row = row as usize;
+            let slot = &mut self.values[row];
+            *slot = if self.seen[row] {
+                f(*slot, value)
+            } else {
+                value
+            };
+            self.seen[row] = true;
+        };
+        match values.validity().filter(|v| v.unset_bits() > 0) {
+            None => {
+                for (&row, &value) in rows.iter().zip(values.values().iter()) {
+                    put(row, value);
+                }
+            }
+            Some(validity) => {
+                for ((&row, &value), valid) in rows.iter().zip(values.values().iter()).zip(validity)
+                {
+                    if valid {
+                        put(row, value);
+                    }
+                }
+            }
+        }
+    }
+
+    fn finish<T>(self, name: &str) -> Series
+    where
+        T: PolarsNumericType<Native = N>,
+    {
+        let values = self
+            .values
+            .into_iter()
+            .zip(self.seen)
+            .map(|(value, seen)| seen.then_some(value));
+        ChunkedArray::<T>::from_iter_options(name.into(), values).into_series()
+    }
+}
+
+/// An atom's slots, typed by the atom's column.
+enum Accumulator {
+    I8(Slots<i8>),
+    I16(Slots<i16>),
+    I32(Slots<i32>),
+    I64(Slots<i64>),
+    U8(Slots<u8>),
+    U16(Slots<u16>),
+    U32(Slots<u32>),
+    U64(Slots<u64>),
+}
+
+macro_rules! each_type {
+    ($accumulator:expr, $slots:ident, $ty:ident, $body:expr) => {
+        match $accumulator {
+            Accumulator::I8($slots) => {
+                type $ty = Int8Type;
+                $body
+            }
+            Accumulator::I16($slots) => {
+                type $ty = Int16Type;
+                $body
+            }
+            Accumulator::I32($slots) => {
+                type $ty = Int32Type;
+                $body
+            }
+            Accumulator::I64($slots) => {
+                type $ty = Int64Type;
+                $body
+            }
+            Accumulator::U8($slots) => {
+                type $ty = UInt8Type;
+                $body
+            }
+            Accumulator::U16($slots) => {
+                type $ty = UInt16Type;
+                $body
+            }
+            Accumulator::U32($slots) => {
+                type $ty = UInt32Type;
+                $body
+            }
+            Accumulator::U64($slots) => {
+                type $ty = UInt64Type;
+                $body
+            }
+        }
+    };
+}
+
+impl Accumulator {
+    /// Slots for a column of `dtype`, or None where it is not an integer type.
+    fn new(dtype: &DataType, patients: usize) -> Option<Accumulator> {
+        Some(match dtype {
+            DataType::Int8 => Accumulator::I8(Slots::new(patients)),
+            DataType::Int16 => Accumulator::I16(Slots::new(patients)),
+            DataType::Int32 => Accumulator::I32(Slots::new(patients)),
+            DataType::Int64 => Accumulator::I64(Slots::new(patients)),
+            DataType::UInt8 => Accumulator::U8(Slots::new(patients)),
+            DataType::UInt16 => Accumulator::U16(Slots::new(patients)),
+            DataType::UInt32 => Accumulator::U32(Slots::new(patients)),
+            DataType::UInt64 => Accumulator::U64(Slots::new(patients)),
+            _ => return None,
+        })
+    }
+
+    /// Folds a column of the accumulator's type (one chunk) into the slots of `rows`.
+    fn fold(&mut self, rows: &[IdxSize], column: &Series, reduce: Reduce) -> PolarsResult<()> {
+        each_type!(self, slots, T, {
+            let values: &ChunkedArray<T> = column.as_ref().as_ref();
+            slots.fold(rows, values.downcast_as_array(), reduce);
+        });
+        Ok(())
+    }
+
+    fn finish(self, name: &str) -> Series {
+        each_type!(self, slots, T, slots.finish::<T>(name))
+    }
+}
+
+/// The per-patient reduction of one table's atoms.
+pub(crate) struct PatientReduction {
+    patients: usize,
+    columns: Vec<(String, Reduce, DataType)>,
+    accumulators: Vec<Accumulator>,
+}
+
+impl PatientReduction {
+    /// Slots for `columns` (name, reduction, dtype) over `patients` rows, or None where some
+    /// column is not of an integer type (the hash group-by then reduces it).
+    pub(crate) fn new(
+        columns: Vec<(String, Reduce, DataType)>,
+        patients: usize,
+    ) -> Option<PatientReduction> {
+        let accumulators = columns
+            .iter()
+            .map(|(_, _, dtype)| Accumulator::new(dtype, patients))
+            .collect::<Option<Vec<_>>>()?;
+        Some(PatientReduction {
+            patients,
+            columns,
+            accumulators,
+        })
+    }
+
+    /// Folds one morsel holding [`ROW`] and the columns.
+    fn fold(&mut self, morsel: &DataFrame) -> PolarsResult<()> {
+        let rows = morsel.column(ROW)?.as_materialized_series().rechunk();
+        let rows = rows.idx()?;
+        polars_ensure!(rows.null_count() == 0, ComputeError: "a record without its patient row");
+        let rows = rows.cont_slice()?;
+        polars_ensure!(
+            rows.iter().all(|&row| (row as usize) < self.patients),
+            ComputeError: "a record's patient row is outside the patient core"
+        );
+        for ((name, reduce, dtype), accumulator) in self.columns.iter().zip(&mut self.accumulators)
+        {
+            let column = morsel.column(name)?.as_materialized_series().rechunk();
+            polars_ensure!(
+                column.dtype() == dtype,
+                SchemaMismatch: "atom `{name}` is {}, not {dtype}", column.dtype()
+            );
+            accumulator.fold(rows, &column, *reduce)?;
+        }
+        Ok(())
+    }
+
+    /// Runs `records` (holding [`ROW`] and the columns) with the streaming engine, folding every
+    /// morsel; gives one column per atom, aligned with the patient core's rows.
+    pub(crate) fn run(self, records: LazyFrame) -> PolarsResult<Vec<Column>> {
+        let state = Arc::new(Mutex::new(self));
+        let sink = Arc::clone(&state);
+        records
+            .sink_batches(
+                PlanCallback::new(move |morsel: DataFrame| {
+                    let mut reduction = sink.lock().map_err(
+                        |_| polars_err!(ComputeError: "a per-patient reduction failed earlier"),
+                    )?;
+                    reduction.fold(&morsel)?;
+                    Ok(false)
+                }),
+                false,
+                None,
+            )?
+            .collect_with_engine(Engine::Streaming)?;
+        let reduction = Arc::try_unwrap(state)
+            .map_err(|_| polars_err!(ComputeError: "the streaming sink outlived its query"))?
+            .into_inner()
+            .map_err(|_| polars_err!(ComputeError: "a per-patient reduction failed"))?;
+        Ok(reduction
+            .columns
+            .iter()
+            .zip(reduction.accumulators)
+            .map(|((name, _, _), accumulator)| accumulator.finish(name).into_column())
+            .collect())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn morsel(rows: &[IdxSize], max: &[Option<i32>], or: &[u64], sum: &[u32]) -> DataFrame {
+        df!(
+            ROW => rows,
+            "max" => max,
+            "or" => or,
+            "sum" => sum,
+        )
+        .unwrap()
+    }
+
+    fn reduction(patients: usize) -> PatientReduction {
+        PatientReduction::new(
+            vec![
+                ("max".into(), Reduce::Max, DataType::Int32),
+                ("or".into(), Reduce::BitOr, DataType::UInt64),
+                ("sum".into(), Reduce::Sum, DataType::UInt32),
+            ],
+            patients,
+        )
+        .unwrap()
+    }
+
+    /// Worked out by hand: patient 0 has records in both morsels, 1 only null `max` values, 2
+    /// none, 3 one record; nulls are skipped, as in a group-by.
+    #[test]
+    fn records_fold_into_their_patients_slots_across_morsels() {
+        let first = morsel(
+            &[3, 0, 1],
+            &[Some(-4), Some(7), None],
+            &[0b100, 0b001, 0b10],
+            &[1, 2, 3],
+        );
+        let second = morsel(
+            &[0, 1, 0],
+            &[Some(9), None, None],
+            &[0b010, 0b01, 0b1000],
+            &[4, 5, 6],
+        );
+        let records = first.vstack(&second).unwrap().lazy();
+        let mut by_morsel = reduction(4);
+        by_morsel.fold(&first).unwrap();
+        by_morsel.fold(&second).unwrap();
+        let folded: Vec<Column> = by_morsel
+            .columns
+            .iter()
+            .zip(by_morsel.accumulators)
+            .map(|((name, _, _), a)| a.finish(name).into_column())
+            .collect();
+        let streamed = reduction(4).run(records).unwrap();
+        for columns in [folded, streamed] {
+            let frame = DataFrame::new(4, columns).unwrap();
+            let want = df!(
+                "max" => [Some(9i32), None, None, Some(-4)],
+                "or" => [Some(0b1011u64), Some(0b11), None, Some(0b100)],
+                "sum" => [Some(12u32), Some(8), None, Some(1)],
+            )
+            .unwrap();
+            assert_eq!(frame, want);
+        }
+    }
+
+    #[test]
+    fn only_integer_columns_are_reduced_by_row() {
+        let spec = |dtype| vec![("x".into(), Reduce::Max, dtype)];
+        assert!(PatientReduction::new(spec(DataType::Int8), 3).is_some());
+        assert!(PatientReduction::new(spec(DataType::Float64), 3).is_none());
+        assert!(PatientReduction::new(spec(DataType::Boolean), 3).is_none());
+    }
+
+    /// A row outside the core is an error, not a panic.
+    #[test]
+    fn a_row_outside_the_core_is_an_error() {
+        let records = morsel(&[0, 4], &[Some(1), Some(2)], &[1, 1], &[1, 1]);
+        assert!(reduction(4).fold(&records).is_err());
+        assert!(reduction(4).run(records.lazy()).is_err());
+    }
+}
