@@ -184,11 +184,9 @@ impl<'d> Compiler<'d> {
                 when(unless).then(lit(UNKNOWN)).otherwise(lit(PASS))
             }
         };
-        let outcome = when(passes.clone())
-            .then(lit(PASS))
-            .when(passes.not())
-            .then(lit(FAIL))
-            .otherwise(missing);
+        // PASS is 0 and FAIL 1: "fails" as a byte, its nulls (unknown) by the missing rule.
+        const _: () = assert!(PASS == 0 && FAIL == 1);
+        let outcome = passes.not().cast(DataType::UInt8).fill_null(missing);
         let outcome = match &criterion.applies_if {
             // Unknown applicability counts as applying: the criterion is evaluated.
             Some(applies) => {
@@ -218,12 +216,11 @@ impl<'d> Compiler<'d> {
             Cond::Or(parts) => self.fold(parts, favourable, ctx, Expr::or)?,
             Cond::Confirmed(inner) => self.cond(inner, favourable, ctx)?.fill_null(lit(false)),
             Cond::Any(query) => {
+                // 2: true, 0: false, 1: unknown.
                 let code = self.any_atom(query, ctx)?;
-                when(code.clone().eq(lit(2i8)))
-                    .then(lit(true))
-                    .when(code.eq(lit(1i8)))
-                    .then(null_bool())
-                    .otherwise(lit(false))
+                when(code.clone().neq(lit(1i8)))
+                    .then(code.eq(lit(2i8)))
+                    .otherwise(null_bool())
             }
             Cond::Latest { query, test } => {
                 let ties = if favourable { Ties::All } else { Ties::Any };
