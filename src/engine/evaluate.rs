@@ -7,12 +7,12 @@ use polars::prelude::*;
 use super::codes::in_set;
 use super::cohorts::{biomarker_column, matched_column, tumour_fits};
 use super::compile::{resistance_column, Compiler, Context, Reduce};
-use super::inputs::{days, epoch_days, Inputs};
-use super::lookup::PatientRows;
+use super::inputs::Inputs;
+use super::patient_core::{haematological_set, patient_core};
 use super::per_patient::PerPatient;
 use super::records::RecordTable;
 use super::EngineError;
-use crate::definition::model::{CodePattern, CodeSet, Criterion, Definition, Vocabulary};
+use crate::definition::model::{Criterion, Definition};
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
 pub fn criterion_column(i: usize) -> String {
@@ -57,124 +57,6 @@ pub const STRATUM_COLUMNS: [&str; 5] = [
     "stratum_sex",
     "stratum_age_band",
 ];
-
-/// The code set the definition names `name`, or the convention of impress-norway.md.
-fn named_or(definition: &Definition, name: &str, default: CodeSet) -> CodeSet {
-    definition
-        .code_sets
-        .iter()
-        .find(|s| s.name == name)
-        .cloned()
-        .unwrap_or(default)
-}
-
-/// Primary cancer: ICD-10 C00-C97 but not C44 and not C77-C79.
-pub(crate) fn primary_cancer_set(definition: &Definition) -> CodeSet {
-    named_or(
-        definition,
-        "primary_cancer",
-        CodeSet {
-            name: "primary_cancer".into(),
-            vocabulary: Vocabulary::Icd10,
-            patterns: vec![CodePattern::Range("C00".into(), "C97".into())],
-            except: vec![
-                CodePattern::Prefix("C44".into()),
-                CodePattern::Range("C77".into(), "C79".into()),
-            ],
-        },
-    )
-}
-
-/// Haematological primary: C81-C96.
-pub(crate) fn haematological_set(definition: &Definition) -> CodeSet {
-    named_or(
-        definition,
-        "haematological",
-        CodeSet {
-            name: "haematological".into(),
-            vocabulary: Vocabulary::Icd10,
-            patterns: vec![CodePattern::Range("C81".into(), "C96".into())],
-            except: vec![],
-        },
-    )
-}
-
-/// The patient core: `person_id`, `p_sex` (F/M/U, else null), `p_birth_year`, `p_death` and
-/// `p_idx` (days), `p_age` (year of idx - birth year), `region`, `site`, `p_primary` (the
-/// latest primary cancer at or before idx, normalized ICD-10; same-date ties: the lowest code).
-pub(crate) fn core(
-    inputs: &Inputs,
-    definition: &Definition,
-    as_of: chrono::NaiveDate,
-) -> LazyFrame {
-    let sex = col("sex").str().strip_chars(lit(NULL));
-    let person = inputs.person.clone().select([
-        col("person_id"),
-        when(sex.clone().is_in(
-            lit(Series::new("sex".into(), ["F", "M", "U"])).implode(false),
-            false,
-        ))
-        .then(sex)
-        .otherwise(lit(NULL).cast(DataType::String))
-        .alias("p_sex"),
-        col("birth_year")
-            .cast(DataType::Int32)
-            .alias("p_birth_year"),
-        days("death_date").alias("p_death"),
-        days("index_date")
-            .fill_null(lit(epoch_days(as_of)))
-            .alias("p_idx"),
-        col("region"),
-        col("site"),
-    ]);
-    let person = person.with_column(
-        (col("p_idx").cast(DataType::Date).dt().year() - col("p_birth_year")).alias("p_age"),
-    );
-    let primary_set = primary_cancer_set(definition);
-    let primaries = RecordTable::Diagnosis
-        .rows(inputs)
-        .inner_join(
-            person.clone().select([col("person_id"), col("p_idx")]),
-            col("person_id"),
-            col("person_id"),
-        )
-        .filter(
-            col("date")
-                .lt_eq(col("p_idx"))
-                .and(in_set(col("code"), &primary_set)),
-        )
-        .select([col("person_id"), col("date"), col("code")]);
-    // The latest date per patient, then the lowest code on it: two plain aggregations.
-    let latest = primaries
-        .clone()
-        .group_by([col("person_id")])
-        .agg([col("date").max()]);
-    let primary = primaries
-        .join(
-            latest,
-            [col("person_id"), col("date")],
-            [col("person_id"), col("date")],
-            JoinArgs::new(JoinType::Inner),
-        )
-        .group_by([col("person_id")])
-        .agg([col("code").min().alias("p_primary")]);
-    person
-        .left_join(primary, col("person_id"), col("person_id"))
-        .with_column(tumour_group(definition).alias("p_group"))
-}
-
-/// The index of the patient's tumour group: the first group, in the definition's priority order,
-/// whose codes match the primary cancer; null without a primary or without a matching group.
-fn tumour_group(definition: &Definition) -> Expr {
-    let mut group = lit(NULL).cast(DataType::UInt32);
-    for (g, tumour_group) in definition.tumour_groups.iter().enumerate().rev() {
-        let set = &definition.code_sets[tumour_group.codes];
-        group = when(in_set(col("p_primary"), set))
-            .then(lit(g as u32))
-            .otherwise(group);
-    }
-    group
-}
 
 fn strata(definition: &Definition) -> Vec<Expr> {
     let recorded = |name: &str| {
@@ -236,12 +118,9 @@ pub fn patient_outcomes(
     definition: &Definition,
     as_of: chrono::NaiveDate,
 ) -> Result<Evaluation, EngineError> {
-    let core = core(inputs, definition, as_of)
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-    // Dense integer ids: each record finds its patient by an array lookup, not a hash join.
-    let patient_rows = PatientRows::of(&core);
-    let core_frame = core;
+    // Sorted by `person_id`: columns reduced by patient row keep its order, so the patient frame
+    // needs no sort of its own.
+    let (core_frame, patient_rows) = patient_core(inputs, definition, as_of)?;
 
     let mut compiler = Compiler::new(definition);
     let none = Context { drug: None };
@@ -297,6 +176,7 @@ pub fn patient_outcomes(
         per_patient.records(table.rows(inputs), &prepared, columns, reductions)?;
     }
     per_patient.variants(inputs, definition)?;
+    let in_core_order = per_patient.in_core_order();
     let mut wide = per_patient.into_wide()?;
     let mut fills: Vec<Expr> = compiler
         .any_columns()
@@ -347,9 +227,11 @@ pub fn patient_outcomes(
     if counted_unconvertible {
         keep.push(col(UNCONVERTIBLE));
     }
-    let mut patients = wide
-        .select(keep)
-        .sort(["person_id"], SortMultipleOptions::default())
+    let mut patients = wide.select(keep);
+    if !in_core_order {
+        patients = patients.sort(["person_id"], SortMultipleOptions::default());
+    }
+    let mut patients = patients
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
     let mut unconvertible_units = 0;

@@ -11,6 +11,7 @@ pub mod inputs;
 mod lookup;
 pub mod mask;
 mod measures;
+mod patient_core;
 mod per_patient;
 mod records;
 mod reduce;

@@ -150,6 +150,12 @@ impl<'c> PerPatient<'c> {
         Ok(())
     }
 
+    /// Whether the rows of [`PerPatient::into_wide`] stay in the core's order: no group-by is
+    /// joined (polars' joins do not promise an order).
+    pub(crate) fn in_core_order(&self) -> bool {
+        self.grouped.is_empty()
+    }
+
     /// The core with every per-patient column.
     pub(crate) fn into_wide(self) -> Result<LazyFrame, EngineError> {
         let mut wide = self.core.clone().hstack(&self.reduced)?.lazy();

@@ -13,6 +13,7 @@ use crate::definition::model::Window;
 use crate::definition::model::*;
 
 mod molecular;
+mod primary;
 
 pub(crate) fn date(s: &str) -> i32 {
     epoch_days(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())

@@ -1,0 +1,209 @@
+//! The patient core: one row per patient of the partition, sorted by `person_id`, with what
+//! every criterion reads of the person (`p_sex`, `p_age`, `p_idx`, `p_death`, `region`, `site`),
+//! the primary cancer (`p_primary`: the latest primary-cancer diagnosis at or before the index
+//! date, same-date ties: the lowest code) and its tumour group (`p_group`). Where the ids have an
+//! array lookup ([`PatientRows`]), the primary is chosen by patient row in one pass over the
+//! selected diagnoses; otherwise by group-bys and joins on `person_id`.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::codes::in_set;
+use super::inputs::{days, epoch_days, Inputs};
+use super::lookup::{PatientRows, ROW};
+use super::records::RecordTable;
+use super::EngineError;
+use crate::definition::model::{CodePattern, CodeSet, Definition, Vocabulary};
+
+/// The code set the definition names `name`, or the convention of impress-norway.md.
+fn named_or(definition: &Definition, name: &str, default: CodeSet) -> CodeSet {
+    definition
+        .code_sets
+        .iter()
+        .find(|s| s.name == name)
+        .cloned()
+        .unwrap_or(default)
+}
+
+/// Primary cancer: ICD-10 C00-C97 but not C44 and not C77-C79.
+pub(crate) fn primary_cancer_set(definition: &Definition) -> CodeSet {
+    named_or(
+        definition,
+        "primary_cancer",
+        CodeSet {
+            name: "primary_cancer".into(),
+            vocabulary: Vocabulary::Icd10,
+            patterns: vec![CodePattern::Range("C00".into(), "C97".into())],
+            except: vec![
+                CodePattern::Prefix("C44".into()),
+                CodePattern::Range("C77".into(), "C79".into()),
+            ],
+        },
+    )
+}
+
+/// Haematological primary: C81-C96.
+pub(crate) fn haematological_set(definition: &Definition) -> CodeSet {
+    named_or(
+        definition,
+        "haematological",
+        CodeSet {
+            name: "haematological".into(),
+            vocabulary: Vocabulary::Icd10,
+            patterns: vec![CodePattern::Range("C81".into(), "C96".into())],
+            except: vec![],
+        },
+    )
+}
+
+/// The patient core, and the lookup of its rows where the ids allow one.
+pub(crate) fn patient_core(
+    inputs: &Inputs,
+    definition: &Definition,
+    as_of: chrono::NaiveDate,
+) -> Result<(DataFrame, Option<Arc<PatientRows>>), EngineError> {
+    let person = person(inputs, as_of)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single()
+        .sort(["person_id"], SortMultipleOptions::default())?;
+    let rows = PatientRows::of(&person);
+    let primaries = RecordTable::Diagnosis.rows(inputs);
+    let primary_set = primary_cancer_set(definition);
+    let is_primary = move || {
+        col("date")
+            .lt_eq(col("p_idx"))
+            .and(in_set(col("code"), &primary_set))
+    };
+    let core = match &rows {
+        Some(rows) => {
+            let selected = rows
+                .attach(primaries, &person, &["p_idx"])?
+                .filter(is_primary())
+                .select([col(ROW), col("date"), col("code")])
+                .collect_with_engine(Engine::Streaming)?
+                .unwrap_single();
+            let primary = latest_then_lowest(selected, person.height())?;
+            person.hstack(&[primary])?.lazy()
+        }
+        None => {
+            let primaries = primaries
+                .inner_join(
+                    person
+                        .clone()
+                        .lazy()
+                        .select([col("person_id"), col("p_idx")]),
+                    col("person_id"),
+                    col("person_id"),
+                )
+                .filter(is_primary())
+                .select([col("person_id"), col("date"), col("code")]);
+            // The latest date per patient, then the lowest code on it: two plain aggregations.
+            let latest = primaries
+                .clone()
+                .group_by([col("person_id")])
+                .agg([col("date").max()]);
+            let primary = primaries
+                .join(
+                    latest,
+                    [col("person_id"), col("date")],
+                    [col("person_id"), col("date")],
+                    JoinArgs::new(JoinType::Inner),
+                )
+                .group_by([col("person_id")])
+                .agg([col("code").min().alias("p_primary")]);
+            person
+                .lazy()
+                .left_join(primary, col("person_id"), col("person_id"))
+                .sort(["person_id"], SortMultipleOptions::default())
+        }
+    };
+    let core = core
+        .with_column(tumour_group(definition).alias("p_group"))
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    Ok((core, rows))
+}
+
+/// The person table's columns: `person_id`, `p_sex` (F/M/U, else null), `p_birth_year`,
+/// `p_death` and `p_idx` (days; idx defaults to the as-of date), `p_age` (year of idx - birth
+/// year), `region`, `site`.
+fn person(inputs: &Inputs, as_of: chrono::NaiveDate) -> LazyFrame {
+    let sex = col("sex").str().strip_chars(lit(NULL));
+    let person = inputs.person.clone().select([
+        col("person_id"),
+        when(sex.clone().is_in(
+            lit(Series::new("sex".into(), ["F", "M", "U"])).implode(false),
+            false,
+        ))
+        .then(sex)
+        .otherwise(lit(NULL).cast(DataType::String))
+        .alias("p_sex"),
+        col("birth_year")
+            .cast(DataType::Int32)
+            .alias("p_birth_year"),
+        days("death_date").alias("p_death"),
+        days("index_date")
+            .fill_null(lit(epoch_days(as_of)))
+            .alias("p_idx"),
+        col("region"),
+        col("site"),
+    ]);
+    person.with_column(
+        (col("p_idx").cast(DataType::Date).dt().year() - col("p_birth_year")).alias("p_age"),
+    )
+}
+
+/// Per patient row, the code (`p_primary`) of the latest of `selected`'s diagnoses (`ROW`,
+/// `date`, `code`), the lowest code among same-date ones; null for patients with none.
+fn latest_then_lowest(mut selected: DataFrame, patients: usize) -> PolarsResult<Column> {
+    selected.rechunk_mut();
+    let rows = selected.column(ROW)?.idx()?;
+    let dates = selected.column("date")?.i32()?;
+    let codes = selected.column("code")?.str()?;
+    let codes_array = codes.downcast_as_array();
+    // Per patient: the chosen record's date and position.
+    let mut chosen: Vec<Option<(i32, usize)>> = vec![None; patients];
+    for (i, (row, date)) in rows.iter().zip(dates.iter()).enumerate() {
+        let (Some(row), Some(date)) = (row, date) else {
+            continue;
+        };
+        let Some(code) = codes_array.get(i) else {
+            continue;
+        };
+        let slot = chosen.get_mut(row as usize).ok_or_else(
+            || polars_err!(ComputeError: "a diagnosis's patient row is outside the patient core"),
+        )?;
+        let better = match *slot {
+            None => true,
+            Some((best_date, best)) => {
+                date > best_date
+                    || (date == best_date && codes_array.get(best).is_some_and(|b| code < b))
+            }
+        };
+        if better {
+            *slot = Some((date, i));
+        }
+    }
+    let positions: IdxCa = chosen
+        .into_iter()
+        .map(|c| c.map(|(_, i)| i as IdxSize))
+        .collect();
+    Ok(codes
+        .take(&positions)?
+        .with_name("p_primary".into())
+        .into_column())
+}
+
+/// The index of the patient's tumour group: the first group, in the definition's priority order,
+/// whose codes match the primary cancer; null without a primary or without a matching group.
+fn tumour_group(definition: &Definition) -> Expr {
+    let mut group = lit(NULL).cast(DataType::UInt32);
+    for (g, tumour_group) in definition.tumour_groups.iter().enumerate().rev() {
+        let set = &definition.code_sets[tumour_group.codes];
+        group = when(in_set(col("p_primary"), set))
+            .then(lit(g as u32))
+            .otherwise(group);
+    }
+    group
+}
