@@ -9,32 +9,42 @@ use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
+use polars_arrow::bitmap::iterator::TrueIdxIter;
 use polars_arrow::types::NativeType;
 
 use super::compile::Reduce;
 use super::lookup::ROW;
 
 /// An integer type an atom can hold.
-trait Word: Copy + Ord + Add<Output = Self> + BitOr<Output = Self> + Default {}
-impl Word for i8 {}
-impl Word for i16 {}
-impl Word for i32 {}
-impl Word for i64 {}
-impl Word for u8 {}
-impl Word for u16 {}
-impl Word for u32 {}
-impl Word for u64 {}
+trait Word: Copy + Ord + Add<Output = Self> + BitOr<Output = Self> + Default {
+    const MIN: Self;
+}
 
-/// One atom's per-patient values: `values[row]` is meaningful where `seen[row]`.
+macro_rules! words {
+    ($($ty:ty),*) => {
+        $(impl Word for $ty {
+            const MIN: Self = <$ty>::MIN;
+        })*
+    };
+}
+words!(i8, i16, i32, i64, u8, u16, u32, u64);
+
+/// One atom's per-patient values: `values[row]` is meaningful where `seen[row]`. Slots start at
+/// the reduction's identity (the type's minimum for max, 0 for or and sum), so that folding a
+/// value needs no branch on whether the slot has one yet.
 struct Slots<N> {
     values: Vec<N>,
     seen: Vec<bool>,
 }
 
 impl<N: Word> Slots<N> {
-    fn new(patients: usize) -> Self {
+    fn new(patients: usize, reduce: Reduce) -> Self {
+        let identity = match reduce {
+            Reduce::Max => N::MIN,
+            Reduce::BitOr | Reduce::Sum => N::default(),
+        };
         Slots {
-            values: vec![N::default(); patients],
+            values: vec![identity; patients],
             seen: vec![false; patients],
         }
     }
@@ -60,11 +70,7 @@ impl<N: Word> Slots<N> {
         let mut put = |row: IdxSize, value: N| {
             let row = row as usize;
             let slot = &mut self.values[row];
-            *slot = if self.seen[row] {
-                f(*slot, value)
-            } else {
-                value
-            };
+            *slot = f(*slot, value);
             self.seen[row] = true;
         };
         match values.validity().filter(|v| v.unset_bits() > 0) {
@@ -73,12 +79,12 @@ impl<N: Word> Slots<N> {
                     put(row, value);
                 }
             }
+            // Mostly null (a `latest` key is null on other measures' records): the set bits are
+            // found a word at a time.
             Some(validity) => {
-                for ((&row, &value), valid) in rows.iter().zip(values.values().iter()).zip(validity)
-                {
-                    if valid {
-                        put(row, value);
-                    }
+                let values = values.values();
+                for i in TrueIdxIter::new(values.len(), Some(validity)) {
+                    put(rows[i], values[i]);
                 }
             }
         }
@@ -150,16 +156,16 @@ macro_rules! each_type {
 
 impl Accumulator {
     /// Slots for a column of `dtype`, or None where it is not an integer type.
-    fn new(dtype: &DataType, patients: usize) -> Option<Accumulator> {
+    fn new(dtype: &DataType, patients: usize, reduce: Reduce) -> Option<Accumulator> {
         Some(match dtype {
-            DataType::Int8 => Accumulator::I8(Slots::new(patients)),
-            DataType::Int16 => Accumulator::I16(Slots::new(patients)),
-            DataType::Int32 => Accumulator::I32(Slots::new(patients)),
-            DataType::Int64 => Accumulator::I64(Slots::new(patients)),
-            DataType::UInt8 => Accumulator::U8(Slots::new(patients)),
-            DataType::UInt16 => Accumulator::U16(Slots::new(patients)),
-            DataType::UInt32 => Accumulator::U32(Slots::new(patients)),
-            DataType::UInt64 => Accumulator::U64(Slots::new(patients)),
+            DataType::Int8 => Accumulator::I8(Slots::new(patients, reduce)),
+            DataType::Int16 => Accumulator::I16(Slots::new(patients, reduce)),
+            DataType::Int32 => Accumulator::I32(Slots::new(patients, reduce)),
+            DataType::Int64 => Accumulator::I64(Slots::new(patients, reduce)),
+            DataType::UInt8 => Accumulator::U8(Slots::new(patients, reduce)),
+            DataType::UInt16 => Accumulator::U16(Slots::new(patients, reduce)),
+            DataType::UInt32 => Accumulator::U32(Slots::new(patients, reduce)),
+            DataType::UInt64 => Accumulator::U64(Slots::new(patients, reduce)),
             _ => return None,
         })
     }
@@ -194,7 +200,7 @@ impl PatientReduction {
     ) -> Option<PatientReduction> {
         let accumulators = columns
             .iter()
-            .map(|(_, _, dtype)| Accumulator::new(dtype, patients))
+            .map(|(_, reduce, dtype)| Accumulator::new(dtype, patients, *reduce))
             .collect::<Option<Vec<_>>>()?;
         Some(PatientReduction {
             patients,
@@ -216,6 +222,7 @@ impl PatientReduction {
         for ((name, reduce, dtype), accumulator) in self.columns.iter().zip(&mut self.accumulators)
         {
             let column = morsel.column(name)?.as_materialized_series().rechunk();
+            polars_ensure!(column.len() == rows.len(), ShapeMismatch: "atom `{name}` is not as long as its rows");
             polars_ensure!(
                 column.dtype() == dtype,
                 SchemaMismatch: "atom `{name}` is {}, not {dtype}", column.dtype()
