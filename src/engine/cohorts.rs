@@ -1,6 +1,7 @@
 //! Molecular matching: which patients carry a cohort's biomarker (from a test reported at or
 //! before the index date, in an approved laboratory), and which carry a resistance biomarker of a
-//! drug. One group-by over the variant rows.
+//! drug: per variant row, a flag per cohort and per resistant drug, reduced per patient
+//! ([`super::per_patient`]).
 
 use polars::prelude::*;
 

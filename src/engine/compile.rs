@@ -1,7 +1,8 @@
 //! Compiles the conditions of a checked definition into polars expressions. Record-level parts of
 //! a condition (`any ...`, `latest ...`) become *atoms*: aggregations per patient over one record
-//! table, registered here and computed in one group-by per table; the rest becomes an expression
-//! over patient-level columns, three-valued (a null Boolean is unknown, with Kleene logic).
+//! table, registered here and reduced per patient in one pass per table ([`super::per_patient`]);
+//! the rest becomes an expression over patient-level columns, three-valued (a null Boolean is
+//! unknown, with Kleene logic).
 //!
 //! Same-date ties of `latest` are resolved against eligibility: the compiler tracks whether a true
 //! atom is favourable to eligibility (its *polarity*) and keeps the least favourable tied record.
@@ -44,7 +45,7 @@ pub(crate) enum Reduce {
     Sum,
 }
 
-/// A record-level column aggregated per patient in its table's group-by.
+/// A record-level column reduced per patient in its table's pass.
 pub(crate) struct Atom {
     pub name: String,
     /// Elementwise over the table's records, aliased to `name`.
@@ -75,7 +76,7 @@ pub(crate) struct Compiler<'d> {
     definition: &'d Definition,
     /// The measures' values and unit checks, by (LOINC, unit) key.
     measures: Arc<MeasureRules>,
-    /// Per table, the atoms computed in its group-by.
+    /// Per table, the atoms reduced in its pass.
     atoms: BTreeMap<RecordTable, Vec<Atom>>,
     names: HashMap<String, String>,
     /// Per table, record-level columns that several atoms share (a measure's source mask and

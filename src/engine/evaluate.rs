@@ -105,7 +105,7 @@ pub struct Evaluation {
     pub patients: DataFrame,
     /// Measurement rows of the patients (orphan rows are not evaluated) of the definition's
     /// measures whose unit none of those measures can convert: a data-quality finding (the rows
-    /// are dropped from evaluation). Counted in the measurement group-by, not in a scan of its own.
+    /// are dropped from evaluation). Counted with the measurement atoms, not in a scan of its own.
     pub unconvertible_units: u64,
 }
 

@@ -4,7 +4,7 @@
 //! morsel from polars' streaming engine (`sink_batches`); the result is aligned with the core's
 //! rows. The hash group-by keeps every other case (ids without a [`super::lookup::PatientRows`]).
 
-use std::ops::{Add, BitOr};
+use std::ops::BitOr;
 use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
@@ -16,14 +16,20 @@ use super::compile::Reduce;
 use super::lookup::ROW;
 
 /// An integer type an atom can hold.
-trait Word: Copy + Ord + Add<Output = Self> + BitOr<Output = Self> + Default {
+trait Word: Copy + Ord + BitOr<Output = Self> + Default {
     const MIN: Self;
+    /// The sum, wrapping on overflow (a count of records per patient cannot reach it; bad input
+    /// must not panic).
+    fn plus(self, other: Self) -> Self;
 }
 
 macro_rules! words {
     ($($ty:ty),*) => {
         $(impl Word for $ty {
             const MIN: Self = <$ty>::MIN;
+            fn plus(self, other: Self) -> Self {
+                self.wrapping_add(other)
+            }
         })*
     };
 }
@@ -58,7 +64,7 @@ impl<N: Word> Slots<N> {
         match reduce {
             Reduce::Max => self.fold_with(rows, values, |a, b| a.max(b)),
             Reduce::BitOr => self.fold_with(rows, values, |a, b| a | b),
-            Reduce::Sum => self.fold_with(rows, values, |a, b| a + b),
+            Reduce::Sum => self.fold_with(rows, values, N::plus),
         }
     }
 
