@@ -151,16 +151,9 @@ mod tests {
         column.iter().map(|v| v.unwrap()).collect()
     }
 
+    /// The engine's convention for primary cancer, which these tests pin by hand.
     fn primary() -> CodeSet {
-        CodeSet {
-            name: "primary_cancer".into(),
-            vocabulary: Vocabulary::Icd10,
-            patterns: vec![CodePattern::Range("C00".into(), "C97".into())],
-            except: vec![
-                CodePattern::Prefix("C44".into()),
-                CodePattern::Range("C77".into(), "C79".into()),
-            ],
-        }
+        super::super::patient_core::conventional_primary_cancer()
     }
 
     #[test]

@@ -26,21 +26,23 @@ fn named_or(definition: &Definition, name: &str, default: CodeSet) -> CodeSet {
         .unwrap_or(default)
 }
 
-/// Primary cancer: ICD-10 C00-C97 but not C44 and not C77-C79.
+/// Primary cancer by the convention of impress-norway.md: ICD-10 C00-C97 but not C44 and not
+/// C77-C79.
+pub(crate) fn conventional_primary_cancer() -> CodeSet {
+    CodeSet {
+        name: "primary_cancer".into(),
+        vocabulary: Vocabulary::Icd10,
+        patterns: vec![CodePattern::Range("C00".into(), "C97".into())],
+        except: vec![
+            CodePattern::Prefix("C44".into()),
+            CodePattern::Range("C77".into(), "C79".into()),
+        ],
+    }
+}
+
+/// Primary cancer: the definition's `primary_cancer` set, else [`conventional_primary_cancer`].
 pub(crate) fn primary_cancer_set(definition: &Definition) -> CodeSet {
-    named_or(
-        definition,
-        "primary_cancer",
-        CodeSet {
-            name: "primary_cancer".into(),
-            vocabulary: Vocabulary::Icd10,
-            patterns: vec![CodePattern::Range("C00".into(), "C97".into())],
-            except: vec![
-                CodePattern::Prefix("C44".into()),
-                CodePattern::Range("C77".into(), "C79".into()),
-            ],
-        },
-    )
+    named_or(definition, "primary_cancer", conventional_primary_cancer())
 }
 
 /// Haematological primary: C81-C96.
