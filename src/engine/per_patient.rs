@@ -50,6 +50,63 @@ impl<'c> PerPatient<'c> {
         }
     }
 
+    /// `records` (with `person_id`) with their patient's `columns` of the core beside them, by
+    /// the row lookup where there is one (also giving [`ROW`]), else by a hash join; records of
+    /// no patient in the core (orphan rows) are dropped either way.
+    fn with_patient(&self, records: LazyFrame, columns: &[&str]) -> PolarsResult<LazyFrame> {
+        match &self.rows {
+            Some(rows) => rows.attach(records, self.core, columns),
+            None => {
+                let person: Vec<Expr> = std::iter::once("person_id")
+                    .chain(columns.iter().copied())
+                    .map(col)
+                    .collect();
+                Ok(records.inner_join(
+                    self.core.clone().lazy().select(person),
+                    col("person_id"),
+                    col("person_id"),
+                ))
+            }
+        }
+    }
+
+    /// Reduces `columns` (each aliased to its name in `reductions`) of `records` per patient: by
+    /// patient row where the ids have the lookup and every column is an integer, else by a
+    /// group-by on `person_id`.
+    fn reduce(
+        &mut self,
+        records: LazyFrame,
+        columns: &[Expr],
+        reductions: &[(String, Reduce)],
+    ) -> Result<(), EngineError> {
+        if self.rows.is_some() {
+            let by_row = records.clone().select(keyed(col(ROW), columns));
+            let schema = by_row.clone().collect_schema()?;
+            let spec = reductions
+                .iter()
+                .map(|(name, reduce)| {
+                    let dtype = schema.get(name.as_str()).cloned();
+                    (name.clone(), *reduce, dtype.unwrap_or(DataType::Null))
+                })
+                .collect();
+            if let Some(reduction) = PatientReduction::new(spec, self.core.height()) {
+                self.reduced.extend(reduction.run(by_row)?);
+                return Ok(());
+            }
+        }
+        let aggregations: Vec<Expr> = reductions
+            .iter()
+            .map(|(name, reduce)| reduce.aggregate(name))
+            .collect();
+        self.grouped.push(
+            records
+                .select(keyed(col("person_id"), columns))
+                .group_by([col("person_id")])
+                .agg(aggregations),
+        );
+        Ok(())
+    }
+
     /// One table's atoms: `columns` (each aliased to its name in `reductions`) over `records`
     /// (with `person_id`) and their patient's [`PERSON_COLUMNS`], computed after each step of
     /// `prepared` in turn (a step reads the columns of the steps before it).
@@ -60,50 +117,14 @@ impl<'c> PerPatient<'c> {
         columns: Vec<Expr>,
         reductions: Vec<(String, Reduce)>,
     ) -> Result<(), EngineError> {
-        if let Some(rows) = &self.rows {
-            let records = prepare(
-                rows.attach(records.clone(), self.core, &PERSON_COLUMNS)?,
-                prepared,
-            )
-            .select(keyed(col(ROW), &columns));
-            let schema = records.clone().collect_schema()?;
-            let spec = reductions
-                .iter()
-                .map(|(name, reduce)| {
-                    let dtype = schema.get(name.as_str()).cloned();
-                    (name.clone(), *reduce, dtype.unwrap_or(DataType::Null))
-                })
-                .collect();
-            if let Some(reduction) = PatientReduction::new(spec, self.core.height()) {
-                self.reduced.extend(reduction.run(records)?);
-                return Ok(());
-            }
-        }
-        let aggregations: Vec<Expr> = reductions
-            .iter()
-            .map(|(name, reduce)| reduce.aggregate(name))
-            .collect();
-        let person = std::iter::once("person_id")
-            .chain(PERSON_COLUMNS)
-            .map(col)
-            .collect::<Vec<_>>();
-        let records = records.inner_join(
-            self.core.clone().lazy().select(person),
-            col("person_id"),
-            col("person_id"),
-        );
-        self.grouped.push(
-            prepare(records, prepared)
-                .select(keyed(col("person_id"), &columns))
-                .group_by([col("person_id")])
-                .agg(aggregations),
-        );
-        Ok(())
+        let records = prepare(self.with_patient(records, &PERSON_COLUMNS)?, prepared);
+        self.reduce(records, &columns, &reductions)
     }
 
     /// Molecular matching: per patient, whether any variant reported by the index date carries a
     /// cohort's biomarker (Boolean `biomarker_c`) or a drug's resistance (`resistance_d`); null
-    /// for patients without such a variant.
+    /// for patients without such a variant. Reduced as 0/1 bytes (the largest per patient), then
+    /// Boolean again.
     pub(crate) fn variants(
         &mut self,
         inputs: &Inputs,
@@ -113,39 +134,26 @@ impl<'c> PerPatient<'c> {
         if flags.is_empty() {
             return Ok(());
         }
-        let variants = variant_rows(inputs);
-        let Some(rows) = &self.rows else {
-            let core = self.core.clone().lazy();
-            let any: Vec<Expr> = flags
-                .into_iter()
-                .map(|(name, flag)| flag.any(true).alias(name))
-                .collect();
-            self.grouped.push(
-                reported_by_index(variants.inner_join(
-                    core.select([col("person_id"), col("p_idx")]),
-                    col("person_id"),
-                    col("person_id"),
-                ))
-                .group_by([col("person_id")])
-                .agg(any),
-            );
-            return Ok(());
-        };
-        // As 0/1 bytes, the largest per patient, back to Boolean.
+        let variants = reported_by_index(self.with_patient(variant_rows(inputs), &["p_idx"])?);
         let bytes: Vec<Expr> = flags
             .iter()
             .map(|(name, flag)| flag.clone().cast(DataType::UInt8).alias(name))
             .collect();
-        let records = reported_by_index(rows.attach(variants, self.core, &["p_idx"])?)
-            .select(keyed(col(ROW), &bytes));
-        let spec = flags
-            .iter()
-            .map(|(name, _)| (name.clone(), Reduce::Max, DataType::UInt8))
+        let reductions: Vec<(String, Reduce)> = flags
+            .into_iter()
+            .map(|(name, _)| (name, Reduce::Max))
             .collect();
-        let reduction = PatientReduction::new(spec, self.core.height())
-            .ok_or_else(|| EngineError::Internal("variant flags are not bytes".into()))?;
-        for flag in reduction.run(records)? {
-            self.reduced.push(flag.cast(&DataType::Boolean)?);
+        let (reduced, grouped) = (self.reduced.len(), self.grouped.len());
+        self.reduce(variants, &bytes, &reductions)?;
+        for flag in &mut self.reduced[reduced..] {
+            *flag = flag.cast(&DataType::Boolean)?;
+        }
+        let booleans: Vec<Expr> = reductions
+            .iter()
+            .map(|(name, _)| col(name.as_str()).cast(DataType::Boolean))
+            .collect();
+        for per_patient in &mut self.grouped[grouped..] {
+            *per_patient = per_patient.clone().with_columns(&booleans);
         }
         Ok(())
     }

@@ -260,12 +260,16 @@ impl PatientReduction {
             .map_err(|_| polars_err!(ComputeError: "the streaming sink outlived its query"))?
             .into_inner()
             .map_err(|_| polars_err!(ComputeError: "a per-patient reduction failed"))?;
-        Ok(reduction
-            .columns
+        Ok(reduction.finish())
+    }
+
+    /// One column per atom, null for patients with no value.
+    fn finish(self) -> Vec<Column> {
+        self.columns
             .iter()
-            .zip(reduction.accumulators)
+            .zip(self.accumulators)
             .map(|((name, _, _), accumulator)| accumulator.finish(name).into_column())
-            .collect())
+            .collect()
     }
 }
 
@@ -315,12 +319,7 @@ mod tests {
         let mut by_morsel = reduction(4);
         by_morsel.fold(&first).unwrap();
         by_morsel.fold(&second).unwrap();
-        let folded: Vec<Column> = by_morsel
-            .columns
-            .iter()
-            .zip(by_morsel.accumulators)
-            .map(|((name, _, _), a)| a.finish(name).into_column())
-            .collect();
+        let folded = by_morsel.finish();
         let streamed = reduction(4).run(records).unwrap();
         for columns in [folded, streamed] {
             let frame = DataFrame::new(4, columns).unwrap();
