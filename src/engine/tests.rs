@@ -327,6 +327,22 @@ fn haemoglobin_edges_and_stroke_window() {
         .sum();
     // 2, 4, 7 (n/a counts as pass), 8, 9
     assert_eq!(eligible, 5);
+
+    // The same patients in three frames, merged after each and at the end, give the same table.
+    for merge in [false, true] {
+        let mut counter = match merge {
+            true => MaskCounter::merging_every_frame(&definition),
+            false => MaskCounter::new(&definition),
+        };
+        for (offset, len) in [(0, 3), (3, 1), (4, 6)] {
+            counter.add(&patients.slice(offset, len)).unwrap();
+        }
+        assert_eq!(
+            counter.finish(),
+            masks,
+            "merging after every frame: {merge}"
+        );
+    }
 }
 
 #[test]
