@@ -1,8 +1,8 @@
 //! The data checks of the contract, run with polars' streaming engine so that they work at
 //! registry scale: one aggregate pass per table (rows, nulls, values out of domain, unknown
-//! units), uniqueness of person_id and test_id, and orphan rows (by a bitmap of the person ids, or
-//! by anti-join where the ids are not dense integers). Errors stop the
-//! check; findings are counted into [`DataQuality`].
+//! units, and orphan rows by a bitmap of the person ids where they are dense integers), uniqueness
+//! of person_id and test_id, and orphan rows by anti-join where the ids are not dense integers.
+//! Errors stop the check; findings are counted into [`DataQuality`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -177,6 +177,9 @@ pub fn validate(
 ) -> Result<(DataQuality, Series), ExtractError> {
     let mut quality = DataQuality::default();
     let mut person_ids = None;
+    // Dense person ids as a bitmap, once the person table is read: each later table counts its
+    // orphan rows in its own aggregate pass, a bit test per row, instead of a pass of its own.
+    let mut dense_ids: Option<Arc<ids::DenseIds>> = None;
     for table in Table::ALL {
         let columns = schema::columns(table);
         let Some(location) = extract.location(table) else {
@@ -208,6 +211,9 @@ pub fn validate(
         if table == Table::Measurement {
             aggregates.push(count_true(outside("unit", UNITS)).alias("unit:units"));
         }
+        if let Some(dense) = dense_ids.as_ref().filter(|_| table != Table::Person) {
+            aggregates.push(count_true(dense.absent("person_id")).alias("person_id:orphans"));
+        }
         let counts = collect(lf.clone().select(aggregates), table, location)?;
         let rows = number(&counts, "rows");
         quality.tables.push(TableQuality {
@@ -225,15 +231,17 @@ pub fn validate(
             q.nulls = nulls;
             q.out_of_domain = number(&counts, &format!("{}:domain", column.name));
             q.unconvertible_units = number(&counts, &format!("{}:units", column.name));
+            q.orphan_rows = number(&counts, &format!("{}:orphans", column.name));
         }
         match table {
-            // Sorted once, for uniqueness here and the orphan checks below; the group-by of
-            // `check_unique` only runs to describe repeats found.
+            // Sorted once, for uniqueness here and the later tables' orphan counts; the group-by
+            // of `check_unique` only runs to describe repeats found.
             Table::Person => {
                 let ids = ids::sorted_ids(&lf).map_err(|e| read_error(table, location, e))?;
                 if ids::has_repeats(&ids).map_err(|e| read_error(table, location, e))? {
                     check_unique(extract, table, "person_id", location)?;
                 }
+                dense_ids = ids::DenseIds::of(&ids).map(Arc::new);
                 person_ids = Some(ids);
             }
             Table::MolecularTest => check_unique(extract, table, "test_id", location)?,
@@ -254,12 +262,11 @@ pub fn validate(
         .iter()
         .filter_map(|t| extract.location(*t).map(|l| (*t, l)))
         .collect();
-    let orphans = match ids::DenseIds::of(&person_ids) {
-        Some(dense) => orphans_by_bitmap(extract, &referring, &Arc::new(dense))?,
-        None => orphans_by_partition(extract, &referring, &person_ids, partition_patients)?,
-    };
-    for ((table, _), count) in referring.iter().zip(orphans) {
-        quality.column_mut(*table, "person_id").orphan_rows = count;
+    if dense_ids.is_none() {
+        let orphans = orphans_by_partition(extract, &referring, &person_ids, partition_patients)?;
+        for ((table, _), count) in referring.iter().zip(orphans) {
+            quality.column_mut(*table, "person_id").orphan_rows = count;
+        }
     }
     if let Some(location) = extract.location(Table::Variant) {
         let test_ids = extract.scan(Table::MolecularTest)?.select([col("test_id")]);
@@ -269,26 +276,6 @@ pub fn validate(
     }
     stage.done();
     Ok((quality, person_ids))
-}
-
-/// Orphan rows of each referring table: one streaming pass per table, a bit test per row.
-fn orphans_by_bitmap(
-    extract: &Extract,
-    referring: &[(Table, &Path)],
-    person_ids: &Arc<ids::DenseIds>,
-) -> Result<Vec<u64>, ExtractError> {
-    let mut orphans = Vec::with_capacity(referring.len());
-    for (table, location) in referring {
-        let counted = collect(
-            extract
-                .scan(*table)?
-                .select([count_true(person_ids.absent("person_id")).alias("orphans")]),
-            *table,
-            location,
-        )?;
-        orphans.push(number(&counted, "orphans"));
-    }
-    Ok(orphans)
 }
 
 /// Orphan rows of each referring table by anti joins, per person_id partition: an anti join
