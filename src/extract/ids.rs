@@ -1,10 +1,17 @@
-//! The person table's ids, read once and sorted: repeated ids are adjacent (uniqueness without a
-//! hash table), and Int64 ids that fill most of their range become a bitmap over it, so that a
-//! record's "is this patient in person?" is one bit test instead of a hash probe (orphan counts).
+//! The ids other tables refer to. The person table's ids, read once and sorted: repeated ids are
+//! adjacent (uniqueness without a hash table), and Int64 ids that fill most of their range become
+//! a bitmap over it, so that a record's "is this patient in person?" is one bit test instead of a
+//! hash probe (orphan counts). The molecular tests' ids, as a hash set over the column itself:
+//! uniqueness as it is built, and variants' orphan test ids by a probe per row.
 
+use std::hash::BuildHasher;
 use std::sync::Arc;
 
+use foldhash::fast::FixedState;
+use hashbrown::hash_table::{Entry, HashTable};
 use polars::prelude::*;
+use polars_arrow::array::Utf8ViewArray;
+use rayon::prelude::*;
 
 /// The non-null `person_id`s of the person table, sorted ascending.
 pub fn sorted_ids(person: &LazyFrame) -> PolarsResult<Series> {
@@ -41,6 +48,22 @@ pub fn dense_range(ids: &Int64Chunked, per_id: usize, at_least: usize) -> Option
     let range = usize::try_from(i128::from(max) - i128::from(min) + 1).ok()?;
     let budget = ids.len().saturating_mul(per_id).max(at_least);
     (range <= budget).then_some((min, range))
+}
+
+/// An elementwise expression over `column`: `absent` says, per id, whether it is missing from a
+/// set (a null id must count as missing, as an anti join counts it). Polars runs it per morsel of
+/// a streaming scan.
+fn absent(
+    column: &str,
+    absent: impl Fn(&Series) -> PolarsResult<BooleanChunked> + Send + Sync + 'static,
+) -> Expr {
+    col(column).map(
+        move |ids: Column| {
+            let ids = ids.as_materialized_series();
+            Ok(absent(ids)?.with_name(ids.name().clone()).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
 }
 
 /// A set of Int64 ids as one bit per value of their range `min..=max`.
@@ -89,22 +112,112 @@ impl DenseIds {
             .is_some_and(|word| word & (1 << (offset % 64)) != 0)
     }
 
-    /// An elementwise expression: true where `column`'s id is not in the set (a null id too, as
-    /// an anti join counts it). Polars runs it per morsel of a streaming scan.
+    /// True where `column`'s id is not in the set (see [`absent`]).
     pub fn absent(self: &Arc<Self>, column: &str) -> Expr {
         let set = Arc::clone(self);
-        col(column).map(
-            move |ids: Column| {
-                let ids = ids.as_materialized_series().cast(&DataType::Int64)?;
-                let absent: BooleanChunked = ids
-                    .i64()?
-                    .iter()
-                    .map(|id| Some(id.is_none_or(|id| !set.contains(id))))
-                    .collect();
-                Ok(absent.with_name(ids.name().clone()).into_column())
-            },
-            |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
-        )
+        absent(column, move |ids| {
+            let ids = ids.cast(&DataType::Int64)?;
+            let ids = ids.i64()?.iter();
+            Ok(ids
+                .map(|id| Some(id.is_none_or(|id| !set.contains(id))))
+                .collect())
+        })
+    }
+}
+
+/// A set of string ids: hash tables of row numbers into the ids' own column, so that it holds
+/// 4 bytes per id and no copy of it. The ids are split by hash into [`TextIds::PARTS`] tables,
+/// built in parallel: a national registry's ten million tests take a cache miss or two each,
+/// whichever thread inserts them.
+pub struct TextIds {
+    ids: Utf8ViewArray,
+    parts: Vec<HashTable<u32>>,
+    hasher: FixedState,
+}
+
+impl TextIds {
+    const PARTS: usize = 64;
+
+    /// The part of a hash: bits that neither the table's bucket (low bits) nor its tag (the top
+    /// seven) use, so that the ids of one part do not all share a tag.
+    fn part(hash: u64) -> usize {
+        (hash >> 40) as usize % Self::PARTS
+    }
+
+    /// No ids.
+    pub fn empty() -> TextIds {
+        TextIds {
+            ids: Utf8ViewArray::new_empty(ArrowDataType::Utf8View),
+            parts: vec![HashTable::new(); Self::PARTS],
+            hasher: FixedState::with_seed(0),
+        }
+    }
+
+    /// The set of `ids`' non-null values, and whether some value occurs more than once. Fails on
+    /// more ids than a u32 counts.
+    pub fn of(ids: &StringChunked) -> Result<(TextIds, bool), String> {
+        let ids = ids.rechunk();
+        let ids = ids
+            .downcast_iter()
+            .next()
+            .cloned()
+            .unwrap_or_else(|| Utf8ViewArray::new_empty(ArrowDataType::Utf8View));
+        if u32::try_from(ids.len()).is_err() {
+            return Err(format!(
+                "{} ids: at most {} are supported",
+                ids.len(),
+                u32::MAX
+            ));
+        }
+        let hasher = FixedState::with_seed(0);
+        let mut rows: Vec<Vec<(u64, u32)>> = vec![Vec::new(); Self::PARTS];
+        for (row, id) in ids.iter().enumerate() {
+            if let Some(id) = id {
+                let hash = hasher.hash_one(id);
+                rows[Self::part(hash)].push((hash, row as u32));
+            }
+        }
+        let value = |row: &u32| ids.value(*row as usize);
+        let built: Vec<(HashTable<u32>, bool)> = rows
+            .into_par_iter()
+            .map(|rows| {
+                let mut part = HashTable::with_capacity(rows.len());
+                let mut repeats = false;
+                for (hash, row) in rows {
+                    let id = value(&row);
+                    match part.entry(hash, |r| value(r) == id, |r| hasher.hash_one(value(r))) {
+                        Entry::Occupied(_) => repeats = true,
+                        Entry::Vacant(slot) => {
+                            slot.insert(row);
+                        }
+                    }
+                }
+                (part, repeats)
+            })
+            .collect();
+        let repeats = built.iter().any(|(_, repeats)| *repeats);
+        let parts = built.into_iter().map(|(part, _)| part).collect();
+        Ok((TextIds { ids, parts, hasher }, repeats))
+    }
+
+    pub fn contains(&self, id: &str) -> bool {
+        let hash = self.hasher.hash_one(id);
+        let value = |row: &u32| self.ids.value(*row as usize);
+        self.parts[Self::part(hash)]
+            .find(hash, |r| value(r) == id)
+            .is_some()
+    }
+
+    /// True where `column`'s id is not in the set (see [`absent`]).
+    pub fn absent(self: &Arc<Self>, column: &str) -> Expr {
+        let set = Arc::clone(self);
+        absent(column, move |ids| {
+            let ids = ids.cast(&DataType::String)?;
+            let ids = ids.str()?.iter();
+            Ok(ids
+                .map(|id| Some(id.is_none_or(|id| !set.contains(id))))
+                .collect())
+        })
     }
 }
 
@@ -169,5 +282,73 @@ mod tests {
             out.column("n").unwrap().get(0).unwrap().extract::<u64>(),
             Some(3)
         );
+    }
+
+    fn text_ids(values: &[Option<&str>]) -> (TextIds, bool) {
+        let ids = StringChunked::from_iter_options("test_id".into(), values.iter().copied());
+        TextIds::of(&ids).unwrap()
+    }
+
+    #[test]
+    fn text_ids_find_their_repeats_and_their_members() {
+        let (set, repeats) = text_ids(&[Some("T1"), Some("T2"), None, Some("a longer test id")]);
+        assert!(!repeats);
+        for present in ["T1", "T2", "a longer test id"] {
+            assert!(set.contains(present), "{present}");
+        }
+        // Neither a prefix, nor a case variant, nor the empty string (a null is no value).
+        for absent in ["T", "t1", "T3", "", "a longer test i"] {
+            assert!(!set.contains(absent), "{absent}");
+        }
+        // A repeat found whether it is next to its first or far from it.
+        assert!(text_ids(&[Some("T1"), Some("T1")]).1);
+        assert!(
+            text_ids(&[
+                Some("a longer test id"),
+                None,
+                Some("T2"),
+                Some("a longer test id")
+            ])
+            .1
+        );
+        // Nulls are not repeats of each other.
+        assert!(!text_ids(&[None, None, Some("T1")]).1);
+        let (empty, repeats) = text_ids(&[]);
+        assert!(!repeats && !empty.contains("T1"));
+    }
+
+    #[test]
+    fn absent_text_ids_count_what_an_anti_join_counts() {
+        let (set, _) = text_ids(&[Some("T1"), Some("T2"), Some("T3")]);
+        let variants =
+            df!("test_id" => [Some("T1"), Some("T4"), None, Some("T3"), Some("T1"), Some("t2")])
+                .unwrap()
+                .lazy();
+        let out = variants
+            .select([Arc::new(set).absent("test_id").sum().alias("n")])
+            .collect()
+            .unwrap();
+        // T4, the null and t2 (ids are case-sensitive).
+        assert_eq!(
+            out.column("n").unwrap().get(0).unwrap().extract::<u64>(),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn text_ids_over_every_part() {
+        // 10,000 ids spread over the 64 parts: each is found, its neighbours' prefixes are not,
+        // and one repeat among them is found.
+        let ids: Vec<String> = (0..10_000).map(|i| format!("T{i:05}-1")).collect();
+        let values: Vec<Option<&str>> = ids.iter().map(|id| Some(id.as_str())).collect();
+        let (all, repeats) = text_ids(&values);
+        assert!(!repeats);
+        assert!(ids.iter().all(|id| all.contains(id)));
+        assert!(!ids.iter().any(|id| all.contains(&id[..id.len() - 1])));
+        assert!(!all.contains("T10000-1"));
+        let mut repeated = values.clone();
+        repeated.push(Some("T04321-1"));
+        assert!(text_ids(&repeated).1);
+        assert!(!TextIds::empty().contains("T00000-1"));
     }
 }

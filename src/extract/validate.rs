@@ -1,7 +1,8 @@
 //! The data checks of the contract, run with polars' streaming engine so that they work at
 //! registry scale: one aggregate pass per table (rows, nulls, values out of domain, unknown
-//! units, and orphan rows by a bitmap of the person ids where they are dense integers), uniqueness
-//! of person_id and test_id, and orphan rows by anti-join where the ids are not dense integers.
+//! units, orphan rows by a bitmap of the person ids where they are dense integers, and variants'
+//! orphan test ids by a hash set of the tests' ids), uniqueness of person_id and test_id, and
+//! orphan rows by anti-join where the person ids are not dense integers.
 //! Errors stop the check; findings are counted into [`DataQuality`].
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -180,6 +181,9 @@ pub fn validate(
     // Dense person ids as a bitmap, once the person table is read: each later table counts its
     // orphan rows in its own aggregate pass, a bit test per row, instead of a pass of its own.
     let mut dense_ids: Option<Arc<ids::DenseIds>> = None;
+    // The molecular tests' ids, once that table is read: variants count their orphan test ids in
+    // their aggregate pass. An extract without molecular tests has no test ids.
+    let mut test_ids = Arc::new(ids::TextIds::empty());
     for table in Table::ALL {
         let columns = schema::columns(table);
         let Some(location) = extract.location(table) else {
@@ -214,6 +218,9 @@ pub fn validate(
         if let Some(dense) = dense_ids.as_ref().filter(|_| table != Table::Person) {
             aggregates.push(count_true(dense.absent("person_id")).alias("person_id:orphans"));
         }
+        if table == Table::Variant {
+            aggregates.push(count_true(test_ids.absent("test_id")).alias("test_id:orphans"));
+        }
         let counts = collect(lf.clone().select(aggregates), table, location)?;
         let rows = number(&counts, "rows");
         quality.tables.push(TableQuality {
@@ -244,7 +251,21 @@ pub fn validate(
                 dense_ids = ids::DenseIds::of(&ids).map(Arc::new);
                 person_ids = Some(ids);
             }
-            Table::MolecularTest => check_unique(extract, table, "test_id", location)?,
+            // The set is built from the column as read; `check_unique`'s group-by only runs to
+            // describe repeats found.
+            Table::MolecularTest => {
+                let ids = collect(lf.clone().select([col("test_id")]), table, location)?;
+                let ids = ids
+                    .column("test_id")
+                    .and_then(|c| c.str().cloned())
+                    .map_err(|e| read_error(table, location, e))?;
+                let (set, repeats) =
+                    ids::TextIds::of(&ids).map_err(|e| read_error(table, location, e))?;
+                if repeats {
+                    check_unique(extract, table, "test_id", location)?;
+                }
+                test_ids = Arc::new(set);
+            }
             _ => {}
         }
         stage.done();
@@ -267,12 +288,6 @@ pub fn validate(
         for ((table, _), count) in referring.iter().zip(orphans) {
             quality.column_mut(*table, "person_id").orphan_rows = count;
         }
-    }
-    if let Some(location) = extract.location(Table::Variant) {
-        let test_ids = extract.scan(Table::MolecularTest)?.select([col("test_id")]);
-        let orphans = orphan_rows(extract.scan(Table::Variant)?, test_ids, "test_id");
-        let count = number(&collect(orphans, Table::Variant, location)?, "orphans");
-        quality.column_mut(Table::Variant, "test_id").orphan_rows = count;
     }
     stage.done();
     Ok((quality, person_ids))
