@@ -349,3 +349,50 @@ fn values_worked_out_by_hand() {
     assert_eq!(unconvertible[3], Some(true), "haemoglobin in mg/L");
     assert_eq!(unconvertible[0], Some(false));
 }
+
+#[test]
+fn two_measures_of_one_code_each_get_their_value() {
+    // Haemoglobin in g/dL (the shipped measure) and the same LOINC code as a second measure in
+    // g/L with a domain of 50-200 g/L: a record counts for both, each in its own unit.
+    let mut definition = shipped();
+    let hb = definition
+        .measures
+        .iter()
+        .position(|m| m.name == "haemoglobin")
+        .unwrap();
+    let mut in_g_l = definition.measures[hb].clone();
+    in_g_l.name = "haemoglobin_g_l".into();
+    in_g_l.unit = "g/L".into();
+    in_g_l.conversions = vec![Conversion {
+        from: "g/dL".into(),
+        factor: 10.0,
+    }];
+    in_g_l.domain = Some((50.0, 200.0));
+    definition.measures.push(in_g_l);
+    let g_l = definition.measures.len() - 1;
+    let rules = Arc::new(MeasureRules::new(&definition));
+    let frame = df![
+        "code" => ["718-7", "718-7", "718-7", "718-7"],
+        "unit" => ["g/dL", "g/L", "mmol/L", "g/dL"],
+        "value" => [9.0, 95.0, 5.6, 4.0],
+        "range_high" => [None::<f64>, None, None, None],
+        "p_sex" => ["F", "F", "F", "F"],
+        "p_age" => [65, 65, 65, 65],
+    ]
+    .unwrap();
+    let out = frame
+        .lazy()
+        .with_column(rules.key().alias(MEASURE_KEY))
+        .select([rules.value(hb).alias("hb"), rules.value(g_l).alias("g_l")])
+        .collect()
+        .unwrap();
+    let values = |name: &str| -> Vec<Option<f64>> {
+        out.column(name).unwrap().f64().unwrap().iter().collect()
+    };
+    assert_eq!(
+        values("hb"),
+        [Some(9.0), Some(9.5), Some(5.6 * 1.611), Some(4.0)]
+    );
+    // mmol/L is not among the second measure's units; 4 g/dL is 40 g/L, below its domain.
+    assert_eq!(values("g_l"), [Some(90.0), Some(95.0), None, None]);
+}
