@@ -111,7 +111,6 @@ impl Manifest {
         Ok(())
     }
 
-    /// Records the seconds a stage took (`read`, `evaluate`, ...), in the order of the run.
     /// Records the row count of an input table.
     pub fn add_input_rows(&mut self, table: &str, rows: u64) {
         self.input_rows.push(TableRows {
@@ -120,6 +119,7 @@ impl Manifest {
         });
     }
 
+    /// Records the seconds a stage took (`extract`, `evaluate`, ...), in the order of the run.
     pub fn add_timing(&mut self, stage: &str, seconds: f64) {
         self.timings.push(Timing {
             stage: stage.to_string(),
