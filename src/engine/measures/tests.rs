@@ -116,6 +116,11 @@ fn oracle_egfr(scr_mg_dl: Expr) -> Expr {
         .otherwise(lit(NULL).cast(DataType::Float64))
 }
 
+/// A Float64 column of `out`.
+fn floats(out: &DataFrame, name: &str) -> Vec<Option<f64>> {
+    out.column(name).unwrap().f64().unwrap().iter().collect()
+}
+
 fn shipped() -> Definition {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/impress-norway.toml");
     crate::definition::load(&path).expect("the shipped definition loads")
@@ -315,9 +320,7 @@ fn values_worked_out_by_hand() {
         ])
         .collect()
         .unwrap();
-    let values = |name: &str| -> Vec<Option<f64>> {
-        out.column(name).unwrap().f64().unwrap().iter().collect()
-    };
+    let values = |name: &str| floats(&out, name);
     let hb = values("hb");
     // 90 g/L = 9 g/dL; 5.6 mmol/L x 1.611 = 9.0216 g/dL; mg/L is no haemoglobin unit.
     assert!((hb[0].unwrap() - 9.0).abs() < 1e-12);
@@ -386,9 +389,7 @@ fn two_measures_of_one_code_each_get_their_value() {
         .select([rules.value(hb).alias("hb"), rules.value(g_l).alias("g_l")])
         .collect()
         .unwrap();
-    let values = |name: &str| -> Vec<Option<f64>> {
-        out.column(name).unwrap().f64().unwrap().iter().collect()
-    };
+    let values = |name: &str| floats(&out, name);
     assert_eq!(
         values("hb"),
         [Some(9.0), Some(9.5), Some(5.6 * 1.611), Some(4.0)]
