@@ -270,26 +270,27 @@ pub fn validate(
         }
         stage.done();
     }
-    let stage = progress.stage("checking references");
-    let person = extract.scan(Table::Person)?;
-    let person_location = extract.location(Table::Person).unwrap_or(extract.root());
     let person_ids = match person_ids {
         Some(ids) => ids,
         None => {
-            ids::sorted_ids(&person).map_err(|e| read_error(Table::Person, person_location, e))?
+            let location = extract.location(Table::Person).unwrap_or(extract.root());
+            ids::sorted_ids(&extract.scan(Table::Person)?)
+                .map_err(|e| read_error(Table::Person, location, e))?
         }
     };
-    let referring: Vec<(Table, &Path)> = Table::ALL[1..]
-        .iter()
-        .filter_map(|t| extract.location(*t).map(|l| (*t, l)))
-        .collect();
+    // Ids without the bitmap: orphan rows by anti joins, a stage of their own.
     if dense_ids.is_none() {
+        let stage = progress.stage("checking references");
+        let referring: Vec<(Table, &Path)> = Table::ALL[1..]
+            .iter()
+            .filter_map(|t| extract.location(*t).map(|l| (*t, l)))
+            .collect();
         let orphans = orphans_by_partition(extract, &referring, &person_ids, partition_patients)?;
         for ((table, _), count) in referring.iter().zip(orphans) {
             quality.column_mut(*table, "person_id").orphan_rows = count;
         }
+        stage.done();
     }
-    stage.done();
     Ok((quality, person_ids))
 }
 
