@@ -1,7 +1,8 @@
 //! Finding the tables of an extract and reading their Parquet footers: `NAME.parquet` or a folder
 //! `NAME/` of `*.parquet` files (found recursively; hive `key=value/` folders allowed; hidden and
 //! `_`-prefixed names ignored). Checks, from metadata only, the contract's columns and types and
-//! that all files of a table share one schema. Reads no data pages.
+//! that all files of a table share one schema, and keeps the null counts the row groups'
+//! statistics record (validation need not decode a column for them). Reads no data pages.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -12,7 +13,7 @@ use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::file::metadata::ParquetMetaData;
 
-use super::schema::{self, IdType, Kind};
+use super::schema::{self, Column, IdType, Kind};
 use super::{ExtractError, Table};
 
 /// A hive partition value for a contract column (`None`: the default partition, null).
@@ -26,6 +27,9 @@ pub struct TableFile {
     pub rows: u64,
     /// Hive partition values (`key=value` folders) for contract columns the file itself lacks.
     pub hive: Vec<HiveValue>,
+    /// Null counts of the contract columns whose every row group records one in its statistics
+    /// (as arrow-rs, pyarrow, polars, DuckDB and Spark write them).
+    pub nulls: BTreeMap<&'static str, u64>,
 }
 
 /// A table found in the extract: where it is, its files, and its columns as the files have them.
@@ -46,6 +50,21 @@ pub struct TableSource {
 impl TableSource {
     pub fn rows(&self) -> u64 {
         self.files.iter().map(|f| f.rows).sum()
+    }
+
+    /// The nulls of `column` as the scan reads it, from the files' statistics: None unless the
+    /// column is stored in the files, is read without a cast that could make a null (its own
+    /// type, a string, a narrower integer, or any number as Float64), and every file records
+    /// its count.
+    pub fn recorded_nulls(&self, column: &Column) -> Option<u64> {
+        let stored = self.stored.get(column.name)?;
+        if !schema::reads_without_new_nulls(column.kind, stored) {
+            return None;
+        }
+        self.files
+            .iter()
+            .map(|f| f.nulls.get(column.name).copied())
+            .sum()
     }
 }
 
@@ -85,6 +104,7 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
             rows,
             bytes,
             zones: file_zones,
+            nulls: file_nulls,
         } = read_footer(&path)?;
         match &first {
             None => {
@@ -125,11 +145,16 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
                 });
             }
         }
+        let nulls = file_nulls
+            .into_iter()
+            .filter_map(|(name, n)| schema::column(table, &name).map(|c| (c.name, n)))
+            .collect();
         files.push(TableFile {
             path,
             bytes,
             rows,
             hive,
+            nulls,
         });
     }
     Ok(Some(TableSource {
@@ -230,7 +255,34 @@ fn read_footer(path: &Path) -> Result<Footer, ExtractError> {
         rows,
         bytes,
         zones,
+        nulls: recorded_nulls(loaded.metadata()),
     })
+}
+
+/// The null counts of the file's flat columns that every row group's statistics record (and
+/// none beyond its group's rows, which only a damaged footer says): (column, nulls).
+fn recorded_nulls(metadata: &ParquetMetaData) -> Vec<(String, u64)> {
+    let columns = metadata.file_metadata().schema_descr().columns();
+    let mut nulls = Vec::new();
+    'columns: for (c, column) in columns.iter().enumerate() {
+        if column.path().parts().len() != 1 || column.max_rep_level() != 0 {
+            continue;
+        }
+        let mut total: u64 = 0;
+        for group in metadata.row_groups() {
+            let count = group
+                .columns()
+                .get(c)
+                .and_then(|chunk| chunk.statistics())
+                .and_then(|statistics| statistics.null_count_opt());
+            match count {
+                Some(n) if i64::try_from(n).is_ok_and(|n| n <= group.num_rows()) => total += n,
+                _ => continue 'columns,
+            }
+        }
+        nulls.push((column.name().to_string(), total));
+    }
+    nulls
 }
 
 /// What a file's footer says.
@@ -240,6 +292,8 @@ struct Footer {
     bytes: u64,
     /// Timestamp columns with a time zone, from the embedded Arrow schema: (column, zone).
     zones: Vec<(String, String)>,
+    /// See [`recorded_nulls`].
+    nulls: Vec<(String, u64)>,
 }
 
 /// Checks that the footer describes data inside the file: every column chunk's byte range lies
@@ -397,6 +451,73 @@ pub fn percent_decode(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use parquet::file::properties::WriterProperties;
+    use std::sync::Arc;
+
+    /// Writes `person.parquet` into `dir` (ids 1-5; region with 3 nulls, one in each row group
+    /// of two rows; birth_year Int64 with 1 null) with `properties`, and locates it.
+    fn person_with(dir: &Path, properties: WriterProperties) -> TableSource {
+        use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+        let columns: Vec<(&str, ArrayRef)> = vec![
+            ("person_id", Arc::new(Int64Array::from(vec![1, 2, 3, 4, 5]))),
+            ("sex", Arc::new(StringArray::from(vec!["F"; 5]))),
+            (
+                "region",
+                Arc::new(StringArray::from(vec![
+                    None,
+                    Some("Vest"),
+                    None,
+                    None,
+                    Some("Nord"),
+                ])),
+            ),
+            (
+                "birth_year",
+                Arc::new(Int64Array::from(vec![
+                    Some(1950),
+                    None,
+                    Some(1960),
+                    Some(1970),
+                    Some(1980),
+                ])),
+            ),
+        ];
+        let batch = RecordBatch::try_from_iter(columns).unwrap();
+        let file = File::create(dir.join("person.parquet")).unwrap();
+        let mut writer =
+            parquet::arrow::ArrowWriter::try_new(file, batch.schema(), Some(properties)).unwrap();
+        writer.write(&batch).unwrap();
+        writer.close().unwrap();
+        locate(dir, Table::Person).unwrap().unwrap()
+    }
+
+    #[test]
+    fn nulls_from_the_row_groups_statistics() {
+        use parquet::file::properties::EnabledStatistics;
+        let column = |name| schema::column(Table::Person, name).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let groups_of_two = WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2))
+            .build();
+        let source = person_with(dir.path(), groups_of_two);
+        // Three row groups (2, 2, 1 rows); region's nulls are 1 + 1 + 1.
+        assert_eq!(source.files[0].nulls.get("region"), Some(&3));
+        assert_eq!(source.recorded_nulls(&column("region")), Some(3));
+        assert_eq!(source.recorded_nulls(&column("person_id")), Some(0));
+        // Stored as Int64, birth_year is cast to Int32, where a large year would become a null
+        // the statistics do not count: the scan counts it.
+        assert_eq!(source.files[0].nulls.get("birth_year"), Some(&1));
+        assert_eq!(source.recorded_nulls(&column("birth_year")), None);
+        // Not stored: scanned as nulls, counted in the scan.
+        assert_eq!(source.recorded_nulls(&column("death_date")), None);
+
+        let none = WriterProperties::builder()
+            .set_statistics_enabled(EnabledStatistics::None)
+            .build();
+        let source = person_with(dir.path(), none);
+        assert!(source.files[0].nulls.is_empty());
+        assert_eq!(source.recorded_nulls(&column("region")), None);
+    }
 
     #[test]
     fn percent_decoding() {

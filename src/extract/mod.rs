@@ -277,6 +277,12 @@ impl Extract {
         }
     }
 
+    /// A contract column's nulls from its files' Parquet statistics, where they are exactly what
+    /// a scan would count (see [`TableSource::recorded_nulls`]).
+    pub(crate) fn recorded_nulls(&self, table: Table, column: &schema::Column) -> Option<u64> {
+        self.source(table)?.recorded_nulls(column)
+    }
+
     fn source(&self, table: Table) -> Option<&TableSource> {
         self.tables.iter().find(|s| s.table == table)
     }

@@ -195,6 +195,26 @@ pub(crate) fn accepts(kind: Kind, found: &ArrowType) -> Result<Option<IdType>, (
     }
 }
 
+/// Whether the scan's cast of a stored `found` column to `kind` keeps every value (so makes no
+/// null): a 64-bit integer read as Int32, or a Timestamp as a Date, could overflow into one.
+pub(crate) fn reads_without_new_nulls(kind: Kind, found: &ArrowType) -> bool {
+    match kind {
+        Kind::Id => matches!(found, ArrowType::Int64) || is_string(found),
+        Kind::Utf8 => is_string(found),
+        Kind::Date => matches!(found, ArrowType::Date32),
+        Kind::Int32 => matches!(
+            found,
+            ArrowType::Int8
+                | ArrowType::Int16
+                | ArrowType::Int32
+                | ArrowType::UInt8
+                | ArrowType::UInt16
+        ),
+        Kind::Float64 => found.is_floating() || found.is_integer(),
+        Kind::Boolean => matches!(found, ArrowType::Boolean),
+    }
+}
+
 fn is_string(t: &ArrowType) -> bool {
     match t {
         ArrowType::Utf8 | ArrowType::LargeUtf8 | ArrowType::Utf8View => true,

@@ -2,9 +2,70 @@
 
 use arrow::array::ArrayRef;
 use eligo::extract::{Extract, Table};
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::check;
 use super::fixtures::*;
+
+/// Null counts come from the Parquet footers' statistics where every file of a table records
+/// them, else from a scan of the data: the same counts either way, over row groups, over a table
+/// in two files, and where only one of the two files records them.
+#[test]
+fn null_counts_with_and_without_footer_statistics() {
+    let recorded = || {
+        WriterProperties::builder()
+            .set_max_row_group_row_count(Some(2))
+            .build()
+    };
+    let unrecorded = || {
+        WriterProperties::builder()
+            .set_statistics_enabled(EnabledStatistics::None)
+            .build()
+    };
+    for (case, first, second) in [
+        ("recorded", recorded(), recorded()),
+        ("unrecorded", unrecorded(), unrecorded()),
+        ("mixed", recorded(), unrecorded()),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path();
+        let mut person = person(&[1, 2, 3, 4, 5]);
+        person.push((
+            "region",
+            strs(&[None, Some("Vest"), None, None, Some("Nord")]),
+        ));
+        write_with(&d.join("person.parquet"), person, first.clone());
+        // Measurements in two files: range_high has 2 + 1 nulls, range_low is not stored.
+        let part = |ids: &[Option<i64>], high: &[Option<f64>]| {
+            let mut m = measurement(ids);
+            m.push(("range_high", floats(high)));
+            m
+        };
+        write_with(
+            &d.join("measurement/part-0.parquet"),
+            part(&[Some(1), Some(2), Some(3)], &[None, Some(160.0), None]),
+            first,
+        );
+        write_with(
+            &d.join("measurement/part-1.parquet"),
+            part(&[Some(4), Some(5)], &[Some(160.0), None]),
+            second,
+        );
+        let extract = Extract::open(d).unwrap();
+        let q = extract
+            .validate(&eligo::progress::Progress::new(true), 1_000)
+            .unwrap();
+        let nulls = |t: Table, col: &str| {
+            let t = q.tables.iter().find(|x| x.table == t).unwrap();
+            t.columns.iter().find(|c| c.column == col).unwrap().nulls
+        };
+        assert_eq!(nulls(Table::Person, "region"), 3, "{case}");
+        assert_eq!(nulls(Table::Person, "sex"), 0, "{case}");
+        assert_eq!(nulls(Table::Measurement, "range_high"), 3, "{case}");
+        assert_eq!(nulls(Table::Measurement, "range_low"), 5, "{case}");
+        assert_eq!(nulls(Table::Measurement, "loinc"), 0, "{case}");
+    }
+}
 
 #[test]
 fn findings_are_counted_exactly() {
