@@ -7,6 +7,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::definition::model::{CodePattern, CodeSet};
+use crate::extract::distinct::map_distinct;
 
 /// An ICD-10 column normalized for matching: trimmed, upper case, dot removed (`c34.1` -> `C341`).
 pub(crate) fn normalized_icd10(column: &str) -> Expr {
@@ -68,8 +69,8 @@ pub(crate) fn atc_in(code: Expr, prefixes: &[String]) -> Expr {
 pub(crate) const MAX_ATC_LISTS: usize = 64;
 
 /// Per row a UInt64 whose bit `d` is set where the row is `selected` and `atc_in(code, &lists[d])`
-/// holds (0 where not selected or the code is null): every drug's ATC list matched in one pass
-/// that reads only the selected rows' codes, not one pass over every row per drug. With
+/// holds (0 where not selected or the code is null): every drug's ATC list matched in one pass,
+/// once per distinct code of a chunk, not one pass over every row per drug. With
 /// `normalize`, the code is matched as `normalized_atc(code)` (trimmed, upper case).
 pub(crate) fn atc_bits(selected: Expr, code: Expr, lists: &[Vec<String>], normalize: bool) -> Expr {
     assert!(
@@ -107,14 +108,13 @@ pub(crate) fn atc_bits(selected: Expr, code: Expr, lists: &[Vec<String>], normal
                     .filter(|(prefix, _)| matches(prefix))
                     .fold(0u64, |word, (_, bit)| word | bit)
             };
+            // Each code's word once per distinct code of a chunk, then kept where selected.
+            let of_code = map_distinct(columns[1].str()?, |code| code.map_or(0, word));
             let words: NoNull<UInt64Chunked> = columns[0]
                 .bool()?
                 .iter()
-                .zip(columns[1].str()?.iter())
-                .map(|(selected, code)| match (selected, code) {
-                    (Some(true), Some(code)) => word(code),
-                    _ => 0,
-                })
+                .zip(of_code)
+                .map(|(selected, word)| if selected == Some(true) { word } else { 0 })
                 .collect();
             Ok(words.into_inner().into_column())
         },

@@ -15,6 +15,7 @@ use polars_arrow::array::{BooleanArray, PrimitiveArray, Utf8ViewArray};
 use polars_arrow::bitmap::MutableBitmap;
 
 use crate::definition::model::{Conversion, Definition, Measure, MeasureValue};
+use crate::extract::distinct::map_distinct;
 
 /// Column of each measurement record's (LOINC, unit) key, computed before the measures' values.
 pub(crate) const MEASURE_KEY: &str = "__measure_key";
@@ -177,18 +178,19 @@ impl MeasureRules {
         let this = Arc::clone(self);
         map_multiple(
             move |columns: &mut [Column]| {
-                let codes = columns[0].str()?;
-                let units = columns[1].str()?;
-                let stride = this.stride();
+                // Each code and unit is looked up once per distinct value of a chunk.
                 let look = |index: &HashMap<Box<str>, u32>, text: Option<&str>| {
                     text.and_then(|t| index.get(t)).copied().unwrap_or(0)
                 };
+                let codes = map_distinct(columns[0].str()?, |code| look(&this.codes, code));
+                let units = map_distinct(columns[1].str()?, |unit| {
+                    look(&this.units, unit.map(str::trim))
+                });
+                let stride = this.stride();
                 let keys: Vec<u32> = codes
                     .iter()
-                    .zip(units.iter())
-                    .map(|(code, unit)| {
-                        look(&this.codes, code) * stride + look(&this.units, unit.map(str::trim))
-                    })
+                    .zip(&units)
+                    .map(|(code, unit)| code * stride + unit)
                     .collect();
                 Ok(UInt32Chunked::from_vec(MEASURE_KEY.into(), keys).into_column())
             },

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::distinct::map_distinct;
 use super::ids;
 use super::scan::FILE_COLUMN;
 use super::schema;
@@ -85,53 +86,52 @@ fn one_of(value: Expr, values: &[&str]) -> Expr {
         .unwrap_or_else(|| lit(false))
 }
 
-/// Per row of `columns` (string columns), whether `outside` holds for their values, computed in
-/// one pass. As chains of string comparisons, the 22 units cost 22 passes over every
-/// measurement, and the observation codes' value lists 16 more over every observation.
-fn rows_outside(
-    columns: [&str; 2],
-    outside: impl Fn(Option<&str>, Option<&str>) -> bool + Send + Sync + 'static,
-) -> Expr {
-    map_multiple(
-        move |inputs: &mut [Column]| {
-            let (first, second) = (inputs[0].str()?, inputs[1].str()?);
-            let flags: BooleanChunked = first
-                .iter()
-                .zip(second.iter())
-                .map(|(a, b)| outside(a, b))
-                .collect();
-            Ok(flags.with_name(first.name().clone()).into_column())
-        },
-        columns.map(col),
-        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
-    )
-}
-
-/// A non-null value outside `values`.
+/// A non-null value outside `values`, looked up once per distinct value of a chunk
+/// ([`map_distinct`]): as chains of string comparisons, the 22 units cost 22 passes over every
+/// measurement.
 fn outside(column: &str, values: &'static [&'static str]) -> Expr {
-    let values: foldhash::HashSet<&str> = values.iter().copied().collect();
     col(column).map(
         move |column: Column| {
             let texts = column.str()?;
-            let flags: BooleanChunked = texts
-                .iter()
-                .map(|v| v.is_some_and(|v| !values.contains(v)))
-                .collect();
-            Ok(flags.with_name(texts.name().clone()).into_column())
+            let flags = map_distinct(texts, |v| v.is_some_and(|v| !values.contains(&v)));
+            Ok(BooleanChunked::from_slice(texts.name().clone(), &flags).into_column())
         },
         |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
     )
 }
 
-/// An observation of one of [`TEXT_CODES`] whose non-null `value_text` is not one of its code's.
+/// An observation of one of [`TEXT_CODES`] whose non-null `value_text` is not one of its code's,
+/// in one pass: per distinct code its position in [`TEXT_CODES`], per distinct value a bit for
+/// each of those codes that allows it.
 fn text_outside() -> Expr {
-    let codes: foldhash::HashMap<&str, &[&str]> = TEXT_CODES.iter().copied().collect();
-    rows_outside(["code", "value_text"], move |code, value| {
-        match (code.and_then(|c| codes.get(c)), value) {
-            (Some(values), Some(value)) => !values.contains(&value),
-            _ => false,
-        }
-    })
+    map_multiple(
+        |inputs: &mut [Column]| {
+            let (codes, texts) = (inputs[0].str()?, inputs[1].str()?);
+            let code = map_distinct(codes, |code| {
+                code.and_then(|code| TEXT_CODES.iter().position(|(c, _)| *c == code))
+            });
+            let allowed = map_distinct(texts, |text| {
+                text.map(|text| {
+                    TEXT_CODES
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (_, values))| values.contains(&text))
+                        .fold(0u32, |bits, (c, _)| bits | 1 << c)
+                })
+            });
+            let flags: Vec<bool> = code
+                .iter()
+                .zip(&allowed)
+                .map(|(code, allowed)| match (code, allowed) {
+                    (Some(code), Some(allowed)) => allowed >> code & 1 == 0,
+                    _ => false,
+                })
+                .collect();
+            Ok(BooleanChunked::from_slice(codes.name().clone(), &flags).into_column())
+        },
+        [col("code"), col("value_text")],
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
+    )
 }
 
 /// Out-of-domain rules: (column, expression true for an out-of-domain row). Region is not
