@@ -1,6 +1,6 @@
-//! Code sets as polars predicates: ICD-10 codes normalized (upper case, no dot), prefixes and
-//! ranges of categories, ATC prefixes; and every drug's ATC list matched at once, a bit per drug,
-//! by a row kernel.
+//! Code sets as column predicates: ICD-10 codes normalized (upper case, no dot), prefixes and
+//! ranges of categories, ATC prefixes, each tested once per distinct code of a chunk; and every
+//! drug's ATC list matched at once, a bit per drug.
 
 use std::sync::Arc;
 
@@ -25,44 +25,58 @@ pub(crate) fn normalized_atc(expr: Expr) -> Expr {
     expr.str().strip_chars(lit(NULL)).str().to_uppercase()
 }
 
-fn pattern_matches(code: &Expr, pattern: &CodePattern) -> Expr {
+/// Per row of the string `code`, `hit` of its value (false where null), computed once per
+/// distinct value of a chunk ([`map_distinct`]): a code column holds few distinct codes over
+/// many rows, and one pattern test per distinct code replaces a vectorized pass per pattern
+/// over every row (a `starts_with`, or a sliced copy and two comparisons for a range).
+fn per_code(code: Expr, hit: impl Fn(&str) -> bool + Send + Sync + 'static) -> Expr {
+    code.map(
+        move |codes: Column| {
+            let codes = codes.str()?;
+            let hits = map_distinct(codes, |code| code.is_some_and(&hit));
+            Ok(BooleanChunked::from_slice(codes.name().clone(), &hits).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
+}
+
+/// Whether a normalized code matches the pattern: a prefix, or a range of the code's first
+/// characters (as many as the range's low end has).
+fn pattern_matches(code: &str, pattern: &CodePattern) -> bool {
     match pattern {
-        CodePattern::Prefix(prefix) => code.clone().str().starts_with(lit(prefix.as_str())),
+        CodePattern::Prefix(prefix) => code.starts_with(prefix.as_str()),
         CodePattern::Range(low, high) => {
-            let head = code.clone().str().slice(lit(0i64), lit(low.len() as u64));
-            head.clone()
-                .gt_eq(lit(low.as_str()))
-                .and(head.lt_eq(lit(high.as_str())))
+            let end = code
+                .char_indices()
+                .nth(low.len())
+                .map_or(code.len(), |(i, _)| i);
+            let head = &code[..end];
+            head >= low.as_str() && head <= high.as_str()
         }
     }
 }
 
-fn any_of(code: &Expr, patterns: &[CodePattern]) -> Expr {
-    patterns
-        .iter()
-        .map(|p| pattern_matches(code, p))
-        .reduce(|a, b| a.or(b))
-        .unwrap_or(lit(false))
+/// Whether a normalized code is in the set.
+fn in_set_normalized(code: &str, set: &CodeSet) -> bool {
+    let one = |p: &CodePattern| pattern_matches(code, p);
+    set.patterns.iter().any(one) && !set.except.iter().any(one)
 }
 
 /// True where the (normalized) code is in the set; false where it is not or is null.
 pub(crate) fn in_set(code: Expr, set: &CodeSet) -> Expr {
-    let hit = any_of(&code, &set.patterns);
-    let hit = if set.except.is_empty() {
-        hit
-    } else {
-        hit.and(any_of(&code, &set.except).not())
-    };
-    hit.fill_null(lit(false))
+    let set = set.clone();
+    per_code(code, move |code| in_set_normalized(code, &set))
 }
 
 /// True where the normalized ATC code starts with one of `prefixes` (`L01EC*` or `L01EC02`).
 pub(crate) fn atc_in(code: Expr, prefixes: &[String]) -> Expr {
-    let patterns: Vec<CodePattern> = prefixes
+    let prefixes: Vec<String> = prefixes
         .iter()
-        .map(|p| CodePattern::Prefix(p.trim_end_matches('*').to_uppercase()))
+        .map(|p| p.trim_end_matches('*').to_uppercase())
         .collect();
-    any_of(&code, &patterns).fill_null(lit(false))
+    per_code(code, move |code| {
+        prefixes.iter().any(|p| code.starts_with(p))
+    })
 }
 
 /// The most ATC lists [`atc_bits`] matches in one word.
@@ -131,14 +145,7 @@ pub fn matches(code: &str, set: &CodeSet) -> bool {
         .chars()
         .filter(|c| *c != '.')
         .collect();
-    let one = |p: &CodePattern| match p {
-        CodePattern::Prefix(prefix) => code.starts_with(prefix.as_str()),
-        CodePattern::Range(low, high) => {
-            let head: String = code.chars().take(low.len()).collect();
-            head.as_str() >= low.as_str() && head.as_str() <= high.as_str()
-        }
-    };
-    set.patterns.iter().any(one) && !set.except.iter().any(one)
+    in_set_normalized(&code, set)
 }
 
 #[cfg(test)]
@@ -252,6 +259,54 @@ mod tests {
                 assert_eq!(from_bits, expected, "{kind} list {d}");
             }
         }
+    }
+
+    /// The engine's set test on normalized codes, row by row over two chunks with nulls: a
+    /// range with an exception range and an exception prefix, a second pattern, codes shorter
+    /// than the range's ends. Worked out by hand.
+    #[test]
+    fn in_set_over_chunks_nulls_and_short_codes() {
+        let set = CodeSet {
+            name: "solid".into(),
+            vocabulary: Vocabulary::Icd10,
+            patterns: vec![
+                CodePattern::Range("C00".into(), "C97".into()),
+                CodePattern::Prefix("D0".into()),
+            ],
+            except: vec![
+                CodePattern::Range("C77".into(), "C79".into()),
+                CodePattern::Prefix("C44".into()),
+            ],
+        };
+        let cases = [
+            (Some("C341"), true),
+            (Some("C97"), true),
+            (Some("C98"), false),
+            (Some("C449"), false),
+            (Some("C781"), false),
+            (Some("C76"), true),
+            (None, false),
+            (Some("D05"), true),
+            (Some("D1"), false),
+            // "C9" sorts between "C00" and "C97": the range compares the first three characters.
+            (Some("C9"), true),
+            (Some(""), false),
+            // Not normalized: lower case sorts after every upper-case code.
+            (Some("c341"), false),
+        ];
+        let codes: Vec<Option<&str>> = cases.iter().map(|(c, _)| *c).collect();
+        let mut frame = df!("code" => &codes[..5]).unwrap();
+        frame
+            .vstack_mut(&df!("code" => &codes[5..]).unwrap())
+            .unwrap();
+        assert_eq!(frame.column("code").unwrap().n_chunks(), 2);
+        let out = frame
+            .lazy()
+            .select([in_set(col("code"), &set).alias("hit")])
+            .collect()
+            .unwrap();
+        let expected: Vec<bool> = cases.iter().map(|(_, hit)| *hit).collect();
+        assert_eq!(bools(&out, "hit"), expected);
     }
 
     #[test]
