@@ -7,22 +7,18 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::definition::model::{CodePattern, CodeSet};
-use crate::extract::distinct::map_distinct;
+use crate::extract::distinct::{map_distinct, normal_form};
 
 /// An ICD-10 column normalized for matching: trimmed, upper case, dot removed (`c34.1` -> `C341`).
 pub(crate) fn normalized_icd10(column: &str) -> Expr {
-    col(column)
-        .str()
-        .strip_chars(lit(NULL))
-        .str()
-        .to_uppercase()
-        .str()
-        .replace_all(lit("."), lit(""), true)
+    normal_form(col(column), |code| {
+        code.trim().to_uppercase().replace('.', "")
+    })
 }
 
 /// A code column normalized for ATC matching: trimmed, upper case.
 pub(crate) fn normalized_atc(expr: Expr) -> Expr {
-    expr.str().strip_chars(lit(NULL)).str().to_uppercase()
+    normal_form(expr, |code| code.trim().to_uppercase())
 }
 
 /// Per row of the string `code`, `hit` of its value (false where null), computed once per
@@ -195,6 +191,45 @@ mod tests {
             hits,
             vec![true, true, false, false, false, true, false, true, false]
         );
+    }
+
+    /// The normal forms computed once per distinct code equal polars' own string expressions
+    /// (trim, upper case, dots removed) on padded, lower-case, dotted and non-ASCII codes.
+    #[test]
+    fn normal_forms_agree_with_polars_string_expressions() {
+        let codes = [
+            Some(" c34.1 "),
+            Some("C34.1"),
+            None,
+            Some("\tk92.0\n"),
+            Some("c34.1\u{e9}"),
+            Some("stra\u{df}e.1"),
+            Some(""),
+            Some(" l01ec01 "),
+        ];
+        let frame = df!("code" => codes.to_vec()).unwrap();
+        let by_polars = |expr: Expr| expr.str().strip_chars(lit(NULL)).str().to_uppercase();
+        let out = frame
+            .lazy()
+            .select([
+                normalized_icd10("code").alias("icd10"),
+                by_polars(col("code"))
+                    .str()
+                    .replace_all(lit("."), lit(""), true)
+                    .alias("icd10_polars"),
+                normalized_atc(col("code")).alias("atc"),
+                by_polars(col("code")).alias("atc_polars"),
+            ])
+            .collect()
+            .unwrap();
+        let texts = |name: &str| -> Vec<Option<String>> {
+            let column = out.column(name).unwrap().str().unwrap();
+            column.iter().map(|v| v.map(str::to_string)).collect()
+        };
+        assert_eq!(texts("icd10"), texts("icd10_polars"));
+        assert_eq!(texts("atc"), texts("atc_polars"));
+        assert_eq!(texts("icd10")[0].as_deref(), Some("C341"));
+        assert_eq!(texts("icd10")[5].as_deref(), Some("STRASSE1"));
     }
 
     #[test]

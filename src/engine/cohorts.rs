@@ -7,6 +7,7 @@ use polars::prelude::*;
 
 use super::inputs::{days, Inputs};
 use crate::definition::model::{Biomarker, Cohort, Definition};
+use crate::extract::distinct::{normal_form, trimmed};
 
 /// Column of the per-patient "carries cohort c's biomarker" flag.
 pub(crate) fn biomarker_column(c: usize) -> String {
@@ -74,22 +75,9 @@ pub(crate) fn variant_rows(inputs: &Inputs) -> LazyFrame {
         .select([
             col("person_id"),
             col("test_id"),
-            col("gene")
-                .str()
-                .strip_chars(lit(NULL))
-                .str()
-                .to_uppercase()
-                .alias("gene"),
-            col("class")
-                .str()
-                .strip_chars(lit(NULL))
-                .str()
-                .to_lowercase()
-                .alias("class"),
-            col("alteration")
-                .str()
-                .strip_chars(lit(NULL))
-                .alias("alteration"),
+            normal_form(col("gene"), |gene| gene.trim().to_uppercase()).alias("gene"),
+            normal_form(col("class"), |class| class.trim().to_lowercase()).alias("class"),
+            normal_form(col("alteration"), trimmed).alias("alteration"),
             col("value"),
         ])
         .inner_join(tests, col("test_id"), col("test_id"))

@@ -7,6 +7,7 @@ use polars::prelude::*;
 use super::codes::{normalized_atc, normalized_icd10};
 use super::inputs::{days, Inputs};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
+use crate::extract::distinct::{normal_form, trimmed};
 
 /// The tables that record-level queries read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -50,12 +51,9 @@ impl RecordTable {
             RecordTable::Observation => inputs.observation.clone().select([
                 col("person_id"),
                 days("date").alias("date"),
-                col("code").str().strip_chars(lit(NULL)).alias("code"),
+                normal_form(col("code"), trimmed).alias("code"),
                 col("value_num"),
-                col("value_text")
-                    .str()
-                    .strip_chars(lit(NULL))
-                    .alias("value_text"),
+                normal_form(col("value_text"), trimmed).alias("value_text"),
             ]),
             RecordTable::Treatment => inputs.treatment.clone().select([
                 col("person_id"),

@@ -7,12 +7,19 @@
 //! by the view answers most rows without hashing or comparing string bytes.
 
 use polars::prelude::*;
-use polars_arrow::array::{Array, Utf8ViewArray};
+use polars_arrow::array::{Array, MutableBinaryViewArray, Utf8ViewArray, View};
+use polars_arrow::datatypes::ArrowDataType;
 
 /// Slots of the direct-mapped cache: more than the distinct codes of a contract column.
 const SLOTS: usize = 256;
 /// No view is this value (its length would be 4 GiB), so it marks an empty slot.
 const EMPTY: u128 = u128::MAX;
+
+/// The cache slot of a view: its 16 bytes folded, the top bits of a multiplicative hash.
+fn slot(key: u128) -> usize {
+    let folded = (key as u64) ^ ((key >> 64) as u64);
+    (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % SLOTS
+}
 
 /// `f` of each row's string (None where null), in row order, computing `f` once per distinct
 /// view of each chunk (more often only where two distinct views share a cache slot).
@@ -39,15 +46,12 @@ fn map_array<T: Copy + Default>(
     let views = array.views();
     let mut value_of = |i: usize| {
         let key = views[i].as_u128();
-        // Fold the 16 bytes and keep the top bits of a multiplicative hash.
-        let folded = (key as u64) ^ ((key >> 64) as u64);
-        let slot = (folded.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 56) as usize % SLOTS;
-        let (cached, value) = cache[slot];
+        let (cached, value) = cache[slot(key)];
         if cached == key {
             return value;
         }
         let value = f(Some(array.value(i)));
-        cache[slot] = (key, value);
+        cache[slot(key)] = (key, value);
         value
     };
     match array.validity().filter(|v| v.unset_bits() > 0) {
@@ -61,6 +65,75 @@ fn map_array<T: Copy + Default>(
             )
         }
     }
+}
+
+/// The string column `expr` with `f` of each value (null where null), computed once per distinct
+/// value of a chunk ([`map_distinct_text`]): for normal forms of codes (trimmed, upper case).
+pub(crate) fn normal_form(expr: Expr, f: fn(&str) -> String) -> Expr {
+    expr.map(
+        move |texts: Column| Ok(map_distinct_text(texts.str()?, f)?.into_column()),
+        |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
+    )
+}
+
+/// The value without its leading and trailing whitespace (as polars' `strip_chars` of null).
+pub(crate) fn trimmed(text: &str) -> String {
+    text.trim().to_string()
+}
+
+/// `f` of each row's string as a string column (null where null), with `f` computed and its
+/// result stored once per distinct view of each chunk: repeated rows share the result's view, as
+/// the rows of a decoded dictionary page do, so a [`map_distinct`] over the result is cheap too.
+pub(crate) fn map_distinct_text(
+    texts: &StringChunked,
+    mut f: impl FnMut(&str) -> String,
+) -> PolarsResult<StringChunked> {
+    let arrays = texts
+        .downcast_iter()
+        .map(|array| text_array(array, &mut f))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    Ok(StringChunked::from_chunk_iter(texts.name().clone(), arrays))
+}
+
+fn text_array(
+    array: &Utf8ViewArray,
+    f: &mut impl FnMut(&str) -> String,
+) -> PolarsResult<Utf8ViewArray> {
+    // Each distinct result once; per row, the position of its result (0 for a null row, whose
+    // view is never read).
+    let mut results = MutableBinaryViewArray::<str>::new();
+    let mut cache = [(EMPTY, 0u32); SLOTS];
+    let views = array.views();
+    let mut positions = Vec::with_capacity(array.len());
+    for i in 0..array.len() {
+        if array.is_null(i) {
+            positions.push(None);
+            continue;
+        }
+        let key = views[i].as_u128();
+        let slot = slot(key);
+        let (cached, position) = cache[slot];
+        if cached == key {
+            positions.push(Some(position));
+            continue;
+        }
+        let position = results.len() as u32;
+        results.push_value(f(array.value(i)));
+        cache[slot] = (key, position);
+        positions.push(Some(position));
+    }
+    let results = results.freeze();
+    let result_views = results.views();
+    let out: Vec<View> = positions
+        .iter()
+        .map(|p| p.map_or_else(View::default, |p| result_views[p as usize]))
+        .collect();
+    Utf8ViewArray::try_new(
+        ArrowDataType::Utf8View,
+        out.into(),
+        results.data_buffers().clone(),
+        array.validity().cloned(),
+    )
 }
 
 #[cfg(test)]
@@ -128,9 +201,44 @@ mod tests {
         texts
     }
 
+    /// Results short and long (kept in a buffer), nulls kept, over chunks: each row's value is
+    /// `f` of its own string, and a map over the result agrees too.
+    #[test]
+    fn text_results_agree_with_f_row_by_row() {
+        let rows: Vec<Option<String>> = (0..2000)
+            .map(|i| match i % 6 {
+                0 => None,
+                1 => Some(" c34.1 ".to_string()),
+                2 => Some(format!("long value number {}", i % 4)),
+                3 => Some(String::new()),
+                4 => Some(format!("k92.{}", i % 10)),
+                _ => Some("stra\u{df}e".to_string()),
+            })
+            .collect();
+        let f = |t: &str| t.trim().to_uppercase().replace('.', "");
+        let texts = chunks(&rows, 700);
+        let out = map_distinct_text(&texts, f).unwrap();
+        assert_eq!(out.chunks().len(), 3);
+        let got: Vec<Option<String>> = out.iter().map(|v| v.map(str::to_string)).collect();
+        let expected: Vec<Option<String>> = rows.iter().map(|r| r.as_deref().map(f)).collect();
+        assert_eq!(got, expected);
+        assert_eq!(expected[1].as_deref(), Some("C341"));
+        assert_eq!(expected[5].as_deref(), Some("STRASSE"));
+        let lengths = map_distinct(&out, |t| t.map(str::len));
+        let expected: Vec<Option<usize>> = expected
+            .iter()
+            .map(|r| r.as_deref().map(str::len))
+            .collect();
+        assert_eq!(lengths, expected);
+    }
+
     #[test]
     fn an_empty_column() {
         let empty = StringChunked::from_iter(std::iter::empty::<Option<&str>>());
         assert!(map_distinct(&empty, |t| t.is_some()).is_empty());
+        assert!(map_distinct_text(&empty, trimmed).unwrap().is_empty());
+        let nulls = StringChunked::full_null("nulls".into(), 3);
+        let out = map_distinct_text(&nulls, trimmed).unwrap();
+        assert_eq!(out.null_count(), 3);
     }
 }
