@@ -7,8 +7,7 @@
 //! by the view answers most rows without hashing or comparing string bytes.
 
 use polars::prelude::*;
-use polars_arrow::array::{Array, MutableBinaryViewArray, Utf8ViewArray, View};
-use polars_arrow::datatypes::ArrowDataType;
+use polars_arrow::array::{Array, MutableBinaryViewArray, Utf8ViewArray};
 
 /// Slots of the direct-mapped cache: more than the distinct codes of a contract column.
 const SLOTS: usize = 256;
@@ -88,52 +87,37 @@ pub(crate) fn map_distinct_text(
     texts: &StringChunked,
     mut f: impl FnMut(&str) -> String,
 ) -> PolarsResult<StringChunked> {
-    let arrays = texts
-        .downcast_iter()
-        .map(|array| text_array(array, &mut f))
-        .collect::<PolarsResult<Vec<_>>>()?;
-    Ok(StringChunked::from_chunk_iter(texts.name().clone(), arrays))
+    let mut out = StringChunked::full_null(texts.name().clone(), 0);
+    for array in texts.downcast_iter() {
+        out.append_owned(text_chunk(array, &mut f)?)?;
+    }
+    Ok(out)
 }
 
-fn text_array(
+/// One array's results: each distinct result computed and stored once, then gathered per row
+/// (a gather copies views and shares the results' buffers; null rows gather null).
+fn text_chunk(
     array: &Utf8ViewArray,
     f: &mut impl FnMut(&str) -> String,
-) -> PolarsResult<Utf8ViewArray> {
-    // Each distinct result once; per row, the position of its result (0 for a null row, whose
-    // view is never read).
+) -> PolarsResult<StringChunked> {
     let mut results = MutableBinaryViewArray::<str>::new();
-    let mut cache = [(EMPTY, 0u32); SLOTS];
+    let mut cache = [(EMPTY, 0 as IdxSize); SLOTS];
     let views = array.views();
-    let mut positions = Vec::with_capacity(array.len());
-    for i in 0..array.len() {
-        if array.is_null(i) {
-            positions.push(None);
-            continue;
-        }
+    let mut value_of = |i: usize| {
         let key = views[i].as_u128();
-        let slot = slot(key);
-        let (cached, position) = cache[slot];
+        let (cached, position) = cache[slot(key)];
         if cached == key {
-            positions.push(Some(position));
-            continue;
+            return position;
         }
-        let position = results.len() as u32;
+        let position = results.len() as IdxSize;
         results.push_value(f(array.value(i)));
-        cache[slot] = (key, position);
-        positions.push(Some(position));
-    }
-    let results = results.freeze();
-    let result_views = results.views();
-    let out: Vec<View> = positions
-        .iter()
-        .map(|p| p.map_or_else(View::default, |p| result_views[p as usize]))
+        cache[slot(key)] = (key, position);
+        position
+    };
+    let positions: IdxCa = (0..array.len())
+        .map(|i| array.is_valid(i).then(|| value_of(i)))
         .collect();
-    Utf8ViewArray::try_new(
-        ArrowDataType::Utf8View,
-        out.into(),
-        results.data_buffers().clone(),
-        array.validity().cloned(),
-    )
+    StringChunked::with_chunk(PlSmallStr::EMPTY, results.freeze()).take(&positions)
 }
 
 #[cfg(test)]
