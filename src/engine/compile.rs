@@ -515,11 +515,15 @@ impl<'d> Compiler<'d> {
             selected = selected.and(self.record(filter, table, ctx)?.fill_null(lit(false)));
         }
         let holds = truth(value).fill_null(lit(false));
-        let bit = match ties {
-            Ties::All => holds.not(),
-            Ties::Any => holds,
-        }
-        .cast(DataType::Int32);
+        // The key's last bit: 1 where the record's truth counts for the tie rule. A select of
+        // two constants by the mask, not a cast (polars casts a Boolean bit by bit).
+        let (bit_if_holds, bit_if_not) = match ties {
+            Ties::All => (0i32, 1i32),
+            Ties::Any => (1i32, 0i32),
+        };
+        let bit = when(holds)
+            .then(lit(bit_if_holds))
+            .otherwise(lit(bit_if_not));
         let key = format!(
             "latest|{query:?}|{test:?}|{ties:?}|{:?}",
             drug_of(query, ctx)

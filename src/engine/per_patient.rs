@@ -137,7 +137,14 @@ impl<'c> PerPatient<'c> {
         let variants = reported_by_index(self.with_patient(variant_rows(inputs), &["p_idx"])?);
         let bytes: Vec<Expr> = flags
             .iter()
-            .map(|(name, flag)| flag.clone().cast(DataType::UInt8).alias(name))
+            .map(|(name, flag)| {
+                // A select of two constants by the mask, not a cast: polars casts a Boolean to
+                // an integer bit by bit through an iterator.
+                when(flag.clone())
+                    .then(lit(1u8))
+                    .otherwise(lit(0u8))
+                    .alias(name)
+            })
             .collect();
         let reductions: Vec<(String, Reduce)> = flags
             .into_iter()

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
 use polars_arrow::bitmap::iterator::TrueIdxIter;
+use polars_arrow::bitmap::Bitmap;
 use polars_arrow::types::NativeType;
 
 use super::compile::Reduce;
@@ -100,12 +101,10 @@ impl<N: Word> Slots<N> {
     where
         T: PolarsNumericType<Native = N>,
     {
-        let values = self
-            .values
-            .into_iter()
-            .zip(self.seen)
-            .map(|(value, seen)| seen.then_some(value));
-        ChunkedArray::<T>::from_iter_options(name.into(), values).into_series()
+        // The slots as they are, nulls where no record was seen (a slot's value there is the
+        // reduction's identity, never read).
+        let seen: Bitmap = self.seen.into_iter().collect();
+        ChunkedArray::<T>::from_vec_validity(name.into(), self.values, Some(seen)).into_series()
     }
 }
 
