@@ -5,6 +5,7 @@
 //! uniqueness as it is built, and variants' orphan test ids by a probe per row.
 
 use std::hash::BuildHasher;
+use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::sync::Arc;
 
 use foldhash::fast::FixedState;
@@ -13,14 +14,19 @@ use polars::prelude::*;
 use polars_arrow::array::Utf8ViewArray;
 use rayon::prelude::*;
 
-/// The non-null `person_id`s of the person table, sorted ascending.
+/// The non-null `person_id`s of the person table, sorted ascending. The nulls are dropped after
+/// decoding, not by the Parquet reader: polars' filtered decoder panics, or aborts the process
+/// on an allocation of 2^61 bytes, on damaged pages where the plain decoder errs. A panic
+/// becomes an error.
 pub fn sorted_ids(person: &LazyFrame) -> PolarsResult<Series> {
-    let ids = person
+    let query = person
         .clone()
         .select([col("person_id")])
         .drop_nulls(None)
         .sort(["person_id"], SortMultipleOptions::default())
-        .collect()?;
+        .with_predicate_pushdown(false);
+    let ids = catch_unwind(AssertUnwindSafe(|| query.collect()))
+        .map_err(|_| polars_err!(ComputeError: "the Parquet reader stopped on damaged data"))??;
     Ok(ids.column("person_id")?.as_materialized_series().clone())
 }
 

@@ -204,9 +204,16 @@ pub fn validate(
         let mut aggregates = vec![len().cast(DataType::UInt64).alias("rows")];
         // Null counts from the footers' statistics where every file records them: a column
         // read for nothing else (a measurement's LOINC code, a diagnosis' date) is not decoded.
+        // A required column's nulls are an error: that is decided on the data, so its count
+        // is taken from the statistics only where they record none (a damaged footer must not
+        // make an error of its own, nor send the error's scan into damaged pages).
         let recorded: Vec<Option<u64>> = columns
             .iter()
-            .map(|column| extract.recorded_nulls(table, column))
+            .map(|column| {
+                extract
+                    .recorded_nulls(table, column)
+                    .filter(|&nulls| !column.required || nulls == 0)
+            })
             .collect();
         for (column, _) in columns.iter().zip(&recorded).filter(|(_, n)| n.is_none()) {
             aggregates.push(
@@ -361,11 +368,14 @@ fn required_null(
     count: u64,
     location: &Path,
 ) -> Result<ExtractError, ExtractError> {
+    // Filtered after decoding, not in the Parquet reader: polars' filtered decoder has aborted
+    // the process on damaged pages (an allocation of 2^61 bytes) where the plain one errs.
     let first = extract
         .scan_with_file(table)?
         .filter(col(column).is_null())
         .select([col("person_id").cast(DataType::String), col(FILE_COLUMN)])
-        .limit(5);
+        .limit(5)
+        .with_predicate_pushdown(false);
     let first = collect(first, table, location)?;
     let keys = if column == "person_id" {
         Vec::new()
@@ -434,7 +444,8 @@ fn check_unique(
             .filter(col(key).cast(DataType::String).eq(lit(value.clone())))
             .select([col(FILE_COLUMN)])
             .unique(None, UniqueKeepStrategy::Any)
-            .limit(2);
+            .limit(2)
+            .with_predicate_pushdown(false);
         if let [file] = strings(&collect(files, table, location)?, FILE_COLUMN).as_slice() {
             path = PathBuf::from(file);
         }
