@@ -7,7 +7,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use crate::definition::model::{CodePattern, CodeSet};
-use crate::extract::distinct::{map_distinct, normal_form};
+use crate::extract::distinct::{map_distinct, normal_form, text_flags};
 
 /// An ICD-10 column normalized for matching: trimmed, upper case, dot removed (`c34.1` -> `C341`).
 pub(crate) fn normalized_icd10(column: &str) -> Expr {
@@ -19,21 +19,6 @@ pub(crate) fn normalized_icd10(column: &str) -> Expr {
 /// A code column normalized for ATC matching: trimmed, upper case.
 pub(crate) fn normalized_atc(expr: Expr) -> Expr {
     normal_form(expr, |code| code.trim().to_uppercase())
-}
-
-/// Per row of the string `code`, `hit` of its value (false where null), computed once per
-/// distinct value of a chunk ([`map_distinct`]): a code column holds few distinct codes over
-/// many rows, and one pattern test per distinct code replaces a vectorized pass per pattern
-/// over every row (a `starts_with`, or a sliced copy and two comparisons for a range).
-fn per_code(code: Expr, hit: impl Fn(&str) -> bool + Send + Sync + 'static) -> Expr {
-    code.map(
-        move |codes: Column| {
-            let codes = codes.str()?;
-            let hits = map_distinct(codes, |code| code.is_some_and(&hit));
-            Ok(BooleanChunked::from_slice(codes.name().clone(), &hits).into_column())
-        },
-        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
-    )
 }
 
 /// Whether a normalized code matches the pattern: a prefix, or a range of the code's first
@@ -61,7 +46,7 @@ fn in_set_normalized(code: &str, set: &CodeSet) -> bool {
 /// True where the (normalized) code is in the set; false where it is not or is null.
 pub(crate) fn in_set(code: Expr, set: &CodeSet) -> Expr {
     let set = set.clone();
-    per_code(code, move |code| in_set_normalized(code, &set))
+    text_flags(code, move |code| in_set_normalized(code, &set))
 }
 
 /// True where the normalized ATC code starts with one of `prefixes` (`L01EC*` or `L01EC02`).
@@ -70,7 +55,7 @@ pub(crate) fn atc_in(code: Expr, prefixes: &[String]) -> Expr {
         .iter()
         .map(|p| p.trim_end_matches('*').to_uppercase())
         .collect();
-    per_code(code, move |code| {
+    text_flags(code, move |code| {
         prefixes.iter().any(|p| code.starts_with(p))
     })
 }

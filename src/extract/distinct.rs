@@ -66,6 +66,20 @@ fn map_array<T: Copy + Default>(
     }
 }
 
+/// Per row of the string column `expr`, `test` of its value (false where null), computed once
+/// per distinct value of a chunk ([`map_distinct`]): one test per distinct code instead of a
+/// vectorized pass per pattern or listed value over every row.
+pub(crate) fn text_flags(expr: Expr, test: impl Fn(&str) -> bool + Send + Sync + 'static) -> Expr {
+    expr.map(
+        move |texts: Column| {
+            let texts = texts.str()?;
+            let flags = map_distinct(texts, |text| text.is_some_and(&test));
+            Ok(BooleanChunked::from_slice(texts.name().clone(), &flags).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
+}
+
 /// The string column `expr` with `f` of each value (null where null), computed once per distinct
 /// value of a chunk ([`map_distinct_text`]): for normal forms of codes (trimmed, upper case).
 pub(crate) fn normal_form(expr: Expr, f: fn(&str) -> String) -> Expr {
@@ -101,22 +115,15 @@ fn text_chunk(
     f: &mut impl FnMut(&str) -> String,
 ) -> PolarsResult<StringChunked> {
     let mut results = MutableBinaryViewArray::<str>::new();
-    let mut cache = [(EMPTY, 0 as IdxSize); SLOTS];
-    let views = array.views();
-    let mut value_of = |i: usize| {
-        let key = views[i].as_u128();
-        let (cached, position) = cache[slot(key)];
-        if cached == key {
-            return position;
-        }
-        let position = results.len() as IdxSize;
-        results.push_value(f(array.value(i)));
-        cache[slot(key)] = (key, position);
-        position
+    let mut positions = Vec::with_capacity(array.len());
+    let mut position_of = |text: Option<&str>| {
+        text.map(|text| {
+            results.push_value(f(text));
+            (results.len() - 1) as IdxSize
+        })
     };
-    let positions: IdxCa = (0..array.len())
-        .map(|i| array.is_valid(i).then(|| value_of(i)))
-        .collect();
+    map_array(array, &mut position_of, None, &mut positions);
+    let positions: IdxCa = positions.into_iter().collect();
     StringChunked::with_chunk(PlSmallStr::EMPTY, results.freeze()).take(&positions)
 }
 

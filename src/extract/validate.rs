@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::distinct::map_distinct;
+use super::distinct::{map_distinct, text_flags};
 use super::ids;
 use super::scan::FILE_COLUMN;
 use super::schema;
@@ -87,17 +87,10 @@ fn one_of(value: Expr, values: &[&str]) -> Expr {
 }
 
 /// A non-null value outside `values`, looked up once per distinct value of a chunk
-/// ([`map_distinct`]): as chains of string comparisons, the 22 units cost 22 passes over every
+/// ([`text_flags`]): as chains of string comparisons, the 22 units cost 22 passes over every
 /// measurement.
 fn outside(column: &str, values: &'static [&'static str]) -> Expr {
-    col(column).map(
-        move |column: Column| {
-            let texts = column.str()?;
-            let flags = map_distinct(texts, |v| v.is_some_and(|v| !values.contains(&v)));
-            Ok(BooleanChunked::from_slice(texts.name().clone(), &flags).into_column())
-        },
-        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
-    )
+    text_flags(col(column), move |value| !values.contains(&value))
 }
 
 /// An observation of one of [`TEXT_CODES`] whose non-null `value_text` is not one of its code's,
