@@ -15,6 +15,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::codes::{atc_in, in_set, normalized_atc};
+use super::measures::atoms::{MeasureAtom, Test as KernelTest};
 use super::measures::{MeasureRules, MEASURE_KEY};
 use super::records::{in_window, observation_value, one_of, RecordTable};
 use super::EngineError;
@@ -26,7 +27,7 @@ use drugs::drug_of;
 
 /// Added to dates (days since 1970) in `latest` keys so that every key is positive: any date
 /// after the year 1696. Keys stay below 2^31 for dates before the year 4900, so they fit Int32.
-const DATE_OFFSET: i32 = 100_000;
+pub(crate) const DATE_OFFSET: i32 = 100_000;
 
 /// Outcome codes of the patient-level frame (see [`super::mask::Outcome`]).
 pub(crate) const PASS: u8 = 0;
@@ -51,6 +52,9 @@ pub(crate) struct Atom {
     /// Elementwise over the table's records, aliased to `name`.
     pub column: Expr,
     pub reduce: Reduce,
+    /// The atom as the measurement kernel evaluates it, where it can (a measure's `any` or
+    /// numeric `latest` without a filter); `column` is the same atom as a polars expression.
+    pub kernel: Option<MeasureAtom>,
 }
 
 impl Reduce {
@@ -144,6 +148,11 @@ impl<'d> Compiler<'d> {
                 .push((name.clone(), make().alias(name.as_str())));
         }
         col(name.as_str())
+    }
+
+    /// The measures' rules, for the measurement kernel.
+    pub(crate) fn measure_rules(&self) -> Arc<MeasureRules> {
+        Arc::clone(&self.measures)
     }
 
     /// Per table, the record-level columns that shared columns read, computed first: the
@@ -371,8 +380,8 @@ impl<'d> Compiler<'d> {
     fn atom(
         &mut self,
         key: String,
-        table: RecordTable,
-        reduce: Reduce,
+        (table, reduce): (RecordTable, Reduce),
+        kernel: Option<MeasureAtom>,
         make: impl FnOnce() -> Expr,
     ) -> String {
         if let Some(name) = self.names.get(&key) {
@@ -383,6 +392,7 @@ impl<'d> Compiler<'d> {
             column: make().alias(name.as_str()),
             name: name.clone(),
             reduce,
+            kernel,
         });
         self.names.insert(key, name.clone());
         name
@@ -453,7 +463,11 @@ impl<'d> Compiler<'d> {
         };
         let (hit, unknown) = any_branches(selected, filter);
         let key = format!("any|{query:?}|{:?}", drug_of(query, ctx));
-        let name = self.atom(key, table, Reduce::Max, || any_code(hit, unknown));
+        let kernel = match (&query.source, &query.filter) {
+            (Source::Measure(m), None) => MeasureAtom::new(*m, &query.window, KernelTest::Any),
+            _ => None,
+        };
+        let name = self.atom(key, (table, Reduce::Max), kernel, || any_code(hit, unknown));
         if !self.any_columns.contains(&name) {
             self.any_columns.push(name.clone());
         }
@@ -486,19 +500,21 @@ impl<'d> Compiler<'d> {
             Test::Compare(op, Quantity::Number(threshold)) => {
                 let threshold = *threshold;
                 let op = *op;
-                self.latest_truth(query, test, ties, ctx, move |v| cmp(v, op, lit(threshold)))
+                let truth = move |v| cmp(v, op, lit(threshold));
+                self.latest_truth(query, (test, Some((op, threshold))), ties, ctx, truth)
             }
             Test::In(values) => {
                 let values = values.clone();
-                self.latest_truth(query, test, ties, ctx, move |v| one_of(v, &values))
+                self.latest_truth(query, (test, None), ties, ctx, move |v| one_of(v, &values))
             }
         }
     }
 
+    /// `compare`: the test as a comparison with a number, where it is one.
     fn latest_truth(
         &mut self,
         query: &Query,
-        test: &Test,
+        (test, compare): (&Test, Option<(CmpOp, f64)>),
         ties: Ties,
         ctx: Context,
         truth: impl FnOnce(Expr) -> Expr,
@@ -528,7 +544,19 @@ impl<'d> Compiler<'d> {
             "latest|{query:?}|{test:?}|{ties:?}|{:?}",
             drug_of(query, ctx)
         );
-        let name = self.atom(key, table, Reduce::Max, || {
+        let kernel = match (&query.source, &query.filter, compare) {
+            (Source::Measure(m), None, Some((op, threshold))) => {
+                let test = KernelTest::Latest {
+                    op,
+                    threshold,
+                    bit_if_holds,
+                    bit_if_not,
+                };
+                MeasureAtom::new(*m, &query.window, test)
+            }
+            _ => None,
+        };
+        let name = self.atom(key, (table, Reduce::Max), kernel, || {
             when(selected)
                 .then((col("date") + lit(DATE_OFFSET)) * lit(2i32) + bit)
                 .otherwise(lit(NULL).cast(DataType::Int32))

@@ -6,7 +6,7 @@ use polars::prelude::*;
 
 use super::codes::in_set;
 use super::cohorts::{biomarker_column, matched_column, tumour_fits};
-use super::compile::{resistance_column, Compiler, Context, Reduce};
+use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::patient_core::{haematological_set, patient_core};
 use super::per_patient::PerPatient;
@@ -150,11 +150,24 @@ pub fn patient_outcomes(
     let mut per_patient = PerPatient::new(&core_frame, patient_rows);
     let mut counted_unconvertible = false;
     for (table, atoms) in compiler.atoms() {
-        let mut reductions: Vec<(String, Reduce)> = atoms
+        // Measure atoms go to the kernel where records are reduced by patient row; the others,
+        // and all of them on the hash path, are polars columns.
+        let to_kernel = *table == RecordTable::Measurement && per_patient.by_row();
+        let (kernel, polars): (Vec<&Atom>, Vec<&Atom>) = atoms
+            .iter()
+            .partition(|atom| to_kernel && atom.kernel.is_some());
+        let mut reductions: Vec<(String, Reduce)> = polars
             .iter()
             .map(|atom| (atom.name.clone(), atom.reduce))
             .collect();
-        let mut columns: Vec<Expr> = atoms.iter().map(|atom| atom.column.clone()).collect();
+        let mut columns: Vec<Expr> = polars.iter().map(|atom| atom.column.clone()).collect();
+        let kernel = (!kernel.is_empty()).then(|| {
+            let atoms = kernel
+                .iter()
+                .filter_map(|atom| Some((atom.name.clone(), atom.kernel?)))
+                .collect();
+            (compiler.measure_rules(), atoms)
+        });
         if *table == RecordTable::Measurement {
             if let Some(unconvertible) = &unconvertible {
                 columns.push(
@@ -173,7 +186,7 @@ pub fn patient_outcomes(
             .map(|columns| columns.iter().map(|(_, expr)| expr.clone()).collect())
             .unwrap_or_default();
         let prepared = [compiler.prepared(*table), shared];
-        per_patient.records(table.rows(inputs), &prepared, columns, reductions)?;
+        per_patient.records(table.rows(inputs), &prepared, columns, reductions, kernel)?;
     }
     per_patient.variants(inputs, definition)?;
     let in_core_order = per_patient.in_core_order();

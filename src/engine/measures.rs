@@ -302,17 +302,29 @@ struct Arrays<'a> {
 impl Arrays<'_> {
     /// The record's value under `rule` (a rule of the measure), before the domain check.
     fn value(&self, rule: Rule, i: usize) -> Option<f64> {
-        let value = self.value.get(i)?;
-        match rule {
-            Rule::Other | Rule::Unconvertible => None,
-            Rule::Scale(factor) => Some(value * factor),
-            Rule::RatioToUln { factor, fallback } => Some(match self.range_high.get(i) {
-                Some(high) if greater(high, 0.0) => value / high,
-                _ => value * factor / fallback,
-            }),
-            Rule::Egfr { factor } => {
-                egfr_ckd_epi_2021(value * factor, self.sex.get(i)?, self.age.get(i)?)
-            }
+        let patient = || Some((self.sex.get(i)?, self.age.get(i)?));
+        converted(rule, self.value.get(i)?, self.range_high.get(i), patient)
+    }
+}
+
+/// A record's `value` under `rule` (a rule of the measure), before the domain check: its upper
+/// limit of normal `range_high` and, for eGFR only, its patient's sex and age are read.
+fn converted<'a>(
+    rule: Rule,
+    value: f64,
+    range_high: Option<f64>,
+    patient: impl FnOnce() -> Option<(&'a str, i32)>,
+) -> Option<f64> {
+    match rule {
+        Rule::Other | Rule::Unconvertible => None,
+        Rule::Scale(factor) => Some(value * factor),
+        Rule::RatioToUln { factor, fallback } => Some(match range_high {
+            Some(high) if greater(high, 0.0) => value / high,
+            _ => value * factor / fallback,
+        }),
+        Rule::Egfr { factor } => {
+            let (sex, age) = patient()?;
+            egfr_ckd_epi_2021(value * factor, sex, age)
         }
     }
 }
@@ -351,6 +363,8 @@ pub(crate) fn egfr_ckd_epi_2021(scr_mg_dl: f64, sex: &str, age: i32) -> Option<f
     let high = if greater(ratio, 1.0) { ratio } else { 1.0 };
     Some(142.0 * low.powf(alpha) * high.powf(-1.200) * 0.9938f64.powf(f64::from(age)) * sex_factor)
 }
+
+pub(crate) mod atoms;
 
 #[cfg(test)]
 mod tests;

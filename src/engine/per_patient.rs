@@ -10,6 +10,8 @@ use super::cohorts::{reported_by_index, variant_flags, variant_rows};
 use super::compile::Reduce;
 use super::inputs::Inputs;
 use super::lookup::{PatientRows, ROW};
+use super::measures::atoms::{MeasureAtom, MeasureKernel};
+use super::measures::MeasureRules;
 use super::reduce::PatientReduction;
 use super::EngineError;
 use crate::definition::model::Definition;
@@ -26,6 +28,9 @@ pub(crate) struct PerPatient<'c> {
     /// Group-bys on `person_id`, joined to the core at the end.
     grouped: Vec<LazyFrame>,
 }
+
+/// Measurement atoms for [`MeasureKernel`]: the measures' rules and the atoms by name.
+pub(crate) type KernelAtoms = (Arc<MeasureRules>, Vec<(String, MeasureAtom)>);
 
 /// `key`, then `columns`.
 fn keyed(key: Expr, columns: &[Expr]) -> Vec<Expr> {
@@ -70,17 +75,29 @@ impl<'c> PerPatient<'c> {
         }
     }
 
+    /// Whether records are reduced by patient row (the ids have the lookup), so that measurement
+    /// atoms can go to a [`MeasureKernel`].
+    pub(crate) fn by_row(&self) -> bool {
+        self.rows.is_some()
+    }
+
     /// Reduces `columns` (each aliased to its name in `reductions`) of `records` per patient: by
     /// patient row where the ids have the lookup and every column is an integer, else by a
-    /// group-by on `person_id`.
+    /// group-by on `person_id`. `kernel`'s atoms (only by patient row) are folded from the
+    /// records' own columns.
     fn reduce(
         &mut self,
         records: LazyFrame,
         columns: &[Expr],
         reductions: &[(String, Reduce)],
+        kernel: Option<KernelAtoms>,
     ) -> Result<(), EngineError> {
         if self.rows.is_some() {
-            let by_row = records.clone().select(keyed(col(ROW), columns));
+            let mut selected = keyed(col(ROW), columns);
+            if kernel.is_some() {
+                selected.extend(MeasureKernel::INPUTS.map(col));
+            }
+            let by_row = records.clone().select(selected);
             let schema = by_row.clone().collect_schema()?;
             let spec = reductions
                 .iter()
@@ -89,10 +106,20 @@ impl<'c> PerPatient<'c> {
                     (name.clone(), *reduce, dtype.unwrap_or(DataType::Null))
                 })
                 .collect();
-            if let Some(reduction) = PatientReduction::new(spec, self.core.height()) {
+            if let Some(mut reduction) = PatientReduction::new(spec, self.core.height()) {
+                if let Some((rules, atoms)) = kernel {
+                    let kernel = MeasureKernel::new(rules, atoms, self.core)?;
+                    reduction = reduction.with_kernel(kernel);
+                }
                 self.reduced.extend(reduction.run(by_row)?);
                 return Ok(());
             }
+        }
+        if kernel.is_some() {
+            return Err(EngineError::Internal(
+                "measurement atoms for the kernel where records are not reduced by patient row"
+                    .into(),
+            ));
         }
         let aggregations: Vec<Expr> = reductions
             .iter()
@@ -109,16 +136,18 @@ impl<'c> PerPatient<'c> {
 
     /// One table's atoms: `columns` (each aliased to its name in `reductions`) over `records`
     /// (with `person_id`) and their patient's [`PERSON_COLUMNS`], computed after each step of
-    /// `prepared` in turn (a step reads the columns of the steps before it).
+    /// `prepared` in turn (a step reads the columns of the steps before it); and the measurement
+    /// table's `kernel` atoms (only where [`PerPatient::by_row`]).
     pub(crate) fn records(
         &mut self,
         records: LazyFrame,
         prepared: &[Vec<Expr>],
         columns: Vec<Expr>,
         reductions: Vec<(String, Reduce)>,
+        kernel: Option<KernelAtoms>,
     ) -> Result<(), EngineError> {
         let records = prepare(self.with_patient(records, &PERSON_COLUMNS)?, prepared);
-        self.reduce(records, &columns, &reductions)
+        self.reduce(records, &columns, &reductions, kernel)
     }
 
     /// Molecular matching: per patient, whether any variant reported by the index date carries a
@@ -151,7 +180,7 @@ impl<'c> PerPatient<'c> {
             .map(|(name, _)| (name, Reduce::Max))
             .collect();
         let (reduced, grouped) = (self.reduced.len(), self.grouped.len());
-        self.reduce(variants, &bytes, &reductions)?;
+        self.reduce(variants, &bytes, &reductions, None)?;
         for flag in &mut self.reduced[reduced..] {
             *flag = flag.cast(&DataType::Boolean)?;
         }

@@ -15,9 +15,10 @@ use polars_arrow::types::NativeType;
 
 use super::compile::Reduce;
 use super::lookup::ROW;
+use super::measures::atoms::MeasureKernel;
 
 /// An integer type an atom can hold.
-trait Word: Copy + Ord + BitOr<Output = Self> + Default {
+pub(crate) trait Word: Copy + Ord + BitOr<Output = Self> + Default {
     const MIN: Self;
     /// The sum, wrapping on overflow (a count of records per patient cannot reach it; bad input
     /// must not panic).
@@ -39,13 +40,13 @@ words!(i8, i16, i32, i64, u8, u16, u32, u64);
 /// One atom's per-patient values: `values[row]` is meaningful where `seen[row]`. Slots start at
 /// the reduction's identity (the type's minimum for max, 0 for or and sum), so that folding a
 /// value needs no branch on whether the slot has one yet.
-struct Slots<N> {
+pub(crate) struct Slots<N> {
     values: Vec<N>,
     seen: Vec<bool>,
 }
 
 impl<N: Word> Slots<N> {
-    fn new(patients: usize, reduce: Reduce) -> Self {
+    pub(crate) fn new(patients: usize, reduce: Reduce) -> Self {
         let identity = match reduce {
             Reduce::Max => N::MIN,
             Reduce::BitOr | Reduce::Sum => N::default(),
@@ -54,6 +55,14 @@ impl<N: Word> Slots<N> {
             values: vec![identity; patients],
             seen: vec![false; patients],
         }
+    }
+
+    /// Folds one value into the slot of patient `row` by max.
+    #[inline(always)]
+    pub(crate) fn max(&mut self, row: usize, value: N) {
+        let slot = &mut self.values[row];
+        *slot = (*slot).max(value);
+        self.seen[row] = true;
     }
 
     /// Folds each record's value into its patient's slot; null values are skipped, as polars'
@@ -97,7 +106,7 @@ impl<N: Word> Slots<N> {
         }
     }
 
-    fn finish<T>(self, name: &str) -> Series
+    pub(crate) fn finish<T>(self, name: &str) -> Series
     where
         T: PolarsNumericType<Native = N>,
     {
@@ -194,6 +203,8 @@ pub(crate) struct PatientReduction {
     patients: usize,
     columns: Vec<(String, Reduce, DataType)>,
     accumulators: Vec<Accumulator>,
+    /// Measurement atoms folded from the records' own columns, not from atom columns.
+    kernel: Option<MeasureKernel>,
 }
 
 impl PatientReduction {
@@ -211,7 +222,17 @@ impl PatientReduction {
             patients,
             columns,
             accumulators,
+            kernel: None,
         })
+    }
+
+    /// The reduction with `kernel`'s atoms folded from each morsel too (the morsels then hold
+    /// [`MeasureKernel::INPUTS`]).
+    pub(crate) fn with_kernel(self, kernel: MeasureKernel) -> PatientReduction {
+        PatientReduction {
+            kernel: Some(kernel),
+            ..self
+        }
     }
 
     /// Folds one morsel holding [`ROW`] and the columns.
@@ -233,6 +254,9 @@ impl PatientReduction {
                 SchemaMismatch: "atom `{name}` is {}, not {dtype}", column.dtype()
             );
             accumulator.fold(rows, &column, *reduce)?;
+        }
+        if let Some(kernel) = &mut self.kernel {
+            kernel.fold(rows, morsel)?;
         }
         Ok(())
     }
@@ -264,11 +288,14 @@ impl PatientReduction {
 
     /// One column per atom, null for patients with no value.
     fn finish(self) -> Vec<Column> {
-        self.columns
+        let mut columns: Vec<Column> = self
+            .columns
             .iter()
             .zip(self.accumulators)
             .map(|((name, _, _), accumulator)| accumulator.finish(name).into_column())
-            .collect()
+            .collect();
+        columns.extend(self.kernel.map(MeasureKernel::finish).unwrap_or_default());
+        columns
     }
 }
 

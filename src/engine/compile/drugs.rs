@@ -58,7 +58,7 @@ impl Compiler<'_> {
         let definition = self.definition;
         let mut word_atom = |kind: &str, rows: Expr| {
             let key = format!("any-drugs|{kind}|{query:?}");
-            self.atom(key, table, Reduce::BitOr, || {
+            self.atom(key, (table, Reduce::BitOr), None, || {
                 let lists: Vec<Vec<String>> = definition
                     .drugs
                     .iter()
