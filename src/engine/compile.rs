@@ -8,6 +8,7 @@
 //! atom is favourable to eligibility (its *polarity*) and keeps the least favourable tied record.
 
 mod drugs;
+mod kernels;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::Arc;
@@ -15,8 +16,9 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::codes::{atc_in, in_set, normalized_atc};
-use super::measures::atoms::{MeasureAtom, Test as KernelTest};
+use super::kernel::RecordAtom;
 use super::measures::{MeasureRules, MEASURE_KEY};
+use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
 use super::records::{in_window, observation_value, one_of, RecordTable};
 use super::EngineError;
 use crate::definition::model::{
@@ -24,6 +26,7 @@ use crate::definition::model::{
     RecordCond, Source, Test,
 };
 use drugs::drug_of;
+use kernels::any_kernel;
 
 /// Added to dates (days since 1970) in `latest` keys so that every key is positive: any date
 /// after the year 1696. Keys stay below 2^31 for dates before the year 4900, so they fit Int32.
@@ -52,9 +55,10 @@ pub(crate) struct Atom {
     /// Elementwise over the table's records, aliased to `name`.
     pub column: Expr,
     pub reduce: Reduce,
-    /// The atom as the measurement kernel evaluates it, where it can (a measure's `any` or
-    /// numeric `latest` without a filter); `column` is the same atom as a polars expression.
-    pub kernel: Option<MeasureAtom>,
+    /// The atom as a kernel evaluates it, where one can (a measure's or an observation's `any`,
+    /// or `latest` with a test that fits its values, without a filter); `column` is the same
+    /// atom as a polars expression.
+    pub kernel: Option<RecordAtom>,
 }
 
 impl Reduce {
@@ -80,6 +84,8 @@ pub(crate) struct Compiler<'d> {
     definition: &'d Definition,
     /// The measures' values and unit checks, by (LOINC, unit) key.
     measures: Arc<MeasureRules>,
+    /// The observations' codes, domains and texts, for the observation kernel.
+    observations: Arc<ObservationRules>,
     /// Per table, the atoms reduced in its pass.
     atoms: BTreeMap<RecordTable, Vec<Atom>>,
     names: HashMap<String, String>,
@@ -120,6 +126,7 @@ impl<'d> Compiler<'d> {
         Compiler {
             definition,
             measures: Arc::new(MeasureRules::new(definition)),
+            observations: Arc::new(ObservationRules::new(definition)),
             atoms: BTreeMap::new(),
             names: HashMap::new(),
             shared: BTreeMap::new(),
@@ -150,16 +157,16 @@ impl<'d> Compiler<'d> {
         col(name.as_str())
     }
 
-    /// The measures' rules, for the measurement kernel.
-    pub(crate) fn measure_rules(&self) -> Arc<MeasureRules> {
-        Arc::clone(&self.measures)
-    }
-
-    /// Per table, the record-level columns that shared columns read, computed first: the
-    /// measurement records' (LOINC, unit) key.
+    /// Per table, the record-level columns that shared columns and kernels read, computed
+    /// first: the measurement records' (LOINC, unit) key, the observation records' code and
+    /// text keys.
     pub(crate) fn prepared(&self, table: RecordTable) -> Vec<Expr> {
         match table {
             RecordTable::Measurement => vec![self.measures.key().alias(MEASURE_KEY)],
+            RecordTable::Observation => vec![
+                self.observations.key().alias(OBSERVATION_KEY),
+                self.observations.text_key().alias(TEXT_KEY),
+            ],
             _ => Vec::new(),
         }
     }
@@ -381,7 +388,7 @@ impl<'d> Compiler<'d> {
         &mut self,
         key: String,
         (table, reduce): (RecordTable, Reduce),
-        kernel: Option<MeasureAtom>,
+        kernel: Option<RecordAtom>,
         make: impl FnOnce() -> Expr,
     ) -> String {
         if let Some(name) = self.names.get(&key) {
@@ -463,10 +470,7 @@ impl<'d> Compiler<'d> {
         };
         let (hit, unknown) = any_branches(selected, filter);
         let key = format!("any|{query:?}|{:?}", drug_of(query, ctx));
-        let kernel = match (&query.source, &query.filter) {
-            (Source::Measure(m), None) => MeasureAtom::new(*m, &query.window, KernelTest::Any),
-            _ => None,
-        };
+        let kernel = any_kernel(query);
         let name = self.atom(key, (table, Reduce::Max), kernel, || any_code(hit, unknown));
         if !self.any_columns.contains(&name) {
             self.any_columns.push(name.clone());
@@ -500,21 +504,19 @@ impl<'d> Compiler<'d> {
             Test::Compare(op, Quantity::Number(threshold)) => {
                 let threshold = *threshold;
                 let op = *op;
-                let truth = move |v| cmp(v, op, lit(threshold));
-                self.latest_truth(query, (test, Some((op, threshold))), ties, ctx, truth)
+                self.latest_truth(query, test, ties, ctx, move |v| cmp(v, op, lit(threshold)))
             }
             Test::In(values) => {
                 let values = values.clone();
-                self.latest_truth(query, (test, None), ties, ctx, move |v| one_of(v, &values))
+                self.latest_truth(query, test, ties, ctx, move |v| one_of(v, &values))
             }
         }
     }
 
-    /// `compare`: the test as a comparison with a number, where it is one.
     fn latest_truth(
         &mut self,
         query: &Query,
-        (test, compare): (&Test, Option<(CmpOp, f64)>),
+        test: &Test,
         ties: Ties,
         ctx: Context,
         truth: impl FnOnce(Expr) -> Expr,
@@ -544,18 +546,7 @@ impl<'d> Compiler<'d> {
             "latest|{query:?}|{test:?}|{ties:?}|{:?}",
             drug_of(query, ctx)
         );
-        let kernel = match (&query.source, &query.filter, compare) {
-            (Source::Measure(m), None, Some((op, threshold))) => {
-                let test = KernelTest::Latest {
-                    op,
-                    threshold,
-                    bit_if_holds,
-                    bit_if_not,
-                };
-                MeasureAtom::new(*m, &query.window, test)
-            }
-            _ => None,
-        };
+        let kernel = self.latest_kernel(query, test, (bit_if_holds, bit_if_not));
         let name = self.atom(key, (table, Reduce::Max), kernel, || {
             when(selected)
                 .then((col("date") + lit(DATE_OFFSET)) * lit(2i32) + bit)

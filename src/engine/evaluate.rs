@@ -8,6 +8,7 @@ use super::codes::in_set;
 use super::cohorts::{biomarker_column, matched_column, tumour_fits};
 use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
+use super::kernel::RecordAtom;
 use super::patient_core::{haematological_set, patient_core};
 use super::per_patient::PerPatient;
 use super::records::RecordTable;
@@ -150,24 +151,26 @@ pub fn patient_outcomes(
     let mut per_patient = PerPatient::new(&core_frame, patient_rows);
     let mut counted_unconvertible = false;
     for (table, atoms) in compiler.atoms() {
-        // Measure atoms go to the kernel where records are reduced by patient row; the others,
-        // and all of them on the hash path, are polars columns.
-        let to_kernel = *table == RecordTable::Measurement && per_patient.by_row();
+        // Measure and observation atoms go to their table's kernel where records are reduced by
+        // patient row; the others, and all of them on the hash path, are polars columns.
         let (kernel, polars): (Vec<&Atom>, Vec<&Atom>) = atoms
             .iter()
-            .partition(|atom| to_kernel && atom.kernel.is_some());
+            .partition(|atom| per_patient.by_row() && atom.kernel.is_some());
         let mut reductions: Vec<(String, Reduce)> = polars
             .iter()
             .map(|atom| (atom.name.clone(), atom.reduce))
             .collect();
         let mut columns: Vec<Expr> = polars.iter().map(|atom| atom.column.clone()).collect();
-        let kernel = (!kernel.is_empty()).then(|| {
-            let atoms = kernel
-                .iter()
-                .filter_map(|atom| Some((atom.name.clone(), atom.kernel?)))
-                .collect();
-            (compiler.measure_rules(), atoms)
-        });
+        let kernel: Vec<(String, RecordAtom)> = kernel
+            .iter()
+            .filter_map(|atom| Some((atom.name.clone(), atom.kernel.clone()?)))
+            .collect();
+        let kernel = match kernel.is_empty() {
+            true => None,
+            false => Some(compiler.kernel(*table, kernel).ok_or_else(|| {
+                EngineError::Internal(format!("kernel atoms on {table:?} records"))
+            })?),
+        };
         if *table == RecordTable::Measurement {
             if let Some(unconvertible) = &unconvertible {
                 columns.push(

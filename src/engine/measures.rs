@@ -330,7 +330,7 @@ fn converted<'a>(
 }
 
 /// Float order as polars compares: NaN is greater than every number (and equal to itself).
-fn greater(a: f64, b: f64) -> bool {
+pub(crate) fn greater(a: f64, b: f64) -> bool {
     if a.is_nan() {
         !b.is_nan()
     } else {
@@ -338,7 +338,7 @@ fn greater(a: f64, b: f64) -> bool {
     }
 }
 
-fn less(a: f64, b: f64) -> bool {
+pub(crate) fn less(a: f64, b: f64) -> bool {
     greater(b, a)
 }
 
@@ -361,7 +361,21 @@ pub(crate) fn egfr_ckd_epi_2021(scr_mg_dl: f64, sex: &str, age: i32) -> Option<f
     let ratio = scr_mg_dl / kappa;
     let low = if less(ratio, 1.0) { ratio } else { 1.0 };
     let high = if greater(ratio, 1.0) { ratio } else { 1.0 };
-    Some(142.0 * low.powf(alpha) * high.powf(-1.200) * 0.9938f64.powf(f64::from(age)) * sex_factor)
+    // One of the two factors is 1, and 1 to any power is exactly 1: no `powf` for it.
+    let power = |base: f64, exponent: f64| {
+        if base == 1.0 {
+            1.0
+        } else {
+            base.powf(exponent)
+        }
+    };
+    Some(
+        142.0
+            * power(low, alpha)
+            * power(high, -1.200)
+            * 0.9938f64.powf(f64::from(age))
+            * sex_factor,
+    )
 }
 
 pub(crate) mod atoms;

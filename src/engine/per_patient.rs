@@ -9,9 +9,8 @@ use polars::prelude::*;
 use super::cohorts::{reported_by_index, variant_flags, variant_rows};
 use super::compile::Reduce;
 use super::inputs::Inputs;
+use super::kernel::KernelAtoms;
 use super::lookup::{PatientRows, ROW};
-use super::measures::atoms::{MeasureAtom, MeasureKernel};
-use super::measures::MeasureRules;
 use super::reduce::PatientReduction;
 use super::EngineError;
 use crate::definition::model::Definition;
@@ -28,9 +27,6 @@ pub(crate) struct PerPatient<'c> {
     /// Group-bys on `person_id`, joined to the core at the end.
     grouped: Vec<LazyFrame>,
 }
-
-/// Measurement atoms for [`MeasureKernel`]: the measures' rules and the atoms by name.
-pub(crate) type KernelAtoms = (Arc<MeasureRules>, Vec<(String, MeasureAtom)>);
 
 /// `key`, then `columns`.
 fn keyed(key: Expr, columns: &[Expr]) -> Vec<Expr> {
@@ -75,8 +71,8 @@ impl<'c> PerPatient<'c> {
         }
     }
 
-    /// Whether records are reduced by patient row (the ids have the lookup), so that measurement
-    /// atoms can go to a [`MeasureKernel`].
+    /// Whether records are reduced by patient row (the ids have the lookup), so that atoms can go
+    /// to a kernel ([`super::kernel`]).
     pub(crate) fn by_row(&self) -> bool {
         self.rows.is_some()
     }
@@ -92,10 +88,12 @@ impl<'c> PerPatient<'c> {
         reductions: &[(String, Reduce)],
         kernel: Option<KernelAtoms>,
     ) -> Result<(), EngineError> {
+        let by_kernel = kernel.is_some();
         if self.rows.is_some() {
+            let kernel = kernel.map(|kernel| kernel.build(self.core)).transpose()?;
             let mut selected = keyed(col(ROW), columns);
-            if kernel.is_some() {
-                selected.extend(MeasureKernel::INPUTS.map(col));
+            if let Some(kernel) = &kernel {
+                selected.extend(kernel.inputs().iter().map(|name| col(*name)));
             }
             let by_row = records.clone().select(selected);
             let schema = by_row.clone().collect_schema()?;
@@ -107,18 +105,16 @@ impl<'c> PerPatient<'c> {
                 })
                 .collect();
             if let Some(mut reduction) = PatientReduction::new(spec, self.core.height()) {
-                if let Some((rules, atoms)) = kernel {
-                    let kernel = MeasureKernel::new(rules, atoms, self.core)?;
+                if let Some(kernel) = kernel {
                     reduction = reduction.with_kernel(kernel);
                 }
                 self.reduced.extend(reduction.run(by_row)?);
                 return Ok(());
             }
         }
-        if kernel.is_some() {
+        if by_kernel {
             return Err(EngineError::Internal(
-                "measurement atoms for the kernel where records are not reduced by patient row"
-                    .into(),
+                "kernel atoms where records are not reduced by patient row".into(),
             ));
         }
         let aggregations: Vec<Expr> = reductions
@@ -136,8 +132,8 @@ impl<'c> PerPatient<'c> {
 
     /// One table's atoms: `columns` (each aliased to its name in `reductions`) over `records`
     /// (with `person_id`) and their patient's [`PERSON_COLUMNS`], computed after each step of
-    /// `prepared` in turn (a step reads the columns of the steps before it); and the measurement
-    /// table's `kernel` atoms (only where [`PerPatient::by_row`]).
+    /// `prepared` in turn (a step reads the columns of the steps before it); and the table's
+    /// `kernel` atoms (only where [`PerPatient::by_row`]).
     pub(crate) fn records(
         &mut self,
         records: LazyFrame,

@@ -14,8 +14,8 @@ use polars_arrow::bitmap::Bitmap;
 use polars_arrow::types::NativeType;
 
 use super::compile::Reduce;
+use super::kernel::Kernel;
 use super::lookup::ROW;
-use super::measures::atoms::MeasureKernel;
 
 /// An integer type an atom can hold.
 pub(crate) trait Word: Copy + Ord + BitOr<Output = Self> + Default {
@@ -203,8 +203,8 @@ pub(crate) struct PatientReduction {
     patients: usize,
     columns: Vec<(String, Reduce, DataType)>,
     accumulators: Vec<Accumulator>,
-    /// Measurement atoms folded from the records' own columns, not from atom columns.
-    kernel: Option<MeasureKernel>,
+    /// Atoms folded from the records' own columns, not from atom columns.
+    kernel: Option<Box<dyn Kernel>>,
 }
 
 impl PatientReduction {
@@ -227,8 +227,8 @@ impl PatientReduction {
     }
 
     /// The reduction with `kernel`'s atoms folded from each morsel too (the morsels then hold
-    /// [`MeasureKernel::INPUTS`]).
-    pub(crate) fn with_kernel(self, kernel: MeasureKernel) -> PatientReduction {
+    /// its [`Kernel::inputs`]).
+    pub(crate) fn with_kernel(self, kernel: Box<dyn Kernel>) -> PatientReduction {
         PatientReduction {
             kernel: Some(kernel),
             ..self
@@ -294,7 +294,7 @@ impl PatientReduction {
             .zip(self.accumulators)
             .map(|((name, _, _), accumulator)| accumulator.finish(name).into_column())
             .collect();
-        columns.extend(self.kernel.map(MeasureKernel::finish).unwrap_or_default());
+        columns.extend(self.kernel.map(Kernel::finish).unwrap_or_default());
         columns
     }
 }

@@ -1,0 +1,279 @@
+//! Record atoms folded straight into their patients' slots, in one pass over a table's records:
+//! what the measurement and observation kernels share (the atom, its window, test and `latest`
+//! key on one record, and the per-patient slots).
+//!
+//! As polars expressions, every atom of a table is computed on every record of it: each source's
+//! value, then per atom the window, the test and the `latest` key, a dozen columns over the
+//! whole table, of which each atom keeps the tenth that are its source's records. A kernel finds
+//! a record's sources (measures, observations) by a small key, computes the record's value once
+//! per source, and only that source's atoms test it. The polars expressions stay the reference:
+//! the hash group-by path evaluates them, and the tests check that both agree.
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::compile::{Reduce, DATE_OFFSET};
+use super::measures::atoms::MeasureKernel;
+use super::measures::{greater, less, MeasureRules};
+use super::observations::{ObservationKernel, ObservationRules};
+use super::reduce::Slots;
+use crate::definition::model::{CmpOp, Window};
+
+/// A record's value of one source, valid in its domain.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum Value {
+    Number(f64),
+    /// A text, by its index in the kernel's vocabulary (0: a text it does not list).
+    Text(u32),
+}
+
+/// What a `latest` test asks of the record's value.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Truth {
+    /// `value <op> threshold`, in polars' float order.
+    Compare(CmpOp, f64),
+    /// The text is one of these (vocabulary indexes).
+    TextIn(Vec<u32>),
+}
+
+impl Truth {
+    #[inline(always)]
+    fn holds(&self, value: Value) -> bool {
+        match (self, value) {
+            (Truth::Compare(op, threshold), Value::Number(value)) => {
+                compare(value, *op, *threshold)
+            }
+            (Truth::TextIn(texts), Value::Text(text)) => text != 0 && texts.contains(&text),
+            // The compiler gives a kernel atom only where the test fits the value's kind.
+            _ => false,
+        }
+    }
+}
+
+/// What an atom asks of its source's records in the window.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum Test {
+    /// `any`: 2 where a record has a value (0 and no record are the same to the criterion).
+    Any,
+    /// `latest ... <truth>`: the record's key `(date + DATE_OFFSET) * 2 + bit`, with `bit`
+    /// chosen by whether the truth holds, so that the largest key is the latest record and its
+    /// ties are broken by the tie rule.
+    Latest {
+        truth: Truth,
+        bit_if_holds: i32,
+        bit_if_not: i32,
+    },
+}
+
+/// An atom over one source's records (a measure's, an observation's) without a `where` filter.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct RecordAtom {
+    /// The measure or observation, by index in the definition.
+    pub source: usize,
+    /// How many days before the index date the window reaches (None: any time up to it).
+    lookback: Option<i32>,
+    pub test: Test,
+}
+
+impl RecordAtom {
+    /// The atom of `test` on source `source`'s records in `window`; None for a window a kernel
+    /// does not evaluate (`ongoing`, a treatment's).
+    pub(crate) fn new(source: usize, window: &Window, test: Test) -> Option<RecordAtom> {
+        let lookback = match window {
+            Window::UpToIndex => None,
+            Window::WithinDays(days) => Some(*days as i32),
+            Window::Ongoing { .. } => return None,
+        };
+        Some(RecordAtom {
+            source,
+            lookback,
+            test,
+        })
+    }
+
+    /// `date <= idx` and, within a number of days, `date >= idx - days` (polars' wrapping
+    /// Int32 arithmetic, as `records::in_window` computes it).
+    #[inline(always)]
+    fn in_window(&self, date: i32, idx: i32) -> bool {
+        date <= idx
+            && self
+                .lookback
+                .is_none_or(|days| date >= idx.wrapping_sub(days))
+    }
+
+    /// The atom's value for a record of `date` with `value`, or None outside the window.
+    #[inline(always)]
+    fn of(&self, date: i32, idx: i32, value: Value) -> Option<i32> {
+        if !self.in_window(date, idx) {
+            return None;
+        }
+        Some(match &self.test {
+            Test::Any => 2,
+            Test::Latest {
+                truth,
+                bit_if_holds,
+                bit_if_not,
+            } => {
+                let bit = if truth.holds(value) {
+                    *bit_if_holds
+                } else {
+                    *bit_if_not
+                };
+                date.wrapping_add(DATE_OFFSET)
+                    .wrapping_mul(2)
+                    .wrapping_add(bit)
+            }
+        })
+    }
+}
+
+/// `value <op> threshold` in polars' float order (NaN above every number, equal to itself).
+#[inline(always)]
+fn compare(value: f64, op: CmpOp, threshold: f64) -> bool {
+    match op {
+        CmpOp::Lt => less(value, threshold),
+        CmpOp::Le => !greater(value, threshold),
+        CmpOp::Gt => greater(value, threshold),
+        CmpOp::Ge => !less(value, threshold),
+        CmpOp::Eq => !less(value, threshold) && !greater(value, threshold),
+        CmpOp::Ne => less(value, threshold) || greater(value, threshold),
+    }
+}
+
+/// One atom's per-patient slots: an `any` code (Int8) or a `latest` key (Int32), by max.
+enum Slot {
+    Any(Slots<i8>),
+    Latest(Slots<i32>),
+}
+
+/// The atoms of one kernel with their slots, and each patient's index date.
+pub(crate) struct AtomSlots {
+    atoms: Vec<(String, RecordAtom)>,
+    slots: Vec<Slot>,
+    /// Per source, its atoms (positions in `atoms`).
+    of_source: Vec<Vec<usize>>,
+    idx: Vec<Option<i32>>,
+}
+
+impl AtomSlots {
+    /// Slots for `atoms` (name, atom) of `sources` sources, over the patients of `core`.
+    pub(crate) fn new(
+        atoms: Vec<(String, RecordAtom)>,
+        sources: usize,
+        core: &DataFrame,
+    ) -> PolarsResult<AtomSlots> {
+        let idx = core.column("p_idx")?.as_materialized_series();
+        let idx = idx.cast(&DataType::Int32)?.i32()?.iter().collect();
+        let of_source = (0..sources)
+            .map(|s| {
+                (0..atoms.len())
+                    .filter(|&a| atoms[a].1.source == s)
+                    .collect()
+            })
+            .collect();
+        let slots = atoms
+            .iter()
+            .map(|(_, atom)| match atom.test {
+                Test::Any => Slot::Any(Slots::new(core.height(), Reduce::Max)),
+                Test::Latest { .. } => Slot::Latest(Slots::new(core.height(), Reduce::Max)),
+            })
+            .collect();
+        Ok(AtomSlots {
+            atoms,
+            slots,
+            of_source,
+            idx,
+        })
+    }
+
+    /// Whether some atom reads the records of `source`.
+    pub(crate) fn reads(&self, source: usize) -> bool {
+        self.of_source
+            .get(source)
+            .is_some_and(|atoms| !atoms.is_empty())
+    }
+
+    /// The index date of patient `row`.
+    #[inline(always)]
+    pub(crate) fn idx(&self, row: usize) -> Option<i32> {
+        self.idx[row]
+    }
+
+    /// Folds a record of patient `row` (index date `idx`), of `date`, with `value` of `source`,
+    /// into the slots of that source's atoms.
+    #[inline(always)]
+    pub(crate) fn fold(
+        &mut self,
+        row: usize,
+        (date, idx): (i32, i32),
+        source: usize,
+        value: Value,
+    ) {
+        for &a in &self.of_source[source] {
+            let Some(result) = self.atoms[a].1.of(date, idx, value) else {
+                continue;
+            };
+            match &mut self.slots[a] {
+                // An `any` atom's result is its code, 2.
+                Slot::Any(slots) => slots.max(row, result as i8),
+                Slot::Latest(slots) => slots.max(row, result),
+            }
+        }
+    }
+
+    /// One column per atom, aligned with the core's rows: null where no record counted.
+    pub(crate) fn finish(self) -> Vec<Column> {
+        self.atoms
+            .iter()
+            .zip(self.slots)
+            .map(|((name, _), slot)| {
+                match slot {
+                    Slot::Any(slots) => slots.finish::<Int8Type>(name),
+                    Slot::Latest(slots) => slots.finish::<Int32Type>(name),
+                }
+                .into_column()
+            })
+            .collect()
+    }
+}
+
+/// A table's atoms folded from the records' own columns by patient row.
+pub(crate) trait Kernel: Send {
+    /// The record columns it reads (besides the patient row).
+    fn inputs(&self) -> &'static [&'static str];
+    /// Folds one morsel of records: `rows` (their patient rows, checked to be in the core) and
+    /// the [`Kernel::inputs`] columns of `morsel`.
+    fn fold(&mut self, rows: &[IdxSize], morsel: &DataFrame) -> PolarsResult<()>;
+    /// One column per atom, aligned with the core's rows.
+    fn finish(self: Box<Self>) -> Vec<Column>;
+}
+
+/// Column `name` of `morsel` as one chunk of `dtype`.
+pub(crate) fn input(morsel: &DataFrame, name: &str, dtype: &DataType) -> PolarsResult<Series> {
+    let column = morsel.column(name)?.as_materialized_series();
+    Ok(column.cast(dtype)?.rechunk())
+}
+
+/// A table's kernel atoms (name, atom) with the rules that read its records.
+pub(crate) enum KernelAtoms {
+    Measures(Arc<MeasureRules>, Vec<(String, RecordAtom)>),
+    Observations(Arc<ObservationRules>, Vec<(String, RecordAtom)>),
+}
+
+impl KernelAtoms {
+    /// The kernel over the patients of `core`.
+    pub(crate) fn build(self, core: &DataFrame) -> PolarsResult<Box<dyn Kernel>> {
+        Ok(match self {
+            KernelAtoms::Measures(rules, atoms) => {
+                Box::new(MeasureKernel::new(rules, atoms, core)?)
+            }
+            KernelAtoms::Observations(rules, atoms) => {
+                Box::new(ObservationKernel::new(rules, atoms, core)?)
+            }
+        })
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests;

@@ -1,0 +1,264 @@
+//! The kernels against the polars expressions they stand in for: every measurement and
+//! observation atom of the shipped definition, reduced by the kernel (row lookup) and by the
+//! hash group-by, on seeded random records crossing every code, unit, text, edge value and
+//! window edge; and the helpers of the kernels' hand-worked tests.
+
+use std::path::Path;
+
+use polars::prelude::*;
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::*;
+use crate::definition::model::Definition;
+use crate::engine::compile::{Atom, Compiler, Context};
+use crate::engine::evaluate::drug_criteria;
+use crate::engine::lookup::PatientRows;
+use crate::engine::per_patient::PerPatient;
+use crate::engine::records::RecordTable;
+
+pub(crate) fn shipped() -> Definition {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/impress-norway.toml");
+    crate::definition::load(&path).expect("the shipped definition loads")
+}
+
+/// Every patient's index date in the tests.
+pub(crate) const IDX: i32 = 20_000;
+
+/// A patient core of `sexes.len()` patients, ids from 0.
+pub(crate) fn core(sexes: &[Option<&str>], ages: &[Option<i32>]) -> DataFrame {
+    let n = sexes.len();
+    df!(
+        "person_id" => (0..n as i64).collect::<Vec<_>>(),
+        "p_idx" => vec![IDX; n],
+        "p_sex" => sexes,
+        "p_age" => ages,
+        "p_death" => vec![None::<i32>; n],
+        "p_primary" => vec![None::<&str>; n],
+    )
+    .unwrap()
+}
+
+/// The window offsets (days from the index date) the random records take.
+const OFFSETS: [Option<i32>; 11] = [
+    Some(1),
+    Some(0),
+    Some(-1),
+    Some(-30),
+    Some(-31),
+    Some(-90),
+    Some(-91),
+    Some(-365),
+    Some(-366),
+    Some(-5000),
+    None,
+];
+
+const PATIENTS: usize = 3_000;
+
+/// `table`'s atoms of the shipped definition on `records` (its standard columns), reduced with
+/// the kernel and with the polars expressions: the same for every patient, and neither all
+/// values nor all missing for any kernel atom.
+fn kernel_agrees(table: RecordTable, records: LazyFrame) {
+    let definition = shipped();
+    let mut compiler = Compiler::new(&definition);
+    for criterion in &definition.criteria {
+        let _ = compiler
+            .criterion(criterion, Context { drug: None })
+            .unwrap();
+    }
+    for (d, drug) in definition.drugs.iter().enumerate() {
+        for criterion in drug_criteria(&definition, d) {
+            let ctx = Context {
+                drug: Some((d, drug)),
+            };
+            let _ = compiler.criterion(criterion, ctx).unwrap();
+        }
+    }
+    let atoms = &compiler.atoms()[&table];
+    let sexes: Vec<Option<&str>> = (0..PATIENTS)
+        .map(|p| [Some("F"), Some("M"), Some("U"), None][p % 4])
+        .collect();
+    let ages: Vec<Option<i32>> = (0..PATIENTS)
+        .map(|p| [Some(40), Some(85), None][p % 3])
+        .collect();
+    let core = core(&sexes, &ages);
+    let prepared = [
+        compiler.prepared(table),
+        compiler
+            .shared()
+            .get(&table)
+            .map(|shared| shared.iter().map(|(_, expr)| expr.clone()).collect())
+            .unwrap_or_default(),
+    ];
+    let column_of = |atoms: &[&Atom]| {
+        let columns: Vec<Expr> = atoms.iter().map(|atom| atom.column.clone()).collect();
+        let reductions: Vec<(String, Reduce)> = atoms
+            .iter()
+            .map(|atom| (atom.name.clone(), atom.reduce))
+            .collect();
+        (columns, reductions)
+    };
+    let (kernel, polars): (Vec<_>, Vec<_>) = atoms.iter().partition(|atom| atom.kernel.is_some());
+    assert!(
+        kernel.len() >= 3,
+        "{} kernel atoms on {table:?}",
+        kernel.len()
+    );
+
+    let rows = PatientRows::of(&core);
+    assert!(rows.is_some());
+    let mut by_kernel = PerPatient::new(&core, rows);
+    let kernel_atoms = kernel
+        .iter()
+        .map(|atom| (atom.name.clone(), atom.kernel.clone().unwrap()))
+        .collect();
+    let (columns, reductions) = column_of(&polars);
+    let kernel_atoms = compiler.kernel(table, kernel_atoms);
+    by_kernel
+        .records(
+            records.clone(),
+            &prepared,
+            columns,
+            reductions,
+            kernel_atoms,
+        )
+        .unwrap();
+    let mut by_polars = PerPatient::new(&core, None);
+    let all: Vec<_> = atoms.iter().collect();
+    let (columns, reductions) = column_of(&all);
+    by_polars
+        .records(records, &prepared, columns, reductions, None)
+        .unwrap();
+
+    // `any`: no record and no record in the window are the same (0), as the engine fills them.
+    let mut selected = vec![col("person_id")];
+    selected.extend(atoms.iter().map(|atom| match &atom.kernel {
+        Some(RecordAtom {
+            test: Test::Any, ..
+        }) => col(atom.name.as_str()).fill_null(lit(0i8)),
+        _ => col(atom.name.as_str()),
+    }));
+    let result = |per_patient: PerPatient| {
+        per_patient
+            .into_wide()
+            .unwrap()
+            .select(selected.clone())
+            .sort(["person_id"], SortMultipleOptions::default())
+            .collect()
+            .unwrap()
+    };
+    let by_polars = result(by_polars);
+    let by_kernel = result(by_kernel);
+    assert_eq!(by_kernel, by_polars);
+    for atom in kernel {
+        let column = by_kernel.column(&atom.name).unwrap();
+        let column = column
+            .as_materialized_series()
+            .cast(&DataType::Int64)
+            .unwrap();
+        let values = column.i64().unwrap().iter();
+        let values = values.filter(|v| v.is_some_and(|v| v != 0)).count();
+        assert!(values > 0 && values < PATIENTS, "{}: {values}", atom.name);
+    }
+}
+
+/// `n` random patient ids (some in no patient's row: orphan records) and dates.
+fn patients_and_dates(rng: &mut ChaCha8Rng, n: usize) -> (Vec<i64>, Vec<Option<i32>>) {
+    (0..n)
+        .map(|_| {
+            let person = rng.random_range(0..PATIENTS as i64 + 50);
+            let offset = OFFSETS[rng.random_range(0..OFFSETS.len())];
+            (person, offset.map(|o| IDX + o))
+        })
+        .unzip()
+}
+
+/// One of `values`, at random.
+fn pick<T: Copy>(rng: &mut ChaCha8Rng, values: &[T]) -> T {
+    values[rng.random_range(0..values.len())]
+}
+
+#[test]
+fn measurement_kernel_agrees_with_the_polars_atoms() {
+    let definition = shipped();
+    let mut codes: Vec<Option<&str>> = vec![None, Some("0000-0")];
+    let mut units: Vec<Option<&str>> = vec![None, Some("furlong")];
+    for m in &definition.measures {
+        codes.extend(m.loinc.iter().map(|c| Some(c.as_str())));
+        units.push(Some(m.unit.as_str()));
+        units.extend(m.conversions.iter().map(|c| Some(c.from.as_str())));
+    }
+    units.extend([Some("umol/L"), Some("mg/dL"), Some(" g/L ")]);
+    let values = [
+        None,
+        Some(f64::NAN),
+        Some(-1.0),
+        Some(0.0),
+        Some(1.0),
+        Some(1.5),
+        Some(9.0),
+        Some(35.0),
+        Some(40.0),
+        Some(50.0),
+        Some(90.0),
+        Some(470.0),
+        Some(500.0),
+        Some(f64::INFINITY),
+    ];
+    let highs = [None, Some(0.0), Some(-2.0), Some(f64::NAN), Some(40.0)];
+    let n = 40_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(11);
+    let (person, date) = patients_and_dates(&mut rng, n);
+    let records = df!(
+        "person_id" => person,
+        "date" => date,
+        "code" => (0..n).map(|_| pick(&mut rng, &codes)).collect::<Vec<_>>(),
+        "value" => (0..n).map(|_| pick(&mut rng, &values)).collect::<Vec<_>>(),
+        "unit" => (0..n).map(|_| pick(&mut rng, &units)).collect::<Vec<_>>(),
+        "range_high" => (0..n).map(|_| pick(&mut rng, &highs)).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    kernel_agrees(RecordTable::Measurement, records.lazy());
+}
+
+#[test]
+fn observation_kernel_agrees_with_the_polars_atoms() {
+    let definition = shipped();
+    let mut codes: Vec<Option<&str>> = vec![None, Some("other")];
+    let mut texts: Vec<Option<&str>> = vec![None, Some("other"), Some(""), Some("L01XE")];
+    for observation in &definition.observations {
+        codes.push(Some(observation.code.as_str()));
+        texts.extend(
+            observation
+                .text_domain
+                .iter()
+                .flatten()
+                .map(|t| Some(t.as_str())),
+        );
+    }
+    let numbers = [
+        None,
+        Some(f64::NAN),
+        Some(-1.0),
+        Some(0.0),
+        Some(1.0),
+        Some(2.0),
+        Some(2.5),
+        Some(3.0),
+        Some(5.0),
+        Some(5.5),
+    ];
+    let n = 30_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(12);
+    let (person, date) = patients_and_dates(&mut rng, n);
+    let records = df!(
+        "person_id" => person,
+        "date" => date,
+        "code" => (0..n).map(|_| pick(&mut rng, &codes)).collect::<Vec<_>>(),
+        "value_num" => (0..n).map(|_| pick(&mut rng, &numbers)).collect::<Vec<_>>(),
+        "value_text" => (0..n).map(|_| pick(&mut rng, &texts)).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    kernel_agrees(RecordTable::Observation, records.lazy());
+}

@@ -1,0 +1,232 @@
+//! The observation kernel ([`super::kernel`]): a record's code key names its observations; its
+//! value (a number in the observation's domain, or a text of its domain, by index in the
+//! definition's vocabulary of texts) is read once per observation, and only that observation's
+//! atoms test it. Codes and texts are looked up once per distinct value of a chunk.
+
+use std::sync::Arc;
+
+use foldhash::HashMap;
+use polars::prelude::*;
+
+use super::kernel::{input, AtomSlots, Kernel, RecordAtom, Value};
+use super::measures::{greater, less};
+use crate::definition::model::{Definition, ValueKind};
+use crate::extract::distinct::map_distinct;
+
+/// Column of each observation record's key: its code's index among the definition's observation
+/// codes, from 1 (0: any other code, or none).
+pub(crate) const OBSERVATION_KEY: &str = "__observation_key";
+/// Column of each observation record's text: [`NO_TEXT`], [`OTHER_TEXT`], or its index in the
+/// definition's vocabulary of texts (every value of every text domain).
+pub(crate) const TEXT_KEY: &str = "__text_key";
+/// The text key of a record without a text.
+const NO_TEXT: u32 = 0;
+/// The text key of a text no domain lists.
+const OTHER_TEXT: u32 = 1;
+
+/// Which records of an observation have a value.
+#[derive(Debug)]
+enum ValueRule {
+    /// `value_num`, within the domain where there is one (inclusive, polars' float order).
+    Number(Option<(f64, f64)>),
+    /// `value_text`, one of the domain's texts where there is one (by text key), else any.
+    Text(Option<Vec<bool>>),
+}
+
+/// The observations of a definition, as the kernel reads them.
+#[derive(Debug)]
+pub(crate) struct ObservationRules {
+    codes: HashMap<String, u32>,
+    texts: HashMap<String, u32>,
+    /// Per code key, the observations of that code.
+    observations_of_key: Vec<Vec<usize>>,
+    values: Vec<ValueRule>,
+}
+
+impl ObservationRules {
+    pub(crate) fn new(definition: &Definition) -> ObservationRules {
+        let mut codes: HashMap<String, u32> = HashMap::default();
+        let mut observations_of_key: Vec<Vec<usize>> = vec![Vec::new()];
+        let mut texts: HashMap<String, u32> = HashMap::default();
+        for (o, observation) in definition.observations.iter().enumerate() {
+            let next = codes.len() as u32 + 1;
+            let key = *codes.entry(observation.code.clone()).or_insert(next);
+            if key as usize == observations_of_key.len() {
+                observations_of_key.push(Vec::new());
+            }
+            observations_of_key[key as usize].push(o);
+            for text in observation.text_domain.iter().flatten() {
+                let next = texts.len() as u32 + OTHER_TEXT + 1;
+                texts.entry(text.clone()).or_insert(next);
+            }
+        }
+        let vocabulary = texts.len() + OTHER_TEXT as usize + 1;
+        let values = (definition.observations.iter())
+            .map(|observation| match observation.kind {
+                ValueKind::Number => ValueRule::Number(observation.number_domain),
+                ValueKind::Text => {
+                    ValueRule::Text(observation.text_domain.as_ref().map(|domain| {
+                        let mut member = vec![false; vocabulary];
+                        for text in domain {
+                            member[texts[text] as usize] = true;
+                        }
+                        member
+                    }))
+                }
+            })
+            .collect();
+        ObservationRules {
+            codes,
+            texts,
+            observations_of_key,
+            values,
+        }
+    }
+
+    /// The text keys of `values`, for a `latest ... in [...]` test on observation `o`; None
+    /// where `o` has no text domain (its texts are not all in the vocabulary). A value outside
+    /// the domain is left out: no record's value can equal it.
+    pub(crate) fn text_keys(&self, o: usize, values: &[String]) -> Option<Vec<u32>> {
+        match &self.values[o] {
+            ValueRule::Text(Some(member)) => Some(
+                values
+                    .iter()
+                    .filter_map(|value| self.texts.get(value).copied())
+                    .filter(|&key| member[key as usize])
+                    .collect(),
+            ),
+            _ => None,
+        }
+    }
+
+    /// Whether observation `o`'s values are numbers.
+    pub(crate) fn is_number(&self, o: usize) -> bool {
+        matches!(self.values[o], ValueRule::Number(_))
+    }
+
+    /// The code key (UInt32, see [`OBSERVATION_KEY`]) of the standard observation column `code`.
+    pub(crate) fn key(self: &Arc<Self>) -> Expr {
+        let this = Arc::clone(self);
+        col("code").map(
+            move |code: Column| {
+                let keys = map_distinct(code.str()?, |code| {
+                    code.and_then(|c| this.codes.get(c)).copied().unwrap_or(0)
+                });
+                Ok(UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column())
+            },
+            |_, _| Ok(Field::new(OBSERVATION_KEY.into(), DataType::UInt32)),
+        )
+    }
+
+    /// The text key (UInt32, see [`TEXT_KEY`]) of the standard observation column `value_text`.
+    pub(crate) fn text_key(self: &Arc<Self>) -> Expr {
+        let this = Arc::clone(self);
+        col("value_text").map(
+            move |text: Column| {
+                let keys = map_distinct(text.str()?, |text| match text {
+                    None => NO_TEXT,
+                    Some(text) => this.texts.get(text).copied().unwrap_or(OTHER_TEXT),
+                });
+                Ok(UInt32Chunked::from_vec(TEXT_KEY.into(), keys).into_column())
+            },
+            |_, _| Ok(Field::new(TEXT_KEY.into(), DataType::UInt32)),
+        )
+    }
+
+    /// Observation `o`'s value of a record, if it has one in the domain.
+    fn value(&self, o: usize, number: Option<f64>, text: u32) -> Option<Value> {
+        match &self.values[o] {
+            ValueRule::Number(domain) => {
+                let number = number?;
+                let inside =
+                    domain.is_none_or(|(low, high)| !less(number, low) && !greater(number, high));
+                inside.then_some(Value::Number(number))
+            }
+            ValueRule::Text(domain) => {
+                let inside =
+                    text != NO_TEXT && domain.as_ref().is_none_or(|member| member[text as usize]);
+                inside.then_some(Value::Text(text))
+            }
+        }
+    }
+}
+
+/// The observation atoms of one table's pass, with their slots.
+pub(crate) struct ObservationKernel {
+    rules: Arc<ObservationRules>,
+    atoms: AtomSlots,
+    /// Per code key, the observations read by some atom.
+    observations_of_key: Vec<Vec<usize>>,
+}
+
+impl ObservationKernel {
+    /// The kernel of `atoms` (name, atom of an observation) over the patients of `core`.
+    pub(crate) fn new(
+        rules: Arc<ObservationRules>,
+        atoms: Vec<(String, RecordAtom)>,
+        core: &DataFrame,
+    ) -> PolarsResult<ObservationKernel> {
+        let atoms = AtomSlots::new(atoms, rules.values.len(), core)?;
+        let observations_of_key = (rules.observations_of_key.iter())
+            .map(|of| of.iter().copied().filter(|&o| atoms.reads(o)).collect())
+            .collect();
+        Ok(ObservationKernel {
+            rules,
+            atoms,
+            observations_of_key,
+        })
+    }
+}
+
+impl Kernel for ObservationKernel {
+    fn inputs(&self) -> &'static [&'static str] {
+        &["date", OBSERVATION_KEY, "value_num", TEXT_KEY]
+    }
+
+    fn fold(&mut self, rows: &[IdxSize], morsel: &DataFrame) -> PolarsResult<()> {
+        let (dates, keys, numbers, texts) = (
+            input(morsel, "date", &DataType::Int32)?,
+            input(morsel, OBSERVATION_KEY, &DataType::UInt32)?,
+            input(morsel, "value_num", &DataType::Float64)?,
+            input(morsel, TEXT_KEY, &DataType::UInt32)?,
+        );
+        let (dates, keys) = (
+            dates.i32()?.downcast_as_array(),
+            keys.u32()?.downcast_as_array(),
+        );
+        let (numbers, texts) = (
+            numbers.f64()?.downcast_as_array(),
+            texts.u32()?.downcast_as_array(),
+        );
+        polars_ensure!(
+            [dates.len(), keys.len(), numbers.len(), texts.len()] == [rows.len(); 4],
+            ShapeMismatch: "observation columns are not as long as their rows"
+        );
+        for (i, &row) in rows.iter().enumerate() {
+            let Some(observations) = keys
+                .get(i)
+                .and_then(|key| self.observations_of_key.get(key as usize))
+            else {
+                continue;
+            };
+            let row = row as usize;
+            let (Some(date), Some(idx)) = (dates.get(i), self.atoms.idx(row)) else {
+                continue;
+            };
+            let (number, text) = (numbers.get(i), texts.get(i).unwrap_or(NO_TEXT));
+            for &o in observations {
+                if let Some(value) = self.rules.value(o, number, text) {
+                    self.atoms.fold(row, (date, idx), o, value);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn finish(self: Box<Self>) -> Vec<Column> {
+        self.atoms.finish()
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,113 @@
+//! The observation kernel's atoms worked out by hand (its agreement with the polars expressions
+//! is tested in `engine/kernel/tests.rs`).
+
+use polars::prelude::*;
+
+use super::*;
+use crate::definition::model::{CmpOp, Window};
+use crate::engine::kernel::tests::{core, shipped, IDX};
+use crate::engine::kernel::{Kernel, Test, Truth};
+use crate::engine::lookup::ROW;
+
+/// From the shipped definition: ECOG a number in 0..5, brain metastasis status a text of none,
+/// stable or progressive, allergy any text.
+#[test]
+fn atoms_worked_out_by_hand() {
+    let definition = shipped();
+    let rules = Arc::new(ObservationRules::new(&definition));
+    let observation = |name: &str| {
+        (definition.observations.iter())
+            .position(|o| o.name == name)
+            .unwrap()
+    };
+    let (ecog, brain, allergy) = (
+        observation("ecog"),
+        observation("brain_mets_status"),
+        observation("allergy"),
+    );
+    let progressive = rules.text_keys(brain, &["progressive".into()]).unwrap();
+    assert_eq!(progressive.len(), 1);
+    // Allergy has no text domain: a list of texts is left to the polars expression.
+    assert!(rules.text_keys(allergy, &["L01XE".into()]).is_none());
+    let atoms = vec![
+        (
+            "ecog".into(),
+            // All tied records must hold: a failing one sets the bit.
+            RecordAtom::new(
+                ecog,
+                &Window::WithinDays(30),
+                Test::Latest {
+                    truth: Truth::Compare(CmpOp::Le, 2.0),
+                    bit_if_holds: 0,
+                    bit_if_not: 1,
+                },
+            )
+            .unwrap(),
+        ),
+        (
+            "brain".into(),
+            // Any tied record may hold: a holding one sets the bit.
+            RecordAtom::new(
+                brain,
+                &Window::UpToIndex,
+                Test::Latest {
+                    truth: Truth::TextIn(progressive),
+                    bit_if_holds: 1,
+                    bit_if_not: 0,
+                },
+            )
+            .unwrap(),
+        ),
+        (
+            "allergy".into(),
+            RecordAtom::new(allergy, &Window::UpToIndex, Test::Any).unwrap(),
+        ),
+    ];
+    let core = core(&[Some("F"); 3], &[Some(60); 3]);
+    let records = df!(
+        "person_id" => [0i64, 0, 0, 0, 1, 1, 1, 1, 1, 2, 2, 2],
+        "date" => [IDX - 30, IDX - 30, IDX, IDX - 400, IDX + 1, IDX - 1, IDX, IDX, IDX - 5000, IDX, IDX, IDX],
+        "code" => [
+            "89247-1", "89247-1", "89247-1", "brain-mets-status",
+            "89247-1", "89247-1", "brain-mets-status", "brain-mets-status", "allergy",
+            "allergy", "brain-mets-status", "other",
+        ],
+        "value_num" => [Some(2.0), Some(3.0), Some(7.0), None, Some(1.0), Some(f64::NAN), None, None, None, None, None, Some(1.0)],
+        "value_text" => [
+            None, None, None, Some("stable"),
+            None, None, Some("progressive"), Some("unknown"), Some("L01XE"),
+            None, None, Some("true"),
+        ],
+    )
+    .unwrap()
+    .lazy()
+    .with_columns([
+        rules.key().alias(OBSERVATION_KEY),
+        rules.text_key().alias(TEXT_KEY),
+        col("person_id").cast(IDX_DTYPE).alias(ROW),
+    ])
+    .collect()
+    .unwrap();
+    let mut kernel = ObservationKernel::new(rules, atoms, &core).unwrap();
+    let rows: Vec<IdxSize> = records
+        .column(ROW)
+        .unwrap()
+        .idx()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    kernel.fold(&rows, &records).unwrap();
+    let got = DataFrame::new(3, Box::new(kernel).finish()).unwrap();
+    // Patient 0: ECOG 2 and 3 tied 30 days before (3 fails `<= 2`), 7 is outside 0..5:
+    // (IDX - 30 + 100000) * 2 + 1; "stable" 400 days before (no window): not progressive, bit 0.
+    // Patient 1: ECOG after the index date, NaN outside 0..5: none; "progressive" on the index
+    // date (bit 1), "unknown" not in the domain; an allergy 5000 days before counts.
+    // Patient 2: no text, no status; another code.
+    let want = df!(
+        "ecog" => [Some(239_941i32), None, None],
+        "brain" => [Some(239_200i32), Some(240_001), None],
+        "allergy" => [None, Some(2i8), None],
+    )
+    .unwrap();
+    assert_eq!(got, want);
+}
