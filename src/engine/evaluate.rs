@@ -133,17 +133,25 @@ pub fn patient_outcomes(
                 .alias(criterion_column(i)),
         );
     }
-    let mut per_drug = Vec::new();
+    // A criterion that does not depend on the drug (most cohort criteria) compiles to the same
+    // expression for every drug: computed once, copied to the other drugs' columns.
+    let (mut per_drug, mut copies) = (Vec::new(), Vec::new());
+    // A few dozen criteria: a list, not a map (an `Expr` is not a clean hash key).
+    let mut first: Vec<(Expr, String)> = Vec::new();
     for (d, drug) in definition.drugs.iter().enumerate() {
         let ctx = Context {
             drug: Some((d, drug)),
         };
         for (j, criterion) in drug_criteria(definition, d).enumerate() {
-            per_drug.push(
-                compiler
-                    .criterion(criterion, ctx)?
-                    .alias(drug_criterion_column(d, j)),
-            );
+            let outcome = compiler.criterion(criterion, ctx)?;
+            let column = drug_criterion_column(d, j);
+            match first.iter().find(|(earlier, _)| *earlier == outcome) {
+                Some((_, earlier)) => copies.push(col(earlier.as_str()).alias(column)),
+                None => {
+                    per_drug.push(outcome.clone().alias(column.as_str()));
+                    first.push((outcome, column));
+                }
+            }
         }
     }
 
@@ -231,6 +239,7 @@ pub fn patient_outcomes(
         .with_column(any_matched.alias("matched_any"))
         .with_columns(general)
         .with_columns(per_drug)
+        .with_columns(copies)
         .with_columns(strata(definition));
 
     let mut keep = vec![col("person_id")];
