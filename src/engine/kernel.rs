@@ -163,6 +163,10 @@ impl AtomSlots {
         sources: usize,
         core: &DataFrame,
     ) -> PolarsResult<AtomSlots> {
+        polars_ensure!(
+            atoms.iter().all(|(_, atom)| atom.source < sources),
+            ComputeError: "a kernel atom reads a source its table does not have"
+        );
         let idx = core.column("p_idx")?.as_materialized_series();
         let idx = idx.cast(&DataType::Int32)?.i32()?.iter().collect();
         let of_source = (0..sources)

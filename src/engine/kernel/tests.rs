@@ -262,3 +262,13 @@ fn observation_kernel_agrees_with_the_polars_atoms() {
     .unwrap();
     kernel_agrees(RecordTable::Observation, records.lazy());
 }
+
+/// An atom of a source its table does not have is an error, not a silent null.
+#[test]
+fn an_atom_of_an_unknown_source_is_an_error() {
+    let core = core(&[Some("F")], &[Some(60)]);
+    let atom = RecordAtom::new(11, &crate::definition::model::Window::UpToIndex, Test::Any);
+    let atoms = vec![("x".to_string(), atom.unwrap())];
+    assert!(AtomSlots::new(atoms.clone(), 11, &core).is_err());
+    assert!(AtomSlots::new(atoms, 12, &core).is_ok());
+}
