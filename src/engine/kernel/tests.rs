@@ -13,7 +13,7 @@ use super::*;
 use crate::definition::model::Definition;
 use crate::engine::compile::{Atom, Compiler, Context};
 use crate::engine::evaluate::drug_criteria;
-use crate::engine::lookup::PatientRows;
+use crate::engine::lookup::{PatientRows, ROW};
 use crate::engine::per_patient::PerPatient;
 use crate::engine::records::RecordTable;
 
@@ -37,6 +37,21 @@ pub(crate) fn core(sexes: &[Option<&str>], ages: &[Option<i32>]) -> DataFrame {
         "p_primary" => vec![None::<&str>; n],
     )
     .unwrap()
+}
+
+/// `kernel` folded over `records` (with [`ROW`] and its inputs) in one morsel, finished: one
+/// column per atom over `patients` patients.
+pub(crate) fn folded(kernel: Box<dyn Kernel>, records: &DataFrame, patients: usize) -> DataFrame {
+    let mut kernel = kernel;
+    let rows: Vec<IdxSize> = records
+        .column(ROW)
+        .unwrap()
+        .idx()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    kernel.fold(&rows, records).unwrap();
+    DataFrame::new(patients, kernel.finish()).unwrap()
 }
 
 /// The window offsets (days from the index date) the random records take.

@@ -3,11 +3,10 @@
 //! (null, NaN, negative, zero, infinite; ULN missing, zero, negative, NaN; sex U or missing; age
 //! missing); and a few values worked out by hand.
 
-use std::path::Path;
-
 use polars::prelude::*;
 
 use super::*;
+use crate::engine::kernel::tests::shipped;
 use crate::engine::records::one_of;
 
 /// The measure's value as polars expressions (the engine's code before the kernel), null where
@@ -119,11 +118,6 @@ fn oracle_egfr(scr_mg_dl: Expr) -> Expr {
 /// A Float64 column of `out`.
 fn floats(out: &DataFrame, name: &str) -> Vec<Option<f64>> {
     out.column(name).unwrap().f64().unwrap().iter().collect()
-}
-
-fn shipped() -> Definition {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/impress-norway.toml");
-    crate::definition::load(&path).expect("the shipped definition loads")
 }
 
 /// Every code and unit of the definition (units also padded with spaces), an unknown one and

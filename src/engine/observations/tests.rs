@@ -5,8 +5,8 @@ use polars::prelude::*;
 
 use super::*;
 use crate::definition::model::{CmpOp, Window};
-use crate::engine::kernel::tests::{core, shipped, IDX};
-use crate::engine::kernel::{Kernel, Test, Truth};
+use crate::engine::kernel::tests::{core, folded, shipped, IDX};
+use crate::engine::kernel::{Test, Truth};
 use crate::engine::lookup::ROW;
 
 /// From the shipped definition: ECOG a number in 0..5, brain metastasis status a text of none,
@@ -88,16 +88,8 @@ fn atoms_worked_out_by_hand() {
     ])
     .collect()
     .unwrap();
-    let mut kernel = ObservationKernel::new(rules, atoms, &core).unwrap();
-    let rows: Vec<IdxSize> = records
-        .column(ROW)
-        .unwrap()
-        .idx()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
-    kernel.fold(&rows, &records).unwrap();
-    let got = DataFrame::new(3, Box::new(kernel).finish()).unwrap();
+    let kernel = ObservationKernel::new(rules, atoms, &core).unwrap();
+    let got = folded(Box::new(kernel), &records, 3);
     // Patient 0: ECOG 2 and 3 tied 30 days before (3 fails `<= 2`), 7 is outside 0..5:
     // (IDX - 30 + 100000) * 2 + 1; "stable" 400 days before (no window): not progressive, bit 0.
     // Patient 1: ECOG after the index date, NaN outside 0..5: none; "progressive" on the index

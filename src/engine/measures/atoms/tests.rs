@@ -5,8 +5,8 @@ use polars::prelude::*;
 
 use super::*;
 use crate::definition::model::{CmpOp, Definition, Window};
-use crate::engine::kernel::tests::{core, shipped, IDX};
-use crate::engine::kernel::{Kernel, RecordAtom, Test, Truth};
+use crate::engine::kernel::tests::{core, folded, shipped, IDX};
+use crate::engine::kernel::{RecordAtom, Test, Truth};
 use crate::engine::lookup::ROW;
 
 fn measure(definition: &Definition, name: &str) -> usize {
@@ -83,16 +83,8 @@ fn atoms_worked_out_by_hand() {
     )
     .unwrap();
     let records = with_key(records, &rules);
-    let mut kernel = MeasureKernel::new(rules, atoms, &core).unwrap();
-    let rows: Vec<IdxSize> = records
-        .column(ROW)
-        .unwrap()
-        .idx()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
-    kernel.fold(&rows, &records).unwrap();
-    let got = DataFrame::new(3, Box::new(kernel).finish()).unwrap();
+    let kernel = MeasureKernel::new(rules, atoms, &core).unwrap();
+    let got = folded(Box::new(kernel), &records, 3);
     // Patient 0: 90 g/L is 9.0 g/dL (not > 9) and 9.5 g/dL (> 9), tied 30 days before; day 31
     // and the day after the index date are outside: key (IDX - 30 + 100000) * 2 + 1 both ways.
     // Patient 1: 5.6 mmol/L is 9.0216 g/dL on the index date; creatinine 1.0 mg/dL at 70 (M):
