@@ -24,7 +24,7 @@ use crate::definition::model::{CmpOp, Window};
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Value {
     Number(f64),
-    /// A text, by its index in the kernel's vocabulary (0: a text it does not list).
+    /// A text, by its key in the definition's vocabulary (`observations::TEXT_KEY`).
     Text(u32),
 }
 
@@ -33,7 +33,8 @@ pub(crate) enum Value {
 pub(crate) enum Truth {
     /// `value <op> threshold`, in polars' float order.
     Compare(CmpOp, f64),
-    /// The text is one of these (vocabulary indexes).
+    /// The text is one of these text keys (only texts of the observation's domain, so never
+    /// the key of a missing or an unlisted text).
     TextIn(Vec<u32>),
 }
 
@@ -44,7 +45,7 @@ impl Truth {
             (Truth::Compare(op, threshold), Value::Number(value)) => {
                 compare(value, *op, *threshold)
             }
-            (Truth::TextIn(texts), Value::Text(text)) => text != 0 && texts.contains(&text),
+            (Truth::TextIn(texts), Value::Text(text)) => texts.contains(&text),
             // The compiler gives a kernel atom only where the test fits the value's kind.
             _ => false,
         }

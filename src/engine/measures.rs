@@ -51,7 +51,7 @@ pub(crate) struct MeasureRules {
 }
 
 /// Index of each distinct string from 1, in order of first appearance.
-fn index<'a>(values: impl IntoIterator<Item = &'a str>) -> HashMap<Box<str>, u32> {
+pub(crate) fn index<'a>(values: impl IntoIterator<Item = &'a str>) -> HashMap<Box<str>, u32> {
     let mut index = HashMap::default();
     for value in values {
         let next = index.len() as u32 + 1;

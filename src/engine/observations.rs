@@ -9,7 +9,7 @@ use foldhash::HashMap;
 use polars::prelude::*;
 
 use super::kernel::{input, AtomSlots, Kernel, RecordAtom, Value};
-use super::measures::{greater, less};
+use super::measures::{greater, index, less};
 use crate::definition::model::{Definition, ValueKind};
 use crate::extract::distinct::map_distinct;
 
@@ -36,8 +36,8 @@ enum ValueRule {
 /// The observations of a definition, as the kernel reads them.
 #[derive(Debug)]
 pub(crate) struct ObservationRules {
-    codes: HashMap<String, u32>,
-    texts: HashMap<String, u32>,
+    codes: HashMap<Box<str>, u32>,
+    texts: HashMap<Box<str>, u32>,
     /// Per code key, the observations of that code.
     observations_of_key: Vec<Vec<usize>>,
     values: Vec<ValueRule>,
@@ -45,21 +45,21 @@ pub(crate) struct ObservationRules {
 
 impl ObservationRules {
     pub(crate) fn new(definition: &Definition) -> ObservationRules {
-        let mut codes: HashMap<String, u32> = HashMap::default();
-        let mut observations_of_key: Vec<Vec<usize>> = vec![Vec::new()];
-        let mut texts: HashMap<String, u32> = HashMap::default();
-        for (o, observation) in definition.observations.iter().enumerate() {
-            let next = codes.len() as u32 + 1;
-            let key = *codes.entry(observation.code.clone()).or_insert(next);
-            if key as usize == observations_of_key.len() {
-                observations_of_key.push(Vec::new());
-            }
-            observations_of_key[key as usize].push(o);
-            for text in observation.text_domain.iter().flatten() {
-                let next = texts.len() as u32 + OTHER_TEXT + 1;
-                texts.entry(text.clone()).or_insert(next);
-            }
+        let observations = &definition.observations;
+        let codes = index(observations.iter().map(|o| o.code.as_str()));
+        let mut observations_of_key: Vec<Vec<usize>> = vec![Vec::new(); codes.len() + 1];
+        for (o, observation) in observations.iter().enumerate() {
+            observations_of_key[codes[observation.code.as_str()] as usize].push(o);
         }
+        // Text keys start after NO_TEXT and OTHER_TEXT.
+        let texts: HashMap<Box<str>, u32> = index(
+            observations
+                .iter()
+                .flat_map(|o| o.text_domain.iter().flatten().map(String::as_str)),
+        )
+        .into_iter()
+        .map(|(text, key)| (text, key + OTHER_TEXT))
+        .collect();
         let vocabulary = texts.len() + OTHER_TEXT as usize + 1;
         let values = (definition.observations.iter())
             .map(|observation| match observation.kind {
@@ -68,7 +68,7 @@ impl ObservationRules {
                     ValueRule::Text(observation.text_domain.as_ref().map(|domain| {
                         let mut member = vec![false; vocabulary];
                         for text in domain {
-                            member[texts[text] as usize] = true;
+                            member[texts[text.as_str()] as usize] = true;
                         }
                         member
                     }))
@@ -91,7 +91,7 @@ impl ObservationRules {
             ValueRule::Text(Some(member)) => Some(
                 values
                     .iter()
-                    .filter_map(|value| self.texts.get(value).copied())
+                    .filter_map(|value| self.texts.get(value.as_str()).copied())
                     .filter(|&key| member[key as usize])
                     .collect(),
             ),
