@@ -208,10 +208,7 @@ proptest! {
     #[test]
     fn waterfall_never_increases(f in fixture(), seed in 0usize..24) {
         let masks = f.masks();
-        let mut order: Vec<usize> = (0..masks.criteria.len()).collect();
-        let shift = seed % order.len();
-        order.rotate_left(shift);
-        if seed % 2 == 1 { order.reverse(); }
+        let order = order(masks.criteria.len(), seed);
         let steps = attrition(&masks, &order).unwrap();
         for w in steps.windows(2) {
             prop_assert!(w[1].remaining_possibly_eligible <= w[0].remaining_possibly_eligible);

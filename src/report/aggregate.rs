@@ -2,21 +2,37 @@
 //! shape check so that no later step can index past a row's outcomes. Nothing here is published
 //! directly; every count goes through the disclosure ledger first.
 
+use rayon::prelude::*;
+
 use crate::engine::mask::{MaskTable, Outcome, Status, Stratum};
 
 use super::ReportError;
 
-/// One decoded mask row.
+/// One decoded mask row, with what every aggregate asks of it counted once: its failing and its
+/// not passing outcomes (the status, sole exclusions and gain if relaxed follow from them, so no
+/// aggregate walks a row's outcomes twice).
 #[derive(Debug, Clone)]
 pub struct Row<'a> {
     pub outcomes: Vec<Outcome>,
     pub stratum: &'a Stratum,
+    /// Index of `stratum` in the mask table's strata.
+    pub stratum_index: usize,
     pub patients: u64,
+    /// Outcomes that fail.
+    pub fails: u32,
+    /// Outcomes that do not pass: fail or unknown.
+    pub not_passing: u32,
 }
 
 impl Row<'_> {
     pub fn status(&self) -> Status {
-        Status::of(self.outcomes.iter().copied())
+        if self.fails > 0 {
+            Status::Ineligible
+        } else if self.not_passing > 0 {
+            Status::PossiblyEligible
+        } else {
+            Status::Eligible
+        }
     }
 }
 
@@ -65,13 +81,18 @@ pub fn cohort(masks: &MaskTable, c: usize) -> Vec<Row<'_>> {
 fn decode(masks: &MaskTable, cohort: Option<usize>) -> Vec<Row<'_>> {
     masks
         .rows
-        .iter()
+        .par_iter()
         .filter(|r| r.cohort == cohort)
         .filter_map(|r| {
+            let outcomes: Vec<Outcome> = r.outcomes.iter().collect();
+            let count = |pred: fn(&Outcome) -> bool| outcomes.iter().filter(|o| pred(o)).count();
             Some(Row {
-                outcomes: r.outcomes.iter().collect(),
                 stratum: masks.strata.get(r.stratum)?,
+                stratum_index: r.stratum,
                 patients: r.patients,
+                fails: count(|o| *o == Outcome::Fail) as u32,
+                not_passing: count(|o| !o.passes()) as u32,
+                outcomes,
             })
         })
         .collect()

@@ -2,6 +2,8 @@
 //! Remaining eligible: every criterion so far passes (or is n/a). Remaining possibly eligible: none
 //! so far fails (this includes the eligible ones). Excluded: patients newly failing at the step.
 
+use rayon::prelude::*;
+
 use crate::engine::mask::{MaskTable, Outcome};
 
 use super::aggregate::{self, Row};
@@ -32,52 +34,49 @@ pub fn attrition(masks: &MaskTable, order: &[usize]) -> Result<Vec<AttritionCoun
 }
 
 pub(crate) fn waterfall(rows: &[Row], order: &[usize]) -> Vec<AttritionCounts> {
-    // For each row: the first step at which it fails, and the first at which it stops passing.
-    let firsts: Vec<(usize, usize, u64)> = rows
-        .iter()
-        .map(|row| {
-            let at = |pred: fn(Outcome) -> bool| {
-                order
-                    .iter()
-                    .position(|c| pred(row.outcomes[*c]))
-                    .unwrap_or(order.len())
-            };
-            (
-                at(|o| o == Outcome::Fail),
-                at(|o| !o.passes()),
-                row.patients,
-            )
-        })
-        .collect();
+    // Patients by the first step at which their row fails, and by the first at which it stops
+    // passing (`order.len()`: never). After step s remain those whose first lies beyond s.
+    let steps = order.len();
+    let histogram = |mut at: Vec<[u64; 2]>, row: &Row| {
+        let first = |pred: fn(Outcome) -> bool| {
+            order
+                .iter()
+                .position(|c| pred(row.outcomes[*c]))
+                .unwrap_or(steps)
+        };
+        at[first(|o| o == Outcome::Fail)][0] += row.patients;
+        at[first(|o| !o.passes())][1] += row.patients;
+        at
+    };
+    let zero = || vec![[0u64; 2]; steps + 1];
+    let at = rows
+        .par_iter()
+        .fold(zero, histogram)
+        .reduce(zero, |mut a, b| {
+            for (a, b) in a.iter_mut().zip(b) {
+                a[0] += b[0];
+                a[1] += b[1];
+            }
+            a
+        });
     let total: u64 = rows.iter().map(|r| r.patients).sum();
-    let mut steps = vec![AttritionCounts {
+    let mut result = vec![AttritionCounts {
         criterion: None,
         remaining_eligible: total,
         remaining_possibly_eligible: total,
         excluded: 0,
     }];
+    let (mut possibly, mut eligible) = (total, total);
     for (step, criterion) in order.iter().enumerate() {
-        // After applying criteria order[0..=step]: rows whose first fail lies beyond `step`.
-        let possibly: u64 = firsts
-            .iter()
-            .filter(|(fail, _, _)| *fail > step)
-            .map(|(_, _, n)| n)
-            .sum();
-        let eligible: u64 = firsts
-            .iter()
-            .filter(|(_, not_pass, _)| *not_pass > step)
-            .map(|(_, _, n)| n)
-            .sum();
-        let before = steps
-            .last()
-            .map(|s| s.remaining_possibly_eligible)
-            .unwrap_or(total);
-        steps.push(AttritionCounts {
+        let before = possibly;
+        possibly -= at[step][0];
+        eligible -= at[step][1];
+        result.push(AttritionCounts {
             criterion: Some(*criterion),
             remaining_eligible: eligible,
             remaining_possibly_eligible: possibly,
             excluded: before - possibly,
         });
     }
-    steps
+    result
 }

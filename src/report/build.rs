@@ -51,8 +51,7 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
     // Criteria: pass + fail + unknown + n/a = patients.
     let n = masks.criteria.len();
     let mut criterion_cells = Vec::with_capacity(n);
-    for (c, id) in masks.criteria.iter().enumerate() {
-        let k = criteria::counts(&rows, c);
+    for (id, k) in masks.criteria.iter().zip(criteria::counts(&rows, n)) {
         let label = |col: &str| format!("criteria.csv: {id}, {col}");
         let cells = [
             ledger.cell(label("pass"), k.pass),

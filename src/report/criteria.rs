@@ -1,6 +1,8 @@
 //! Per general criterion: outcome counts, sole exclusions (patients who fail it and nothing else)
 //! and the gain if it were relaxed (patients it alone keeps from being eligible).
 
+use rayon::prelude::*;
+
 use crate::engine::mask::Outcome;
 
 use super::aggregate::Row;
@@ -20,35 +22,44 @@ pub struct CriterionCounts {
 }
 
 /// Counts of criterion `c` over population rows.
-pub fn counts(rows: &[Row], c: usize) -> CriterionCounts {
-    let mut counts = CriterionCounts::default();
-    for row in rows {
+/// The counts of the first `criteria` columns, in one pass over the rows (in parallel). A row's
+/// own outcome and its counts of fails and of outcomes not passing answer both questions about
+/// the others: they all do not fail where the row fails once, this being it; they all pass where
+/// this is the only one not passing.
+pub fn counts(rows: &[Row], criteria: usize) -> Vec<CriterionCounts> {
+    let add = |mut counts: Vec<CriterionCounts>, row: &Row| {
         let n = row.patients;
-        let own = row.outcomes[c];
-        match own {
-            Outcome::Pass => counts.pass += n,
-            Outcome::Fail => counts.fail += n,
-            Outcome::Unknown => counts.unknown += n,
-            Outcome::NotApplicable => counts.not_applicable += n,
+        for (k, own) in counts.iter_mut().zip(&row.outcomes) {
+            match own {
+                Outcome::Pass => k.pass += n,
+                Outcome::Fail => k.fail += n,
+                Outcome::Unknown => k.unknown += n,
+                Outcome::NotApplicable => k.not_applicable += n,
+            }
+            if *own == Outcome::Fail && row.fails == 1 {
+                k.sole_exclusions += n;
+            }
+            if !own.passes() && row.not_passing == 1 {
+                k.gain_if_relaxed += n;
+            }
         }
-        let others = || {
-            row.outcomes
-                .iter()
-                .enumerate()
-                .filter(move |(i, _)| *i != c)
-                .map(|(_, o)| *o)
-        };
-        if own == Outcome::Fail && others().all(|o| o != Outcome::Fail) {
-            counts.sole_exclusions += n;
+        counts
+    };
+    let merge = |mut a: Vec<CriterionCounts>, b: Vec<CriterionCounts>| {
+        for (a, b) in a.iter_mut().zip(b) {
+            a.pass += b.pass;
+            a.fail += b.fail;
+            a.unknown += b.unknown;
+            a.not_applicable += b.not_applicable;
+            a.sole_exclusions += b.sole_exclusions;
+            a.gain_if_relaxed += b.gain_if_relaxed;
         }
-        if !own.passes() && others().all(Outcome::passes) {
-            counts.gain_if_relaxed += n;
-        }
-    }
-    counts
+        a
+    };
+    let zero = || vec![CriterionCounts::default(); criteria];
+    rows.par_iter().fold(zero, add).reduce(zero, merge)
 }
 
-/// Fails per column among `rows` (general and, for cohort rows, cohort criteria).
 pub fn fails_per_column(rows: &[Row], columns: usize) -> Vec<u64> {
     let mut fails = vec![0; columns];
     for row in rows {

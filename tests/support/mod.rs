@@ -32,6 +32,16 @@ fn stratum(region: &str, site: &str, group: &str, sex: &str, age: &str) -> Strat
     }
 }
 
+/// An attrition order of `criteria` criteria from `seed`: rotated, and reversed for odd seeds.
+pub fn order(criteria: usize, seed: usize) -> Vec<usize> {
+    let mut order: Vec<usize> = (0..criteria).collect();
+    order.rotate_left(seed % criteria);
+    if seed % 2 == 1 {
+        order.reverse();
+    }
+    order
+}
+
 pub fn outcome(c: char) -> Outcome {
     match c {
         'P' => Outcome::Pass,
