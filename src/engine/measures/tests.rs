@@ -391,3 +391,15 @@ fn two_measures_of_one_code_each_get_their_value() {
     // mmol/L is not among the second measure's units; 4 g/dL is 40 g/L, below its domain.
     assert_eq!(values("g_l"), [Some(90.0), Some(95.0), None, None]);
 }
+
+#[test]
+fn age_factor_is_the_power_it_looks_up() {
+    // The same bits as the `powf` it replaces, inside the table, at its edges and outside it.
+    for age in -5..=200 {
+        let computed = 0.9938f64.powf(f64::from(age));
+        assert_eq!(age_factor(age).to_bits(), computed.to_bits(), "age {age}");
+    }
+    // 0.9938^60 = exp(60 x ln 0.9938) = exp(-0.373152) = 0.688556.
+    assert!((age_factor(60) - 0.688556).abs() < 1e-6);
+    assert_eq!(age_factor(0), 1.0);
+}
