@@ -11,7 +11,7 @@ use super::restricted;
 use super::Failure;
 use crate::definition::model::Definition;
 use crate::engine::{self, Inputs};
-use crate::extract::{partition, Extract, Table};
+use crate::extract::{damaged, partition, Extract, Table};
 use crate::progress::Progress;
 use crate::report::{self, Disclosure, Manifest, OutputFolder, ReportInput, RunInfo};
 
@@ -132,8 +132,20 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     let (period_start, period_end) = period(&extract, &inputs, as_of)?;
 
     let folder = OutputFolder::create(&args.out).map_err(Failure::runtime)?;
-    let engine_error =
-        |e: engine::EngineError| Failure::runtime(format!("{}: {e}", args.data.display()));
+    let engine_error = |e: engine::EngineError| match e {
+        // Name the damaged file and column where decoding each column alone finds it.
+        engine::EngineError::Damaged => match damaged::first_damaged(&extract) {
+            Some(damaged) => Failure::runtime(format!(
+                "{}: column `{}` of {} could not be decoded: its Parquet pages are damaged \
+                 (`eligo check` does not decode this column); write the file again",
+                damaged.location.display(),
+                damaged.column,
+                damaged.table
+            )),
+            None => Failure::runtime(format!("{}: {e}", args.data.display())),
+        },
+        e => Failure::runtime(format!("{}: {e}", args.data.display())),
+    };
     let masks = {
         let stage = progress.stage("evaluating the criteria");
         let partitions = partition::split(&person_ids, args.partition_patients as usize)

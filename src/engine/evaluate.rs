@@ -113,8 +113,20 @@ pub struct Evaluation {
 /// The per-patient count of unconvertible measurement rows, summed after evaluation.
 const UNCONVERTIBLE: &str = "__unconvertible_units";
 
-/// Evaluates every criterion for every patient.
+/// Evaluates every criterion for every patient. A panic of the Parquet reader on damaged pages
+/// (polars asserts on some, such as a dictionary index out of range) is an error, not a crash.
 pub fn patient_outcomes(
+    inputs: &Inputs,
+    definition: &Definition,
+    as_of: chrono::NaiveDate,
+) -> Result<Evaluation, EngineError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        evaluate(inputs, definition, as_of)
+    }))
+    .map_err(|_| EngineError::Damaged)?
+}
+
+fn evaluate(
     inputs: &Inputs,
     definition: &Definition,
     as_of: chrono::NaiveDate,

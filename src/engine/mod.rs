@@ -38,6 +38,14 @@ pub enum EngineError {
     Unsupported(String),
     #[error("internal error: {0}")]
     Internal(String),
+    /// The Parquet reader stopped (panicked) on data it could not decode: a damaged page that
+    /// validation, which decodes only what it checks value by value, did not read.
+    #[error(
+        "the Parquet reader stopped on damaged data while evaluating; the extract's files are \
+         damaged (a page of a column that `eligo check` does not decode) and need to be \
+         written again"
+    )]
+    Damaged,
 }
 
 #[cfg(test)]
