@@ -7,6 +7,8 @@
 //!   from creatinine in two units), the heaviest conversion.
 //! - `evaluate_all`: every criterion, cohort and drug of IMPRESS-Norway (one partition).
 //! - `mask_aggregation`: counting the mask table from the evaluated patient frame.
+//! - `report_aggregates`: the reports' counts from that mask table: per criterion (sole
+//!   exclusions, gain if relaxed), the waterfall in definition order, the strata.
 //!
 //! Each evaluation includes the patient core (index date, primary cancer), as every run does.
 
@@ -17,6 +19,7 @@ use eligo::definition::{self, model::Definition};
 use eligo::engine::{self, Inputs};
 use eligo::extract::{Extract, Table};
 use eligo::progress::Progress;
+use eligo::report;
 use eligo::synth::{self, SynthConfig};
 
 const PATIENTS: u64 = 20_000;
@@ -93,6 +96,17 @@ fn benches(c: &mut Criterion) {
     assert_eq!(patients.height() as u64, PATIENTS);
     group.bench_function("mask_aggregation", |b| {
         b.iter(|| engine::count(&patients, &setup.definition).expect("mask table"))
+    });
+    let masks = engine::count(&patients, &setup.definition).expect("mask table");
+    let order: Vec<usize> = (0..masks.criteria.len()).collect();
+    group.bench_function("report_aggregates", |b| {
+        b.iter(|| {
+            let rows = report::aggregate::population(&masks);
+            let criteria = report::criteria::counts(&rows, masks.criteria.len());
+            let strata = report::strata::counts(&rows);
+            let steps = report::attrition(&masks, &order).expect("attrition");
+            (criteria, strata, steps)
+        })
     });
     group.finish();
 }
