@@ -133,8 +133,8 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
 
     let folder = OutputFolder::create(&args.out).map_err(Failure::runtime)?;
     let engine_error = |e: engine::EngineError| match e {
-        // Name the damaged file and column where decoding each column alone finds it.
-        engine::EngineError::Damaged => match damaged::first_damaged(&extract) {
+        // Damaged pages, or a bug: decoding each column alone tells which.
+        engine::EngineError::Panicked => match damaged::first_damaged(&extract) {
             Some(damaged) => Failure::runtime(format!(
                 "{}: column `{}` of {} could not be decoded: its Parquet pages are damaged \
                  (`eligo check` does not decode this column); write the file again",
@@ -142,7 +142,11 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
                 damaged.column,
                 damaged.table
             )),
-            None => Failure::runtime(format!("{}: {e}", args.data.display())),
+            None => Failure::runtime(format!(
+                "{}: {e}; every column of the extract decodes, so this is a bug in eligo: \
+                 please report it with the message above",
+                args.data.display()
+            )),
         },
         e => Failure::runtime(format!("{}: {e}", args.data.display())),
     };

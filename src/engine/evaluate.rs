@@ -113,8 +113,8 @@ pub struct Evaluation {
 /// The per-patient count of unconvertible measurement rows, summed after evaluation.
 const UNCONVERTIBLE: &str = "__unconvertible_units";
 
-/// Evaluates every criterion for every patient. A panic of the Parquet reader on damaged pages
-/// (polars asserts on some, such as a dictionary index out of range) is an error, not a crash.
+/// Evaluates every criterion for every patient. A panic (polars' Parquet reader asserts on some
+/// damaged pages, such as a dictionary index out of range) is an error, not a crash.
 pub fn patient_outcomes(
     inputs: &Inputs,
     definition: &Definition,
@@ -123,7 +123,7 @@ pub fn patient_outcomes(
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         evaluate(inputs, definition, as_of)
     }))
-    .map_err(|_| EngineError::Damaged)?
+    .map_err(|_| EngineError::Panicked)?
 }
 
 fn evaluate(

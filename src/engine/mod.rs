@@ -38,14 +38,11 @@ pub enum EngineError {
     Unsupported(String),
     #[error("internal error: {0}")]
     Internal(String),
-    /// The Parquet reader stopped (panicked) on data it could not decode: a damaged page that
-    /// validation, which decodes only what it checks value by value, did not read.
-    #[error(
-        "the Parquet reader stopped on damaged data while evaluating; the extract's files are \
-         damaged (a page of a column that `eligo check` does not decode) and need to be \
-         written again"
-    )]
-    Damaged,
+    /// Evaluation panicked: polars' Parquet reader asserts on some damaged pages (validation
+    /// decodes only what it checks value by value, so a page it does not read can reach
+    /// evaluation); otherwise a bug. The command line looks for a damaged column to tell which.
+    #[error("evaluation stopped on a panic (see the message above)")]
+    Panicked,
 }
 
 #[cfg(test)]
