@@ -4,11 +4,12 @@
 //! table with one column per criterion, which registries can pool).
 
 use polars::prelude::*;
+use polars_arrow::bitmap::MutableBitmap;
 
 use super::cohorts::matched_column;
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
 use super::evaluate::{drug_columns, general_columns};
-use super::mask::{MaskTable, Outcome};
+use super::mask::MaskTable;
 use super::EngineError;
 use crate::definition::model::Definition;
 
@@ -159,7 +160,10 @@ pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<Coded, E
     let n = rows.len();
     let mut cohort = Vec::with_capacity(n);
     let mut strata: Vec<Vec<&str>> = (0..5).map(|_| Vec::with_capacity(n)).collect();
-    let mut outcomes: Vec<Vec<Option<u8>>> = vec![vec![None; n]; ids.len()];
+    // Codes and validity per criterion column: null where a row does not carry the criterion.
+    let mut outcomes: Vec<(Vec<u8>, MutableBitmap)> = (0..ids.len())
+        .map(|_| (vec![0; n], MutableBitmap::from_len_zeroed(n)))
+        .collect();
     let mut patients = Vec::with_capacity(n);
     for (r, row) in rows.iter().enumerate() {
         cohort.push(row.cohort.map(|c| masks.cohorts[c].id.as_str()));
@@ -171,10 +175,11 @@ pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<Coded, E
             Some(c) => &per_cohort[c],
             None => &general,
         };
-        for (i, column) in columns.iter().enumerate() {
+        for (outcome, column) in row.outcomes.iter().zip(columns) {
             if let Some(column) = column {
-                let outcome: Outcome = row.outcomes.get(i);
-                outcomes[*column][r] = Some(outcome as u8);
+                let (codes, valid) = &mut outcomes[*column];
+                codes[r] = outcome as u8;
+                valid.set(r, true);
             }
         }
         patients.push(row.patients);
@@ -185,8 +190,9 @@ pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<Coded, E
         columns.push(Series::new((*dimension).into(), &strata[d]).into());
         words.push(None);
     }
-    for (id, values) in ids.iter().zip(outcomes) {
-        columns.push(Series::new(id.as_str().into(), values).into());
+    for (id, (codes, valid)) in ids.iter().zip(outcomes) {
+        let codes = UInt8Chunked::from_vec_validity(id.as_str().into(), codes, Some(valid.into()));
+        columns.push(codes.into_column());
         words.push(Some(&OUTCOME_WORDS[..]));
     }
     columns.push(Series::new("patients".into(), patients).into());
@@ -198,12 +204,125 @@ pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<Coded, E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::mask::Outcome;
 
     #[test]
     fn outcome_words_are_the_outcomes_words_by_code() {
         for outcome in Outcome::ALL {
             assert_eq!(OUTCOME_WORDS[outcome as usize], outcome.as_str());
         }
+    }
+
+    /// A population row and two cohort rows whose cohorts share a criterion id: each criterion id
+    /// is one column, null where a row does not carry it.
+    #[test]
+    fn mask_rows_worked_out_by_hand() {
+        use crate::engine::mask::{CohortColumns, MaskRow, Outcomes, Stratum};
+        let stratum = |region: &str| Stratum {
+            region: region.into(),
+            site: "H1".into(),
+            tumour_group: "lung".into(),
+            sex: "F".into(),
+            age_band: "60-69".into(),
+        };
+        let row =
+            |cohort: Option<usize>, stratum: usize, outcomes: &[Outcome], patients: u64| MaskRow {
+                cohort,
+                stratum,
+                outcomes: Outcomes::from_slice(outcomes),
+                patients,
+            };
+        use Outcome::*;
+        let table = MaskTable {
+            criteria: vec!["I1".into(), "I2".into()],
+            cohorts: vec![
+                CohortColumns {
+                    id: "A".into(),
+                    criteria: vec!["C1".into(), "D1".into()],
+                },
+                CohortColumns {
+                    id: "B".into(),
+                    criteria: vec!["C1".into()],
+                },
+            ],
+            strata: vec![stratum("North"), stratum("South")],
+            rows: vec![
+                row(None, 0, &[Pass, Fail], 3),
+                row(Some(0), 1, &[Unknown, NotApplicable, Fail, Pass], 2),
+                row(Some(1), 0, &[Pass, Pass, Unknown], 1),
+            ],
+        };
+        let coded = masks(&table, 0..3).unwrap();
+        let column = |name: &str| {
+            coded
+                .frame
+                .column(name)
+                .unwrap()
+                .as_materialized_series()
+                .clone()
+        };
+        let codes = |name: &str| -> Vec<Option<u8>> { column(name).u8().unwrap().iter().collect() };
+        let texts = |name: &str| -> Vec<Option<String>> {
+            column(name)
+                .str()
+                .unwrap()
+                .iter()
+                .map(|v| v.map(String::from))
+                .collect()
+        };
+        let names: Vec<&str> = coded
+            .frame
+            .get_column_names()
+            .iter()
+            .map(|n| n.as_str())
+            .collect();
+        assert_eq!(
+            names,
+            [
+                "cohort",
+                "region",
+                "site",
+                "tumour_group",
+                "sex",
+                "age_band",
+                "I1",
+                "I2",
+                "C1",
+                "D1",
+                "patients"
+            ]
+        );
+        assert_eq!(texts("cohort"), [None, Some("A".into()), Some("B".into())]);
+        assert_eq!(
+            texts("region"),
+            [
+                Some("North".into()),
+                Some("South".into()),
+                Some("North".into())
+            ]
+        );
+        // Codes: 0 pass, 1 fail, 2 unknown, 3 n/a.
+        assert_eq!(codes("I1"), [Some(0), Some(2), Some(0)]);
+        assert_eq!(codes("I2"), [Some(1), Some(3), Some(0)]);
+        assert_eq!(codes("C1"), [None, Some(1), Some(2)]);
+        assert_eq!(codes("D1"), [None, Some(0), None]);
+        let patients: Vec<Option<u64>> = column("patients").u64().unwrap().iter().collect();
+        assert_eq!(patients, [Some(3), Some(2), Some(1)]);
+        let words = |i: usize| coded.words[i].map(|w| w.to_vec());
+        assert_eq!(words(6), Some(OUTCOME_WORDS.to_vec()));
+        assert_eq!(words(1), None);
+        // A slice of the rows, as the writer asks for them: rows 1..2 only.
+        let slice = masks(&table, 1..2).unwrap();
+        assert_eq!(slice.frame.height(), 1);
+        let c1: Vec<Option<u8>> = slice
+            .frame
+            .column("C1")
+            .unwrap()
+            .u8()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(c1, [Some(1)]);
     }
 
     /// Four patients of the shipped definition, every outcome passing but for those set below,
