@@ -79,6 +79,18 @@ impl Status {
         status
     }
 
+    /// The status from whether any criterion fails and whether any does not pass (fails or is
+    /// unknown), for outcomes already counted.
+    pub fn given(any_fails: bool, any_not_passing: bool) -> Status {
+        if any_fails {
+            Status::Ineligible
+        } else if any_not_passing {
+            Status::PossiblyEligible
+        } else {
+            Status::Eligible
+        }
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Eligible => "eligible",

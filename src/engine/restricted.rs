@@ -9,7 +9,7 @@ use polars_arrow::bitmap::MutableBitmap;
 use super::cohorts::matched_column;
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
 use super::evaluate::{drug_columns, general_columns};
-use super::mask::MaskTable;
+use super::mask::{MaskTable, Status};
 use super::EngineError;
 use crate::definition::model::Definition;
 
@@ -41,12 +41,10 @@ fn fails_and_unknown(columns: &[&[u8]], height: usize) -> Vec<u8> {
 /// The status code ([`STATUS_WORDS`]) of [`fails_and_unknown`]'s flags: `ineligible` where any
 /// criterion fails, else `possibly eligible` where any is unknown, else `eligible`.
 fn status(flags: u8) -> u8 {
-    if flags & 1 != 0 {
-        0
-    } else if flags & 2 != 0 {
-        1
-    } else {
-        2
+    match Status::given(flags & 1 != 0, flags & 2 != 0) {
+        Status::Ineligible => 0,
+        Status::PossiblyEligible => 1,
+        Status::Eligible => 2,
     }
 }
 
@@ -210,6 +208,15 @@ mod tests {
     fn outcome_words_are_the_outcomes_words_by_code() {
         for outcome in Outcome::ALL {
             assert_eq!(OUTCOME_WORDS[outcome as usize], outcome.as_str());
+        }
+        // Each status flag combination's code names the status in the restricted words.
+        for (flags, expected) in [
+            (0, Status::Eligible),
+            (2, Status::PossiblyEligible),
+            (1, Status::Ineligible),
+            (3, Status::Ineligible),
+        ] {
+            assert_eq!(STATUS_WORDS[status(flags) as usize], expected.as_str());
         }
     }
 

@@ -26,13 +26,7 @@ pub struct Row<'a> {
 
 impl Row<'_> {
     pub fn status(&self) -> Status {
-        if self.fails > 0 {
-            Status::Ineligible
-        } else if self.not_passing > 0 {
-            Status::PossiblyEligible
-        } else {
-            Status::Eligible
-        }
+        Status::given(self.fails > 0, self.not_passing > 0)
     }
 }
 
