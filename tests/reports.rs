@@ -203,6 +203,13 @@ fn partitions_of_a_few_patients_give_the_same_reports_and_patients() {
     let parts = x.run(&["--partition-patients", "4"]);
     assert_same_csvs(&whole.out, &parts.out, "with partitions of 4 patients");
     assert_eq!(whole.patients, parts.patients);
+    // Partitions are evaluated two at a time, yet written in person_id order, every patient once.
+    let mut ids: Vec<i64> = whole.patients.keys().copied().collect();
+    ids.sort_unstable();
+    assert_eq!(ids.len(), 25);
+    let patients = |out: &Path| common::person_order(&out.join("restricted/patients.parquet"));
+    assert_eq!(patients(&parts.out), ids);
+    assert_eq!(patients(&whole.out), ids);
     // the fixture's groups, by hand: A eligible (6), C possibly eligible (4), B, D, E ineligible
     let status = |s: &str| {
         parts

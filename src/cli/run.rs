@@ -42,8 +42,8 @@ pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Patients evaluated at a time (person_id ranges): memory is bounded by this, not by the
-    /// registry's size. Results do not depend on it.
+    /// Patients per partition (person_id ranges, evaluated two at a time): memory is bounded by
+    /// this, not by the registry's size. Results do not depend on it.
     #[arg(long, default_value_t = partition::DEFAULT_PARTITION_PATIENTS as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
     pub partition_patients: u64,
@@ -152,6 +152,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     };
     let masks = {
         let stage = progress.stage("evaluating the criteria");
+        let stage_started = started.elapsed().as_secs_f64();
         let partitions = partition::split(&person_ids, args.partition_patients as usize)
             .map_err(|e| engine_error(e.into()))?;
         drop(person_ids);
@@ -163,31 +164,51 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
             )?),
             false => None,
         };
-        let (mut evaluate, mut aggregate) = (0.0, 0.0);
+        // Two partitions are evaluated at a time and counted in order as they finish
+        // (`engine::in_order`): the stages overlap, so `evaluate` is the time until the last
+        // partition is evaluated and `aggregate` the time spent counting, most of it during
+        // evaluation.
+        let workers = if rayon::current_num_threads() > 1 {
+            2
+        } else {
+            1
+        };
+        let mut aggregate = 0.0;
         let mut unconvertible = 0;
-        for (k, partition) in partitions.iter().enumerate() {
-            let started = Instant::now();
-            let evaluation =
-                engine::patient_outcomes(&inputs.partition(partition), &definition, as_of)
-                    .map_err(engine_error)?;
-            let patients = evaluation.patients;
-            unconvertible += evaluation.unconvertible_units;
-            evaluate += started.elapsed().as_secs_f64();
-            let started = Instant::now();
-            counter.add(&patients).map_err(engine_error)?;
-            if let Some(writer) = &mut restricted {
-                writer.write(&patients)?;
-            }
-            aggregate += started.elapsed().as_secs_f64();
-            if partitions.len() > 1 {
-                stage.detail(&format!(
-                    "partition {}/{} of {} patients done",
-                    k + 1,
-                    partitions.len(),
-                    partition.patients
-                ));
-            }
-        }
+        let evaluated = std::sync::Mutex::new(0.0f64);
+        engine::in_order::in_order(
+            &partitions,
+            workers,
+            workers + 1,
+            |_, partition| {
+                let evaluation =
+                    engine::patient_outcomes(&inputs.partition(partition), &definition, as_of)
+                        .map_err(engine_error);
+                let mut last = evaluated.lock().unwrap_or_else(|e| e.into_inner());
+                *last = last.max(started.elapsed().as_secs_f64() - stage_started);
+                evaluation
+            },
+            |k, evaluation| {
+                let counting = Instant::now();
+                let patients = evaluation.patients;
+                unconvertible += evaluation.unconvertible_units;
+                counter.add(&patients).map_err(engine_error)?;
+                if let Some(writer) = &mut restricted {
+                    writer.write(&patients)?;
+                }
+                aggregate += counting.elapsed().as_secs_f64();
+                if partitions.len() > 1 {
+                    stage.detail(&format!(
+                        "partition {}/{} of {} patients done",
+                        k + 1,
+                        partitions.len(),
+                        partitions[k].patients
+                    ));
+                }
+                Ok(())
+            },
+        )?;
+        let evaluate = evaluated.into_inner().unwrap_or_else(|e| e.into_inner());
         if let Some(writer) = restricted {
             writer.finish()?;
         }

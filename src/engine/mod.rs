@@ -7,6 +7,7 @@ mod cohorts;
 mod compile;
 mod count;
 mod evaluate;
+pub mod in_order;
 pub mod inputs;
 mod kernel;
 mod lookup;

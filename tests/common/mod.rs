@@ -601,6 +601,22 @@ fn write(dir: &Path, table: &str, columns: Vec<(&str, bool, ArrayRef)>) {
     writer.close().unwrap();
 }
 
+/// The person ids of `restricted/patients.parquet` in the file's row order.
+pub fn person_order(path: &Path) -> Vec<i64> {
+    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .unwrap()
+        .build()
+        .unwrap();
+    let mut ids = Vec::new();
+    for batch in reader {
+        let batch = batch.unwrap();
+        let column = batch.column(0).as_any().downcast_ref::<Int64Array>();
+        ids.extend(column.expect("person_id is Int64").values().iter());
+    }
+    ids
+}
+
 /// Reads `restricted/patients.parquet`: person_id (Int64) and Utf8 columns.
 pub fn read_patients(path: &Path) -> HashMap<i64, HashMap<String, Option<String>>> {
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));

@@ -1,0 +1,311 @@
+//! Partitions evaluated side by side, their results consumed in partition order.
+//!
+//! One partition's evaluation keeps two cores about three quarters busy: polars' steps each
+//! have serial stretches (a Parquet page decoded while the other thread waits, a kernel's fold
+//! under the reduction's lock, the end of every parallel pass). Two partitions evaluated at once
+//! fill those gaps from each other, and counting a finished partition overlaps the next ones'
+//! evaluation. Results are handed on in partition order, so counting and the restricted files
+//! see exactly what a sequential loop would give them.
+
+use std::collections::BTreeMap;
+use std::sync::mpsc;
+use std::sync::{Condvar, Mutex};
+
+/// Runs `work` on every item, on `workers` threads, and hands each result to `consume` in the
+/// items' order, on the calling thread. At most `ahead` items are started and not yet consumed,
+/// so at most that many results wait in memory.
+///
+/// Stops at the first error in item order (of `work` or of `consume`) and returns it, once the
+/// items already started have finished; items after it are not started.
+pub fn in_order<T, R, E>(
+    items: &[T],
+    workers: usize,
+    ahead: usize,
+    work: impl Fn(usize, &T) -> Result<R, E> + Sync,
+    mut consume: impl FnMut(usize, R) -> Result<(), E>,
+) -> Result<(), E>
+where
+    T: Sync,
+    R: Send,
+    E: Send,
+{
+    let (workers, ahead) = (workers.max(1), ahead.max(1));
+    let gate = Gate {
+        state: Mutex::new(Dispatch {
+            next: 0,
+            consumed: 0,
+            stopped: false,
+        }),
+        changed: Condvar::new(),
+    };
+    std::thread::scope(|scope| {
+        let (send, results) = mpsc::channel::<(usize, Result<R, E>)>();
+        for _ in 0..workers.min(items.len()) {
+            let (send, gate, work) = (send.clone(), &gate, &work);
+            scope.spawn(move || {
+                let _stop = Stop {
+                    gate,
+                    only_on_panic: true,
+                };
+                while let Some(i) = gate.take(items.len(), ahead) {
+                    let result = work(i, &items[i]);
+                    if send.send((i, result)).is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+        // Only the workers hold senders: if every one of them is gone (a panic), `recv` ends.
+        drop(send);
+        // However the consumer leaves (an error, a panic of `consume`), no worker waits on.
+        let _stop = Stop {
+            gate: &gate,
+            only_on_panic: false,
+        };
+        let mut waiting = BTreeMap::new();
+        let mut outcome = Ok(());
+        'consume: for expected in 0..items.len() {
+            let result = loop {
+                if let Some(result) = waiting.remove(&expected) {
+                    break result;
+                }
+                match results.recv() {
+                    Ok((i, result)) => {
+                        waiting.insert(i, result);
+                    }
+                    // A worker panicked; the scope's join passes its panic on.
+                    Err(_) => break 'consume,
+                }
+            };
+            if let Err(e) = result.and_then(|result| consume(expected, result)) {
+                outcome = Err(e);
+                break;
+            }
+            gate.consumed(expected + 1);
+        }
+        outcome
+    })
+}
+
+/// Which item a worker takes next, and how far the consumer has come.
+struct Dispatch {
+    next: usize,
+    consumed: usize,
+    stopped: bool,
+}
+
+struct Gate {
+    state: Mutex<Dispatch>,
+    changed: Condvar,
+}
+
+impl Gate {
+    /// The next item to work on, waiting while `ahead` items are started and not consumed;
+    /// None when every item is taken or the consumer has stopped.
+    fn take(&self, len: usize, ahead: usize) -> Option<usize> {
+        let mut state = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        loop {
+            if state.stopped || state.next >= len {
+                return None;
+            }
+            if state.next < state.consumed + ahead {
+                state.next += 1;
+                return Some(state.next - 1);
+            }
+            state = self.changed.wait(state).unwrap_or_else(|e| e.into_inner());
+        }
+    }
+
+    fn consumed(&self, count: usize) {
+        self.state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .consumed = count;
+        self.changed.notify_all();
+    }
+
+    fn stop(&self) {
+        self.state.lock().unwrap_or_else(|e| e.into_inner()).stopped = true;
+        self.changed.notify_all();
+    }
+}
+
+/// Stops the dispatch when dropped: a worker's on a panic (else the consumer would wait for its
+/// result while the other workers wait for the consumer), the consumer's always.
+struct Stop<'a> {
+    gate: &'a Gate,
+    only_on_panic: bool,
+}
+
+impl Drop for Stop<'_> {
+    fn drop(&mut self) {
+        if !self.only_on_panic || std::thread::panicking() {
+            self.gate.stop();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::in_order;
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::time::Duration;
+
+    /// Later items finish first (they sleep less); they are still consumed in order.
+    #[test]
+    fn results_are_consumed_in_item_order() {
+        let items: Vec<u64> = (0..12).collect();
+        let mut seen = Vec::new();
+        in_order(
+            &items,
+            3,
+            4,
+            |i, item| {
+                std::thread::sleep(Duration::from_millis(12 - *item));
+                Ok::<_, String>((i, item * 10))
+            },
+            |i, (j, value)| {
+                assert_eq!(i, j);
+                seen.push(value);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, (0..12).map(|v| v * 10).collect::<Vec<_>>());
+    }
+
+    /// Never more than `ahead` items started and not consumed, however slow the consumer.
+    #[test]
+    fn at_most_ahead_items_wait() {
+        let items = vec![(); 20];
+        let (started, consumed) = (AtomicUsize::new(0), AtomicUsize::new(0));
+        let most = AtomicUsize::new(0);
+        in_order(
+            &items,
+            4,
+            3,
+            |_, _| {
+                let started = started.fetch_add(1, Ordering::SeqCst) + 1;
+                let waiting = started - consumed.load(Ordering::SeqCst);
+                most.fetch_max(waiting, Ordering::SeqCst);
+                Ok::<_, ()>(())
+            },
+            |_, _| {
+                std::thread::sleep(Duration::from_millis(2));
+                consumed.fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(consumed.load(Ordering::SeqCst), 20);
+        let most = most.load(Ordering::SeqCst);
+        assert!((1..=3).contains(&most), "{most} items waited at once");
+    }
+
+    /// The first error in item order is returned, though a later item's error came first, and
+    /// nothing after the failing item is consumed; items far beyond it are never started.
+    #[test]
+    fn the_first_error_in_item_order_stops_the_run() {
+        let items: Vec<usize> = (0..50).collect();
+        let started = AtomicUsize::new(0);
+        let mut consumed = Vec::new();
+        let result = in_order(
+            &items,
+            2,
+            2,
+            |_, &item| {
+                started.fetch_add(1, Ordering::SeqCst);
+                match item {
+                    // Item 4 fails after item 5 has failed.
+                    4 => {
+                        std::thread::sleep(Duration::from_millis(30));
+                        Err(format!("item {item}"))
+                    }
+                    5 => Err(format!("item {item}")),
+                    _ => Ok(item),
+                }
+            },
+            |_, item| {
+                consumed.push(item);
+                Ok(())
+            },
+        );
+        assert_eq!(result, Err("item 4".to_string()));
+        assert_eq!(consumed, vec![0, 1, 2, 3]);
+        assert!(started.load(Ordering::SeqCst) <= 6);
+    }
+
+    /// An error of the consumer stops the run the same way.
+    #[test]
+    fn an_error_while_consuming_stops_the_run() {
+        let items: Vec<usize> = (0..30).collect();
+        let started = AtomicUsize::new(0);
+        let result = in_order(
+            &items,
+            2,
+            3,
+            |_, &item| {
+                started.fetch_add(1, Ordering::SeqCst);
+                Ok(item)
+            },
+            |_, item| match item {
+                2 => Err("consuming 2"),
+                _ => Ok(()),
+            },
+        );
+        assert_eq!(result, Err("consuming 2"));
+        assert!(started.load(Ordering::SeqCst) <= 5);
+    }
+
+    /// A panic in a worker or in the consumer is passed on, not a hang.
+    #[test]
+    fn panics_are_passed_on() {
+        let items: Vec<usize> = (0..40).collect();
+        let in_worker = std::panic::catch_unwind(|| {
+            in_order(
+                &items,
+                2,
+                2,
+                |_, &item| match item {
+                    3 => panic!("worker"),
+                    _ => Ok::<_, ()>(item),
+                },
+                |_, _| Ok(()),
+            )
+        });
+        assert!(in_worker.is_err());
+        let in_consumer = std::panic::catch_unwind(|| {
+            in_order(
+                &items,
+                2,
+                2,
+                |_, &item| Ok::<_, ()>(item),
+                |_, item| match item {
+                    3 => panic!("consumer"),
+                    _ => Ok(()),
+                },
+            )
+        });
+        assert!(in_consumer.is_err());
+    }
+
+    #[test]
+    fn no_items_and_one_worker() {
+        let none: [u8; 0] = [];
+        let result = in_order(&none, 2, 2, |_, _| Ok::<_, ()>(()), |_, _| panic!());
+        assert_eq!(result, Ok(()));
+        let mut seen = Vec::new();
+        in_order(
+            &[1, 2, 3],
+            1,
+            1,
+            |_, v| Ok::<_, ()>(*v),
+            |_, v| {
+                seen.push(v);
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(seen, [1, 2, 3]);
+    }
+}
