@@ -205,6 +205,39 @@ impl AtomSlots {
         self.idx[row]
     }
 
+    /// Whether no value of a record of patient `row` (index date `idx`) of `date`, of `source`,
+    /// could change a slot of that source's atoms: each is outside its window, or its slot
+    /// already holds a result at least as large as any the record could give. Such a record's
+    /// value need not be computed (an eGFR is two `powf`).
+    #[inline(always)]
+    pub(crate) fn settled(&self, row: usize, (date, idx): (i32, i32), source: usize) -> bool {
+        self.of_source[source].iter().all(|&a| {
+            let atom = &self.atoms[a].1;
+            if !atom.in_window(date, idx) {
+                return true;
+            }
+            match (&self.slots[a], &atom.test) {
+                (Slot::Any(slots), _) => slots.at_least(row, 2),
+                (
+                    Slot::Latest(slots),
+                    Test::Latest {
+                        bit_if_holds,
+                        bit_if_not,
+                        ..
+                    },
+                ) => {
+                    let key = |bit: i32| {
+                        date.wrapping_add(DATE_OFFSET)
+                            .wrapping_mul(2)
+                            .wrapping_add(bit)
+                    };
+                    slots.at_least(row, key(*bit_if_holds).max(key(*bit_if_not)))
+                }
+                (Slot::Latest(_), Test::Any) => false,
+            }
+        })
+    }
+
     /// Folds a record of patient `row` (index date `idx`), of `date`, with `value` of `source`,
     /// into the slots of that source's atoms.
     #[inline(always)]

@@ -112,6 +112,9 @@ impl Kernel for MeasureKernel {
             };
             let sex_age = self.sex_age[row];
             for &(m, rule) in measures {
+                if self.atoms.settled(row, (date, idx), m) {
+                    continue;
+                }
                 let value = converted(rule, value, highs.get(i), || sex_age)
                     .filter(|&v| valid(v, self.rules.domains[m]));
                 if let Some(value) = value {
