@@ -27,6 +27,16 @@ fn with_key(records: DataFrame, rules: &Arc<MeasureRules>) -> DataFrame {
         .unwrap()
 }
 
+/// I4g's atom: the latest renal function within 30 days `>= 40`, every tied record must hold.
+fn renal_at_least_40(renal: usize) -> RecordAtom {
+    let latest = Test::Latest {
+        truth: Truth::Compare(CmpOp::Ge, 40.0),
+        bit_if_holds: 0,
+        bit_if_not: 1,
+    };
+    RecordAtom::new(renal, &Window::WithinDays(30), latest).unwrap()
+}
+
 /// Worked out by hand from the definition: haemoglobin in g/dL (g/L / 10, mmol/L x 1.611), the
 /// latest within 30 days `> 9`, and renal function as eGFR from creatinine (CKD-EPI 2021).
 #[test]
@@ -58,19 +68,7 @@ fn atoms_worked_out_by_hand() {
             "any".into(),
             RecordAtom::new(hb, &within_30, Test::Any).unwrap(),
         ),
-        (
-            "egfr".into(),
-            RecordAtom::new(
-                renal,
-                &within_30,
-                Test::Latest {
-                    truth: Truth::Compare(CmpOp::Ge, 40.0),
-                    bit_if_holds: 0,
-                    bit_if_not: 1,
-                },
-            )
-            .unwrap(),
-        ),
+        ("egfr".into(), renal_at_least_40(renal)),
     ];
     let core = core(&[Some("F"), Some("M"), None], &[Some(60), Some(70), None]);
     let records = df!(
@@ -112,19 +110,7 @@ fn later_records_count_whatever_came_before() {
     let renal = measure(&definition, "renal_function");
     let within_30 = Window::WithinDays(30);
     let atoms = vec![
-        (
-            "egfr".into(),
-            RecordAtom::new(
-                renal,
-                &within_30,
-                Test::Latest {
-                    truth: Truth::Compare(CmpOp::Ge, 40.0),
-                    bit_if_holds: 0,
-                    bit_if_not: 1,
-                },
-            )
-            .unwrap(),
-        ),
+        ("egfr".into(), renal_at_least_40(renal)),
         (
             "any".into(),
             RecordAtom::new(renal, &within_30, Test::Any).unwrap(),
