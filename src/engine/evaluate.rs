@@ -59,43 +59,92 @@ pub const STRATUM_COLUMNS: [&str; 5] = [
     "stratum_age_band",
 ];
 
+/// Age bands of the strata: (upper bound, label), ascending; `80+` above the last.
+const AGE_BANDS: [(i32, &str); 5] = [
+    (40, "<40"),
+    (50, "40-49"),
+    (60, "50-59"),
+    (70, "60-69"),
+    (80, "70-79"),
+];
+
+/// `labels[i]` for each row's `i` as `pick` gives it from `inputs`: a gather from a column of a
+/// few strings, each row a copied view (a `when/then` per label wrote every row once per label).
+fn labelled(
+    inputs: Vec<Expr>,
+    labels: Vec<String>,
+    pick: impl Fn(&[Column]) -> PolarsResult<Vec<IdxSize>> + Send + Sync + 'static,
+) -> Expr {
+    let labels = Series::new(PlSmallStr::EMPTY, labels);
+    map_multiple(
+        move |columns: &mut [Column]| {
+            let picked = IdxCa::from_vec(PlSmallStr::EMPTY, pick(columns)?);
+            Ok(labels.take(&picked)?.into_column())
+        },
+        inputs,
+        |_, _| Ok(Field::new(PlSmallStr::EMPTY, DataType::String)),
+    )
+}
+
+/// The tumour group's label (`p_group`), else `no primary` (no `p_primary`), else `other`.
+fn tumour_group_stratum(definition: &Definition) -> Expr {
+    let mut labels: Vec<String> = (definition.tumour_groups.iter())
+        .map(|group| group.label.clone())
+        .collect();
+    let (no_primary, other) = (labels.len() as IdxSize, labels.len() as IdxSize + 1);
+    labels.extend(["no primary".to_string(), "other".to_string()]);
+    labelled(
+        vec![col("p_primary"), col("p_group")],
+        labels,
+        move |columns| {
+            let group = columns[1]
+                .as_materialized_series()
+                .cast(&DataType::UInt32)?;
+            let absent = columns[0].is_null();
+            Ok(absent
+                .iter()
+                .zip(group.u32()?.iter())
+                .map(|(no_primary_code, group)| match group {
+                    Some(g) if g < no_primary => g as IdxSize,
+                    _ if no_primary_code == Some(true) => no_primary,
+                    _ => other,
+                })
+                .collect())
+        },
+    )
+}
+
+/// The age band of `p_age`, `not recorded` where it is null.
+fn age_band_stratum() -> Expr {
+    let mut labels: Vec<String> = AGE_BANDS.iter().map(|(_, l)| l.to_string()).collect();
+    labels.extend(["80+".to_string(), "not recorded".to_string()]);
+    labelled(vec![col("p_age")], labels, |columns| {
+        let age = columns[0].as_materialized_series().cast(&DataType::Int32)?;
+        Ok(age
+            .i32()?
+            .iter()
+            .map(|age| match age {
+                Some(age) => AGE_BANDS.partition_point(|(upper, _)| *upper <= age) as IdxSize,
+                None => AGE_BANDS.len() as IdxSize + 1,
+            })
+            .collect())
+    })
+}
+
 fn strata(definition: &Definition) -> Vec<Expr> {
     let recorded = |name: &str| {
         col(name)
             .fill_null(lit("not recorded"))
             .alias(format!("stratum_{name}"))
     };
-    let mut group = when(col("p_primary").is_null())
-        .then(lit("no primary"))
-        .otherwise(lit("other"));
-    for (g, tumour_group) in definition.tumour_groups.iter().enumerate().rev() {
-        group = when(col("p_group").eq(lit(g as u32)))
-            .then(lit(tumour_group.label.as_str()))
-            .otherwise(group);
-    }
-    let age = col("p_age");
-    let mut band = when(age.clone().is_null())
-        .then(lit("not recorded"))
-        .otherwise(lit("80+"));
-    for (upper, label) in [
-        (80, "70-79"),
-        (70, "60-69"),
-        (60, "50-59"),
-        (50, "40-49"),
-        (40, "<40"),
-    ] {
-        band = when(age.clone().lt(lit(upper)))
-            .then(lit(label))
-            .otherwise(band);
-    }
     vec![
         recorded("region"),
         recorded("site"),
-        group.alias(STRATUM_COLUMNS[2]),
+        tumour_group_stratum(definition).alias(STRATUM_COLUMNS[2]),
         col("p_sex")
             .fill_null(lit("not recorded"))
             .alias(STRATUM_COLUMNS[3]),
-        band.alias(STRATUM_COLUMNS[4]),
+        age_band_stratum().alias(STRATUM_COLUMNS[4]),
     ]
 }
 
@@ -285,4 +334,43 @@ fn evaluate(
         patients,
         unconvertible_units,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use polars::prelude::*;
+
+    use super::{strata, STRATUM_COLUMNS};
+    use crate::engine::kernel::tests::shipped;
+
+    /// Labels worked out by hand from the shipped definition's 15 tumour groups (in priority
+    /// order: 0 is non-small cell lung, 1 colorectal, 3 breast, 14 other solid) and the bands'
+    /// edges.
+    #[test]
+    fn strata_at_their_edges() {
+        let patients = df!(
+            "region" => [Some("South"), None, Some("North"), None, None, None, None, None, None, None, None, None],
+            "site" => [Some("H2"); 12],
+            "p_sex" => [Some("F"), Some("M"), Some("U"), None, Some("F"), Some("F"), Some("F"), Some("F"), Some("F"), Some("F"), Some("F"), Some("F")],
+            "p_primary" => [Some("C34.1"), Some("C18.7"), Some("C80.0"), Some("C44.9"), None, Some("X"), None, Some("C18.7"), Some("C18.7"), Some("C18.7"), Some("C18.7"), Some("C18.7")],
+            "p_group" => [Some(0u32), Some(1), Some(14), None, None, Some(15), Some(3), Some(1), Some(1), Some(1), Some(1), Some(1)],
+            "p_age" => [Some(39i32), Some(40), Some(79), Some(80), None, Some(-3), Some(120), Some(49), Some(50), Some(59), Some(69), Some(70)],
+        )
+        .unwrap();
+        let got = patients
+            .lazy()
+            .select(strata(&shipped()))
+            .collect()
+            .unwrap();
+        let colorectal = "Colorectal cancer";
+        let want = df!(
+            STRATUM_COLUMNS[0] => ["South", "not recorded", "North", "not recorded", "not recorded", "not recorded", "not recorded", "not recorded", "not recorded", "not recorded", "not recorded", "not recorded"],
+            STRATUM_COLUMNS[1] => ["H2"; 12],
+            STRATUM_COLUMNS[2] => ["Lung cancer (non-small cell)", colorectal, "Other solid tumours", "other", "no primary", "other", "Breast cancer", colorectal, colorectal, colorectal, colorectal, colorectal],
+            STRATUM_COLUMNS[3] => ["F", "M", "U", "not recorded", "F", "F", "F", "F", "F", "F", "F", "F"],
+            STRATUM_COLUMNS[4] => ["<40", "40-49", "70-79", "80+", "not recorded", "<40", "80+", "40-49", "50-59", "50-59", "60-69", "70-79"],
+        )
+        .unwrap();
+        assert_eq!(got, want);
+    }
 }
