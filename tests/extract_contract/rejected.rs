@@ -143,6 +143,29 @@ fn duplicate_test_id() {
 }
 
 #[test]
+fn the_first_broken_table_in_contract_order_is_the_error() {
+    // Measurement (third in contract order) and molecular_test (sixth) both break the contract:
+    // the error is the measurement table's, the first, every time.
+    let dir = tempfile::tempdir().unwrap();
+    write(&dir.path().join("person.parquet"), person(&[1, 2]));
+    write(
+        &dir.path().join("measurement.parquet"),
+        measurement(&[Some(1), None]),
+    );
+    write(
+        &dir.path().join("molecular_test.parquet"),
+        molecular_test(&[(1, "T1"), (2, "T1")]),
+    );
+    for _ in 0..3 {
+        let stderr = assert_rejected(
+            dir.path(),
+            &["measurement.parquet: column person_id: 1 rows have no person_id"],
+        );
+        assert!(!stderr.contains("test_id"), "{stderr}");
+    }
+}
+
+#[test]
 fn ids_of_different_types_across_tables() {
     let dir = tempfile::tempdir().unwrap();
     write(&dir.path().join("person.parquet"), person(&[1]));
