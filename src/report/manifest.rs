@@ -30,6 +30,9 @@ pub struct Manifest {
     pub input_rows: Vec<TableRows>,
     /// Rows of each published table.
     pub rows: Vec<TableRows>,
+    /// Wall seconds per stage. `evaluate` runs to the last partition evaluated and `aggregate`
+    /// is the time spent counting, most of it while later partitions are evaluated: the two
+    /// overlap, so they add up to more than the run took.
     pub timings: Vec<Timing>,
     /// 0: the run succeeded (a failed run writes no manifest: its folder is never committed).
     pub exit_status: i32,
