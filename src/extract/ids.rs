@@ -11,7 +11,8 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use hashbrown::hash_table::{Entry, HashTable};
 use polars::prelude::*;
-use polars_arrow::array::Utf8ViewArray;
+use polars_arrow::array::{BooleanArray, Utf8ViewArray};
+use polars_arrow::bitmap::Bitmap;
 use rayon::prelude::*;
 
 /// The non-null `person_id`s of the person table, sorted ascending. The nulls are dropped after
@@ -123,10 +124,19 @@ impl DenseIds {
         let set = Arc::clone(self);
         absent(column, move |ids| {
             let ids = ids.cast(&DataType::Int64)?;
-            let ids = ids.i64()?.iter();
-            Ok(ids
-                .map(|id| Some(id.is_none_or(|id| !set.contains(id))))
-                .collect())
+            // Bits packed straight from the values, a null (absent too) or-ed in from the
+            // validity: collecting an `Option<bool>` per row wrote two bitmaps bit by bit, ~3 %
+            // of a run's time over every table's person_id.
+            let chunks = ids.i64()?.downcast_iter().map(|array| {
+                let values = array.values().iter();
+                let absent = Bitmap::from_trusted_len_iter(values.map(|&id| !set.contains(id)));
+                let absent = match array.validity() {
+                    Some(valid) => &absent | &!valid,
+                    None => absent,
+                };
+                BooleanArray::new(ArrowDataType::Boolean, absent, None)
+            });
+            Ok(BooleanChunked::from_chunk_iter(ids.name().clone(), chunks))
         })
     }
 }
@@ -288,6 +298,46 @@ mod tests {
             out.column("n").unwrap().get(0).unwrap().extract::<u64>(),
             Some(3)
         );
+    }
+
+    /// Row by row, over a chunk with nulls and one without (after a slice, so the first chunk's
+    /// bits start mid-byte): absent where not a member or null. The null's value in the buffer
+    /// is a member's (10), as a Parquet reader may leave it.
+    #[test]
+    fn absent_flags_row_by_row_over_chunks() {
+        let set = Arc::new(DenseIds::of(&ids(&[10, 11, 13])).unwrap());
+        let values = vec![12i64, 10, 10, 11, 12, 13, 14, 10, 99, 11];
+        let valid: Bitmap = [true, true, false, true, true, true, true, true, true, true]
+            .into_iter()
+            .collect();
+        let array = polars_arrow::array::PrimitiveArray::new(
+            ArrowDataType::Int64,
+            values.into(),
+            Some(valid),
+        );
+        let mut column = Int64Chunked::with_chunk("person_id".into(), array).slice(1, 9);
+        column
+            .append(&Int64Chunked::from_slice("person_id".into(), &[13, 9, 10]))
+            .unwrap();
+        assert_eq!(column.chunks().len(), 2);
+        let records = DataFrame::new(12, vec![column.into_series().into_column()]).unwrap();
+        let out = records
+            .lazy()
+            .select([set.absent("person_id")])
+            .collect()
+            .unwrap();
+        let flags: Vec<Option<bool>> = out
+            .column("person_id")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .collect();
+        // 10, null, 11, 12, 13, 14, 10, 99, 11 | 13, 9, 10
+        let want = [
+            false, true, false, true, false, true, false, true, false, false, true, false,
+        ];
+        assert_eq!(flags, want.map(Some));
     }
 
     fn text_ids(values: &[Option<&str>]) -> (TextIds, bool) {
