@@ -121,12 +121,33 @@ impl RecordAtom {
                 } else {
                     *bit_if_not
                 };
-                date.wrapping_add(DATE_OFFSET)
-                    .wrapping_mul(2)
-                    .wrapping_add(bit)
+                latest_key(date, bit)
             }
         })
     }
+
+    /// The largest value [`RecordAtom::of`] can give a record of `date` in the window, whatever
+    /// the record's value.
+    #[inline(always)]
+    fn largest(&self, date: i32) -> i32 {
+        match &self.test {
+            Test::Any => 2,
+            Test::Latest {
+                bit_if_holds,
+                bit_if_not,
+                ..
+            } => latest_key(date, *bit_if_holds).max(latest_key(date, *bit_if_not)),
+        }
+    }
+}
+
+/// A `latest` atom's key of a record of `date` whose truth chose `bit` (polars' wrapping Int32
+/// arithmetic, as the expressions compute it).
+#[inline(always)]
+fn latest_key(date: i32, bit: i32) -> i32 {
+    date.wrapping_add(DATE_OFFSET)
+        .wrapping_mul(2)
+        .wrapping_add(bit)
 }
 
 /// `value <op> threshold` in polars' float order (NaN above every number, equal to itself).
@@ -213,28 +234,12 @@ impl AtomSlots {
     pub(crate) fn settled(&self, row: usize, (date, idx): (i32, i32), source: usize) -> bool {
         self.of_source[source].iter().all(|&a| {
             let atom = &self.atoms[a].1;
-            if !atom.in_window(date, idx) {
-                return true;
-            }
-            match (&self.slots[a], &atom.test) {
-                (Slot::Any(slots), _) => slots.at_least(row, 2),
-                (
-                    Slot::Latest(slots),
-                    Test::Latest {
-                        bit_if_holds,
-                        bit_if_not,
-                        ..
-                    },
-                ) => {
-                    let key = |bit: i32| {
-                        date.wrapping_add(DATE_OFFSET)
-                            .wrapping_mul(2)
-                            .wrapping_add(bit)
-                    };
-                    slots.at_least(row, key(*bit_if_holds).max(key(*bit_if_not)))
+            !atom.in_window(date, idx)
+                || match &self.slots[a] {
+                    // An `any` atom's result is its code, 2.
+                    Slot::Any(slots) => slots.at_least(row, atom.largest(date) as i8),
+                    Slot::Latest(slots) => slots.at_least(row, atom.largest(date)),
                 }
-                (Slot::Latest(_), Test::Any) => false,
-            }
         })
     }
 
