@@ -180,7 +180,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
             &partitions,
             workers,
             workers + 1,
-            |_, partition| {
+            |partition| {
                 let evaluation =
                     engine::patient_outcomes(&inputs.partition(partition), &definition, as_of)
                         .map_err(engine_error);

@@ -21,7 +21,7 @@ pub fn in_order<T, R, E>(
     items: &[T],
     workers: usize,
     ahead: usize,
-    work: impl Fn(usize, &T) -> Result<R, E> + Sync,
+    work: impl Fn(&T) -> Result<R, E> + Sync,
     mut consume: impl FnMut(usize, R) -> Result<(), E>,
 ) -> Result<(), E>
 where
@@ -48,7 +48,7 @@ where
                     only_on_panic: true,
                 };
                 while let Some(i) = gate.take(items.len(), ahead) {
-                    let result = work(i, &items[i]);
+                    let result = work(&items[i]);
                     if send.send((i, result)).is_err() {
                         return;
                     }
@@ -160,12 +160,12 @@ mod tests {
             &items,
             3,
             4,
-            |i, item| {
+            |item| {
                 std::thread::sleep(Duration::from_millis(12 - *item));
-                Ok::<_, String>((i, item * 10))
+                Ok::<_, String>((*item, item * 10))
             },
-            |i, (j, value)| {
-                assert_eq!(i, j);
+            |i, (item, value)| {
+                assert_eq!(i as u64, item);
                 seen.push(value);
                 Ok(())
             },
@@ -184,7 +184,7 @@ mod tests {
             &items,
             4,
             3,
-            |_, _| {
+            |_| {
                 let started = started.fetch_add(1, Ordering::SeqCst) + 1;
                 let waiting = started - consumed.load(Ordering::SeqCst);
                 most.fetch_max(waiting, Ordering::SeqCst);
@@ -213,7 +213,7 @@ mod tests {
             &items,
             2,
             2,
-            |_, &item| {
+            |&item| {
                 started.fetch_add(1, Ordering::SeqCst);
                 match item {
                     // Item 4 fails after item 5 has failed.
@@ -244,7 +244,7 @@ mod tests {
             &items,
             2,
             3,
-            |_, &item| {
+            |&item| {
                 started.fetch_add(1, Ordering::SeqCst);
                 Ok(item)
             },
@@ -266,7 +266,7 @@ mod tests {
                 &items,
                 2,
                 2,
-                |_, &item| match item {
+                |&item| match item {
                     3 => panic!("worker"),
                     _ => Ok::<_, ()>(item),
                 },
@@ -279,7 +279,7 @@ mod tests {
                 &items,
                 2,
                 2,
-                |_, &item| Ok::<_, ()>(item),
+                |&item| Ok::<_, ()>(item),
                 |_, item| match item {
                     3 => panic!("consumer"),
                     _ => Ok(()),
@@ -292,14 +292,14 @@ mod tests {
     #[test]
     fn no_items_and_one_worker() {
         let none: [u8; 0] = [];
-        let result = in_order(&none, 2, 2, |_, _| Ok::<_, ()>(()), |_, _| panic!());
+        let result = in_order(&none, 2, 2, |_| Ok::<_, ()>(()), |_, _| panic!());
         assert_eq!(result, Ok(()));
         let mut seen = Vec::new();
         in_order(
             &[1, 2, 3],
             1,
             1,
-            |_, v| Ok::<_, ()>(*v),
+            |v| Ok::<_, ()>(*v),
             |_, v| {
                 seen.push(v);
                 Ok(())
