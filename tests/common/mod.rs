@@ -15,7 +15,7 @@ use arrow::array::{
 };
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
-use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ArrowWriter;
 
 /// The index date of every fixture patient unless a test says otherwise.
@@ -601,15 +601,19 @@ fn write(dir: &Path, table: &str, columns: Vec<(&str, bool, ArrayRef)>) {
     writer.close().unwrap();
 }
 
-/// The person ids of `restricted/patients.parquet` in the file's row order.
-pub fn person_order(path: &Path) -> Vec<i64> {
+/// The record batches of a Parquet file, read with arrow-rs.
+fn batches(path: &Path) -> ParquetRecordBatchReader {
     let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+    ParquetRecordBatchReaderBuilder::try_new(file)
         .unwrap()
         .build()
-        .unwrap();
+        .unwrap()
+}
+
+/// The person ids of `restricted/patients.parquet` in the file's row order.
+pub fn person_order(path: &Path) -> Vec<i64> {
     let mut ids = Vec::new();
-    for batch in reader {
+    for batch in batches(path) {
         let batch = batch.unwrap();
         let column = batch.column(0).as_any().downcast_ref::<Int64Array>();
         ids.extend(column.expect("person_id is Int64").values().iter());
@@ -619,13 +623,8 @@ pub fn person_order(path: &Path) -> Vec<i64> {
 
 /// Reads `restricted/patients.parquet`: person_id (Int64) and Utf8 columns.
 pub fn read_patients(path: &Path) -> HashMap<i64, HashMap<String, Option<String>>> {
-    let file = File::open(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
-        .unwrap()
-        .build()
-        .unwrap();
     let mut out: HashMap<i64, HashMap<String, Option<String>>> = HashMap::new();
-    for batch in reader {
+    for batch in batches(path) {
         let batch = batch.unwrap();
         let schema = batch.schema();
         let ids = batch
