@@ -11,7 +11,7 @@ use std::sync::Arc;
 use foldhash::fast::FixedState;
 use hashbrown::hash_table::{Entry, HashTable};
 use polars::prelude::*;
-use polars_arrow::array::{BooleanArray, Utf8ViewArray};
+use polars_arrow::array::{Array, BooleanArray, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
 use rayon::prelude::*;
 
@@ -153,6 +153,9 @@ pub struct TextIds {
 
 impl TextIds {
     const PARTS: usize = 64;
+    /// Rows compared by [`TextIds::row_near`] before it probes: a test, and tests without
+    /// findings after it.
+    const NEAR: usize = 4;
 
     /// The part of a hash: bits that neither the table's bucket (low bits) nor its tag (the top
     /// seven) use, so that the ids of one part do not all share a tag.
@@ -217,11 +220,27 @@ impl TextIds {
     }
 
     pub fn contains(&self, id: &str) -> bool {
+        self.probe(id).is_some()
+    }
+
+    /// The row of `id` in the ids' column, by its hash.
+    fn probe(&self, id: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(id);
         let value = |row: &u32| self.ids.value(*row as usize);
         self.parts[Self::part(hash)]
             .find(hash, |r| value(r) == id)
-            .is_some()
+            .map(|row| *row as usize)
+    }
+
+    /// The row of `id` in the ids' column, comparing the [`TextIds::NEAR`] rows from `from` on
+    /// before probing. Where the looked-up column follows the ids' order (a test's findings after
+    /// it, both in patient order, as registries export them), the id is most often one of those
+    /// rows, already in cache, while a probe of ten million ids costs a cache miss or two.
+    pub fn row_near(&self, id: &str, from: usize) -> Option<usize> {
+        let near = from..(from + Self::NEAR).min(self.ids.len());
+        near.into_iter()
+            .find(|&row| self.ids.is_valid(row) && self.ids.value(row) == id)
+            .or_else(|| self.probe(id))
     }
 
     /// True where `column`'s id is not in the set (see [`absent`]).
@@ -229,10 +248,26 @@ impl TextIds {
         let set = Arc::clone(self);
         absent(column, move |ids| {
             let ids = ids.cast(&DataType::String)?;
-            let ids = ids.str()?.iter();
-            Ok(ids
-                .map(|id| Some(id.is_none_or(|id| !set.contains(id))))
-                .collect())
+            // Bits packed row by row, as DenseIds::absent does; each id looked up near the
+            // last one found.
+            let chunks = ids.str()?.downcast_iter().map(|array| {
+                let mut from = 0;
+                let mut absent_at = |row: usize| {
+                    if !array.is_valid(row) {
+                        return true;
+                    }
+                    match set.row_near(array.value(row), from) {
+                        Some(found) => {
+                            from = found;
+                            false
+                        }
+                        None => true,
+                    }
+                };
+                let absent = Bitmap::from_trusted_len_iter((0..array.len()).map(&mut absent_at));
+                BooleanArray::new(ArrowDataType::Boolean, absent, None)
+            });
+            Ok(BooleanChunked::from_chunk_iter(ids.name().clone(), chunks))
         })
     }
 }
@@ -389,6 +424,81 @@ mod tests {
             out.column("n").unwrap().get(0).unwrap().extract::<u64>(),
             Some(3)
         );
+    }
+
+    /// In the window after `from`, beyond it, before it: the row a probe finds. A null row in
+    /// the window is not the empty id (its view reads as "").
+    #[test]
+    fn text_ids_are_found_near_or_far() {
+        let (set, _) = text_ids(&[
+            Some("T1"),
+            None,
+            Some("T2"),
+            Some("a longer test id"),
+            Some("T3"),
+            Some("T4"),
+        ]);
+        assert_eq!(set.row_near("T1", 0), Some(0));
+        assert_eq!(set.row_near("T2", 0), Some(2));
+        assert_eq!(set.row_near("a longer test id", 1), Some(3));
+        // Row 4 is the fifth from 0: found by the probe, as are rows before `from`.
+        assert_eq!(set.row_near("T3", 0), Some(4));
+        assert_eq!(set.row_near("T1", 5), Some(0));
+        assert_eq!(set.row_near("T4", 9), Some(5));
+        for absent in ["", "T", "T5", "a longer test i"] {
+            assert_eq!(set.row_near(absent, 0), None, "{absent}");
+        }
+    }
+
+    /// Row by row over two chunks, the lookups in the set's order, reversed, repeated, with
+    /// orphans and nulls: absent exactly where the id is null or not a member.
+    #[test]
+    fn absent_text_ids_row_by_row() {
+        let ids: Vec<Option<String>> = (0..200)
+            .map(|i| (i % 9 != 4).then(|| format!("T{i:03}-1")))
+            .collect();
+        let (set, _) = text_ids(&ids.iter().map(Option::as_deref).collect::<Vec<_>>());
+        let mut lookups: Vec<Option<String>> = Vec::new();
+        for i in (0..200).chain((0..200).rev()).chain([7, 7, 7, 150, 3, 3]) {
+            lookups.push(Some(format!("T{i:03}-1")));
+            if i % 13 == 0 {
+                lookups.push(None);
+                lookups.push(Some(format!("T{i:03}-2")));
+            }
+        }
+        let want: Vec<bool> = lookups
+            .iter()
+            .map(|id| id.as_deref().is_none_or(|id| !set.contains(id)))
+            .collect();
+        // Both ways: the 22 ids never inserted (i % 9 == 4), and a null and a "-2" id after each
+        // of the 16 multiples of 13.
+        assert_eq!(want.iter().filter(|a| **a).count(), 2 * (22 + 2 * 16));
+        let half = lookups.len() / 2;
+        let mut column = StringChunked::from_iter_options(
+            "test_id".into(),
+            lookups[..half].iter().map(Option::as_deref),
+        );
+        column
+            .append(&StringChunked::from_iter_options(
+                "test_id".into(),
+                lookups[half..].iter().map(Option::as_deref),
+            ))
+            .unwrap();
+        let variants = DataFrame::new(lookups.len(), vec![column.into_series().into_column()])
+            .unwrap()
+            .lazy();
+        let out = variants
+            .select([Arc::new(set).absent("test_id")])
+            .collect()
+            .unwrap();
+        let flags: Vec<Option<bool>> = out
+            .column("test_id")
+            .unwrap()
+            .bool()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(flags, want.into_iter().map(Some).collect::<Vec<_>>());
     }
 
     #[test]
