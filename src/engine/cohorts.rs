@@ -4,6 +4,8 @@
 //! ([`super::per_patient`]).
 
 use polars::prelude::*;
+use polars_arrow::array::BooleanArray;
+use polars_arrow::bitmap::Bitmap;
 
 use super::inputs::{days, Inputs};
 use crate::definition::model::{Biomarker, Cohort, Definition};
@@ -114,13 +116,6 @@ pub(crate) fn variant_flags(definition: &Definition) -> Vec<(String, Expr)> {
 /// The patient's tumour group (`p_group`, first match in priority order) is one of the cohort's
 /// (with none given: the primary is a solid tumour) and not an on-label indication.
 pub(crate) fn tumour_fits(cohort: &Cohort, haematological: Expr) -> Expr {
-    let group_in = |groups: &[usize]| {
-        let groups: Vec<u32> = groups.iter().map(|g| *g as u32).collect();
-        col("p_group").is_in(
-            lit(Series::new("groups".into(), groups)).implode(false),
-            false,
-        )
-    };
     let in_groups = if cohort.tumour_groups.is_empty() {
         col("p_primary").is_not_null().and(haematological.not())
     } else {
@@ -130,9 +125,63 @@ pub(crate) fn tumour_fits(cohort: &Cohort, haematological: Expr) -> Expr {
     in_groups.and(on_label.not()).fill_null(lit(false))
 }
 
+/// The patient's tumour group (`p_group`) is one of `groups` (null where it is null), by a
+/// table of the groups. Not `is_in`: polars' streaming engine runs `is_in` over a list as a semi
+/// join, hashing every patient, and every cohort tests two lists.
+fn group_in(groups: &[usize]) -> Expr {
+    let size = groups.iter().max().map_or(0, |g| g + 1);
+    let mut member = vec![false; size];
+    for &g in groups {
+        member[g] = true;
+    }
+    col("p_group").map(
+        move |group: Column| {
+            let group = group.as_materialized_series().cast(&DataType::UInt32)?;
+            let chunks = group.u32()?.downcast_iter().map(|array| {
+                let values = array.values().iter();
+                let bits = Bitmap::from_trusted_len_iter(
+                    values.map(|&g| member.get(g as usize).copied().unwrap_or(false)),
+                );
+                BooleanArray::new(ArrowDataType::Boolean, bits, array.validity().cloned())
+            });
+            Ok(BooleanChunked::from_chunk_iter(group.name().clone(), chunks).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
+}
+
 #[cfg(test)]
 mod tests {
-    use super::glob_regex;
+    use super::{glob_regex, group_in};
+    use polars::prelude::*;
+
+    /// Members true, other groups (one beyond the table) false, a patient without a group null,
+    /// over two chunks; no groups at all: false.
+    #[test]
+    fn tumour_group_membership_row_by_row() {
+        let mut group = UInt32Chunked::from_iter([Some(0), Some(1), Some(2), None]);
+        group
+            .append(&UInt32Chunked::from_iter([Some(3), Some(7), Some(2)]))
+            .unwrap();
+        let patients = DataFrame::new(7, vec![group.with_name("p_group".into()).into_column()])
+            .unwrap()
+            .lazy()
+            .select([group_in(&[2, 0]).alias("some"), group_in(&[]).alias("none")])
+            .collect()
+            .unwrap();
+        let column = |name: &str| -> Vec<Option<bool>> {
+            patients
+                .column(name)
+                .unwrap()
+                .bool()
+                .unwrap()
+                .iter()
+                .collect()
+        };
+        let (t, f) = (Some(true), Some(false));
+        assert_eq!(column("some"), [t, f, t, None, f, f, t]);
+        assert_eq!(column("none"), [f, f, f, None, f, f, f]);
+    }
 
     #[test]
     fn globs_are_anchored_and_escaped() {

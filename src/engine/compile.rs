@@ -294,12 +294,7 @@ impl<'d> Compiler<'d> {
                 .or(col("p_death").gt_eq(col("p_idx"))),
             Cond::PrimaryExists => col("p_primary").is_not_null(),
             Cond::PrimaryIn(set) => in_set(col("p_primary"), &self.definition.code_sets[*set]),
-            Cond::SexIn(values) => col("p_sex")
-                .is_in(
-                    lit(Series::new("sex".into(), values)).implode(false),
-                    false,
-                )
-                .fill_null(lit(false)),
+            Cond::SexIn(values) => one_of(col("p_sex"), values).fill_null(lit(false)),
             Cond::DrugRouteIs(route) => {
                 let (_, drug) = ctx.drug.ok_or_else(|| cohort_only("drug route"))?;
                 lit(drug.route == *route)

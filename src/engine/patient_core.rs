@@ -12,6 +12,7 @@ use polars::prelude::*;
 use super::codes::in_set;
 use super::inputs::{days, epoch_days, Inputs};
 use super::lookup::{PatientRows, ROW};
+use super::records::one_of;
 use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{CodePattern, CodeSet, Definition, Vocabulary};
@@ -134,13 +135,10 @@ fn person(inputs: &Inputs, as_of: chrono::NaiveDate) -> LazyFrame {
     let sex = col("sex").str().strip_chars(lit(NULL));
     let person = inputs.person.clone().select([
         col("person_id"),
-        when(sex.clone().is_in(
-            lit(Series::new("sex".into(), ["F", "M", "U"])).implode(false),
-            false,
-        ))
-        .then(sex)
-        .otherwise(lit(NULL).cast(DataType::String))
-        .alias("p_sex"),
+        when(one_of(sex.clone(), &["F", "M", "U"]))
+            .then(sex)
+            .otherwise(lit(NULL).cast(DataType::String))
+            .alias("p_sex"),
         col("birth_year")
             .cast(DataType::Int32)
             .alias("p_birth_year"),

@@ -2,12 +2,14 @@
 //! (`date` in days, a normalized `code`, the value), joined with the patient's index date, and
 //! the record-level pieces of a query: source, window, converted value.
 
+use std::collections::HashSet;
+
 use polars::prelude::*;
 
 use super::codes::{normalized_atc, normalized_icd10};
 use super::inputs::{days, Inputs};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
-use crate::extract::distinct::{normal_form, trimmed};
+use crate::extract::distinct::{normal_form, text_flags, trimmed};
 
 /// The tables that record-level queries read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -90,17 +92,17 @@ pub(crate) fn in_window(window: &Window) -> Expr {
     expr.fill_null(lit(false))
 }
 
-/// `text` equals one of `values` (null where `text` is null). A few values become a chain of
-/// equalities: comparing a short string view per value is cheaper than hashing every row, which
-/// polars' `is_in` does (it was the top of the profile on measurement rows). Many use `is_in`.
+/// `text` equals one of `values` (null where `text` is null). Not polars' `is_in`, which hashes
+/// every row (its streaming engine runs it as a semi join; it was the top of the profile on
+/// measurement rows). A few values become a chain of equalities, comparing a short string view
+/// per value; more are looked up in a set once per distinct text ([`text_flags`]).
 pub(crate) fn one_of<S: AsRef<str>>(text: Expr, values: &[S]) -> Expr {
     const CHAIN: usize = 8;
     if values.is_empty() || values.len() > CHAIN {
-        let values: Vec<&str> = values.iter().map(AsRef::as_ref).collect();
-        return text.is_in(
-            lit(Series::new("values".into(), values)).implode(false),
-            false,
-        );
+        let values: HashSet<String> = values.iter().map(|v| v.as_ref().to_string()).collect();
+        return when(text.clone().is_null())
+            .then(lit(NULL).cast(DataType::Boolean))
+            .otherwise(text_flags(text, move |t| values.contains(t)));
     }
     values
         .iter()
