@@ -3,6 +3,8 @@
 //! drug: per variant row, a flag per cohort and per resistant drug, reduced per patient
 //! ([`super::per_patient`]).
 
+use std::sync::Arc;
+
 use polars::prelude::*;
 use polars_arrow::array::BooleanArray;
 use polars_arrow::bitmap::Bitmap;
@@ -10,6 +12,7 @@ use polars_arrow::bitmap::Bitmap;
 use super::inputs::{days, Inputs};
 use crate::definition::model::{Biomarker, Cohort, Definition};
 use crate::extract::distinct::{normal_form, trimmed};
+use crate::extract::ids::TextIds;
 
 /// Column of the per-patient "carries cohort c's biomarker" flag.
 pub(crate) fn biomarker_column(c: usize) -> String {
@@ -64,25 +67,90 @@ fn any_of(biomarkers: &[Biomarker]) -> Expr {
 }
 
 /// The variant rows with their test's `report_date` and `approved_lab` (tests not in the
-/// molecular test table are dropped); `person_id` is the variant's.
-pub(crate) fn variant_rows(inputs: &Inputs) -> LazyFrame {
-    let tests = inputs.molecular_test.clone().select([
-        col("test_id"),
-        days("report_date").alias("report_date"),
-        col("approved_lab"),
-    ]);
-    inputs
+/// molecular test table are dropped, as an inner join drops them); `person_id` is the variant's.
+///
+/// The tests are looked up, not joined: their ids go into one table, and each variant's test is
+/// most often found among the few test rows after the last one found (a test's findings follow
+/// it in patient order), where polars' join hashed every variant into a table of test ids.
+/// Test ids are unique, or validation has stopped the run.
+pub(crate) fn variant_rows(inputs: &Inputs) -> PolarsResult<LazyFrame> {
+    let tests = inputs
+        .molecular_test
+        .clone()
+        .select([
+            col("test_id").cast(DataType::String),
+            days("report_date").alias("report_date"),
+            col("approved_lab"),
+        ])
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    let tests = Arc::new(TestLookup::of(&tests)?);
+    let gathered = |name: &'static str, dtype: DataType| {
+        let tests = Arc::clone(&tests);
+        col(TEST_ROW)
+            .map(
+                move |rows: Column| tests.gather(name, rows.idx()?),
+                move |_, _| Ok(Field::new(name.into(), dtype.clone())),
+            )
+            .alias(name)
+    };
+    let (report_date, approved_lab) = (
+        gathered("report_date", DataType::Int32),
+        gathered("approved_lab", DataType::Boolean),
+    );
+    let lookup = Arc::clone(&tests);
+    let test_row = col("test_id").map(
+        move |ids: Column| lookup.rows_of(ids.as_materialized_series()),
+        |_, _| Ok(Field::new(TEST_ROW.into(), IDX_DTYPE)),
+    );
+    Ok(inputs
         .variant
         .clone()
         .select([
             col("person_id"),
-            col("test_id"),
+            test_row.alias(TEST_ROW),
             normal_form(col("gene"), |gene| gene.trim().to_uppercase()).alias("gene"),
             normal_form(col("class"), |class| class.trim().to_lowercase()).alias("class"),
             normal_form(col("alteration"), trimmed).alias("alteration"),
             col("value"),
         ])
-        .inner_join(tests, col("test_id"), col("test_id"))
+        .filter(col(TEST_ROW).neq(lit(NO_TEST)))
+        .with_columns([report_date, approved_lab]))
+}
+
+/// A variant's row in its partition's tests ([`TestLookup`]), [`NO_TEST`] where it has none.
+const TEST_ROW: &str = "test_row";
+const NO_TEST: IdxSize = IdxSize::MAX;
+
+/// A partition's molecular tests: their ids as a set of rows, the columns variants need.
+struct TestLookup {
+    ids: TextIds,
+    columns: DataFrame,
+}
+
+impl TestLookup {
+    fn of(tests: &DataFrame) -> PolarsResult<TestLookup> {
+        let (ids, _) = TextIds::of(tests.column("test_id")?.str()?)
+            .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
+        let mut columns = tests.select(["report_date", "approved_lab"])?;
+        columns.rechunk_mut();
+        Ok(TestLookup { ids, columns })
+    }
+
+    /// Each variant test id's row in the tests.
+    fn rows_of(&self, ids: &Series) -> PolarsResult<Column> {
+        let mut rows = Vec::with_capacity(ids.len());
+        for array in ids.str()?.downcast_iter() {
+            let found = self.ids.rows_of(array);
+            rows.extend(found.map(|row| row.map_or(NO_TEST, |row| row as IdxSize)));
+        }
+        Ok(IdxCa::from_vec(TEST_ROW.into(), rows).into_column())
+    }
+
+    /// The tests' column `name` at `rows`.
+    fn gather(&self, name: &str, rows: &IdxCa) -> PolarsResult<Column> {
+        self.columns.column(name)?.take(rows)
+    }
 }
 
 /// Variant rows (with their patient's `p_idx`) that count: reported at or before the index date.

@@ -159,7 +159,7 @@ impl<'c> PerPatient<'c> {
         if flags.is_empty() {
             return Ok(());
         }
-        let variants = reported_by_index(self.with_patient(variant_rows(inputs), &["p_idx"])?);
+        let variants = reported_by_index(self.with_patient(variant_rows(inputs)?, &["p_idx"])?);
         let bytes: Vec<Expr> = flags
             .iter()
             .map(|(name, flag)| {

@@ -13,6 +13,7 @@ use hashbrown::hash_table::{Entry, HashTable};
 use polars::prelude::*;
 use polars_arrow::array::{Array, BooleanArray, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
+use polars_arrow::trusted_len::TrustedLen;
 use rayon::prelude::*;
 
 /// The non-null `person_id`s of the person table, sorted ascending. The nulls are dropped after
@@ -243,28 +244,31 @@ impl TextIds {
             .or_else(|| self.probe(id))
     }
 
+    /// Per row of `ids`, the row of its id in the set's column: None where null or not a member.
+    /// Each is looked up near the last one found ([`TextIds::row_near`]).
+    pub fn rows_of<'a>(
+        &'a self,
+        ids: &'a Utf8ViewArray,
+    ) -> impl TrustedLen<Item = Option<usize>> + 'a {
+        let mut from = 0;
+        (0..ids.len()).map(move |row| {
+            let found = ids
+                .is_valid(row)
+                .then(|| self.row_near(ids.value(row), from))
+                .flatten();
+            from = found.unwrap_or(from);
+            found
+        })
+    }
+
     /// True where `column`'s id is not in the set (see [`absent`]).
     pub fn absent(self: &Arc<Self>, column: &str) -> Expr {
         let set = Arc::clone(self);
         absent(column, move |ids| {
             let ids = ids.cast(&DataType::String)?;
-            // Bits packed row by row, as DenseIds::absent does; each id looked up near the
-            // last one found.
+            // Bits packed row by row, as DenseIds::absent does.
             let chunks = ids.str()?.downcast_iter().map(|array| {
-                let mut from = 0;
-                let mut absent_at = |row: usize| {
-                    if !array.is_valid(row) {
-                        return true;
-                    }
-                    match set.row_near(array.value(row), from) {
-                        Some(found) => {
-                            from = found;
-                            false
-                        }
-                        None => true,
-                    }
-                };
-                let absent = Bitmap::from_trusted_len_iter((0..array.len()).map(&mut absent_at));
+                let absent = Bitmap::from_trusted_len_iter(set.rows_of(array).map(|r| r.is_none()));
                 BooleanArray::new(ArrowDataType::Boolean, absent, None)
             });
             Ok(BooleanChunked::from_chunk_iter(ids.name().clone(), chunks))

@@ -53,10 +53,9 @@ fn braf_cohort() -> Definition {
     definition
 }
 
-#[test]
-fn variants_count_from_approved_tests_reported_by_the_index_date() {
-    let idx = date("2025-01-31");
-    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+/// Six patients with a colorectal primary, their tests and findings (see below for what each
+/// should give).
+fn braf_inputs(idx: i32) -> Inputs {
     let mut inputs = empty_inputs(six_women(idx));
     // Every patient has a colorectal primary: a solid tumour.
     inputs.diagnosis = frame(vec![
@@ -109,8 +108,35 @@ fn variants_count_from_approved_tests_reported_by_the_index_date() {
         ),
         f("value", &[None; 8]),
     ]);
+    inputs
+}
+
+#[test]
+fn variants_count_from_approved_tests_reported_by_the_index_date() {
+    let idx = date("2025-01-31");
+    check_braf_outcomes(&braf_inputs(idx));
+}
+
+/// A variant's test is found wherever it lies in the test table: the tests in reverse order,
+/// the variants rotated, so that no test is among the rows after the last one found.
+#[test]
+fn variants_find_their_test_in_any_order() {
+    let idx = date("2025-01-31");
+    let mut inputs = braf_inputs(idx);
+    inputs.molecular_test = inputs.molecular_test.reverse();
+    let variants = inputs.variant.clone().collect().unwrap();
+    inputs.variant = variants
+        .slice(5, 3)
+        .vstack(&variants.slice(0, 5))
+        .unwrap()
+        .lazy();
+    check_braf_outcomes(&inputs);
+}
+
+fn check_braf_outcomes(inputs: &Inputs) {
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
     let definition = braf_cohort();
-    let evaluation = patient_outcomes(&inputs, &definition, as_of).unwrap();
+    let evaluation = patient_outcomes(inputs, &definition, as_of).unwrap();
     let matched = |patients: &DataFrame| -> Vec<bool> {
         let column = patients.column("matched_0").unwrap();
         column.bool().unwrap().iter().map(|v| v.unwrap()).collect()
@@ -130,7 +156,7 @@ fn variants_count_from_approved_tests_reported_by_the_index_date() {
         col("person_id") * lit(1i64 << 40),
         (col("person_id") + lit(100i64)).cast(DataType::String),
     ] {
-        let joined = patient_outcomes(&with_ids(&inputs, other_ids), &definition, as_of).unwrap();
+        let joined = patient_outcomes(&with_ids(inputs, other_ids), &definition, as_of).unwrap();
         assert_eq!(matched(&joined.patients), want_matched);
         assert_eq!(resistance(&joined.patients), want_resistance);
     }
