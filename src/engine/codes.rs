@@ -5,6 +5,8 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
+use polars_arrow::array::PrimitiveArray;
+use polars_arrow::bitmap::Bitmap;
 
 use crate::definition::model::{CodePattern, CodeSet};
 use crate::extract::distinct::{map_distinct, normal_form, text_flags};
@@ -47,6 +49,25 @@ fn in_set_normalized(code: &str, set: &CodeSet) -> bool {
 pub(crate) fn in_set(code: Expr, set: &CodeSet) -> Expr {
     let set = set.clone();
     text_flags(code, move |code| in_set_normalized(code, &set))
+}
+
+/// Per row the index (UInt32) of the first of `sets` that holds the (normalized) code; null where
+/// none does or the code is null. One pass for all the sets, each code tested once per chunk,
+/// where a chain of `when(in_set(..))` took a pass over every row per set and another per `when`.
+pub(crate) fn first_set(code: Expr, sets: Vec<CodeSet>) -> Expr {
+    const NONE: u32 = u32::MAX;
+    code.map(
+        move |codes: Column| {
+            let first = map_distinct(codes.str()?, |code| {
+                code.and_then(|code| sets.iter().position(|set| in_set_normalized(code, set)))
+                    .map_or(NONE, |i| i as u32)
+            });
+            let found = Bitmap::from_trusted_len_iter(first.iter().map(|&i| i != NONE));
+            let first = PrimitiveArray::new(ArrowDataType::UInt32, first.into(), Some(found));
+            Ok(UInt32Chunked::with_chunk(codes.name().clone(), first).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::UInt32)),
+    )
 }
 
 /// True where the normalized ATC code starts with one of `prefixes` (`L01EC*` or `L01EC02`).
@@ -155,6 +176,40 @@ mod tests {
         for code in ["C44.9", "C77.1", "C78.7", "C79.3", "D05.1", "C98", "I63.9"] {
             assert!(!matches(code, &set), "{code} should not match");
         }
+    }
+
+    /// The first set in order wins (lung before every primary cancer); a code in no set, in a
+    /// set's exceptions only, or null has none. Over two chunks.
+    #[test]
+    fn first_set_in_priority_order() {
+        let prefix = |p: &str| CodePattern::Prefix(p.into());
+        let set = |patterns| CodeSet {
+            name: String::new(),
+            vocabulary: Vocabulary::Icd10,
+            patterns,
+            except: vec![],
+        };
+        let lung = set(vec![prefix("C34")]);
+        let colorectal = set(vec![CodePattern::Range("C18".into(), "C20".into())]);
+        let mut codes = StringChunked::from_iter([Some("C341"), Some("C19"), Some("C441"), None]);
+        codes
+            .append(&StringChunked::from_iter([
+                Some("C50"),
+                Some("D101"),
+                Some("C209"),
+            ]))
+            .unwrap();
+        let out = DataFrame::new(7, vec![codes.with_name("code".into()).into_column()])
+            .unwrap()
+            .lazy()
+            .select([first_set(col("code"), vec![lung, colorectal, primary()])])
+            .collect()
+            .unwrap();
+        let first: Vec<Option<u32>> = out.column("code").unwrap().u32().unwrap().iter().collect();
+        assert_eq!(
+            first,
+            [Some(0), Some(1), None, None, Some(2), None, Some(1)]
+        );
     }
 
     #[test]

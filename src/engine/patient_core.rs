@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::codes::in_set;
+use super::codes::{first_set, in_set};
 use super::inputs::{days, epoch_days, Inputs};
 use super::lookup::{PatientRows, ROW};
 use super::records::one_of;
@@ -198,12 +198,8 @@ fn latest_then_lowest(mut selected: DataFrame, patients: usize) -> PolarsResult<
 /// The index of the patient's tumour group: the first group, in the definition's priority order,
 /// whose codes match the primary cancer; null without a primary or without a matching group.
 fn tumour_group(definition: &Definition) -> Expr {
-    let mut group = lit(NULL).cast(DataType::UInt32);
-    for (g, tumour_group) in definition.tumour_groups.iter().enumerate().rev() {
-        let set = &definition.code_sets[tumour_group.codes];
-        group = when(in_set(col("p_primary"), set))
-            .then(lit(g as u32))
-            .otherwise(group);
-    }
-    group
+    let sets = (definition.tumour_groups.iter())
+        .map(|group| definition.code_sets[group.codes].clone())
+        .collect();
+    first_set(col("p_primary"), sets)
 }
