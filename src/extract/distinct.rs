@@ -14,8 +14,8 @@ use foldhash::fast::FixedState;
 use polars::prelude::*;
 use polars_arrow::array::{Array, MutableBinaryViewArray, Utf8ViewArray};
 
-/// Slots of the direct-mapped cache (a power of two): several times the distinct codes of a contract column (181
-/// ICD-10 codes in a synthetic extract took a slot miss on one row in ten with 256 slots).
+/// Slots of the direct-mapped cache (a power of two): several times the distinct codes of a
+/// contract column (181 ICD-10 codes in a synthetic extract missed on one row in ten with 256).
 const SLOTS: usize = 1024;
 /// No view is this value (its length would be 4 GiB), so it marks an empty slot.
 const EMPTY: u128 = u128::MAX;
@@ -48,7 +48,7 @@ fn map_array<T: Copy + Default>(
     out: &mut Vec<T>,
 ) {
     // Reset per array: a view that points into a buffer means another string in another array.
-    let mut cache = vec![(EMPTY, T::default()); SLOTS];
+    let mut cache = [(EMPTY, T::default()); SLOTS];
     let mut results: HashMap<&str, T, FixedState> = HashMap::default();
     let views = array.views();
     let mut value_of = |i: usize| {
@@ -177,15 +177,7 @@ mod tests {
             .map(|i| (i % 11 != 0).then(|| values[i % 5].to_string()))
             .collect();
         let texts = chunks(&rows, 1500);
-        let mut calls = 0;
-        let lengths = map_distinct(&texts, |t| {
-            calls += 1;
-            t.map(str::len)
-        });
-        let expected: Vec<Option<usize>> =
-            rows.iter().map(|r| r.as_deref().map(str::len)).collect();
-        assert_eq!(lengths, expected);
-        assert_eq!(calls, 1 + 2 * values.len());
+        assert_eq!(calls_of_lengths(&texts, &rows), 1 + 2 * values.len());
     }
 
     /// More distinct values than the cache has slots, and a long string behind a view of its
@@ -210,17 +202,23 @@ mod tests {
             .map(|i| first.views()[i].as_u128())
             .collect();
         assert_eq!(long_views.len(), 2000);
+        // Once for null (up front), then per chunk of 4000 rows: the long string, and the 1500
+        // odd numbers below 3000 (odd rows 1..3999 and 4001..7999 modulo 3000 each cover them).
+        assert_eq!(calls_of_lengths(&texts, &rows), 1 + 2 * (1 + 1500));
+    }
+
+    /// Maps `texts` (a column of `rows`) to string lengths, checks each row's, and returns how
+    /// many times `f` ran.
+    fn calls_of_lengths(texts: &StringChunked, rows: &[Option<String>]) -> usize {
         let mut calls = 0;
-        let lengths = map_distinct(&texts, |t| {
+        let lengths = map_distinct(texts, |t| {
             calls += 1;
             t.map(str::len)
         });
         let expected: Vec<Option<usize>> =
             rows.iter().map(|r| r.as_deref().map(str::len)).collect();
         assert_eq!(lengths, expected);
-        // Per chunk of 4000 rows: the long string, and the 1500 odd numbers below 3000 (odd
-        // rows 1..3999 and 4001..7999 modulo 3000 each cover them); and once for null.
-        assert_eq!(calls, 1 + 2 * (1 + 1500));
+        calls
     }
 
     /// `rows` as a column of arrays of `size` rows.
