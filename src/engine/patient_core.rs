@@ -12,8 +12,7 @@ use polars::prelude::*;
 use super::codes::{first_set, in_set};
 use super::inputs::{days, epoch_days, Inputs};
 use super::lookup::{PatientRows, ROW};
-use super::records::one_of;
-use super::records::RecordTable;
+use super::records::{one_of, RecordTable};
 use super::EngineError;
 use crate::definition::model::{CodePattern, CodeSet, Definition, Vocabulary};
 
