@@ -194,6 +194,62 @@ fn assert_same_csvs(a: &Path, b: &Path, what: &str) {
     }
 }
 
+/// `restricted/masks.parquet` (the mask table, counted by sorting packed outcomes) against
+/// `restricted/patients.parquet` (each patient's own outcome words), two outputs computed apart:
+/// per general criterion and outcome, the population rows' patients add up to the patients with
+/// that outcome; per cohort, its rows' patients to the patients matched to it. Partitions of 4
+/// patients, so the table is counted across several.
+#[test]
+fn restricted_mask_table_adds_up_to_the_patient_file() {
+    let x = fixture();
+    let results = x.run(&["--partition-patients", "4"]);
+    let masks = common::read_masks(&results.out.join("restricted/masks.parquet"));
+    let patients = &results.patients;
+    let population = masks.iter().filter(|(row, _)| row["cohort"].is_none());
+    assert_eq!(population.clone().map(|(_, n)| n).sum::<u64>(), 25);
+    let criteria = ["I1a", "I4b", "I7", "E2a"];
+    let words = ["pass", "fail", "unknown", "n/a"];
+    let mut checked = 0;
+    for criterion in criteria {
+        for word in words {
+            let counted: u64 = population
+                .clone()
+                .filter(|(row, _)| row[criterion].as_deref() == Some(word))
+                .map(|(_, n)| n)
+                .sum();
+            let listed = patients
+                .values()
+                .filter(|p| p[criterion].as_deref() == Some(word))
+                .count() as u64;
+            assert_eq!(counted, listed, "{criterion} {word}");
+            checked += counted;
+        }
+    }
+    assert_eq!(
+        checked,
+        4 * 25,
+        "every patient has one outcome per criterion"
+    );
+    let cohorts: Vec<String> = masks
+        .iter()
+        .filter_map(|(row, _)| row["cohort"].clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    assert!(cohorts.iter().any(|c| c == "VEM-BRAF-CRC"), "{cohorts:?}");
+    for cohort in &cohorts {
+        let rows = masks
+            .iter()
+            .filter(|(row, _)| row["cohort"].as_deref() == Some(cohort));
+        let matched = patients.values().filter(|p| p[cohort].is_some()).count() as u64;
+        assert_eq!(
+            rows.clone().map(|(_, n)| n).sum::<u64>(),
+            matched,
+            "{cohort}"
+        );
+    }
+}
+
 #[test]
 fn partitions_of_a_few_patients_give_the_same_reports_and_patients() {
     // 25 patients in partitions of 4 (seven person_id ranges): the mask table adds up across

@@ -12,6 +12,7 @@ use std::sync::Arc;
 
 use arrow::array::{
     Array, ArrayRef, BooleanArray, Date32Array, Float64Array, Int32Array, Int64Array, StringArray,
+    UInt64Array,
 };
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
@@ -608,6 +609,41 @@ fn batches(path: &Path) -> ParquetRecordBatchReader {
         .unwrap()
         .build()
         .unwrap()
+}
+
+/// Reads `restricted/masks.parquet`: each row's Utf8 columns by name (null as None) and its
+/// `patients` count.
+pub fn read_masks(path: &Path) -> Vec<(HashMap<String, Option<String>>, u64)> {
+    let mut rows = Vec::new();
+    for batch in batches(path) {
+        let batch = batch.unwrap();
+        let patients = batch.column_by_name("patients").expect("a patients column");
+        let patients = arrow::compute::cast(patients, &DataType::UInt64).unwrap();
+        let patients = patients.as_any().downcast_ref::<UInt64Array>().unwrap();
+        let texts: Vec<(String, ArrayRef)> = batch
+            .schema()
+            .fields()
+            .iter()
+            .zip(batch.columns())
+            .filter(|(field, _)| field.name() != "patients")
+            .map(|(field, column)| {
+                let text = arrow::compute::cast(column, &DataType::Utf8).unwrap();
+                (field.name().clone(), text)
+            })
+            .collect();
+        for row in 0..batch.num_rows() {
+            let values = texts
+                .iter()
+                .map(|(name, column)| {
+                    let column = column.as_any().downcast_ref::<StringArray>().unwrap();
+                    let value = (!column.is_null(row)).then(|| column.value(row).to_string());
+                    (name.clone(), value)
+                })
+                .collect();
+            rows.push((values, patients.value(row)));
+        }
+    }
+    rows
 }
 
 /// The person ids of `restricted/patients.parquet` in the file's row order.
