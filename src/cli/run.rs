@@ -228,33 +228,42 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         period_start,
         period_end,
     };
-    let disclosure = Disclosure {
-        min_cell: args.min_cell,
-        round: args.round,
-    };
-    let mut manifest = Manifest::new(&definition, &run);
-    for file in extract.files() {
-        manifest.add_input(&file.path).map_err(Failure::runtime)?;
-    }
-    for table in Table::ALL {
-        manifest.add_input_rows(table.name(), extract.rows(table));
-    }
-    for (name, seconds) in &timings {
-        manifest.add_timing(name, *seconds);
-    }
-    let input = ReportInput {
-        definition: &definition,
-        masks: &masks,
-        quality: &quality,
-        run: &run,
-        disclosure,
-        manifest: &manifest,
-    };
-    let reports = report::build(&input).map_err(Failure::runtime)?;
-    reports.write(folder.path()).map_err(Failure::runtime)?;
-    if args.restricted {
-        restricted::write_masks(folder.path(), &masks)?;
-    }
+    // `restricted/masks` (millions of rows at 10 M patients) is written while the inputs are
+    // hashed and the reports built: neither reads what the other writes.
+    let (reports, masks_written) = rayon::join(
+        || {
+            let mut manifest = Manifest::new(&definition, &run);
+            for file in extract.files() {
+                manifest.add_input(&file.path).map_err(Failure::runtime)?;
+            }
+            for table in Table::ALL {
+                manifest.add_input_rows(table.name(), extract.rows(table));
+            }
+            for (name, seconds) in &timings {
+                manifest.add_timing(name, *seconds);
+            }
+            let input = ReportInput {
+                definition: &definition,
+                masks: &masks,
+                quality: &quality,
+                run: &run,
+                disclosure: Disclosure {
+                    min_cell: args.min_cell,
+                    round: args.round,
+                },
+                manifest: &manifest,
+            };
+            let reports = report::build(&input).map_err(Failure::runtime)?;
+            reports.write(folder.path()).map_err(Failure::runtime)?;
+            Ok::<_, Failure>(reports)
+        },
+        || match args.restricted {
+            true => restricted::write_masks(folder.path(), &masks),
+            false => Ok(()),
+        },
+    );
+    let reports = reports?;
+    masks_written?;
     folder.commit().map_err(Failure::runtime)?;
     stage.done();
     println!("{}", reports.summary_markdown());
