@@ -24,6 +24,16 @@ pub fn matched_column(c: usize) -> String {
     format!("matched_{c}")
 }
 
+/// The patients of `frame` matched to cohort `c`, as one bitmap (a null match is not a match).
+pub fn matched_rows(frame: &DataFrame, c: usize) -> PolarsResult<Bitmap> {
+    let matched = frame.column(&matched_column(c))?.bool()?.rechunk();
+    let matched = matched.downcast_as_array();
+    Ok(match matched.validity() {
+        Some(valid) => matched.values() & valid,
+        None => matched.values().clone(),
+    })
+}
+
 /// A glob (`V600*`, `*::ALK`) as an anchored regular expression.
 fn glob_regex(glob: &str) -> String {
     let mut regex = String::from("^");

@@ -10,10 +10,11 @@ use std::collections::BTreeSet;
 use foldhash::HashMap;
 
 use polars::prelude::*;
+use polars_arrow::bitmap::Bitmap;
 use rayon::prelude::*;
 use smallvec::SmallVec;
 
-use super::cohorts::matched_column;
+use super::cohorts::matched_rows;
 use super::evaluate::{drug_columns, drug_criteria, general_columns, STRATUM_COLUMNS};
 use super::mask::{CohortColumns, MaskRow, MaskTable, Outcomes, Stratum};
 use super::EngineError;
@@ -61,8 +62,8 @@ pub struct MaskCounter<'a> {
 struct Columns<'f> {
     strata: Vec<&'f StringChunked>,
     general: Vec<&'f [u8]>,
-    /// Per cohort: the matched flags and the outcome codes of its drug's criteria.
-    cohorts: Vec<(&'f BooleanChunked, Vec<&'f [u8]>)>,
+    /// Per cohort: its patients (a bit per row) and the outcome codes of its drug's criteria.
+    cohorts: Vec<(Bitmap, Vec<&'f [u8]>)>,
 }
 
 /// Outcome codes as one contiguous UInt8 slice (the engine fills every outcome).
@@ -145,7 +146,7 @@ impl<'a> MaskCounter<'a> {
             .collect::<Result<Vec<_>, _>>()?;
         let mut cohorts = Vec::with_capacity(definition.cohorts.len());
         for (c, cohort) in definition.cohorts.iter().enumerate() {
-            let matched = frame.column(&matched_column(c))?.bool()?;
+            let matched = matched_rows(&frame, c)?;
             let own = drug_columns(definition, cohort.drug)
                 .iter()
                 .map(|name| codes(&frame, name))
@@ -336,7 +337,7 @@ fn count_rows(
         let mut words = Words::new();
         pack(&mut words, 0, &columns.general, row);
         for (c, (matched, own)) in columns.cohorts.iter().enumerate() {
-            if matched.get(row) != Some(true) {
+            if !matched.get_bit(row) {
                 continue;
             }
             let mut cohort_words = words.clone();

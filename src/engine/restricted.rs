@@ -6,7 +6,7 @@
 use polars::prelude::*;
 use polars_arrow::bitmap::MutableBitmap;
 
-use super::cohorts::matched_column;
+use super::cohorts::matched_rows;
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
 use super::evaluate::{drug_columns, general_columns};
 use super::mask::{MaskTable, Status};
@@ -107,13 +107,8 @@ pub fn patients(patients: &DataFrame, definition: &Definition) -> Result<Coded, 
     columns.push(UInt8Chunked::from_vec("status".into(), statuses).into_column());
     words.push(Some(&STATUS_WORDS));
     for (c, cohort) in definition.cohorts.iter().enumerate() {
-        let matched = patients.column(&matched_column(c))?.bool()?.rechunk();
-        let matched = matched.downcast_as_array();
         // Null where not matched (a null match counts as not matched).
-        let validity = match matched.validity() {
-            Some(valid) => matched.values() & valid,
-            None => matched.values().clone(),
-        };
+        let validity = matched_rows(patients, c)?;
         let statuses: Vec<u8> = general_flags
             .iter()
             .zip(&drug_flags[cohort.drug])
@@ -202,6 +197,7 @@ pub fn masks(masks: &MaskTable, rows: std::ops::Range<usize>) -> Result<Coded, E
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::cohorts::matched_column;
     use crate::engine::mask::Outcome;
 
     #[test]
