@@ -123,7 +123,7 @@ impl ParquetSink {
             .map_err(|e| self.error(&e))?;
         // Every column's pages encoded and compressed in parallel, then written in order:
         // through the writer's own iterators both ran one column after the other on the
-        // writing thread (at 10 M patients, 5 s of `restricted/masks`, after the reports).
+        // writing thread (at 10 M patients, 2.9 s of `restricted/masks`' 5.2 s).
         let columns = arrays
             .par_iter()
             .zip(&self.columns)
