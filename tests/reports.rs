@@ -230,23 +230,19 @@ fn restricted_mask_table_adds_up_to_the_patient_file() {
         4 * 25,
         "every patient has one outcome per criterion"
     );
-    let cohorts: Vec<String> = masks
+    let cohorts: std::collections::BTreeSet<String> = masks
         .iter()
         .filter_map(|(row, _)| row["cohort"].clone())
-        .collect::<std::collections::BTreeSet<_>>()
-        .into_iter()
         .collect();
-    assert!(cohorts.iter().any(|c| c == "VEM-BRAF-CRC"), "{cohorts:?}");
+    assert!(cohorts.contains("VEM-BRAF-CRC"), "{cohorts:?}");
     for cohort in &cohorts {
-        let rows = masks
+        let counted: u64 = masks
             .iter()
-            .filter(|(row, _)| row["cohort"].as_deref() == Some(cohort));
+            .filter(|(row, _)| row["cohort"].as_deref() == Some(cohort.as_str()))
+            .map(|(_, n)| n)
+            .sum();
         let matched = patients.values().filter(|p| p[cohort].is_some()).count() as u64;
-        assert_eq!(
-            rows.clone().map(|(_, n)| n).sum::<u64>(),
-            matched,
-            "{cohort}"
-        );
+        assert_eq!(counted, matched, "{cohort}");
     }
 }
 
