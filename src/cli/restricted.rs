@@ -6,17 +6,17 @@ use std::path::{Path, PathBuf};
 
 use polars::io::parquet::write::{get_encodings, BatchedWriter};
 use polars::prelude::*;
-use polars_arrow::array::{DictionaryArray, Utf8ViewArray};
-use polars_arrow::datatypes::IntegerType;
 use polars_parquet::write::{
     array_to_columns, compress, CompressedPage, CompressionOptions, DynIter, DynStreamingIterator,
-    Encoding, FallibleStreamingIterator, ParquetType, StatisticsOptions, Version, WriteOptions,
+    Encoding, FallibleStreamingIterator, Page, ParquetType, StatisticsOptions, Version,
+    WriteOptions,
 };
 use rayon::prelude::*;
 
 use super::Failure;
 use crate::definition::model::Definition;
 use crate::engine::{self, mask::MaskTable};
+use crate::report::word_pages::word_pages;
 
 /// Rows converted and written at a time.
 const ROWS: usize = 131_072;
@@ -98,41 +98,39 @@ impl ParquetSink {
             version: Version::V1,
             data_page_size: None,
         };
-        let arrays = frame
-            .columns()
-            .iter()
-            .enumerate()
-            .map(|(i, column)| {
-                let series = column.as_materialized_series().rechunk();
-                match coded.words[i] {
-                    None => Ok(series.to_arrow(0, CompatLevel::newest())),
-                    Some(words) => {
-                        let codes = series.cast(&DataType::UInt8)?;
-                        let keys = codes.u8()?.downcast_as_array().clone();
-                        let values = Utf8ViewArray::from_slice_values(words);
-                        let dtype = ArrowDataType::Dictionary(
-                            IntegerType::UInt8,
-                            Box::new(ArrowDataType::Utf8View),
-                            false,
-                        );
-                        Ok(DictionaryArray::try_new(dtype, keys, values.boxed())?.boxed())
-                    }
-                }
-            })
-            .collect::<PolarsResult<Vec<_>>>()
-            .map_err(|e| self.error(&e))?;
         // Every column's pages encoded and compressed in parallel, then written in order:
         // through the writer's own iterators both ran one column after the other on the
-        // writing thread (at 10 M patients, 2.9 s of `restricted/masks`' 5.2 s).
-        let columns = arrays
+        // writing thread (at 10 M patients, 2.9 s of `restricted/masks`' 5.2 s). A word column's
+        // pages are encoded from its codes (`report::word_pages`); the others as polars would.
+        let columns = frame
+            .columns()
             .par_iter()
+            .zip(&coded.words)
             .zip(&self.columns)
-            .map(|(array, (type_, encoding))| {
-                array_to_columns(array, type_.clone(), options, encoding)?
+            .map(|((column, words), (type_, encoding))| {
+                let series = column.as_materialized_series().rechunk();
+                let leaves: Vec<Vec<Page>> = match words {
+                    None => {
+                        let array = series.to_arrow(0, CompatLevel::newest());
+                        array_to_columns(array, type_.clone(), options, encoding)?
+                            .into_iter()
+                            .map(|pages| pages.collect::<PolarsResult<Vec<Page>>>())
+                            .collect::<PolarsResult<_>>()?
+                    }
+                    Some(words) => {
+                        let codes = series.cast(&DataType::UInt8)?;
+                        let codes = codes.u8()?.downcast_as_array();
+                        let pages = word_pages(codes.values(), codes.validity(), words, type_)
+                            .map_err(|e| polars_err!(ComputeError: "{e}"))?;
+                        vec![pages.into()]
+                    }
+                };
+                leaves
                     .into_iter()
                     .map(|pages| {
                         pages
-                            .map(|page| Ok(compress(page?, vec![], options.compression)?))
+                            .into_iter()
+                            .map(|page| Ok(compress(page, vec![], options.compression)?))
                             .collect::<PolarsResult<Vec<CompressedPage>>>()
                     })
                     .collect::<PolarsResult<Vec<_>>>()

@@ -18,6 +18,7 @@ pub mod quality;
 pub mod strata;
 mod summary;
 pub mod tables;
+pub mod word_pages;
 
 use std::path::{Path, PathBuf};
 

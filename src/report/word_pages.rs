@@ -1,0 +1,266 @@
+//! Parquet pages of a column of words held as small codes (the restricted files' outcomes and
+//! statuses): a dictionary page of the words, then a data page whose dictionary keys are the codes
+//! themselves, bit-packed here in one pass. polars-parquet's encoder takes each key through a
+//! generic iterator twice (its maximum, then its runs), about 28 ns a value: at 10 M patients,
+//! 14 s of CPU for `restricted/patients`' 51 columns.
+//!
+//! The layout is Parquet's for a flat column, data page V1 (the version polars writes): the
+//! definition levels (for an optional column) as a 4-byte length and one RLE/bit-packed hybrid
+//! run, then the keys' bit width as a byte and one bit-packed run of the non-null keys.
+//! A bit-packed run of width 1 is a validity bitmap's own bit order (least significant first),
+//! so the definition levels are the bitmap's bytes.
+
+use polars_arrow::bitmap::Bitmap;
+use polars_parquet::parquet::page::{DataPage, DataPageHeader, DataPageHeaderV1, DictPage};
+use polars_parquet::parquet::schema::Repetition;
+use polars_parquet::parquet::statistics::ParquetStatistics;
+use polars_parquet::parquet::CowBuffer;
+use polars_parquet::write::{Descriptor, Encoding, Page};
+
+/// The pages of one column chunk of `codes` as the words `words[code]`, null where `validity`
+/// says so: the dictionary page, then one data page. `type_` is the column's Parquet type (a
+/// byte array, optional where the column has nulls). Fails, naming the column, where a non-null
+/// code has no word, or where a required column has nulls.
+pub fn word_pages(
+    codes: &[u8],
+    validity: Option<&Bitmap>,
+    words: &[&str],
+    type_: &polars_parquet::write::ParquetType,
+) -> Result<[Page; 2], String> {
+    let polars_parquet::write::ParquetType::PrimitiveType(primitive) = type_ else {
+        return Err(format!("column {} is not a flat column", type_.name()));
+    };
+    let name = primitive.field_info.name.as_str();
+    let validity = validity.filter(|v| v.unset_bits() > 0);
+    let optional = primitive.field_info.repetition == Repetition::Optional;
+    if validity.is_some() && !optional {
+        return Err(format!("column {name} is required but has nulls"));
+    }
+    let rows = codes.len();
+    let nulls = validity.map_or(0, Bitmap::unset_bits);
+
+    let mut buffer = Vec::with_capacity(rows / 2 + rows / 8 + 16);
+    if optional {
+        definition_levels(&mut buffer, validity, rows);
+    }
+    let bit_width = bit_width(words.len());
+    buffer.push(bit_width);
+    let largest = bit_packed_keys(&mut buffer, codes, validity, rows - nulls, bit_width);
+    if let Some(largest) = largest.filter(|k| usize::from(*k) >= words.len()) {
+        return Err(format!(
+            "column {name}: code {largest} has no word (only {} words)",
+            words.len()
+        ));
+    }
+
+    let mut dictionary = Vec::with_capacity(words.iter().map(|w| w.len() + 4).sum());
+    for word in words {
+        dictionary.extend_from_slice(&(word.len() as u32).to_le_bytes());
+        dictionary.extend_from_slice(word.as_bytes());
+    }
+    // The statistics of every word, bounds of the page's values if not the tightest (what
+    // polars writes for a dictionary column); the null count is the page's.
+    let statistics = ParquetStatistics {
+        null_count: Some(nulls as i64),
+        distinct_count: None,
+        max_value: words.iter().max().map(|w| w.as_bytes().to_vec()),
+        min_value: words.iter().min().map(|w| w.as_bytes().to_vec()),
+        max: None,
+        min: None,
+        is_max_value_exact: None,
+        is_min_value_exact: None,
+    };
+    let header = DataPageHeader::V1(DataPageHeaderV1 {
+        num_values: rows as i32,
+        encoding: Encoding::RleDictionary.into(),
+        definition_level_encoding: Encoding::Rle.into(),
+        repetition_level_encoding: Encoding::Rle.into(),
+        statistics: Some(statistics),
+    });
+    let descriptor = Descriptor {
+        primitive_type: primitive.clone(),
+        max_def_level: 0,
+        max_rep_level: 0,
+    };
+    Ok([
+        Page::Dict(DictPage::new(
+            CowBuffer::Owned(dictionary),
+            words.len(),
+            false,
+        )),
+        Page::Data(DataPage::new(
+            header,
+            CowBuffer::Owned(buffer),
+            descriptor,
+            rows,
+        )),
+    ])
+}
+
+/// Bits per key for a dictionary of `words` words (at least one).
+fn bit_width(words: usize) -> u8 {
+    (usize::BITS - words.saturating_sub(1).leading_zeros()).max(1) as u8
+}
+
+/// Appends `value` as an unsigned LEB128 varint (the hybrid encoding's run headers).
+fn push_varint(buffer: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        buffer.push(value as u8 | 0x80);
+        value >>= 7;
+    }
+    buffer.push(value as u8);
+}
+
+/// Definition levels of an optional flat column (data page V1): their byte length, then an RLE
+/// run of ones where every row is valid, else one bit-packed run of width 1, which is the
+/// validity bitmap's bytes (bits past the last row zero).
+fn definition_levels(buffer: &mut Vec<u8>, validity: Option<&Bitmap>, rows: usize) {
+    let length_at = buffer.len();
+    buffer.extend_from_slice(&[0; 4]);
+    let start = buffer.len();
+    match validity {
+        None => {
+            push_varint(buffer, (rows as u64) << 1);
+            buffer.push(1);
+        }
+        Some(validity) => {
+            let groups = rows.div_ceil(8);
+            push_varint(buffer, (groups as u64) << 1 | 1);
+            let (bytes, offset, length) = validity.as_slice();
+            if offset == 0 {
+                buffer.extend_from_slice(&bytes[..groups]);
+            } else {
+                // A sliced bitmap: realigned bit by bit.
+                let mut aligned = vec![0u8; groups];
+                for (i, valid) in validity.iter().enumerate() {
+                    aligned[i / 8] |= u8::from(valid) << (i % 8);
+                }
+                buffer.extend_from_slice(&aligned);
+            }
+            if length % 8 != 0 {
+                *buffer.last_mut().expect("a group was written") &= (1u8 << (length % 8)) - 1;
+            }
+        }
+    }
+    let length = (buffer.len() - start) as u32;
+    buffer[length_at..start].copy_from_slice(&length.to_le_bytes());
+}
+
+/// Appends the non-null codes (`values` of them) as one bit-packed run of `bit_width` bits
+/// each, least significant first, padded to whole groups of eight; nothing where there are none.
+/// Returns the largest code written.
+fn bit_packed_keys(
+    buffer: &mut Vec<u8>,
+    codes: &[u8],
+    validity: Option<&Bitmap>,
+    values: usize,
+    bit_width: u8,
+) -> Option<u8> {
+    if values == 0 {
+        return None;
+    }
+    let groups = values.div_ceil(8);
+    push_varint(buffer, (groups as u64) << 1 | 1);
+    let end = buffer.len() + groups * usize::from(bit_width);
+    let width = u32::from(bit_width);
+    let mut word: u64 = 0;
+    let mut bits: u32 = 0;
+    let mut largest = 0u8;
+    let mut put = |code: u8| {
+        largest = largest.max(code);
+        word |= u64::from(code) << bits;
+        bits += width;
+        if bits >= 32 {
+            buffer.extend_from_slice(&(word as u32).to_le_bytes());
+            word >>= 32;
+            bits -= 32;
+        }
+    };
+    match validity {
+        None => codes.iter().for_each(|code| put(*code)),
+        Some(validity) => codes
+            .iter()
+            .zip(validity.iter())
+            .filter(|(_, valid)| *valid)
+            .for_each(|(code, _)| put(*code)),
+    }
+    buffer.extend_from_slice(&word.to_le_bytes()[..bits.div_ceil(8) as usize]);
+    buffer.resize(end, 0);
+    Some(largest)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bit_widths_fit_the_largest_key() {
+        assert_eq!(bit_width(1), 1);
+        assert_eq!(bit_width(2), 1);
+        assert_eq!(bit_width(3), 2);
+        assert_eq!(bit_width(4), 2);
+        assert_eq!(bit_width(5), 3);
+        assert_eq!(bit_width(256), 8);
+    }
+
+    #[test]
+    fn varints_are_leb128() {
+        let mut buffer = Vec::new();
+        push_varint(&mut buffer, 1);
+        push_varint(&mut buffer, 127);
+        push_varint(&mut buffer, 128);
+        push_varint(&mut buffer, 300);
+        assert_eq!(buffer, [1, 127, 0x80, 1, 0xac, 2]);
+    }
+
+    /// Ten codes of width 2: two groups of eight (run header 2 << 1 | 1 = 5), the codes
+    /// 1 2 3 0 | 3 3 0 0 | 2 1 packed four to a byte, least significant first, then zero padding
+    /// to 2 groups x 2 bytes.
+    #[test]
+    fn keys_worked_out_by_hand() {
+        let mut buffer = Vec::new();
+        let codes = [1, 2, 3, 0, 3, 3, 0, 0, 2, 1];
+        let largest = bit_packed_keys(&mut buffer, &codes, None, codes.len(), 2);
+        assert_eq!(largest, Some(3));
+        let byte = |a: u8, b: u8, c: u8, d: u8| a | b << 2 | c << 4 | d << 6;
+        assert_eq!(
+            buffer,
+            [5, byte(1, 2, 3, 0), byte(3, 3, 0, 0), byte(2, 1, 0, 0), 0]
+        );
+    }
+
+    /// Nulls are left out of the keys: of 1 _ 2 _ 3, the keys are 1 2 3 (one group).
+    #[test]
+    fn null_rows_have_no_key() {
+        let mut buffer = Vec::new();
+        let validity = Bitmap::from([true, false, true, false, true]);
+        let largest = bit_packed_keys(&mut buffer, &[1, 0, 2, 3, 3], Some(&validity), 3, 2);
+        assert_eq!(largest, Some(3));
+        assert_eq!(buffer, [3, 1 | 2 << 2 | 3 << 4, 0]);
+        // No non-null key: no run at all.
+        let mut empty = Vec::new();
+        assert_eq!(bit_packed_keys(&mut empty, &[0, 0], None, 0, 2), None);
+        assert!(empty.is_empty());
+    }
+
+    /// Definition levels of 10 rows, rows 1 and 9 null: length 4, run header (2 << 1 | 1) = 5,
+    /// then 0b1111_1101 and 0b0000_0001 (row 8 valid, row 9 null).
+    #[test]
+    fn definition_levels_worked_out_by_hand() {
+        let valid: Vec<bool> = (0..10).map(|i| i != 1 && i != 9).collect();
+        let mut buffer = Vec::new();
+        definition_levels(&mut buffer, Some(&Bitmap::from(valid.as_slice())), 10);
+        assert_eq!(buffer, [3, 0, 0, 0, 5, 0b1111_1101, 0b0000_0001]);
+        // The same rows from a sliced bitmap (offset 3) are realigned.
+        let mut padded = vec![true, false, true];
+        padded.extend(&valid);
+        let sliced = Bitmap::from(padded.as_slice()).sliced(3, 10);
+        let mut realigned = Vec::new();
+        definition_levels(&mut realigned, Some(&sliced), 10);
+        assert_eq!(realigned, buffer);
+        // Every row valid: one RLE run of 10 ones (header 10 << 1 = 20, value 1).
+        let mut all = Vec::new();
+        definition_levels(&mut all, None, 10);
+        assert_eq!(all, [2, 0, 0, 0, 20, 1]);
+    }
+}
