@@ -1,6 +1,8 @@
 //! Counting the mask table from patient-level frames: each patient's outcomes are packed into
-//! 64-bit words (two bits a criterion) beside its cohort and interned stratum, and the keys are
-//! sorted and counted run by run, in parallel over row ranges (rayon). Nearly every patient has
+//! 64-bit words (two bits a criterion, column by column) beside its cohort and interned stratum,
+//! in a key of fixed width where the definition's criteria fit (an array of words, compared and
+//! moved as such), and the keys are sorted and counted run by run, in parallel over row ranges
+//! (rayon). Nearly every patient has
 //! its own combination of outcomes, so counting is closer to a sort of the patients than to a
 //! tally of a few keys: a sort of flat keys beat a hash map (one probe, a cache miss, per key)
 //! 2.5x at 1 M patients. Partitions' counts add up in a [`MaskCounter`].
@@ -12,7 +14,6 @@ use foldhash::HashMap;
 use polars::prelude::*;
 use polars_arrow::bitmap::Bitmap;
 use rayon::prelude::*;
-use smallvec::SmallVec;
 
 use super::cohorts::matched_rows;
 use super::evaluate::{drug_columns, drug_criteria, general_columns, STRATUM_COLUMNS};
@@ -28,14 +29,92 @@ pub fn count(patients: &DataFrame, definition: &Definition) -> Result<MaskTable,
     Ok(counter.finish())
 }
 
-/// A key of the mask table while counting: the group (0 for the population, cohort + 1 for a
-/// cohort, in the high half; the interned stratum in the low half), then the outcomes (general
-/// criteria, then the cohort's).
-type Key = (u64, Words);
+/// A key of the mask table while counting: word 0 is the group (0 for the population, cohort +
+/// 1 for a cohort, in the high half; the interned stratum in the low half), then the outcome
+/// words (general criteria, then the cohort's; zero past a key's criteria). Keys of one group
+/// have as many criteria, so the keys' order is the rows' order.
+trait Key: Ord + Clone + Send + Sync + AsRef<[u64]> + AsMut<[u64]> {
+    /// A key of group `group` and `words` outcome words, all outcomes 0.
+    fn new(group: u64, words: usize) -> Self;
 
-/// Packed outcome codes while counting: inline up to 64 criteria (IMPRESS has 25 general plus at
-/// most ~12 per drug), so the millions of keys at 10 M patients need no allocation each.
-type Words = SmallVec<[u64; 2]>;
+    fn group(&self) -> u64 {
+        self.as_ref()[0]
+    }
+    fn set_group(&mut self, group: u64) {
+        self.as_mut()[0] = group;
+    }
+    fn words(&self) -> &[u64] {
+        &self.as_ref()[1..]
+    }
+    fn words_mut(&mut self) -> &mut [u64] {
+        &mut self.as_mut()[1..]
+    }
+}
+
+/// A key of `N - 1` outcome words: the IMPRESS definition's keys are three words, 24 bytes that
+/// compare as integers (as `(u64, SmallVec)` they compared as slices behind a branch).
+impl<const N: usize> Key for [u64; N] {
+    fn new(group: u64, _words: usize) -> Self {
+        let mut key = [0; N];
+        key[0] = group;
+        key
+    }
+}
+
+/// A key of any width: definitions with more criteria than the widest array key holds.
+impl Key for Vec<u64> {
+    fn new(group: u64, words: usize) -> Self {
+        let mut key = vec![0; words + 1];
+        key[0] = group;
+        key
+    }
+}
+
+/// Counted keys: sorted and unique up to `compacted`, then sorted runs of later frames.
+struct Counts<K> {
+    counts: Vec<(K, u64)>,
+    compacted: usize,
+}
+
+impl<K> Default for Counts<K> {
+    fn default() -> Self {
+        Counts {
+            counts: Vec::new(),
+            compacted: 0,
+        }
+    }
+}
+
+/// The counts in the narrowest key that holds the definition's widest key (outcome words).
+enum Keyed {
+    One(Counts<[u64; 2]>),
+    Two(Counts<[u64; 3]>),
+    Four(Counts<[u64; 5]>),
+    Any(Counts<Vec<u64>>),
+}
+
+impl Keyed {
+    fn for_words(words: usize) -> Keyed {
+        match words {
+            0 | 1 => Keyed::One(Counts::default()),
+            2 => Keyed::Two(Counts::default()),
+            3 | 4 => Keyed::Four(Counts::default()),
+            _ => Keyed::Any(Counts::default()),
+        }
+    }
+}
+
+/// Runs `$body` with `$counts` bound to the counts, whatever their key.
+macro_rules! with_counts {
+    ($keyed:expr, $counts:ident => $body:expr) => {
+        match $keyed {
+            Keyed::One($counts) => $body,
+            Keyed::Two($counts) => $body,
+            Keyed::Four($counts) => $body,
+            Keyed::Any($counts) => $body,
+        }
+    };
+}
 
 fn group(cohort: Option<u32>, stratum: u32) -> u64 {
     (cohort.map_or(0, |c| u64::from(c) + 1) << 32) | u64::from(stratum)
@@ -51,9 +130,9 @@ fn ungroup(group: u64) -> (Option<u32>, u32) {
 pub struct MaskCounter<'a> {
     definition: &'a Definition,
     strata: HashMap<Stratum, u32>,
-    /// Counted keys: sorted and unique up to `compacted`, then sorted runs of later frames.
-    counts: Vec<(Key, u64)>,
-    compacted: usize,
+    /// Outcome words of the widest key (a cohort's, or the population's).
+    words: usize,
+    keys: Keyed,
     /// Unmerged runs are left to grow to at least this many keys before a merge.
     merge_floor: usize,
 }
@@ -95,13 +174,13 @@ impl LocalStrata {
 }
 
 /// Sorts keys and adds up the counts of equal ones.
-fn sort_and_merge(counts: &mut Vec<(Key, u64)>) {
+fn sort_and_merge<K: Key>(counts: &mut Vec<(K, u64)>) {
     counts.par_sort_unstable_by(|a, b| a.0.cmp(&b.0));
     merge_sorted(counts);
 }
 
 /// Adds up the counts of equal keys of sorted `counts`.
-fn merge_sorted(counts: &mut Vec<(Key, u64)>) {
+fn merge_sorted<K: Key>(counts: &mut Vec<(K, u64)>) {
     counts.dedup_by(|later, kept| {
         let same = later.0 == kept.0;
         if same {
@@ -113,12 +192,30 @@ fn merge_sorted(counts: &mut Vec<(Key, u64)>) {
 
 impl<'a> MaskCounter<'a> {
     pub fn new(definition: &'a Definition) -> MaskCounter<'a> {
+        let general = definition.criteria.len();
+        let widest = (0..definition.drugs.len())
+            .map(|d| general + drug_criteria(definition, d).count())
+            .fold(general, usize::max);
+        let words = widest.div_ceil(Outcomes::PER_WORD);
         MaskCounter {
             definition,
             strata: HashMap::default(),
-            counts: Vec::new(),
-            compacted: 0,
+            words,
+            keys: Keyed::for_words(words),
             merge_floor: 1 << 20,
+        }
+    }
+
+    /// A counter whose keys are `words` outcome words wide, wider than the definition needs
+    /// (tests: every key width counts the same table).
+    #[cfg(test)]
+    pub fn with_key_words(definition: &'a Definition, words: usize) -> MaskCounter<'a> {
+        let counter = MaskCounter::new(definition);
+        assert!(words >= counter.words, "keys narrower than the criteria");
+        MaskCounter {
+            words,
+            keys: Keyed::for_words(words),
+            ..counter
         }
     }
 
@@ -180,29 +277,32 @@ impl<'a> MaskCounter<'a> {
                 global
             })
             .collect();
-        let runs: Vec<Vec<(Key, u64)>> = ranges
-            .into_par_iter()
-            .zip(local.par_iter().zip(global.par_iter()))
-            .map(|(rows, (local, global))| {
-                let strata = local.rows.iter().map(|s| global[*s as usize]);
-                count_rows(&columns, rows, strata)
-            })
-            .collect();
-        for run in runs {
-            self.counts.extend(run);
-        }
-        // Merged once the unmerged runs outgrow the merged keys: each key is sorted O(log)
-        // times over a registry, and memory stays within twice the distinct keys.
-        if self.counts.len() - self.compacted > self.compacted.max(self.merge_floor) {
-            sort_and_merge(&mut self.counts);
-            self.compacted = self.counts.len();
-        }
+        let (words, merge_floor) = (self.words, self.merge_floor);
+        with_counts!(&mut self.keys, keys => {
+            let runs: Vec<Vec<_>> = ranges
+                .into_par_iter()
+                .zip(local.par_iter().zip(global.par_iter()))
+                .map(|(rows, (local, global))| {
+                    let strata = local.rows.iter().map(|s| global[*s as usize]);
+                    count_rows(&columns, rows, strata, words)
+                })
+                .collect();
+            for run in runs {
+                keys.counts.extend(run);
+            }
+            // Merged once the unmerged runs outgrow the merged keys: each key is sorted O(log)
+            // times over a registry, and memory stays within twice the distinct keys.
+            if keys.counts.len() - keys.compacted > keys.compacted.max(merge_floor) {
+                sort_and_merge(&mut keys.counts);
+                keys.compacted = keys.counts.len();
+            }
+        });
         Ok(())
     }
 
     /// The table: strata indexed in sorted order, rows sorted, so that it depends neither on the
     /// thread count nor on the partitions.
-    pub fn finish(mut self) -> MaskTable {
+    pub fn finish(self) -> MaskTable {
         let definition = self.definition;
         let cohorts = definition
             .cohorts
@@ -225,13 +325,6 @@ impl<'a> MaskCounter<'a> {
         for (p, (_, interned)) in sorted.iter().enumerate() {
             position[*interned as usize] = p as u32;
         }
-        // Strata renumbered in sorted order before the last sort: the keys' order is then the
-        // rows' order (population first, then cohorts; stratum; outcomes word by word).
-        self.counts.par_iter_mut().for_each(|((group, _), _)| {
-            let (cohort, stratum) = ungroup(*group);
-            *group = self::group(cohort, position[stratum as usize]);
-        });
-        sort_and_merge(&mut self.counts);
         let general = definition.criteria.len();
         let width = |cohort: Option<u32>| match cohort {
             Some(c) => {
@@ -239,21 +332,31 @@ impl<'a> MaskCounter<'a> {
             }
             None => general,
         };
-        let rows: Vec<MaskRow> = self
-            .counts
-            .into_par_iter()
-            .map(|((group, words), patients)| {
-                let (cohort, stratum) = ungroup(group);
-                MaskRow {
-                    cohort: cohort.map(|c| c as usize),
-                    stratum: stratum as usize,
-                    // Packed from 2-bit codes by `pack`, so never more bits than criteria.
-                    outcomes: Outcomes::from_words(words.to_vec(), width(cohort))
-                        .unwrap_or_default(),
-                    patients,
-                }
-            })
-            .collect();
+        let rows: Vec<MaskRow> = with_counts!(self.keys, keys => {
+            let mut counts = keys.counts;
+            // Strata renumbered in sorted order before the last sort: the keys' order is then
+            // the rows' order (population first, then cohorts; stratum; outcomes word by word).
+            counts.par_iter_mut().for_each(|(key, _)| {
+                let (cohort, stratum) = ungroup(key.group());
+                key.set_group(group(cohort, position[stratum as usize]));
+            });
+            sort_and_merge(&mut counts);
+            counts
+                .into_par_iter()
+                .map(|(key, patients)| {
+                    let (cohort, stratum) = ungroup(key.group());
+                    let width = width(cohort);
+                    let words = key.words()[..width.div_ceil(Outcomes::PER_WORD)].to_vec();
+                    MaskRow {
+                        cohort: cohort.map(|c| c as usize),
+                        stratum: stratum as usize,
+                        // Packed from 2-bit codes, so never more bits than criteria.
+                        outcomes: Outcomes::from_words(words, width).unwrap_or_default(),
+                        patients,
+                    }
+                })
+                .collect()
+        });
         debug_assert!(rows.is_sorted());
         MaskTable {
             criteria: definition.criteria.iter().map(|c| c.id.clone()).collect(),
@@ -272,18 +375,6 @@ fn stratum(values: [Option<&str>; 5]) -> Stratum {
         tumour_group: value(2),
         sex: value(3),
         age_band: value(4),
-    }
-}
-
-/// Two bits per criterion: the codes of `sources` at `row`, appended after `start` criteria.
-fn pack(words: &mut Words, start: usize, sources: &[&[u8]], row: usize) {
-    for (i, source) in sources.iter().enumerate() {
-        let k = start + i;
-        if k / Outcomes::PER_WORD == words.len() {
-            words.push(0);
-        }
-        words[k / Outcomes::PER_WORD] |=
-            u64::from(source[row] & 0b11) << (2 * (k % Outcomes::PER_WORD));
     }
 }
 
@@ -325,27 +416,40 @@ fn local_strata(columns: &Columns<'_>, rows: std::ops::Range<usize>) -> LocalStr
     }
 }
 
-/// The counted keys of `rows`, sorted; `strata` gives each row's interned stratum.
-fn count_rows(
+/// The counted keys of `rows`, sorted; `strata` gives each row's interned stratum, `words` the
+/// outcome words of a key. The population keys are packed column by column (a shift and an or
+/// per code, over contiguous codes); a cohort's key is its patient's population key with the
+/// drug's codes added.
+fn count_rows<K: Key>(
     columns: &Columns<'_>,
     rows: std::ops::Range<usize>,
     strata: impl Iterator<Item = u32>,
-) -> Vec<(Key, u64)> {
-    let mut keys = Vec::with_capacity(rows.len() * 2);
-    let general_len = columns.general.len();
-    for (row, stratum) in rows.zip(strata) {
-        let mut words = Words::new();
-        pack(&mut words, 0, &columns.general, row);
-        for (c, (matched, own)) in columns.cohorts.iter().enumerate() {
-            if !matched.get_bit(row) {
-                continue;
-            }
-            let mut cohort_words = words.clone();
-            pack(&mut cohort_words, general_len, own, row);
-            keys.push(((group(Some(c as u32), stratum), cohort_words), 1));
+    words: usize,
+) -> Vec<(K, u64)> {
+    let mut population: Vec<K> = strata.map(|s| K::new(group(None, s), words)).collect();
+    for (k, source) in columns.general.iter().enumerate() {
+        let (word, shift) = (k / Outcomes::PER_WORD, 2 * (k % Outcomes::PER_WORD));
+        for (key, code) in population.iter_mut().zip(&source[rows.clone()]) {
+            key.words_mut()[word] |= u64::from(code & 0b11) << shift;
         }
-        keys.push(((group(None, stratum), words), 1));
     }
+    let general_len = columns.general.len();
+    let mut keys = Vec::with_capacity(rows.len() * 2);
+    for (c, (matched, own)) in columns.cohorts.iter().enumerate() {
+        let matched = matched.clone().sliced(rows.start, rows.len());
+        for i in matched.true_idx_iter() {
+            let mut key = population[i].clone();
+            key.set_group(group(Some(c as u32), key.group() as u32));
+            let row = rows.start + i;
+            for (j, source) in own.iter().enumerate() {
+                let k = general_len + j;
+                key.words_mut()[k / Outcomes::PER_WORD] |=
+                    u64::from(source[row] & 0b11) << (2 * (k % Outcomes::PER_WORD));
+            }
+            keys.push((key, 1));
+        }
+    }
+    keys.extend(population.into_iter().map(|key| (key, 1)));
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     merge_sorted(&mut keys);
     keys

@@ -343,6 +343,13 @@ fn haemoglobin_edges_and_stroke_window() {
             "merging after every frame: {merge}"
         );
     }
+    // Keys wider than the criteria need (two, four and seven words: an array of three and of
+    // five words, and a vector) count the same table.
+    for words in [2, 4, 7] {
+        let mut counter = MaskCounter::with_key_words(&definition, words);
+        counter.add(&patients).unwrap();
+        assert_eq!(counter.finish(), masks, "keys of {words} words");
+    }
 }
 
 #[test]
