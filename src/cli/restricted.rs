@@ -239,3 +239,118 @@ pub fn write_masks(folder: &Path, masks: &MaskTable) -> Result<(), Failure> {
     }
     sink.finish()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{Coded, OUTCOME_WORDS, STATUS_WORDS};
+    use arrow::array::{Array, StringArray};
+
+    /// Word columns written from their codes read back, by arrow-rs, as the words: 13 rows (not
+    /// a whole number of 8-row groups), a column without nulls, one with nulls at rows 0, 7, 8
+    /// and 12, one all null; then a second row group of rows 3..13 (a bitmap at offset 3).
+    #[test]
+    fn coded_columns_read_back_as_their_words() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("coded.parquet");
+        let outcomes: Vec<u8> = (0..13).map(|i| i % 4).collect();
+        let statuses: Vec<Option<u8>> = (0..13u8)
+            .map(|i| (![0, 7, 8, 12].contains(&i)).then_some(i % 3))
+            .collect();
+        let frame = DataFrame::new(
+            13,
+            vec![
+                Column::new("id".into(), (0..13i64).collect::<Vec<_>>()),
+                Column::new("outcome".into(), outcomes.clone()),
+                Column::new("status".into(), statuses.clone()),
+                Column::new("none".into(), vec![None::<u8>; 13]),
+            ],
+        )
+        .unwrap();
+        let words = vec![
+            None,
+            Some(&OUTCOME_WORDS[..]),
+            Some(&STATUS_WORDS[..]),
+            Some(&STATUS_WORDS[..]),
+        ];
+        let mut sink = ParquetSink::create(path.clone()).unwrap();
+        let whole = Coded {
+            frame: frame.clone(),
+            words: words.clone(),
+        };
+        sink.write_coded(&whole).unwrap();
+        let sliced = Coded {
+            frame: frame.slice(3, 10),
+            words,
+        };
+        sink.write_coded(&sliced).unwrap();
+        sink.finish().unwrap();
+
+        let file = std::fs::File::open(&path).unwrap();
+        let reader =
+            parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file).unwrap();
+        assert_eq!(reader.metadata().num_row_groups(), 2);
+        let mut read: Vec<Vec<Option<String>>> = vec![Vec::new(); 3];
+        for batch in reader.build().unwrap() {
+            let batch = batch.unwrap();
+            for (c, column) in read.iter_mut().enumerate() {
+                let text =
+                    arrow::compute::cast(batch.column(c + 1), &arrow::datatypes::DataType::Utf8)
+                        .unwrap();
+                let text = text.as_any().downcast_ref::<StringArray>().unwrap();
+                column.extend(
+                    (0..text.len()).map(|r| text.is_valid(r).then(|| text.value(r).into())),
+                );
+            }
+        }
+        let rows = (0..13).chain(3..13);
+        let expected_outcomes: Vec<Option<String>> = rows
+            .clone()
+            .map(|r| Some(OUTCOME_WORDS[outcomes[r] as usize].into()))
+            .collect();
+        let expected_statuses: Vec<Option<String>> = rows
+            .clone()
+            .map(|r| statuses[r].map(|s| STATUS_WORDS[s as usize].into()))
+            .collect();
+        assert_eq!(read[0], expected_outcomes);
+        assert_eq!(read[1], expected_statuses);
+        assert_eq!(read[2], vec![None; 23]);
+        // Spelled out for the first rows: pass fail unknown n/a; null eligible ...
+        assert_eq!(
+            read[0][..4],
+            [
+                Some("pass".into()),
+                Some("fail".into()),
+                Some("unknown".into()),
+                Some("n/a".into())
+            ]
+        );
+        assert_eq!(
+            read[1][..3],
+            [
+                None,
+                Some("possibly eligible".into()),
+                Some("eligible".into())
+            ]
+        );
+    }
+
+    /// A code with no word is an error naming the file and the column, not a corrupt file.
+    #[test]
+    fn a_code_without_a_word_is_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad.parquet");
+        let frame = DataFrame::new(2, vec![Column::new("status".into(), vec![0u8, 3])]).unwrap();
+        let coded = Coded {
+            frame,
+            words: vec![Some(&STATUS_WORDS[..])],
+        };
+        let mut sink = ParquetSink::create(path).unwrap();
+        let error = sink.write_coded(&coded).unwrap_err().message;
+        assert!(error.contains("bad.parquet"), "{error}");
+        assert!(
+            error.contains("column status: code 3 has no word"),
+            "{error}"
+        );
+    }
+}

@@ -24,7 +24,9 @@ pub use codes::matches as code_matches;
 pub use count::{count, MaskCounter};
 pub use evaluate::{patient_outcomes, Evaluation};
 pub use inputs::Inputs;
-pub use restricted::{masks as restricted_masks, patients as restricted_patients, Coded};
+pub use restricted::{
+    masks as restricted_masks, patients as restricted_patients, Coded, OUTCOME_WORDS, STATUS_WORDS,
+};
 
 use polars::prelude::PolarsError;
 

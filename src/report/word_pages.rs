@@ -146,9 +146,9 @@ fn definition_levels(buffer: &mut Vec<u8>, validity: Option<&Bitmap>, rows: usiz
     buffer[length_at..start].copy_from_slice(&length.to_le_bytes());
 }
 
-/// Appends the non-null codes (`values` of them) as one bit-packed run of `bit_width` bits
-/// each, least significant first, padded to whole groups of eight; nothing where there are none.
-/// Returns the largest code written.
+/// Appends the non-null codes (`values` of them) as one bit-packed run of `bit_width` (at most
+/// 8) bits each, least significant first: each group of eight codes is `bit_width` bytes, the
+/// last padded with zeros; nothing where there are none. Returns the largest code.
 fn bit_packed_keys(
     buffer: &mut Vec<u8>,
     codes: &[u8],
@@ -159,34 +159,32 @@ fn bit_packed_keys(
     if values == 0 {
         return None;
     }
-    let groups = values.div_ceil(8);
-    push_varint(buffer, (groups as u64) << 1 | 1);
-    let end = buffer.len() + groups * usize::from(bit_width);
-    let width = u32::from(bit_width);
-    let mut word: u64 = 0;
-    let mut bits: u32 = 0;
-    let mut largest = 0u8;
-    let mut put = |code: u8| {
-        largest = largest.max(code);
-        word |= u64::from(code) << bits;
-        bits += width;
-        if bits >= 32 {
-            buffer.extend_from_slice(&(word as u32).to_le_bytes());
-            word >>= 32;
-            bits -= 32;
+    let gathered: Vec<u8>;
+    let keys = match validity {
+        None => codes,
+        Some(validity) => {
+            gathered = validity.true_idx_iter().map(|row| codes[row]).collect();
+            &gathered
         }
     };
-    match validity {
-        None => codes.iter().for_each(|code| put(*code)),
-        Some(validity) => codes
-            .iter()
-            .zip(validity.iter())
-            .filter(|(_, valid)| *valid)
-            .for_each(|(code, _)| put(*code)),
+    debug_assert_eq!(keys.len(), values);
+    push_varint(buffer, (keys.len().div_ceil(8) as u64) << 1 | 1);
+    let width = usize::from(bit_width);
+    let pack = |group: &[u8]| {
+        let packed = group.iter().enumerate().fold(0u64, |packed, (i, key)| {
+            packed | u64::from(*key) << (i * width)
+        });
+        packed.to_le_bytes()
+    };
+    let groups = keys.chunks_exact(8);
+    let last = groups.remainder();
+    for group in groups {
+        buffer.extend_from_slice(&pack(group)[..width]);
     }
-    buffer.extend_from_slice(&word.to_le_bytes()[..bits.div_ceil(8) as usize]);
-    buffer.resize(end, 0);
-    Some(largest)
+    if !last.is_empty() {
+        buffer.extend_from_slice(&pack(last)[..width]);
+    }
+    keys.iter().copied().max()
 }
 
 #[cfg(test)]
