@@ -9,6 +9,9 @@
 //! - `mask_aggregation`: counting the mask table from the evaluated patient frame.
 //! - `report_aggregates`: the reports' counts from that mask table: per criterion (sole
 //!   exclusions, gain if relaxed), the waterfall in definition order, the strata.
+//! - `restricted_pages` and `restricted_pages_polars`: the Parquet pages of
+//!   `restricted/patients`' outcome and status columns (uncompressed), encoded by eligo
+//!   (`report::word_pages`) and, for comparison, by polars-parquet's own dictionary encoder.
 //!
 //! Each evaluation includes the patient core (index date, primary cancer), as every run does.
 
@@ -21,6 +24,13 @@ use eligo::extract::{Extract, Table};
 use eligo::progress::Progress;
 use eligo::report;
 use eligo::synth::{self, SynthConfig};
+use polars::prelude::ArrowDataType;
+use polars_arrow::array::{DictionaryArray, PrimitiveArray, Utf8ViewArray};
+use polars_arrow::datatypes::IntegerType;
+use polars_parquet::write::{
+    array_to_columns, CompressionOptions, Encoding, ParquetPhysicalType as PhysicalType,
+    ParquetType, StatisticsOptions, Version, WriteOptions,
+};
 
 const PATIENTS: u64 = 20_000;
 
@@ -106,6 +116,58 @@ fn benches(c: &mut Criterion) {
             let strata = report::strata::counts(&rows);
             let steps = report::attrition(&masks, &order).expect("attrition");
             (criteria, strata, steps)
+        })
+    });
+
+    let mut coded = engine::restricted_patients(&patients, &setup.definition).expect("coded");
+    coded.frame.rechunk_mut();
+    let word_columns: Vec<(PrimitiveArray<u8>, &[&str], ParquetType)> = coded
+        .frame
+        .columns()
+        .iter()
+        .zip(&coded.words)
+        .filter_map(|(column, words)| {
+            let words = (*words)?;
+            let codes = column.u8().expect("codes").downcast_as_array().clone();
+            let type_ = ParquetType::from_physical(column.name().clone(), PhysicalType::ByteArray);
+            Some((codes, words, type_))
+        })
+        .collect();
+    group.bench_function("restricted_pages", |b| {
+        b.iter(|| {
+            for (codes, words, type_) in &word_columns {
+                report::word_pages::word_pages(codes.values(), codes.validity(), words, type_)
+                    .expect("pages");
+            }
+        })
+    });
+    let options = WriteOptions {
+        statistics: StatisticsOptions::default(),
+        compression: CompressionOptions::Uncompressed,
+        version: Version::V1,
+        data_page_size: None,
+    };
+    group.bench_function("restricted_pages_polars", |b| {
+        b.iter(|| {
+            for (codes, words, type_) in &word_columns {
+                let dtype = ArrowDataType::Dictionary(
+                    IntegerType::UInt8,
+                    Box::new(ArrowDataType::Utf8View),
+                    false,
+                );
+                let values = Utf8ViewArray::from_slice_values(*words).boxed();
+                let array = DictionaryArray::try_new(dtype, codes.clone(), values).expect("keys");
+                for pages in array_to_columns(
+                    array.boxed(),
+                    type_.clone(),
+                    options,
+                    &[Encoding::RleDictionary],
+                )
+                .expect("pages")
+                {
+                    pages.for_each(|page| drop(page.expect("page")));
+                }
+            }
         })
     });
     group.finish();
