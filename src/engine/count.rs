@@ -1,15 +1,11 @@
 //! Counting the mask table from patient-level frames: each patient's outcomes are packed into
-//! 64-bit words (two bits a criterion, column by column) beside its cohort and interned stratum,
-//! in a key of fixed width where the definition's criteria fit (an array of words, compared and
-//! moved as such), and the keys are sorted and counted run by run, in parallel over row ranges
-//! (rayon). Nearly every patient has
-//! its own combination of outcomes, so counting is closer to a sort of the patients than to a
-//! tally of a few keys: a sort of flat keys beat a hash map (one probe, a cache miss, per key)
-//! 2.5x at 1 M patients. Partitions' counts add up in a [`MaskCounter`].
-
-use std::collections::BTreeSet;
-
-use foldhash::HashMap;
+//! 64-bit words (two bits a criterion, column by column) beside its cohort and interned stratum
+//! (`count/strata.rs`), in a key of fixed width where the definition's criteria fit (an array of
+//! words, compared and moved as such), and the keys are sorted and counted run by run, in
+//! parallel over row ranges (rayon). Nearly every patient has its own combination of outcomes,
+//! so counting is closer to a sort of the patients than to a tally of a few keys: a sort of flat
+//! keys beat a hash map (one probe, a cache miss, per key) 2.5x at 1 M patients. Partitions'
+//! counts add up in a [`MaskCounter`].
 
 use polars::prelude::*;
 use polars_arrow::bitmap::Bitmap;
@@ -17,10 +13,12 @@ use rayon::prelude::*;
 
 use super::cohorts::matched_rows;
 use super::evaluate::{drug_columns, drug_criteria, general_columns, STRATUM_COLUMNS};
-use super::mask::{CohortColumns, MaskRow, MaskTable, Outcomes, Stratum};
+use super::mask::{CohortColumns, MaskRow, MaskTable, Outcomes};
 use super::EngineError;
 use crate::definition::model::Definition;
-use crate::extract::distinct::map_distinct;
+use strata::{local_strata, LocalStrata, Strata};
+
+mod strata;
 
 /// The mask table of one patient-level frame.
 pub fn count(patients: &DataFrame, definition: &Definition) -> Result<MaskTable, EngineError> {
@@ -129,7 +127,7 @@ fn ungroup(group: u64) -> (Option<u32>, u32) {
 /// counts of the same (cohort, stratum, outcomes) add up.
 pub struct MaskCounter<'a> {
     definition: &'a Definition,
-    strata: HashMap<Stratum, u32>,
+    strata: Strata,
     /// Outcome words of the widest key (a cohort's, or the population's).
     words: usize,
     keys: Keyed,
@@ -154,23 +152,6 @@ fn codes<'f>(frame: &'f DataFrame, name: &str) -> Result<&'f [u8], EngineError> 
     codes.cont_slice().map_err(|_| {
         EngineError::Internal(format!("outcome column {name} has nulls or several chunks"))
     })
-}
-
-/// One row range's strata: each distinct combination of the five stratum values, and each row's
-/// combination.
-struct LocalStrata {
-    /// Per stratum column, its distinct values in the range (None for null).
-    values: [Vec<Option<String>>; 5],
-    /// The distinct combinations, an index into `values` per column, by local index.
-    combinations: Vec<[u32; 5]>,
-    /// Each row's local index.
-    rows: Vec<u32>,
-}
-
-impl LocalStrata {
-    fn values(&self, combination: &[u32; 5]) -> [Option<&str>; 5] {
-        std::array::from_fn(|d| self.values[d][combination[d] as usize].as_deref())
-    }
 }
 
 /// Sorts keys and adds up the counts of equal ones.
@@ -199,7 +180,7 @@ impl<'a> MaskCounter<'a> {
         let words = widest.div_ceil(Outcomes::PER_WORD);
         MaskCounter {
             definition,
-            strata: HashMap::default(),
+            strata: Strata::default(),
             words,
             keys: Keyed::for_words(words),
             merge_floor: 1 << 20,
@@ -263,20 +244,9 @@ impl<'a> MaskCounter<'a> {
             .collect();
         let local: Vec<LocalStrata> = ranges
             .par_iter()
-            .map(|rows| local_strata(&columns, rows.clone()))
+            .map(|rows| local_strata(&columns.strata, rows.clone()))
             .collect();
-        let global: Vec<Vec<u32>> = local
-            .iter()
-            .map(|local| {
-                let mut global = Vec::with_capacity(local.combinations.len());
-                for combination in &local.combinations {
-                    let next = self.strata.len() as u32;
-                    let values = local.values(combination);
-                    global.push(*self.strata.entry(stratum(values)).or_insert(next));
-                }
-                global
-            })
-            .collect();
+        let global: Vec<Vec<u32>> = local.iter().map(|l| self.strata.intern(l)).collect();
         let (words, merge_floor) = (self.words, self.merge_floor);
         with_counts!(&mut self.keys, keys => {
             let runs: Vec<Vec<_>> = ranges
@@ -314,15 +284,11 @@ impl<'a> MaskCounter<'a> {
                     .collect(),
             })
             .collect();
-        let sorted: Vec<(&Stratum, u32)> = self
-            .strata
-            .iter()
-            .map(|(s, i)| (s, *i))
-            .collect::<BTreeSet<_>>()
-            .into_iter()
-            .collect();
+        let strata = self.strata.strata();
+        let mut sorted: Vec<u32> = (0..strata.len() as u32).collect();
+        sorted.sort_unstable_by(|a, b| strata[*a as usize].cmp(&strata[*b as usize]));
         let mut position = vec![0u32; sorted.len()];
-        for (p, (_, interned)) in sorted.iter().enumerate() {
+        for (p, interned) in sorted.iter().enumerate() {
             position[*interned as usize] = p as u32;
         }
         let general = definition.criteria.len();
@@ -361,58 +327,9 @@ impl<'a> MaskCounter<'a> {
         MaskTable {
             criteria: definition.criteria.iter().map(|c| c.id.clone()).collect(),
             cohorts,
-            strata: sorted.into_iter().map(|(s, _)| s.clone()).collect(),
+            strata: sorted.iter().map(|i| strata[*i as usize].clone()).collect(),
             rows,
         }
-    }
-}
-
-fn stratum(values: [Option<&str>; 5]) -> Stratum {
-    let value = |d: usize| values[d].unwrap_or("not recorded").to_string();
-    Stratum {
-        region: value(0),
-        site: value(1),
-        tumour_group: value(2),
-        sex: value(3),
-        age_band: value(4),
-    }
-}
-
-/// The strata of `rows`: each column's values numbered once per distinct string (a few regions,
-/// sites, groups, sexes and bands over the rows), then each row's five numbers looked up. Hashing
-/// the five strings of every row took 5 s of CPU at 10 M patients.
-fn local_strata(columns: &Columns<'_>, rows: std::ops::Range<usize>) -> LocalStrata {
-    let mut values: [Vec<Option<String>>; 5] = Default::default();
-    let numbers: Vec<Vec<u32>> = columns
-        .strata
-        .iter()
-        .zip(&mut values)
-        .map(|(column, values)| {
-            let part = column.slice(rows.start as i64, rows.len());
-            map_distinct(&part, |value| {
-                let known = values.iter().position(|v| v.as_deref() == value);
-                known.unwrap_or_else(|| {
-                    values.push(value.map(str::to_string));
-                    values.len() - 1
-                }) as u32
-            })
-        })
-        .collect();
-    let mut index: HashMap<[u32; 5], u32> = HashMap::default();
-    let mut combinations = Vec::new();
-    let rows = (0..rows.len())
-        .map(|row| {
-            let combination = std::array::from_fn(|d| numbers[d][row]);
-            *index.entry(combination).or_insert_with(|| {
-                combinations.push(combination);
-                combinations.len() as u32 - 1
-            })
-        })
-        .collect();
-    LocalStrata {
-        values,
-        combinations,
-        rows,
     }
 }
 
@@ -453,59 +370,4 @@ fn count_rows<K: Key>(
     keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     merge_sorted(&mut keys);
     keys
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    /// Rows 1..6 of five stratum columns (two chunks, a null): each row's combination gives back
-    /// its own five values, and equal rows share one combination: rows 1, 3 and 5 are
-    /// (North, H1, lung, F, 60-69); row 2 differs in its site; row 4 has a null region.
-    #[test]
-    fn local_strata_number_each_distinct_combination_once() {
-        let column = |name: &str, first: &[Option<&str>], second: &[Option<&str>]| {
-            let mut column = StringChunked::new(name.into(), first);
-            column
-                .append(&StringChunked::new(name.into(), second))
-                .unwrap();
-            column
-        };
-        let n = Some("North");
-        let region = column("region", &[Some("South"), n, n, n], &[None, n, n]);
-        let site = column(
-            "site",
-            &[Some("H9"), Some("H1"), Some("H2"), Some("H1")],
-            &[Some("H1"); 3],
-        );
-        let group = column("group", &[Some("lung"); 4], &[Some("lung"); 3]);
-        let sex = column(
-            "sex",
-            &[Some("M"), Some("F"), Some("F"), Some("F")],
-            &[Some("F"); 3],
-        );
-        let band = column("band", &[Some("60-69"); 4], &[Some("60-69"); 3]);
-        assert_eq!(region.chunks().len(), 2);
-        let columns = Columns {
-            strata: vec![&region, &site, &group, &sex, &band],
-            general: Vec::new(),
-            cohorts: Vec::new(),
-        };
-        let local = local_strata(&columns, 1..6);
-        let f = [n, Some("H1"), Some("lung"), Some("F"), Some("60-69")];
-        let expected = [
-            f,
-            [n, Some("H2"), Some("lung"), Some("F"), Some("60-69")],
-            f,
-            [None, Some("H1"), Some("lung"), Some("F"), Some("60-69")],
-            f,
-        ];
-        assert_eq!(local.rows.len(), 5);
-        for (row, values) in local.rows.iter().zip(expected) {
-            assert_eq!(local.values(&local.combinations[*row as usize]), values);
-        }
-        assert_eq!(local.combinations.len(), 3);
-        assert_eq!(local.rows[0], local.rows[2]);
-        assert_eq!(local.rows[0], local.rows[4]);
-    }
 }
