@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::distinct::{map_distinct, text_flags};
+use super::distinct::{boolean_column, map_distinct, text_flags};
 use super::ids;
 use super::scan::FILE_COLUMN;
 use super::schema;
@@ -120,7 +120,7 @@ fn text_outside() -> Expr {
                     _ => false,
                 })
                 .collect();
-            Ok(BooleanChunked::from_slice(codes.name().clone(), &flags).into_column())
+            Ok(boolean_column(codes.name().clone(), &flags).into_column())
         },
         [col("code"), col("value_text")],
         |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
