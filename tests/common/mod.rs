@@ -611,6 +611,33 @@ fn batches(path: &Path) -> ParquetRecordBatchReader {
         .unwrap()
 }
 
+/// Each row of `batch` as its columns other than `skip`, cast to Utf8, by name (null as None).
+fn text_rows(batch: &RecordBatch, skip: &str) -> Vec<HashMap<String, Option<String>>> {
+    let texts: Vec<(String, ArrayRef)> = batch
+        .schema()
+        .fields()
+        .iter()
+        .zip(batch.columns())
+        .filter(|(field, _)| field.name() != skip)
+        .map(|(field, column)| {
+            let text = arrow::compute::cast(column, &DataType::Utf8).unwrap();
+            (field.name().clone(), text)
+        })
+        .collect();
+    (0..batch.num_rows())
+        .map(|row| {
+            texts
+                .iter()
+                .map(|(name, column)| {
+                    let column = column.as_any().downcast_ref::<StringArray>().unwrap();
+                    let value = (!column.is_null(row)).then(|| column.value(row).to_string());
+                    (name.clone(), value)
+                })
+                .collect()
+        })
+        .collect()
+}
+
 /// Reads `restricted/masks.parquet`: each row's Utf8 columns by name (null as None) and its
 /// `patients` count.
 pub fn read_masks(path: &Path) -> Vec<(HashMap<String, Option<String>>, u64)> {
@@ -620,28 +647,8 @@ pub fn read_masks(path: &Path) -> Vec<(HashMap<String, Option<String>>, u64)> {
         let patients = batch.column_by_name("patients").expect("a patients column");
         let patients = arrow::compute::cast(patients, &DataType::UInt64).unwrap();
         let patients = patients.as_any().downcast_ref::<UInt64Array>().unwrap();
-        let texts: Vec<(String, ArrayRef)> = batch
-            .schema()
-            .fields()
-            .iter()
-            .zip(batch.columns())
-            .filter(|(field, _)| field.name() != "patients")
-            .map(|(field, column)| {
-                let text = arrow::compute::cast(column, &DataType::Utf8).unwrap();
-                (field.name().clone(), text)
-            })
-            .collect();
-        for row in 0..batch.num_rows() {
-            let values = texts
-                .iter()
-                .map(|(name, column)| {
-                    let column = column.as_any().downcast_ref::<StringArray>().unwrap();
-                    let value = (!column.is_null(row)).then(|| column.value(row).to_string());
-                    (name.clone(), value)
-                })
-                .collect();
-            rows.push((values, patients.value(row)));
-        }
+        let texts = text_rows(&batch, "patients");
+        rows.extend(texts.into_iter().zip(patients.values().iter().copied()));
     }
     rows
 }
@@ -662,21 +669,14 @@ pub fn read_patients(path: &Path) -> HashMap<i64, HashMap<String, Option<String>
     let mut out: HashMap<i64, HashMap<String, Option<String>>> = HashMap::new();
     for batch in batches(path) {
         let batch = batch.unwrap();
-        let schema = batch.schema();
         let ids = batch
             .column(0)
             .as_any()
             .downcast_ref::<Int64Array>()
             .expect("person_id is Int64");
-        for (c, field) in schema.fields().iter().enumerate().skip(1) {
-            let column = arrow::compute::cast(batch.column(c), &DataType::Utf8).unwrap();
-            let values = column.as_any().downcast_ref::<StringArray>().unwrap();
-            for row in 0..batch.num_rows() {
-                let value = (!values.is_null(row)).then(|| values.value(row).to_string());
-                out.entry(ids.value(row))
-                    .or_default()
-                    .insert(field.name().clone(), value);
-            }
+        let name = batch.schema().field(0).name().clone();
+        for (id, values) in ids.values().iter().zip(text_rows(&batch, &name)) {
+            out.entry(*id).or_default().extend(values);
         }
     }
     out
