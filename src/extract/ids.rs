@@ -1,8 +1,9 @@
 //! The ids other tables refer to. The person table's ids, read once and sorted: repeated ids are
 //! adjacent (uniqueness without a hash table), and Int64 ids that fill most of their range become
 //! a bitmap over it, so that a record's "is this patient in person?" is one bit test instead of a
-//! hash probe (orphan counts). The molecular tests' ids, as a hash set over the column itself:
-//! uniqueness as it is built, and variants' orphan test ids by a probe per row.
+//! hash probe (orphan counts). The molecular tests' ids, as a set over the column itself: where
+//! they are in ascending order (as registries export them) a binary search, else a hash set;
+//! uniqueness as it is built, and variants' orphan test ids by a lookup per row.
 
 use std::hash::BuildHasher;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -142,14 +143,19 @@ impl DenseIds {
     }
 }
 
-/// A set of string ids: hash tables of row numbers into the ids' own column, so that it holds
-/// 4 bytes per id and no copy of it. The ids are split by hash into [`TextIds::PARTS`] tables,
-/// built in parallel: a national registry's ten million tests take a cache miss or two each,
-/// whichever thread inserts them.
+/// A set of string ids over the ids' own column, with no copy of it. Where the ids are non-null
+/// and strictly ascending (byte order), the column is the set: an id is found by a binary
+/// search, and no table is built (a registry that exports its tests sorted, as the synthetic
+/// extract does, has them unique by that alone). Otherwise hash tables of row numbers, 4 bytes
+/// per id, split by hash into [`TextIds::PARTS`] tables built in parallel: a national
+/// registry's ten million tests take a cache miss or two each (~270 ns), whichever thread
+/// inserts them.
 pub struct TextIds {
     ids: Utf8ViewArray,
+    /// The hash tables; empty where the ids are ascending.
     parts: Vec<HashTable<u32>>,
     hasher: FixedState,
+    ascending: bool,
 }
 
 impl TextIds {
@@ -168,8 +174,9 @@ impl TextIds {
     pub fn empty() -> TextIds {
         TextIds {
             ids: Utf8ViewArray::new_empty(ArrowDataType::Utf8View),
-            parts: vec![HashTable::new(); Self::PARTS],
+            parts: Vec::new(),
             hasher: FixedState::with_seed(0),
+            ascending: true,
         }
     }
 
@@ -189,6 +196,27 @@ impl TextIds {
                 u32::MAX
             ));
         }
+        let ascending =
+            ids.null_count() == 0 && (1..ids.len()).all(|row| ids.value(row - 1) < ids.value(row));
+        if ascending {
+            let hasher = FixedState::with_seed(0);
+            let (parts, ascending) = (Vec::new(), true);
+            return Ok((
+                TextIds {
+                    ids,
+                    parts,
+                    hasher,
+                    ascending,
+                },
+                false,
+            ));
+        }
+        Ok(Self::hashed(ids))
+    }
+
+    /// The set of `ids`' non-null values as hash tables, and whether some value occurs more than
+    /// once.
+    fn hashed(ids: Utf8ViewArray) -> (TextIds, bool) {
         let hasher = FixedState::with_seed(0);
         let mut rows: Vec<Vec<(u64, u32)>> = vec![Vec::new(); Self::PARTS];
         for (row, id) in ids.iter().enumerate() {
@@ -217,15 +245,37 @@ impl TextIds {
             .collect();
         let repeats = built.iter().any(|(_, repeats)| *repeats);
         let parts = built.into_iter().map(|(part, _)| part).collect();
-        Ok((TextIds { ids, parts, hasher }, repeats))
+        let ascending = false;
+        (
+            TextIds {
+                ids,
+                parts,
+                hasher,
+                ascending,
+            },
+            repeats,
+        )
     }
 
     pub fn contains(&self, id: &str) -> bool {
         self.probe(id).is_some()
     }
 
-    /// The row of `id` in the ids' column, by its hash.
+    /// The row of `id` in the ids' column: by a binary search where they are ascending, else
+    /// by its hash.
     fn probe(&self, id: &str) -> Option<usize> {
+        if self.ascending {
+            let (mut low, mut high) = (0, self.ids.len());
+            while low < high {
+                let middle = low + (high - low) / 2;
+                match self.ids.value(middle).cmp(id) {
+                    std::cmp::Ordering::Less => low = middle + 1,
+                    std::cmp::Ordering::Greater => high = middle,
+                    std::cmp::Ordering::Equal => return Some(middle),
+                }
+            }
+            return None;
+        }
         let hash = self.hasher.hash_one(id);
         let value = |row: &u32| self.ids.value(*row as usize);
         self.parts[Self::part(hash)]
@@ -384,6 +434,63 @@ mod tests {
         TextIds::of(&ids).unwrap()
     }
 
+    /// The set of `values` as hash tables, whatever their order.
+    fn hashed_ids(values: &[Option<&str>]) -> (TextIds, bool) {
+        let ids = StringChunked::from_iter_options("test_id".into(), values.iter().copied());
+        let ids = ids.downcast_iter().next().unwrap().clone();
+        TextIds::hashed(ids)
+    }
+
+    /// Only non-null ids in strictly ascending byte order are searched; a tie, a descent or a
+    /// null sends the ids to the hash tables, which find the repeat.
+    #[test]
+    fn ascending_ids_are_searched_and_others_hashed() {
+        let ascending = |values: &[Option<&str>]| text_ids(values).0.ascending;
+        assert!(ascending(&[Some("T1"), Some("T2"), Some("T3")]));
+        assert!(ascending(&[Some("T1")]) && ascending(&[]));
+        // Byte order: upper case before lower case, a prefix before its extensions, ASCII
+        // before a multi-byte character.
+        assert!(ascending(&[
+            Some("T"),
+            Some("T1"),
+            Some("t"),
+            Some("z"),
+            Some("é")
+        ]));
+        assert!(!ascending(&[Some("T2"), Some("T1")]));
+        assert!(!ascending(&[Some("T1"), None, Some("T2")]));
+        let (tie, repeats) = text_ids(&[Some("T1"), Some("T2"), Some("T2"), Some("T3")]);
+        assert!(!tie.ascending && repeats);
+        assert!(!text_ids(&[Some("T2"), Some("T1")]).1);
+    }
+
+    /// Ascending ids, searched: each found at its row, from any `from`; ids before the first,
+    /// after the last, between two, a prefix or an extension of one are not found; and the
+    /// same answers from the hash tables over the same ids.
+    #[test]
+    fn ascending_ids_are_found_as_the_hash_tables_find_them() {
+        let ids: Vec<String> = (0..1000).map(|i| format!("T{:05}-1", 3 * i + 1)).collect();
+        let values: Vec<Option<&str>> = ids.iter().map(|id| Some(id.as_str())).collect();
+        let (searched, repeats) = text_ids(&values);
+        assert!(searched.ascending && !repeats);
+        let (hashed, _) = hashed_ids(&values);
+        assert!(!hashed.ascending);
+        for (row, id) in ids.iter().enumerate() {
+            for from in [0, row.saturating_sub(2), row, row + 3, 999] {
+                assert_eq!(searched.row_near(id, from), Some(row), "{id} from {from}");
+            }
+        }
+        let mut absent: Vec<String> = (0..3001)
+            .filter(|i| i % 3 != 1)
+            .map(|i| format!("T{i:05}-1"))
+            .collect();
+        absent.extend(["", "A", "T", "T00001", "T00001-10", "T02998-1 ", "U"].map(String::from));
+        for id in &absent {
+            assert_eq!(searched.row_near(id, 0), None, "{id}");
+            assert_eq!(hashed.row_near(id, 0), None, "{id}");
+        }
+    }
+
     #[test]
     fn text_ids_find_their_repeats_and_their_members() {
         let (set, repeats) = text_ids(&[Some("T1"), Some("T2"), None, Some("a longer test id")]);
@@ -455,13 +562,26 @@ mod tests {
     }
 
     /// Row by row over two chunks, the lookups in the set's order, reversed, repeated, with
-    /// orphans and nulls: absent exactly where the id is null or not a member.
+    /// orphans and nulls: absent exactly where the id is null or not a member. The set holds
+    /// nulls (hash tables), or not (ascending, searched).
     #[test]
     fn absent_text_ids_row_by_row() {
         let ids: Vec<Option<String>> = (0..200)
             .map(|i| (i % 9 != 4).then(|| format!("T{i:03}-1")))
             .collect();
-        let (set, _) = text_ids(&ids.iter().map(Option::as_deref).collect::<Vec<_>>());
+        let with_nulls: Vec<Option<&str>> = ids.iter().map(Option::as_deref).collect();
+        let without: Vec<Option<&str>> =
+            with_nulls.iter().copied().filter(Option::is_some).collect();
+        for (set, ascending) in [
+            (text_ids(&with_nulls).0, false),
+            (text_ids(&without).0, true),
+        ] {
+            assert_eq!(set.ascending, ascending);
+            absent_row_by_row(set);
+        }
+    }
+
+    fn absent_row_by_row(set: TextIds) {
         let mut lookups: Vec<Option<String>> = Vec::new();
         for i in (0..200).chain((0..200).rev()).chain([7, 7, 7, 150, 3, 3]) {
             lookups.push(Some(format!("T{i:03}-1")));
@@ -470,9 +590,10 @@ mod tests {
                 lookups.push(Some(format!("T{i:03}-2")));
             }
         }
+        let member = |id: &str| id.ends_with("-1") && id[1..4].parse::<u32>().unwrap() % 9 != 4;
         let want: Vec<bool> = lookups
             .iter()
-            .map(|id| id.as_deref().is_none_or(|id| !set.contains(id)))
+            .map(|id| id.as_deref().is_none_or(|id| !member(id)))
             .collect();
         // Both ways: the 22 ids never inserted (i % 9 == 4), and a null and a "-2" id after each
         // of the 16 multiples of 13.
@@ -511,11 +632,12 @@ mod tests {
         // and one repeat among them is found.
         let ids: Vec<String> = (0..10_000).map(|i| format!("T{i:05}-1")).collect();
         let values: Vec<Option<&str>> = ids.iter().map(|id| Some(id.as_str())).collect();
-        let (all, repeats) = text_ids(&values);
-        assert!(!repeats);
-        assert!(ids.iter().all(|id| all.contains(id)));
-        assert!(!ids.iter().any(|id| all.contains(&id[..id.len() - 1])));
-        assert!(!all.contains("T10000-1"));
+        for (all, repeats) in [text_ids(&values), hashed_ids(&values)] {
+            assert!(!repeats);
+            assert!(ids.iter().all(|id| all.contains(id)));
+            assert!(!ids.iter().any(|id| all.contains(&id[..id.len() - 1])));
+            assert!(!all.contains("T10000-1"));
+        }
         let mut repeated = values.clone();
         repeated.push(Some("T04321-1"));
         assert!(text_ids(&repeated).1);
