@@ -48,31 +48,64 @@ fn map_array<T: Copy + Default>(
     of_null: T,
     out: &mut Vec<T>,
 ) {
-    // Reset per array: a view that points into a buffer means another string in another array.
-    let mut cache = [(EMPTY, T::default()); SLOTS];
-    let mut results: HashMap<&str, T, FixedState> = HashMap::default();
-    let views = array.views();
-    let mut value_of = |i: usize| {
-        let key = views[i].as_u128();
-        let (cached, value) = cache[slot(key)];
-        if cached == key {
-            return value;
-        }
-        let text = array.value(i);
-        let value = *results.entry(text).or_insert_with(|| f(Some(text)));
-        cache[slot(key)] = (key, value);
-        value
-    };
+    let start = out.len();
+    out.resize(start + array.len(), of_null);
+    let rows = &mut out[start..];
+    let mut distinct = Distinct::new(array, f);
     match array.validity().filter(|v| v.unset_bits() > 0) {
-        None => out.extend((0..array.len()).map(&mut value_of)),
-        Some(validity) => {
-            out.extend(
-                validity
-                    .iter()
-                    .enumerate()
-                    .map(|(i, valid)| if valid { value_of(i) } else { of_null }),
-            )
+        None => {
+            for (i, row) in rows.iter_mut().enumerate() {
+                *row = distinct.value(i);
+            }
         }
+        Some(validity) => {
+            for i in validity.true_idx_iter() {
+                rows[i] = distinct.value(i);
+            }
+        }
+    }
+}
+
+/// One array's results by view: the cache in front, the map from each distinct string behind.
+/// Reset per array: a view that points into a buffer means another string in another array.
+struct Distinct<'a, T, F> {
+    array: &'a Utf8ViewArray,
+    f: &'a mut F,
+    cache: Box<[(u128, T); SLOTS]>,
+    results: HashMap<&'a str, T, FixedState>,
+}
+
+impl<'a, T: Copy + Default, F: FnMut(Option<&str>) -> T> Distinct<'a, T, F> {
+    fn new(array: &'a Utf8ViewArray, f: &'a mut F) -> Self {
+        Distinct {
+            array,
+            f,
+            cache: Box::new([(EMPTY, T::default()); SLOTS]),
+            results: HashMap::default(),
+        }
+    }
+
+    /// The result of row `i` (a valid row): a cache hit is a load and a compare, inlined in the
+    /// row loop; the rest is out of line.
+    #[inline(always)]
+    fn value(&mut self, i: usize) -> T {
+        let key = self.array.views()[i].as_u128();
+        let (cached, value) = self.cache[slot(key)];
+        if cached == key {
+            value
+        } else {
+            self.miss(i, key)
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn miss(&mut self, i: usize, key: u128) -> T {
+        let text = self.array.value(i);
+        let f = &mut self.f;
+        let value = *self.results.entry(text).or_insert_with(|| f(Some(text)));
+        self.cache[slot(key)] = (key, value);
+        value
     }
 }
 
