@@ -10,12 +10,12 @@ use std::sync::{Arc, Mutex};
 use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
 use polars_arrow::bitmap::iterator::TrueIdxIter;
-use polars_arrow::bitmap::Bitmap;
 use polars_arrow::types::NativeType;
 
 use super::compile::Reduce;
 use super::kernel::Kernel;
 use super::lookup::ROW;
+use crate::extract::distinct::packed;
 
 /// An integer type an atom can hold.
 pub(crate) trait Word: Copy + Ord + BitOr<Output = Self> + Default {
@@ -119,7 +119,7 @@ impl<N: Word> Slots<N> {
     {
         // The slots as they are, nulls where no record was seen (a slot's value there is the
         // reduction's identity, never read).
-        let seen: Bitmap = self.seen.into_iter().collect();
+        let seen = packed(&self.seen);
         ChunkedArray::<T>::from_vec_validity(name.into(), self.values, Some(seen)).into_series()
     }
 }
