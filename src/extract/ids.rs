@@ -441,6 +441,39 @@ mod tests {
         TextIds::hashed(ids)
     }
 
+    proptest::proptest! {
+        /// Either path, on ids short enough to repeat and to be prefixes of each other, sorted
+        /// and deduplicated (searched) or as drawn: the repeats a set of the ids sees, each
+        /// lookup found at a row holding it (from any `from`), or not found where no row does.
+        #[test]
+        fn both_paths_agree_with_a_set_of_the_ids(
+            drawn in proptest::collection::vec("[A-C]{0,3}", 0..40),
+            sort in proptest::bool::ANY,
+            lookups in proptest::collection::vec(("[A-C]{0,3}", 0usize..50), 0..40),
+        ) {
+            let mut ids = drawn;
+            if sort {
+                ids.sort();
+                ids.dedup();
+            }
+            let set: std::collections::BTreeSet<&str> = ids.iter().map(String::as_str).collect();
+            let values: Vec<Option<&str>> = ids.iter().map(|id| Some(id.as_str())).collect();
+            let (searched, repeats) = text_ids(&values);
+            proptest::prop_assert_eq!(repeats, set.len() < ids.len());
+            if sort {
+                proptest::prop_assert!(searched.ascending);
+            }
+            for ids_set in [searched, hashed_ids(&values).0] {
+                for (id, from) in &lookups {
+                    match ids_set.row_near(id, *from) {
+                        Some(row) => proptest::prop_assert_eq!(&ids[row], id),
+                        None => proptest::prop_assert!(!set.contains(id.as_str())),
+                    }
+                }
+            }
+        }
+    }
+
     /// Only non-null ids in strictly ascending byte order are searched; a tie, a descent or a
     /// null sends the ids to the hash tables, which find the repeat.
     #[test]
