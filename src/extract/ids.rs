@@ -198,20 +198,17 @@ impl TextIds {
         }
         let ascending =
             ids.null_count() == 0 && (1..ids.len()).all(|row| ids.value(row - 1) < ids.value(row));
-        if ascending {
-            let hasher = FixedState::with_seed(0);
-            let (parts, ascending) = (Vec::new(), true);
-            return Ok((
-                TextIds {
-                    ids,
-                    parts,
-                    hasher,
-                    ascending,
-                },
-                false,
-            ));
+        if !ascending {
+            return Ok(Self::hashed(ids));
         }
-        Ok(Self::hashed(ids))
+        let hasher = FixedState::with_seed(0);
+        let set = TextIds {
+            ids,
+            parts: Vec::new(),
+            hasher,
+            ascending,
+        };
+        Ok((set, false))
     }
 
     /// The set of `ids`' non-null values as hash tables, and whether some value occurs more than
@@ -245,16 +242,13 @@ impl TextIds {
             .collect();
         let repeats = built.iter().any(|(_, repeats)| *repeats);
         let parts = built.into_iter().map(|(part, _)| part).collect();
-        let ascending = false;
-        (
-            TextIds {
-                ids,
-                parts,
-                hasher,
-                ascending,
-            },
-            repeats,
-        )
+        let set = TextIds {
+            ids,
+            parts,
+            hasher,
+            ascending: false,
+        };
+        (set, repeats)
     }
 
     pub fn contains(&self, id: &str) -> bool {
