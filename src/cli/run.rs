@@ -11,7 +11,8 @@ use super::restricted;
 use super::Failure;
 use crate::definition::model::Definition;
 use crate::engine::{self, Inputs};
-use crate::extract::{damaged, partition, Extract, Table};
+use crate::extract::findings::RowFindings;
+use crate::extract::{damaged, partition, Defer, Extract, Table, Validation, MAX_DEFERRED_ROWS};
 use crate::progress::Progress;
 use crate::report::{self, Disclosure, Manifest, OutputFolder, ReportInput, RunInfo};
 
@@ -119,8 +120,20 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
 
     let stage = progress.stage("reading and validating the extract");
     let extract = Extract::open(&args.data).map_err(Failure::runtime)?;
-    let (mut quality, person_ids) = extract
-        .validate_keeping_ids(progress, args.partition_patients as usize)
+    // Value-by-value findings are left to evaluation where it can count them on the rows it
+    // reads anyway (`Validation::deferred`).
+    let Validation {
+        mut quality,
+        person_ids,
+        deferred,
+    } = extract
+        .validate_for_run(
+            progress,
+            args.partition_patients as usize,
+            Defer::Findings {
+                max_rows: MAX_DEFERRED_ROWS,
+            },
+        )
         .map_err(Failure::runtime)?;
     timings.push(("extract".into(), stage.done().as_secs_f64()));
 
@@ -175,21 +188,27 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         };
         let mut aggregate = 0.0;
         let mut unconvertible = 0;
+        let mut findings = RowFindings::default();
         let evaluated = std::sync::Mutex::new(0.0f64);
         engine::in_order::in_order(
             &partitions,
             workers,
             workers + 1,
             |partition| {
-                let evaluation =
-                    engine::patient_outcomes(&inputs.partition(partition), &definition, as_of)
-                        .map_err(engine_error);
+                let evaluation = engine::patient_outcomes_checked(
+                    &inputs.partition(partition),
+                    &definition,
+                    as_of,
+                    &deferred,
+                )
+                .map_err(engine_error);
                 let mut last = evaluated.lock().unwrap_or_else(|e| e.into_inner());
                 *last = last.max(started.elapsed().as_secs_f64() - stage_started);
                 evaluation
             },
-            |k, evaluation| {
+            |k, (evaluation, partition_findings)| {
                 let counting = Instant::now();
+                findings.add(&partition_findings);
                 let patients = evaluation.patients;
                 unconvertible += evaluation.unconvertible_units;
                 counter.add(&patients).map_err(engine_error)?;
@@ -212,6 +231,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         if let Some(writer) = restricted {
             writer.finish()?;
         }
+        findings.record(&mut quality);
         quality
             .column_mut(Table::Measurement, "unit")
             .unconvertible_units += unconvertible;

@@ -14,6 +14,7 @@ use super::per_patient::PerPatient;
 use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
+use crate::extract::findings::{RowChecks, RowFindings};
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
 pub fn criterion_column(i: usize) -> String {
@@ -171,6 +172,28 @@ pub fn patient_outcomes(
 ) -> Result<Evaluation, EngineError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
         evaluate(inputs, definition, as_of)
+    }))
+    .map_err(|_| EngineError::Panicked)?
+}
+
+/// [`patient_outcomes`] of a partition whose `checks`' tables are first read into memory
+/// ([`Inputs::read_into_memory`]), where validation's value-by-value findings are counted: the
+/// run decodes those tables once, not once to validate and once to evaluate. A panic is an
+/// error, as in [`patient_outcomes`].
+pub fn patient_outcomes_checked(
+    inputs: &Inputs,
+    definition: &Definition,
+    as_of: chrono::NaiveDate,
+    checks: &[RowChecks],
+) -> Result<(Evaluation, RowFindings), EngineError> {
+    std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        let mut inputs = inputs.clone();
+        let mut findings = RowFindings::default();
+        for check in checks {
+            let rows = inputs.read_into_memory(check.table(), &check.columns())?;
+            findings.add(&check.count(rows.lazy())?);
+        }
+        Ok((evaluate(&inputs, definition, as_of)?, findings))
     }))
     .map_err(|_| EngineError::Panicked)?
 }

@@ -22,7 +22,7 @@ mod restricted;
 
 pub use codes::matches as code_matches;
 pub use count::{count, MaskCounter};
-pub use evaluate::{patient_outcomes, Evaluation};
+pub use evaluate::{patient_outcomes, patient_outcomes_checked, Evaluation};
 pub use inputs::Inputs;
 pub use restricted::{
     masks as restricted_masks, patients as restricted_patients, Coded, OUTCOME_WORDS, STATUS_WORDS,

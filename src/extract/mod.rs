@@ -5,6 +5,7 @@
 pub mod damaged;
 pub(crate) mod distinct;
 mod error;
+pub mod findings;
 pub mod ids;
 mod locate;
 mod meta;
@@ -18,6 +19,7 @@ pub use error::ExtractError;
 pub use meta::{suggestion as meta_key_suggestion, ExtractMeta};
 pub use quality::{ColumnQuality, DataQuality, TableQuality};
 pub use schema::IdType;
+pub use validate::{Defer, Validation, MAX_DEFERRED_ROWS};
 
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -258,17 +260,21 @@ impl Extract {
         progress: &crate::progress::Progress,
         partition_patients: usize,
     ) -> Result<DataQuality, ExtractError> {
-        validate::validate(self, progress, partition_patients).map(|(quality, _)| quality)
+        validate::validate(self, progress, partition_patients, Defer::Nothing)
+            .map(|validation| validation.quality)
     }
 
-    /// [`Extract::validate`], also giving the person ids it read, sorted: a run cuts its
-    /// partitions from them ([`partition::split`]) instead of reading and sorting them again.
-    pub fn validate_keeping_ids(
+    /// [`Extract::validate`] for a run: also gives the person ids it read, sorted (a run cuts
+    /// its partitions from them, [`partition::split`], instead of reading and sorting them
+    /// again), and, with [`Defer::Findings`], leaves tables' value-by-value findings to the
+    /// run's evaluation ([`Validation::deferred`]).
+    pub fn validate_for_run(
         &self,
         progress: &crate::progress::Progress,
         partition_patients: usize,
-    ) -> Result<(DataQuality, polars::prelude::Series), ExtractError> {
-        validate::validate(self, progress, partition_patients)
+        defer: Defer,
+    ) -> Result<Validation, ExtractError> {
+        validate::validate(self, progress, partition_patients, defer)
     }
 
     /// [`Extract::scan`] plus a column [`scan::FILE_COLUMN`] with each row's file (for errors).

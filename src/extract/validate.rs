@@ -1,10 +1,13 @@
 //! The data checks of the contract, run with polars' streaming engine so that they work at
 //! registry scale: one aggregate pass per table (rows, nulls where the Parquet footers'
-//! statistics do not give them, values out of domain, unknown units, orphan rows by a bitmap of
-//! the person ids where they are dense integers, and variants' orphan test ids by a hash set of
-//! the tests' ids), uniqueness of person_id and test_id, and orphan rows by anti-join where the
-//! person ids are not dense integers.
-//! Errors stop the check; findings are counted into [`DataQuality`].
+//! statistics do not give them, and the value-by-value findings of [`super::findings`]),
+//! uniqueness of person_id and test_id, and orphan rows by anti-join where the person ids are not
+//! dense integers. Errors stop the check; findings are counted into [`DataQuality`].
+//!
+//! A run may leave a table's value-by-value findings to its evaluation ([`Validation::deferred`]),
+//! which reads each partition's rows into memory and counts them there: the table is then
+//! decoded once, not twice. Only findings are left: every error is decided here, before
+//! anything is evaluated or written.
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
@@ -12,147 +15,40 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::distinct::{boolean_column, map_distinct, text_flags};
+use super::findings::RowChecks;
 use super::ids;
 use super::scan::FILE_COLUMN;
 use super::schema;
 use super::{DataQuality, Extract, ExtractError, Table, TableQuality};
 use crate::progress::Progress;
 
-/// Units the contract lists (UCUM as labs send them), plus `U/mL` (CA-125) and `ng/mL` (PSA).
-pub const UNITS: &[&str] = &[
-    "10*9/L",
-    "10*3/uL",
-    "/uL",
-    "g/dL",
-    "g/L",
-    "mmol/L",
-    "umol/L",
-    "mg/dL",
-    "U/L",
-    "mL/min",
-    "mL/min/{1.73_m2}",
-    "%",
-    "ms",
-    "kg",
-    "U/mL",
-    "ng/mL",
-];
-
-/// Observation codes whose value_num is a grade or score from 0 to 5 (whole numbers).
-pub const GRADED_CODES: &[&str] = &["89247-1", "ctcae-max-grade", "neuropathy-grade"];
-
-/// Observation codes whose value_text has a fixed set of values.
-pub const TEXT_CODES: &[(&str, &[&str])] = &[
-    ("extent", &["local", "locally-advanced", "metastatic"]),
-    ("std-tx-exhausted", &["true", "false"]),
-    ("recist-measurable", &["true", "false"]),
-    ("brain-mets-status", &["none", "stable", "progressive"]),
-    ("dysphagia", &["true", "false"]),
-    ("pregnant", &["true", "false"]),
-    ("nursing", &["true", "false"]),
-];
-
-const SEXES: &[&str] = &["F", "M", "U"];
-const KINDS: &[&str] = &["drug", "radiotherapy"];
-const METHODS: &[&str] = &[
-    "ngs-panel",
-    "wes",
-    "rna-seq",
-    "ihc",
-    "fish",
-    "pcr",
-    "array-cnv",
-    "sanger",
-    "nanostring",
-];
-const SPECIMENS: &[&str] = &["tissue-primary", "tissue-metastasis", "plasma-cfdna"];
-const CLASSES: &[&str] = &[
-    "snv",
-    "indel",
-    "amplification",
-    "deletion",
-    "fusion",
-    "expression",
-    "signature",
-];
-
-/// A non-null value outside `values`, looked up once per distinct value of a chunk
-/// ([`text_flags`]): as chains of string comparisons, the 22 units cost 22 passes over every
-/// measurement.
-fn outside(column: &str, values: &'static [&'static str]) -> Expr {
-    text_flags(col(column), move |value| !values.contains(&value))
+/// What validation found, and what it left to a run.
+pub struct Validation {
+    pub quality: DataQuality,
+    /// The person ids, sorted (read for the checks), from which a run cuts its partitions.
+    pub person_ids: Series,
+    /// Tables whose value-by-value findings are not in `quality` yet: the run counts them on
+    /// each partition's rows ([`RowChecks::count`]) and records their sum. Empty unless asked.
+    pub deferred: Vec<RowChecks>,
 }
 
-/// An observation of one of [`TEXT_CODES`] whose non-null `value_text` is not one of its code's,
-/// in one pass: per distinct code its position in [`TEXT_CODES`], per distinct value a bit for
-/// each of those codes that allows it.
-fn text_outside() -> Expr {
-    map_multiple(
-        |inputs: &mut [Column]| {
-            let (codes, texts) = (inputs[0].str()?, inputs[1].str()?);
-            let code = map_distinct(codes, |code| {
-                code.and_then(|code| TEXT_CODES.iter().position(|(c, _)| *c == code))
-            });
-            let allowed = map_distinct(texts, |text| {
-                text.map(|text| {
-                    TEXT_CODES
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, (_, values))| values.contains(&text))
-                        .fold(0u32, |bits, (c, _)| bits | 1 << c)
-                })
-            });
-            let flags: Vec<bool> = code
-                .iter()
-                .zip(&allowed)
-                .map(|(code, allowed)| match (code, allowed) {
-                    (Some(code), Some(allowed)) => allowed >> code & 1 == 0,
-                    _ => false,
-                })
-                .collect();
-            Ok(boolean_column(codes.name().clone(), &flags).into_column())
-        },
-        [col("code"), col("value_text")],
-        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
-    )
+/// Whether [`validate`] may leave tables' findings to a run ([`Validation::deferred`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Defer {
+    /// Every finding counted here (`eligo check`).
+    Nothing,
+    /// A table's findings are left to the run where no scan is needed here for anything else
+    /// (its nulls are in the footers' statistics, orphans are found by the person ids' bitmap)
+    /// and a partition's share of its rows, which the run reads into memory, is at most
+    /// `max_rows` (a run passes [`MAX_DEFERRED_ROWS`]).
+    Findings { max_rows: u64 },
 }
 
-/// Out-of-domain rules: (column, expression true for an out-of-domain row). Region is not
-/// checked: the contract names Norway's regions as an example, not as a closed list.
-pub fn domain_rules(table: Table) -> Vec<(&'static str, Expr)> {
-    match table {
-        Table::Person => vec![("sex", outside("sex", SEXES))],
-        Table::Measurement => vec![("value", col("value").lt(lit(0.0)))],
-        Table::Observation => {
-            let v = col("value_num");
-            let graded = text_flags(col("code"), |code| GRADED_CODES.contains(&code)).and(
-                v.clone().lt(lit(0.0)).or(v.clone().gt(lit(5.0))).or(v
-                    .clone()
-                    .cast(DataType::Int64)
-                    .cast(DataType::Float64)
-                    .neq(v)),
-            );
-            let text = text_outside();
-            vec![("value_num", graded), ("value_text", text)]
-        }
-        Table::Treatment => vec![("kind", outside("kind", KINDS))],
-        Table::MolecularTest => vec![
-            ("method", outside("method", METHODS)),
-            ("specimen", outside("specimen", SPECIMENS)),
-        ],
-        Table::Variant => vec![
-            ("class", outside("class", CLASSES)),
-            ("value", col("value").lt(lit(0.0))),
-        ],
-        Table::Diagnosis => Vec::new(),
-    }
-}
-
-/// Counts a boolean rule's true rows (nulls count as false), as UInt64.
-fn count_true(rule: Expr) -> Expr {
-    rule.fill_null(lit(false)).sum().cast(DataType::UInt64)
-}
+/// At most this many rows of a table per partition (a partition's share of the table's rows,
+/// were they spread as the patients are) are read into memory to count its findings during
+/// evaluation: about 0.5 GB of measurements. Above it (few partitions of many rows), the table
+/// is checked by a streamed pass of its own, as `eligo check` does.
+pub const MAX_DEFERRED_ROWS: u64 = 8_000_000;
 
 /// Runs every check; the first contract violation is the error. Also gives the person ids,
 /// sorted (read for the checks), from which a run cuts its partitions.
@@ -160,7 +56,8 @@ pub fn validate(
     extract: &Extract,
     progress: &Progress,
     partition_patients: usize,
-) -> Result<(DataQuality, Series), ExtractError> {
+    defer: Defer,
+) -> Result<Validation, ExtractError> {
     let mut quality = DataQuality::default();
     let mut person_ids = None;
     // Dense person ids as a bitmap, once the person table is read: each later table counts its
@@ -169,6 +66,11 @@ pub fn validate(
     // The molecular tests' ids, once that table is read: variants count their orphan test ids in
     // their aggregate pass. An extract without molecular tests has no test ids.
     let mut test_ids = Arc::new(ids::TextIds::empty());
+    let mut deferred_checks = Vec::new();
+    // A table's rows per partition, were they spread as the patients are: the share of the
+    // largest partition (partitions hold at most `partition_patients` patients, their ids
+    // unique where they are dense).
+    let mut share = (1u64, 1u64);
     for table in Table::ALL {
         let columns = schema::columns(table);
         let Some(location) = extract.location(table) else {
@@ -185,7 +87,6 @@ pub fn validate(
         };
         let stage = progress.stage(&format!("checking {table}"));
         let lf = extract.scan(table)?;
-        let mut aggregates = vec![len().cast(DataType::UInt64).alias("rows")];
         // Null counts from the footers' statistics where every file records them: a column
         // read for nothing else (a measurement's LOINC code, a diagnosis' date) is not decoded.
         // A required column's nulls are an error: that is decided on the data, so its count
@@ -199,6 +100,18 @@ pub fn validate(
                     .filter(|&nulls| !column.required || nulls == 0)
             })
             .collect();
+        let checks = RowChecks::of(table, dense_ids.as_ref(), &test_ids);
+        let deferred = match defer {
+            Defer::Nothing => false,
+            Defer::Findings { max_rows } => {
+                table != Table::Person
+                    && dense_ids.is_some()
+                    && recorded.iter().all(Option::is_some)
+                    && u128::from(extract.rows(table)) * u128::from(share.0) / u128::from(share.1)
+                        <= u128::from(max_rows)
+            }
+        };
+        let mut aggregates = Vec::new();
         for (column, _) in columns.iter().zip(&recorded).filter(|(_, n)| n.is_none()) {
             aggregates.push(
                 col(column.name)
@@ -207,20 +120,18 @@ pub fn validate(
                     .alias(format!("{}:nulls", column.name)),
             );
         }
-        for (column, rule) in domain_rules(table) {
-            aggregates.push(count_true(rule).alias(format!("{column}:domain")));
+        if !deferred {
+            aggregates.extend(checks.aggregates());
         }
-        if table == Table::Measurement {
-            aggregates.push(count_true(outside("unit", UNITS)).alias("unit:units"));
-        }
-        if let Some(dense) = dense_ids.as_ref().filter(|_| table != Table::Person) {
-            aggregates.push(count_true(dense.absent("person_id")).alias("person_id:orphans"));
-        }
-        if table == Table::Variant {
-            aggregates.push(count_true(test_ids.absent("test_id")).alias("test_id:orphans"));
-        }
-        let counts = collect(lf.clone().select(aggregates), table, location)?;
-        let rows = number(&counts, "rows");
+        // A deferred table's rows are its footers' count: nothing is left to decode here.
+        let (rows, counts) = match aggregates.is_empty() && deferred {
+            true => (extract.rows(table), DataFrame::empty()),
+            false => {
+                aggregates.push(len().cast(DataType::UInt64).alias("rows"));
+                let counts = collect(lf.clone().select(aggregates), table, location)?;
+                (number(&counts, "rows"), counts)
+            }
+        };
         quality.tables.push(TableQuality {
             table,
             present: true,
@@ -233,11 +144,11 @@ pub fn validate(
             if column.required && nulls > 0 {
                 return Err(required_null(extract, table, column.name, nulls, location)?);
             }
-            let q = quality.column_mut(table, column.name);
-            q.nulls = nulls;
-            q.out_of_domain = number(&counts, &format!("{}:domain", column.name));
-            q.unconvertible_units = number(&counts, &format!("{}:units", column.name));
-            q.orphan_rows = number(&counts, &format!("{}:orphans", column.name));
+            quality.column_mut(table, column.name).nulls = nulls;
+        }
+        match deferred {
+            true => deferred_checks.push(checks),
+            false => checks.findings(&counts).record(&mut quality),
         }
         match table {
             // Sorted once, for uniqueness here and the later tables' orphan counts; the group-by
@@ -248,6 +159,8 @@ pub fn validate(
                     check_unique(extract, table, "person_id", location)?;
                 }
                 dense_ids = ids::DenseIds::of(&ids).map(Arc::new);
+                let patients = ids.len().max(1) as u64;
+                share = ((partition_patients.max(1) as u64).min(patients), patients);
                 person_ids = Some(ids);
             }
             // The set is built from the column as read; `check_unique`'s group-by only runs to
@@ -290,7 +203,11 @@ pub fn validate(
         }
         stage.done();
     }
-    Ok((quality, person_ids))
+    Ok(Validation {
+        quality,
+        person_ids,
+        deferred: deferred_checks,
+    })
 }
 
 /// Orphan rows of each referring table by anti joins, per person_id partition: an anti join
@@ -480,55 +397,4 @@ fn strings(df: &DataFrame, name: &str) -> Vec<String> {
         .filter_map(|i| column.get(i).ok())
         .filter_map(|v| v.get_str().map(str::to_string))
         .collect()
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn count(table: Table, column: &str, df: DataFrame) -> u64 {
-        let (_, rule) = domain_rules(table)
-            .into_iter()
-            .find(|(c, _)| *c == column)
-            .unwrap();
-        let out = df
-            .lazy()
-            .select([count_true(rule).alias("n")])
-            .collect()
-            .unwrap();
-        number(&out, "n")
-    }
-
-    #[test]
-    fn ecog_and_grades_are_whole_numbers_from_0_to_5() {
-        // Out of domain: ECOG 7, ECOG 1.5, CTCAE grade -1. In domain: ECOG 0, neuropathy 5,
-        // an unknown code with value 9, a null value_num, a null code with value 7.
-        let df = df!(
-            "code" => [Some("89247-1"), Some("89247-1"), Some("ctcae-max-grade"), Some("89247-1"), Some("neuropathy-grade"), Some("weight-class"), Some("89247-1"), None],
-            "value_num" => [Some(7.0), Some(1.5), Some(-1.0), Some(0.0), Some(5.0), Some(9.0), None, Some(7.0)],
-            "value_text" => [None::<&str>, None, None, None, None, None, None, None],
-        )
-        .unwrap();
-        assert_eq!(count(Table::Observation, "value_num", df), 3);
-    }
-
-    #[test]
-    fn text_codes_have_their_values() {
-        // Out: extent "advanced", pregnant "yes". In: extent "metastatic", allergy with any ATC
-        // code (not a closed list), a null value_text.
-        let df = df!(
-            "code" => ["extent", "pregnant", "extent", "allergy", "nursing"],
-            "value_num" => [None::<f64>, None, None, None, None],
-            "value_text" => [Some("advanced"), Some("yes"), Some("metastatic"), Some("L01EC02"), None],
-        )
-        .unwrap();
-        assert_eq!(count(Table::Observation, "value_text", df), 2);
-    }
-
-    #[test]
-    fn sex_outside_f_m_u() {
-        let df = df!("sex" => [Some("F"), Some("X"), Some("m"), None, Some("U")]).unwrap();
-        // "X" and lower-case "m" are not in the contract's list; null is a null, not a finding.
-        assert_eq!(count(Table::Person, "sex", df), 2);
-    }
 }

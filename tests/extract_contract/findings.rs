@@ -1,7 +1,9 @@
 //! Data-quality findings counted exactly on a crafted extract.
 
 use arrow::array::ArrayRef;
-use eligo::extract::{Extract, Table};
+use eligo::extract::findings::RowFindings;
+use eligo::extract::partition::split;
+use eligo::extract::{Defer, Extract, Table};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
 
 use super::check;
@@ -101,6 +103,8 @@ fn findings_are_counted_exactly() {
                 floats(&[Some(130.0), Some(-2.0), Some(3.0), Some(4.0), Some(35.0)]),
             ),
             ("unit", texts(&["g/L", "mg/dL", "furlong", "g/L", "U/mL"])),
+            ("range_low", floats(&[Some(117.0); 5])),
+            ("range_high", floats(&[Some(153.0); 5])),
         ],
     );
     // observation: ECOG 7 is out of domain, ECOG 1 is fine; extent "spread" is out of domain.
@@ -129,6 +133,8 @@ fn findings_are_counted_exactly() {
             ("gene", texts(&["BRAF", "KRAS"])),
             ("class", texts(&["snv", "weird"])),
             ("value", floats(&[Some(0.4), Some(-1.0)])),
+            ("alteration", texts(&["V600E", "G12C"])),
+            ("tier", texts(&["I", "II"])),
         ],
     );
     let extract = Extract::open(d).unwrap();
@@ -169,7 +175,47 @@ fn findings_are_counted_exactly() {
     // + 1 test orphan + 1 class + 1 variant value = 11.
     assert_eq!(q.findings(), 11);
     assert_eq!(extract.meta().registry.as_deref(), Some("test"));
-
+    // A run leaves a table's value-by-value findings to evaluation, which counts them on each
+    // partition's rows, where the footers give every null count (here every table present
+    // but person: no diagnosis, no treatment). Summed, the same quality: with partitions of one
+    // patient (a share of 5 / 3 measurements), of two, one of all (5 measurements, 3
+    // observations); at most 2 rows per partition, measurements and observations are left to
+    // it only in partitions of one.
+    let (m, o, t, v) = (
+        Table::Measurement,
+        Table::Observation,
+        Table::MolecularTest,
+        Table::Variant,
+    );
+    for (size, max_rows, expected) in [
+        (1, 1_000, vec![m, o, t, v]),
+        (2, 1_000, vec![m, o, t, v]),
+        (1_000, 1_000, vec![m, o, t, v]),
+        (1, 2, vec![m, o, t, v]),
+        (1_000, 2, vec![t, v]),
+    ] {
+        let case = format!("partitions of {size}, at most {max_rows} rows");
+        let run = extract
+            .validate_for_run(
+                &eligo::progress::Progress::new(true),
+                size,
+                Defer::Findings { max_rows },
+            )
+            .unwrap();
+        let deferred: Vec<Table> = run.deferred.iter().map(|c| c.table()).collect();
+        assert_eq!(deferred, expected, "{case}");
+        assert_ne!(run.quality, q, "{case}: findings left for the run");
+        let mut found = RowFindings::default();
+        for partition in split(&run.person_ids, size).unwrap() {
+            for checks in &run.deferred {
+                let rows = partition.filter(extract.scan(checks.table()).unwrap());
+                found.add(&checks.count(rows).unwrap());
+            }
+        }
+        let mut quality = run.quality;
+        found.record(&mut quality);
+        assert_eq!(quality, q, "{case}");
+    }
     let (code, stdout, stderr) = check(d);
     assert_eq!(code, 0, "{stderr}");
     assert!(

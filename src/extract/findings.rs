@@ -1,0 +1,410 @@
+//! The contract's value-by-value findings: values out of domain, unknown units, orphan rows
+//! (by the person ids' bitmap) and variants' orphan test ids. [`RowChecks`] counts them for one
+//! table in one aggregate pass, over a whole table (`eligo check`, and validation where a run
+//! cannot take them over) or over each partition's rows as a run reads them into memory for
+//! evaluation ([`RowFindings`], summed over the partitions: the same counts, without decoding
+//! the table a second time).
+
+use std::sync::Arc;
+
+use polars::prelude::*;
+
+use super::distinct::{boolean_column, map_distinct, text_flags};
+use super::ids::{DenseIds, TextIds};
+use super::{DataQuality, Table};
+
+/// Units the contract lists (UCUM as labs send them), plus `U/mL` (CA-125) and `ng/mL` (PSA).
+pub const UNITS: &[&str] = &[
+    "10*9/L",
+    "10*3/uL",
+    "/uL",
+    "g/dL",
+    "g/L",
+    "mmol/L",
+    "umol/L",
+    "mg/dL",
+    "U/L",
+    "mL/min",
+    "mL/min/{1.73_m2}",
+    "%",
+    "ms",
+    "kg",
+    "U/mL",
+    "ng/mL",
+];
+
+/// Observation codes whose value_num is a grade or score from 0 to 5 (whole numbers).
+pub const GRADED_CODES: &[&str] = &["89247-1", "ctcae-max-grade", "neuropathy-grade"];
+
+/// Observation codes whose value_text has a fixed set of values.
+pub const TEXT_CODES: &[(&str, &[&str])] = &[
+    ("extent", &["local", "locally-advanced", "metastatic"]),
+    ("std-tx-exhausted", &["true", "false"]),
+    ("recist-measurable", &["true", "false"]),
+    ("brain-mets-status", &["none", "stable", "progressive"]),
+    ("dysphagia", &["true", "false"]),
+    ("pregnant", &["true", "false"]),
+    ("nursing", &["true", "false"]),
+];
+
+const SEXES: &[&str] = &["F", "M", "U"];
+const KINDS: &[&str] = &["drug", "radiotherapy"];
+const METHODS: &[&str] = &[
+    "ngs-panel",
+    "wes",
+    "rna-seq",
+    "ihc",
+    "fish",
+    "pcr",
+    "array-cnv",
+    "sanger",
+    "nanostring",
+];
+const SPECIMENS: &[&str] = &["tissue-primary", "tissue-metastasis", "plasma-cfdna"];
+const CLASSES: &[&str] = &[
+    "snv",
+    "indel",
+    "amplification",
+    "deletion",
+    "fusion",
+    "expression",
+    "signature",
+];
+
+/// A non-null value outside `values`, looked up once per distinct value of a chunk
+/// ([`text_flags`]): as chains of string comparisons, the 22 units cost 22 passes over every
+/// measurement.
+fn outside(column: &str, values: &'static [&'static str]) -> Expr {
+    text_flags(col(column), move |value| !values.contains(&value))
+}
+
+/// An observation of one of [`TEXT_CODES`] whose non-null `value_text` is not one of its code's,
+/// in one pass: per distinct code its position in [`TEXT_CODES`], per distinct value a bit for
+/// each of those codes that allows it.
+fn text_outside() -> Expr {
+    map_multiple(
+        |inputs: &mut [Column]| {
+            let (codes, texts) = (inputs[0].str()?, inputs[1].str()?);
+            let code = map_distinct(codes, |code| {
+                code.and_then(|code| TEXT_CODES.iter().position(|(c, _)| *c == code))
+            });
+            let allowed = map_distinct(texts, |text| {
+                text.map(|text| {
+                    TEXT_CODES
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, (_, values))| values.contains(&text))
+                        .fold(0u32, |bits, (c, _)| bits | 1 << c)
+                })
+            });
+            let flags: Vec<bool> = code
+                .iter()
+                .zip(&allowed)
+                .map(|(code, allowed)| match (code, allowed) {
+                    (Some(code), Some(allowed)) => allowed >> code & 1 == 0,
+                    _ => false,
+                })
+                .collect();
+            Ok(boolean_column(codes.name().clone(), &flags).into_column())
+        },
+        [col("code"), col("value_text")],
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
+    )
+}
+
+/// Out-of-domain rules: (column, expression true for an out-of-domain row). Region is not
+/// checked: the contract names Norway's regions as an example, not as a closed list. A rule
+/// reads its column, and an observation's rules the observation's code too
+/// ([`RowChecks::columns`]).
+fn domain_rules(table: Table) -> Vec<(&'static str, Expr)> {
+    match table {
+        Table::Person => vec![("sex", outside("sex", SEXES))],
+        Table::Measurement => vec![("value", col("value").lt(lit(0.0)))],
+        Table::Observation => {
+            let v = col("value_num");
+            let graded = text_flags(col("code"), |code| GRADED_CODES.contains(&code)).and(
+                v.clone().lt(lit(0.0)).or(v.clone().gt(lit(5.0))).or(v
+                    .clone()
+                    .cast(DataType::Int64)
+                    .cast(DataType::Float64)
+                    .neq(v)),
+            );
+            let text = text_outside();
+            vec![("value_num", graded), ("value_text", text)]
+        }
+        Table::Treatment => vec![("kind", outside("kind", KINDS))],
+        Table::MolecularTest => vec![
+            ("method", outside("method", METHODS)),
+            ("specimen", outside("specimen", SPECIMENS)),
+        ],
+        Table::Variant => vec![
+            ("class", outside("class", CLASSES)),
+            ("value", col("value").lt(lit(0.0))),
+        ],
+        Table::Diagnosis => Vec::new(),
+    }
+}
+
+/// Counts a boolean rule's true rows (nulls count as false), as UInt64.
+fn count_true(rule: Expr) -> Expr {
+    rule.fill_null(lit(false)).sum().cast(DataType::UInt64)
+}
+
+/// What a check counts, on which [`super::ColumnQuality`] field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Finding {
+    OutOfDomain,
+    UnknownUnit,
+    Orphan,
+}
+
+impl Finding {
+    fn suffix(self) -> &'static str {
+        match self {
+            Finding::OutOfDomain => "domain",
+            Finding::UnknownUnit => "units",
+            Finding::Orphan => "orphans",
+        }
+    }
+}
+
+/// One table's value-by-value checks, as aggregates of one pass: each counts the rows its rule
+/// flags.
+#[derive(Clone)]
+pub struct RowChecks {
+    table: Table,
+    checks: Vec<(&'static str, Finding, Expr)>,
+}
+
+impl RowChecks {
+    /// `table`'s checks: its domain rules, the measurements' units, orphan rows where the person
+    /// ids are `dense` (else counted by anti joins, [`super::validate`]), and the variants'
+    /// test ids missing from `tests`.
+    pub(crate) fn of(
+        table: Table,
+        dense: Option<&Arc<DenseIds>>,
+        tests: &Arc<TextIds>,
+    ) -> RowChecks {
+        let mut checks: Vec<(&'static str, Finding, Expr)> = domain_rules(table)
+            .into_iter()
+            .map(|(column, rule)| (column, Finding::OutOfDomain, rule))
+            .collect();
+        if table == Table::Measurement {
+            checks.push(("unit", Finding::UnknownUnit, outside("unit", UNITS)));
+        }
+        if let Some(dense) = dense.filter(|_| table != Table::Person) {
+            checks.push(("person_id", Finding::Orphan, dense.absent("person_id")));
+        }
+        if table == Table::Variant {
+            checks.push(("test_id", Finding::Orphan, tests.absent("test_id")));
+        }
+        RowChecks { table, checks }
+    }
+
+    pub fn table(&self) -> Table {
+        self.table
+    }
+
+    fn alias(column: &str, finding: Finding) -> String {
+        format!("{column}:{}", finding.suffix())
+    }
+
+    /// The checks as aggregates (UInt64 counts), for a select of their own or beside others.
+    pub(crate) fn aggregates(&self) -> Vec<Expr> {
+        self.checks
+            .iter()
+            .map(|(column, finding, rule)| {
+                count_true(rule.clone()).alias(Self::alias(column, *finding))
+            })
+            .collect()
+    }
+
+    /// The columns the checks read: each check's column, and an observation's code (which
+    /// says what its value must be).
+    pub fn columns(&self) -> Vec<PlSmallStr> {
+        let mut columns: Vec<PlSmallStr> = Vec::new();
+        let code = (self.table == Table::Observation).then_some("code");
+        for name in self.checks.iter().map(|(column, _, _)| *column).chain(code) {
+            if !columns.iter().any(|c| c == name) {
+                columns.push(name.into());
+            }
+        }
+        columns
+    }
+
+    /// The counts of [`RowChecks::aggregates`], read from the pass's one-row result.
+    pub(crate) fn findings(&self, counts: &DataFrame) -> RowFindings {
+        let counts = self
+            .checks
+            .iter()
+            .map(|(column, finding, _)| {
+                let n = counts
+                    .column(&Self::alias(column, *finding))
+                    .ok()
+                    .and_then(|c| c.get(0).ok())
+                    .and_then(|v| v.extract::<u64>())
+                    .unwrap_or(0);
+                (self.table, *column, *finding, n)
+            })
+            .collect();
+        RowFindings { counts }
+    }
+
+    /// The findings among `rows` (the table's rows, or some of them), in one streaming pass.
+    pub fn count(&self, rows: LazyFrame) -> PolarsResult<RowFindings> {
+        let counts = rows
+            .select(self.aggregates())
+            .collect_with_engine(Engine::Streaming)?
+            .unwrap_single();
+        Ok(self.findings(&counts))
+    }
+}
+
+/// Counts of [`RowChecks`]: per table, column and finding, the rows flagged.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RowFindings {
+    counts: Vec<(Table, &'static str, Finding, u64)>,
+}
+
+impl RowFindings {
+    /// Adds `other`'s counts (another partition's rows) to these.
+    pub fn add(&mut self, other: &RowFindings) {
+        for &(table, column, finding, n) in &other.counts {
+            match (self.counts.iter_mut())
+                .find(|(t, c, f, _)| (*t, *c, *f) == (table, column, finding))
+            {
+                Some(count) => count.3 += n,
+                None => self.counts.push((table, column, finding, n)),
+            }
+        }
+    }
+
+    /// Adds the counts to `quality`'s columns.
+    pub fn record(&self, quality: &mut DataQuality) {
+        for &(table, column, finding, n) in &self.counts {
+            let q = quality.column_mut(table, column);
+            match finding {
+                Finding::OutOfDomain => q.out_of_domain += n,
+                Finding::UnknownUnit => q.unconvertible_units += n,
+                Finding::Orphan => q.orphan_rows += n,
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(table: Table, column: &str, df: DataFrame) -> u64 {
+        let (_, rule) = domain_rules(table)
+            .into_iter()
+            .find(|(c, _)| *c == column)
+            .unwrap();
+        let out = df
+            .lazy()
+            .select([count_true(rule).alias("n")])
+            .collect()
+            .unwrap();
+        out.column("n").unwrap().u64().unwrap().get(0).unwrap()
+    }
+
+    #[test]
+    fn ecog_and_grades_are_whole_numbers_from_0_to_5() {
+        // Out of domain: ECOG 7, ECOG 1.5, CTCAE grade -1. In domain: ECOG 0, neuropathy 5,
+        // an unknown code with value 9, a null value_num, a null code with value 7.
+        let df = df!(
+            "code" => [Some("89247-1"), Some("89247-1"), Some("ctcae-max-grade"), Some("89247-1"), Some("neuropathy-grade"), Some("weight-class"), Some("89247-1"), None],
+            "value_num" => [Some(7.0), Some(1.5), Some(-1.0), Some(0.0), Some(5.0), Some(9.0), None, Some(7.0)],
+            "value_text" => [None::<&str>, None, None, None, None, None, None, None],
+        )
+        .unwrap();
+        assert_eq!(count(Table::Observation, "value_num", df), 3);
+    }
+
+    #[test]
+    fn text_codes_have_their_values() {
+        // Out: extent "advanced", pregnant "yes". In: extent "metastatic", allergy with any ATC
+        // code (not a closed list), a null value_text.
+        let df = df!(
+            "code" => ["extent", "pregnant", "extent", "allergy", "nursing"],
+            "value_num" => [None::<f64>, None, None, None, None],
+            "value_text" => [Some("advanced"), Some("yes"), Some("metastatic"), Some("L01EC02"), None],
+        )
+        .unwrap();
+        assert_eq!(count(Table::Observation, "value_text", df), 2);
+    }
+
+    #[test]
+    fn sex_outside_f_m_u() {
+        let df = df!("sex" => [Some("F"), Some("X"), Some("m"), None, Some("U")]).unwrap();
+        // "X" and lower-case "m" are not in the contract's list; null is a null, not a finding.
+        assert_eq!(count(Table::Person, "sex", df), 2);
+    }
+}
+
+#[cfg(test)]
+mod row_checks {
+    use super::*;
+    use crate::extract::schema::IdType;
+
+    fn checks(table: Table) -> RowChecks {
+        let ids = Series::new("person_id".into(), [1i64, 2, 3]);
+        let dense = Arc::new(DenseIds::of(&ids).unwrap());
+        let tests = StringChunked::new("test_id".into(), ["T1", "T2"]);
+        let (tests, _) = TextIds::of(&tests).unwrap();
+        RowChecks::of(table, Some(&dense), &Arc::new(tests))
+    }
+
+    /// A run reads into memory only the engine's columns and [`RowChecks::columns`]: a frame of
+    /// just those must be enough for every table's checks.
+    #[test]
+    fn the_checks_read_only_their_columns() {
+        for table in Table::ALL {
+            let checks = checks(table);
+            let columns: Vec<Expr> = checks.columns().into_iter().map(col).collect();
+            let rows = super::super::scan::empty(table, IdType::Int64).select(columns);
+            let found = checks.count(rows);
+            assert!(found.is_ok(), "{table}: {found:?}");
+        }
+        let names = |table| checks(table).columns();
+        assert_eq!(
+            names(Table::Observation),
+            ["value_num", "value_text", "person_id", "code"]
+        );
+        assert_eq!(
+            names(Table::Variant),
+            ["class", "value", "person_id", "test_id"]
+        );
+        assert_eq!(names(Table::Person), ["sex"]);
+    }
+
+    /// Counts over two parts of a table add up to the counts over the whole, worked out by hand:
+    /// patient 9 is no one's (2 rows), -1.0 is out of domain (1), "furlong" (twice) and " g/L"
+    /// are no contract unit (3); recorded twice, each count doubles.
+    #[test]
+    fn counts_over_parts_add_up() {
+        let rows = || {
+            df!(
+                "person_id" => [1i64, 9, 2, 9, 3],
+                "value" => [Some(1.0), Some(-1.0), None, Some(0.0), Some(2.0)],
+                "unit" => [Some("g/L"), Some("furlong"), Some("furlong"), None, Some(" g/L")],
+            )
+            .unwrap()
+            .lazy()
+        };
+        let checks = checks(Table::Measurement);
+        let mut parts = checks.count(rows().slice(0, 2)).unwrap();
+        parts.add(&checks.count(rows().slice(2, 3)).unwrap());
+        let whole = checks.count(rows()).unwrap();
+        assert_eq!(parts, whole);
+        let mut quality = DataQuality::default();
+        parts.record(&mut quality);
+        parts.record(&mut quality);
+        let mut q = |column| quality.column_mut(Table::Measurement, column).clone();
+        assert_eq!(q("person_id").orphan_rows, 4);
+        assert_eq!(q("value").out_of_domain, 2);
+        // " g/L" is not a contract unit either: units are compared as written.
+        assert_eq!(q("unit").unconvertible_units, 6);
+    }
+}
