@@ -14,6 +14,7 @@ use super::raw::{RawBiomarker, RawCriterion, RawFile, Text};
 use super::resolve::{resolve, Names};
 use super::syntax::parse_condition;
 use super::units;
+use crate::extract::findings::CLASSES;
 
 /// Maps offsets inside a string value to offsets in the file.
 #[derive(Debug, Clone)]
@@ -515,16 +516,6 @@ fn drug(
     }
 }
 
-const CLASSES: [&str; 7] = [
-    "snv",
-    "indel",
-    "amplification",
-    "deletion",
-    "fusion",
-    "expression",
-    "signature",
-];
-
 fn biomarker(b: &mut Builder, m: &RawBiomarker) -> Biomarker {
     if m.gene.get_ref().trim().is_empty() {
         b.whole(
@@ -538,7 +529,7 @@ fn biomarker(b: &mut Builder, m: &RawBiomarker) -> Biomarker {
             b.whole(
                 class,
                 format!("`{}` is not a variant class", class.get_ref()),
-                suggestion(class.get_ref(), "class", &CLASSES),
+                suggestion(class.get_ref(), "class", CLASSES),
             );
         }
     }

@@ -61,7 +61,8 @@ const METHODS: &[&str] = &[
     "nanostring",
 ];
 const SPECIMENS: &[&str] = &["tissue-primary", "tissue-metastasis", "plasma-cfdna"];
-const CLASSES: &[&str] = &[
+/// The contract's variant classes (a biomarker's `class` in a definition is one of them).
+pub const CLASSES: &[&str] = &[
     "snv",
     "indel",
     "amplification",
