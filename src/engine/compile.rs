@@ -232,13 +232,17 @@ impl<'d> Compiler<'d> {
             Cond::And(parts) => self.fold(parts, favourable, ctx, Expr::and)?,
             Cond::Or(parts) => self.fold(parts, favourable, ctx, Expr::or)?,
             Cond::Confirmed(inner) => self.cond(inner, favourable, ctx)?.fill_null(lit(false)),
-            Cond::Any(query) => {
-                // 2: true, 0: false, 1: unknown.
-                let code = self.any_atom(query, ctx)?;
-                when(code.clone().neq(lit(1i8)))
-                    .then(code.eq(lit(2i8)))
-                    .otherwise(null_bool())
-            }
+            Cond::Any(query) => match self.drugs_any_atom(query, ctx)? {
+                // A drug's bit of an ATC atom, read as a condition in one pass.
+                Some(condition) => condition,
+                None => {
+                    // 2: true, 0: false, 1: unknown.
+                    let code = self.any_atom(query, ctx)?;
+                    when(code.clone().neq(lit(1i8)))
+                        .then(code.eq(lit(2i8)))
+                        .otherwise(null_bool())
+                }
+            },
             Cond::Latest { query, test } => {
                 let ties = if favourable { Ties::All } else { Ties::Any };
                 self.latest(query, test, ties, ctx)?
@@ -455,9 +459,6 @@ impl<'d> Compiler<'d> {
 
     /// `any QUERY`: per patient 2 (a selected record's filter is true), 1 (unknown), 0 (none).
     fn any_atom(&mut self, query: &Query, ctx: Context) -> Result<Expr, EngineError> {
-        if let Some(code) = self.drugs_any_atom(query, ctx)? {
-            return Ok(code);
-        }
         let (table, selected) = self.any_selected(query);
         let filter = match &query.filter {
             Some(filter) => Some((self.record(filter, table, ctx)?, never_null(filter))),

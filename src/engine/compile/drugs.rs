@@ -7,15 +7,17 @@ use polars::prelude::*;
 use super::super::codes::{atc_bits, MAX_ATC_LISTS};
 use super::super::records::RecordTable;
 use super::super::EngineError;
-use super::{any_branches, any_code, never_null, Compiler, Context, Reduce};
+use super::{any_branches, never_null, Compiler, Context, Reduce};
 use crate::definition::model::{Cond, Query, RecordCond};
+use crate::extract::distinct::packed;
+use polars_arrow::array::BooleanArray;
 
 impl Compiler<'_> {
     /// `any QUERY` whose filter is the drug's ATC match, alone or and-ed with parts that do not
     /// name the drug (E8's `value is drug atc`, E9's `atc is drug atc`), for every drug at once:
     /// each record gets a word with a bit per drug whose ATC list it matches, or-ed per patient,
     /// and the drug's answer is its bit. One pass and one aggregation per table instead of one
-    /// per drug. None for other queries (and beyond [`MAX_ATC_LISTS`] drugs): they get an atom
+    /// per drug. Gives the drug's condition ([`drug_condition`]). None for other queries (and beyond [`MAX_ATC_LISTS`] drugs): they get an atom
     /// per drug.
     pub(super) fn drugs_any_atom(
         &mut self,
@@ -69,12 +71,50 @@ impl Compiler<'_> {
         };
         let hits = word_atom("hit", hit);
         let unknowns = unknown.map(|unknown| word_atom("unknown", unknown));
-        let has_bit = |name: &str| col(name).and(lit(1u64 << d)).neq(lit(0u64));
-        Ok(Some(any_code(
-            has_bit(&hits),
-            unknowns.map(|unknowns| has_bit(&unknowns)),
-        )))
+        Ok(Some(drug_condition(&hits, unknowns.as_deref(), d)))
     }
+}
+
+/// Drug `d`'s condition from the words of an ATC atom (a bit per drug; null for a patient
+/// without records): true where its bit is set in `hits`, else unknown where it is set in
+/// `unknowns`, else false. One pass over the words: as polars expressions (a mask and a
+/// comparison per word, two `when`s to a code, two comparisons and a `when` from the code to
+/// the condition), nine kernels per drug, whose comparisons build their Booleans bit by bit.
+fn drug_condition(hits: &str, unknowns: Option<&str>, d: usize) -> Expr {
+    let mask = 1u64 << d;
+    let has_bit = move |words: &Column| -> PolarsResult<Vec<bool>> {
+        let words = words.as_materialized_series().cast(&DataType::UInt64)?;
+        let mut bits = Vec::with_capacity(words.len());
+        for array in words.u64()?.downcast_iter() {
+            let start = bits.len();
+            bits.extend(array.values().iter().map(|&word| word & mask != 0));
+            if let Some(validity) = array.validity().filter(|v| v.unset_bits() > 0) {
+                for i in (!validity).true_idx_iter() {
+                    bits[start + i] = false;
+                }
+            }
+        }
+        Ok(bits)
+    };
+    let inputs: Vec<Expr> = std::iter::once(hits).chain(unknowns).map(col).collect();
+    map_multiple(
+        move |words: &mut [Column]| {
+            let hit = has_bit(&words[0])?;
+            let known: Vec<bool> = match words.get(1) {
+                Some(unknowns) => (has_bit(unknowns)?.iter())
+                    .zip(&hit)
+                    .map(|(&unknown, &hit)| hit || !unknown)
+                    .collect(),
+                None => vec![true; hit.len()],
+            };
+            let condition =
+                BooleanArray::new(ArrowDataType::Boolean, packed(&hit), Some(packed(&known)));
+            let name = words[0].name().clone();
+            Ok(BooleanChunked::from_chunk_iter(name, [condition]).into_column())
+        },
+        inputs,
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
+    )
 }
 
 /// The drug a query's records depend on (its `where` names the drug), for the atom's key: atoms
@@ -104,5 +144,57 @@ fn names_drug(cond: &RecordCond) -> bool {
         RecordCond::And(parts) | RecordCond::Or(parts) => parts.iter().any(names_drug),
         RecordCond::Person(cond) => person_names_drug(cond),
         _ => false,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Worked out by hand for drug 1 (bit 0b10): a hit wins over an unknown; an unknown without
+    /// a hit is null; neither is false; a null word (no records) sets no bit. The hits come in
+    /// two chunks.
+    #[test]
+    fn a_drugs_condition_from_its_bits() {
+        let mut hits = UInt64Chunked::new("hits".into(), [Some(0b10u64), Some(0b01), None]);
+        hits.append(&UInt64Chunked::new(
+            "hits".into(),
+            [Some(0b11u64), Some(0), Some(0b10)],
+        ))
+        .unwrap();
+        let unknowns = UInt64Chunked::new(
+            "unknowns".into(),
+            [
+                Some(0b10u64),
+                Some(0b10),
+                Some(0b10),
+                None,
+                Some(0),
+                Some(0),
+            ],
+        );
+        let frame = DataFrame::new(6, vec![hits.into_column(), unknowns.into_column()]).unwrap();
+        let condition = |unknowns: Option<&str>| -> Vec<Option<bool>> {
+            let out = (frame.clone().lazy())
+                .select([drug_condition("hits", unknowns, 1).alias("c")])
+                .collect()
+                .unwrap();
+            out.column("c").unwrap().bool().unwrap().iter().collect()
+        };
+        assert_eq!(
+            condition(Some("unknowns")),
+            [Some(true), None, None, Some(true), Some(false), Some(true)]
+        );
+        assert_eq!(
+            condition(None),
+            [
+                Some(true),
+                Some(false),
+                Some(false),
+                Some(true),
+                Some(false),
+                Some(true)
+            ]
+        );
     }
 }
