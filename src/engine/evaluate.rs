@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use super::codes::in_set;
-use super::cohorts::{biomarker_column, matched_column, tumour_fits};
+use super::cohorts::{biomarker_column, matched_column, tumour_fits, variant_flags};
 use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
@@ -15,6 +15,7 @@ use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
 use crate::extract::findings::{RowChecks, RowFindings};
+use crate::extract::Table;
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
 pub fn criterion_column(i: usize) -> String {
@@ -171,15 +172,22 @@ pub fn patient_outcomes(
     as_of: chrono::NaiveDate,
 ) -> Result<Evaluation, EngineError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        evaluate(inputs, definition, as_of)
+        let mut tables = Tables {
+            inputs: inputs.clone(),
+            checks: &[],
+            findings: RowFindings::default(),
+            read: Vec::new(),
+        };
+        evaluate(&mut tables, definition, as_of)
     }))
     .map_err(|_| EngineError::Panicked)?
 }
 
-/// [`patient_outcomes`] of a partition whose `checks`' tables are first read into memory
-/// ([`Inputs::read_into_memory`]), where validation's value-by-value findings are counted: the
-/// run decodes those tables once, not once to validate and once to evaluate. A panic is an
-/// error, as in [`patient_outcomes`].
+/// [`patient_outcomes`] of a partition whose `checks`' tables are each read into memory when
+/// evaluation first needs them ([`Inputs::read_into_memory`]), where validation's
+/// value-by-value findings are counted, and let go after their last use: the run decodes those
+/// tables once, not once to validate and once to evaluate, and holds about one at a time. A
+/// panic is an error, as in [`patient_outcomes`].
 pub fn patient_outcomes_checked(
     inputs: &Inputs,
     definition: &Definition,
@@ -187,24 +195,72 @@ pub fn patient_outcomes_checked(
     checks: &[RowChecks],
 ) -> Result<(Evaluation, RowFindings), EngineError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut inputs = inputs.clone();
-        let mut findings = RowFindings::default();
+        let mut tables = Tables {
+            inputs: inputs.clone(),
+            checks,
+            findings: RowFindings::default(),
+            read: Vec::new(),
+        };
+        let evaluation = evaluate(&mut tables, definition, as_of)?;
+        // Tables evaluation did not read (the definition needs none of their rows) are
+        // counted from the files.
         for check in checks {
-            let rows = inputs.read_into_memory(check.table(), &check.columns())?;
-            findings.add(&check.count(rows.lazy())?);
+            if !tables.read.contains(&check.table()) {
+                let rows = tables.inputs.table_mut(check.table()).clone();
+                tables.findings.add(&check.count(rows)?);
+            }
         }
-        Ok((evaluate(&inputs, definition, as_of)?, findings))
+        Ok((evaluation, tables.findings))
     }))
     .map_err(|_| EngineError::Panicked)?
 }
 
+/// A partition's tables as evaluation reads them: each table with checks is read into memory
+/// before its first use ([`Tables::need`]), its findings counted, and dropped after its last
+/// ([`Tables::done`]). Without checks, the lazy scans as given.
+struct Tables<'c> {
+    inputs: Inputs,
+    checks: &'c [RowChecks],
+    findings: RowFindings,
+    /// The tables read into memory so far.
+    read: Vec<Table>,
+}
+
+impl Tables<'_> {
+    fn need(&mut self, tables: &[Table]) -> Result<&Inputs, EngineError> {
+        for &table in tables {
+            let Some(check) = self.checks.iter().find(|c| c.table() == table) else {
+                continue;
+            };
+            if !self.read.contains(&table) {
+                let rows = self.inputs.read_into_memory(table, &check.columns())?;
+                self.findings.add(&check.count(rows.lazy())?);
+                self.read.push(table);
+            }
+        }
+        Ok(&self.inputs)
+    }
+
+    /// Lets go of a table read into memory: nothing later reads it (a lazy plan built on it
+    /// keeps its own reference).
+    fn done(&mut self, table: Table) -> Result<(), EngineError> {
+        if self.read.contains(&table) {
+            let frame = self.inputs.table_mut(table);
+            let schema = frame.collect_schema()?;
+            *frame = DataFrame::empty_with_schema(&schema).lazy();
+        }
+        Ok(())
+    }
+}
+
 fn evaluate(
-    inputs: &Inputs,
+    tables: &mut Tables,
     definition: &Definition,
     as_of: chrono::NaiveDate,
 ) -> Result<Evaluation, EngineError> {
     // Sorted by `person_id`: columns reduced by patient row keep its order, so the patient frame
     // needs no sort of its own.
+    let inputs = tables.need(&[Table::Diagnosis])?;
     let (core_frame, patient_rows) = patient_core(inputs, definition, as_of)?;
 
     let mut compiler = Compiler::new(definition);
@@ -281,9 +337,23 @@ fn evaluate(
             .map(|columns| columns.iter().map(|(_, expr)| expr.clone()).collect())
             .unwrap_or_default();
         let prepared = [compiler.prepared(*table), shared];
-        per_patient.records(table.rows(inputs), &prepared, columns, reductions, kernel)?;
+        let rows = table.rows(tables.need(&[table.table()])?);
+        per_patient.records(rows, &prepared, columns, reductions, kernel)?;
+        // The molecular tests are read again for the variants.
+        if *table != RecordTable::MolecularTest {
+            tables.done(table.table())?;
+        }
     }
+    tables.done(Table::Diagnosis)?;
+    // Variants only where the definition has cohorts or resistance biomarkers to match.
+    let variants: &[Table] = match variant_flags(definition).is_empty() {
+        true => &[],
+        false => &[Table::Variant, Table::MolecularTest],
+    };
+    let inputs = tables.need(variants)?;
     per_patient.variants(inputs, definition)?;
+    tables.done(Table::Variant)?;
+    tables.done(Table::MolecularTest)?;
     let in_core_order = per_patient.in_core_order();
     let mut wide = per_patient.into_wide()?;
     let mut fills: Vec<Expr> = compiler

@@ -10,6 +10,7 @@ use super::codes::{normalized_atc, normalized_icd10};
 use super::inputs::{days, Inputs};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
+use crate::extract::Table;
 
 /// The tables that record-level queries read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -29,6 +30,17 @@ impl RecordTable {
             Source::Measure(_) => RecordTable::Measurement,
             Source::Observation(_) => RecordTable::Observation,
             Source::MolecularTest => RecordTable::MolecularTest,
+        }
+    }
+
+    /// The contract table.
+    pub(crate) fn table(self) -> Table {
+        match self {
+            RecordTable::Diagnosis => Table::Diagnosis,
+            RecordTable::Measurement => Table::Measurement,
+            RecordTable::Observation => Table::Observation,
+            RecordTable::Treatment => Table::Treatment,
+            RecordTable::MolecularTest => Table::MolecularTest,
         }
     }
 

@@ -1,6 +1,9 @@
 //! Data-quality findings counted exactly on a crafted extract.
 
 use arrow::array::ArrayRef;
+use std::path::Path;
+
+use eligo::engine::{patient_outcomes_checked, Inputs};
 use eligo::extract::findings::RowFindings;
 use eligo::extract::partition::split;
 use eligo::extract::{Defer, Extract, Table};
@@ -69,10 +72,8 @@ fn null_counts_with_and_without_footer_statistics() {
     }
 }
 
-#[test]
-fn findings_are_counted_exactly() {
-    let dir = tempfile::tempdir().unwrap();
-    let d = dir.path();
+/// An extract with a finding of every kind (see the comments), written to `d`.
+fn findings_extract(d: &Path) {
     std::fs::write(
         d.join("extract.toml"),
         "registry = \"test\"\nperiod_start = 2022-01-01\nperiod_end = \"2024-12-31\"\n",
@@ -137,6 +138,13 @@ fn findings_are_counted_exactly() {
             ("tier", texts(&["I", "II"])),
         ],
     );
+}
+
+#[test]
+fn findings_are_counted_exactly() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    findings_extract(d);
     let extract = Extract::open(d).unwrap();
     // Partitions of one patient: orphan rows are counted per person_id range and add up.
     let q = extract
@@ -280,4 +288,56 @@ fn orphans_are_counted_alike_for_dense_sparse_and_string_ids() {
         ),
         3
     );
+}
+
+/// A run's whole path on the extract of `findings_are_counted_exactly`: each partition
+/// evaluated with its tables read into memory, the findings counted there
+/// (`patient_outcomes_checked`), summed; with the whole definition, and with its general
+/// criteria alone, which read no variants (their findings are then counted from the files).
+/// Either way, the quality `eligo check` reports.
+#[test]
+fn a_runs_evaluation_counts_the_findings_check_counts() {
+    let dir = tempfile::tempdir().unwrap();
+    findings_extract(dir.path());
+    let extract = Extract::open(dir.path()).unwrap();
+    let progress = eligo::progress::Progress::new(true);
+    let want = extract.validate(&progress, 1_000).unwrap();
+    let pipeline = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/impress-norway.toml");
+    let whole = eligo::definition::load(Path::new(pipeline)).unwrap();
+    let mut general = whole.clone();
+    general.cohorts.clear();
+    general.drugs.clear();
+    general.cohort_criteria.clear();
+    let scan = |table| extract.scan(table).unwrap();
+    let inputs = Inputs {
+        person: scan(Table::Person),
+        diagnosis: scan(Table::Diagnosis),
+        measurement: scan(Table::Measurement),
+        observation: scan(Table::Observation),
+        treatment: scan(Table::Treatment),
+        molecular_test: scan(Table::MolecularTest),
+        variant: scan(Table::Variant),
+    };
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
+    for (name, definition) in [("whole", &whole), ("general", &general)] {
+        for size in [1, 1_000] {
+            let defer = Defer::Findings { max_rows: 1_000 };
+            let run = extract.validate_for_run(&progress, size, defer).unwrap();
+            assert_eq!(run.deferred.len(), 4, "{name}, partitions of {size}");
+            let mut found = RowFindings::default();
+            for partition in split(&run.person_ids, size).unwrap() {
+                let (_, counted) = patient_outcomes_checked(
+                    &inputs.partition(&partition),
+                    definition,
+                    as_of,
+                    &run.deferred,
+                )
+                .unwrap();
+                found.add(&counted);
+            }
+            let mut quality = run.quality;
+            found.record(&mut quality);
+            assert_eq!(quality, want, "{name}, partitions of {size}");
+        }
+    }
 }
