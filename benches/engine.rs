@@ -20,7 +20,7 @@ use std::path::Path;
 use criterion::{criterion_group, criterion_main, Criterion};
 use eligo::definition::{self, model::Definition};
 use eligo::engine::{self, Inputs};
-use eligo::extract::{Extract, Table};
+use eligo::extract::Extract;
 use eligo::progress::Progress;
 use eligo::report;
 use eligo::synth::{self, SynthConfig};
@@ -51,16 +51,7 @@ fn setup() -> Setup {
     };
     synth::generate(&config, dir.path(), &Progress::new(true)).expect("synthetic extract");
     let extract = Extract::open(dir.path()).expect("the extract opens");
-    let scan = |t: Table| extract.scan(t).expect("the table scans");
-    let inputs = Inputs {
-        person: scan(Table::Person),
-        diagnosis: scan(Table::Diagnosis),
-        measurement: scan(Table::Measurement),
-        observation: scan(Table::Observation),
-        treatment: scan(Table::Treatment),
-        molecular_test: scan(Table::MolecularTest),
-        variant: scan(Table::Variant),
-    };
+    let inputs = Inputs::of(&extract).expect("the tables scan");
     let pipeline = Path::new(env!("CARGO_MANIFEST_DIR")).join("pipelines/impress-norway.toml");
     let definition = definition::load(&pipeline).expect("the shipped definition loads");
     let as_of = extract

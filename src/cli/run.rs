@@ -65,20 +65,6 @@ pub(crate) fn set_threads(threads: Option<usize>) {
     }
 }
 
-/// The tables of an extract as the engine's inputs.
-pub(crate) fn inputs(extract: &Extract) -> Result<Inputs, Failure> {
-    let scan = |t: Table| extract.scan(t).map_err(Failure::runtime);
-    Ok(Inputs {
-        person: scan(Table::Person)?,
-        diagnosis: scan(Table::Diagnosis)?,
-        measurement: scan(Table::Measurement)?,
-        observation: scan(Table::Observation)?,
-        treatment: scan(Table::Treatment)?,
-        molecular_test: scan(Table::MolecularTest)?,
-        variant: scan(Table::Variant)?,
-    })
-}
-
 /// The period in which index dates fall: extract.toml's, else min..max of the index dates.
 fn period(
     extract: &Extract,
@@ -141,7 +127,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         .as_of
         .or(extract.meta().extracted_on)
         .unwrap_or_else(|| chrono::Local::now().date_naive());
-    let inputs = inputs(&extract)?;
+    let inputs = Inputs::of(&extract).map_err(Failure::runtime)?;
     let (period_start, period_end) = period(&extract, &inputs, as_of)?;
 
     let folder = OutputFolder::create(&args.out).map_err(Failure::runtime)?;

@@ -67,6 +67,19 @@ pub struct Inputs {
 }
 
 impl Inputs {
+    /// The tables of an extract, scanned lazily ([`crate::extract::Extract::scan`]).
+    pub fn of(extract: &crate::extract::Extract) -> Result<Inputs, crate::extract::ExtractError> {
+        Ok(Inputs {
+            person: extract.scan(Table::Person)?,
+            diagnosis: extract.scan(Table::Diagnosis)?,
+            measurement: extract.scan(Table::Measurement)?,
+            observation: extract.scan(Table::Observation)?,
+            treatment: extract.scan(Table::Treatment)?,
+            molecular_test: extract.scan(Table::MolecularTest)?,
+            variant: extract.scan(Table::Variant)?,
+        })
+    }
+
     /// The tables restricted to the `person_id` range of `partition`.
     pub fn partition(&self, partition: &Partition) -> Inputs {
         self.map(|table| partition.filter(table))

@@ -308,16 +308,7 @@ fn a_runs_evaluation_counts_the_findings_check_counts() {
     general.cohorts.clear();
     general.drugs.clear();
     general.cohort_criteria.clear();
-    let scan = |table| extract.scan(table).unwrap();
-    let inputs = Inputs {
-        person: scan(Table::Person),
-        diagnosis: scan(Table::Diagnosis),
-        measurement: scan(Table::Measurement),
-        observation: scan(Table::Observation),
-        treatment: scan(Table::Treatment),
-        molecular_test: scan(Table::MolecularTest),
-        variant: scan(Table::Variant),
-    };
+    let inputs = Inputs::of(&extract).unwrap();
     let as_of = chrono::NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
     for (name, definition) in [("whole", &whole), ("general", &general)] {
         for size in [1, 1_000] {
