@@ -227,6 +227,8 @@ struct Tables<'c> {
 }
 
 impl Tables<'_> {
+    /// The inputs, with each of `tables` that has checks read into memory and counted, unless
+    /// it already was.
     fn need(&mut self, tables: &[Table]) -> Result<&Inputs, EngineError> {
         for &table in tables {
             let Some(check) = self.checks.iter().find(|c| c.table() == table) else {

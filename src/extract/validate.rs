@@ -85,7 +85,6 @@ pub fn validate(
             }
             continue;
         };
-        let stage = progress.stage(&format!("checking {table}"));
         let lf = extract.scan(table)?;
         // Null counts from the footers' statistics where every file records them: a column
         // read for nothing else (a measurement's LOINC code, a diagnosis' date) is not decoded.
@@ -110,6 +109,10 @@ pub fn validate(
                     && u128::from(extract.rows(table)) * u128::from(share.0) / u128::from(share.1)
                         <= u128::from(max_rows)
             }
+        };
+        let stage = match deferred {
+            true => progress.stage(&format!("checking {table} (its values while evaluating)")),
+            false => progress.stage(&format!("checking {table}")),
         };
         let mut aggregates = Vec::new();
         for (column, _) in columns.iter().zip(&recorded).filter(|(_, n)| n.is_none()) {
