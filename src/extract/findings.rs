@@ -11,6 +11,7 @@ use polars::prelude::*;
 
 use super::distinct::{boolean_column, map_distinct, text_flags};
 use super::ids::{DenseIds, TextIds};
+use super::validate::number;
 use super::{DataQuality, Table};
 
 /// Units the contract lists (UCUM as labs send them), plus `U/mL` (CA-125) and `ng/mL` (PSA).
@@ -239,12 +240,7 @@ impl RowChecks {
             .checks
             .iter()
             .map(|(column, finding, _)| {
-                let n = counts
-                    .column(&Self::alias(column, *finding))
-                    .ok()
-                    .and_then(|c| c.get(0).ok())
-                    .and_then(|v| v.extract::<u64>())
-                    .unwrap_or(0);
+                let n = number(counts, &Self::alias(column, *finding));
                 (self.table, *column, *finding, n)
             })
             .collect();

@@ -379,7 +379,7 @@ fn collect(lf: LazyFrame, table: Table, location: &Path) -> Result<DataFrame, Ex
 }
 
 /// A UInt64 count from the first row of `df` (0 where the column is absent).
-fn number(df: &DataFrame, name: &str) -> u64 {
+pub(super) fn number(df: &DataFrame, name: &str) -> u64 {
     number_at(df, name, 0)
 }
 
