@@ -17,8 +17,8 @@ impl Compiler<'_> {
     /// name the drug (E8's `value is drug atc`, E9's `atc is drug atc`), for every drug at once:
     /// each record gets a word with a bit per drug whose ATC list it matches, or-ed per patient,
     /// and the drug's answer is its bit. One pass and one aggregation per table instead of one
-    /// per drug. Gives the drug's condition ([`drug_condition`]). None for other queries (and beyond [`MAX_ATC_LISTS`] drugs): they get an atom
-    /// per drug.
+    /// per drug. Gives the drug's condition ([`drug_condition`]). None for other queries (and
+    /// beyond [`MAX_ATC_LISTS`] drugs): they get an atom per drug.
     pub(super) fn drugs_any_atom(
         &mut self,
         query: &Query,
@@ -100,15 +100,18 @@ fn drug_condition(hits: &str, unknowns: Option<&str>, d: usize) -> Expr {
     map_multiple(
         move |words: &mut [Column]| {
             let hit = has_bit(&words[0])?;
-            let known: Vec<bool> = match words.get(1) {
-                Some(unknowns) => (has_bit(unknowns)?.iter())
-                    .zip(&hit)
-                    .map(|(&unknown, &hit)| hit || !unknown)
-                    .collect(),
-                None => vec![true; hit.len()],
+            // Without an unknown atom every condition is known: no validity.
+            let known = match words.get(1) {
+                Some(unknowns) => {
+                    let known: Vec<bool> = (has_bit(unknowns)?.iter())
+                        .zip(&hit)
+                        .map(|(&unknown, &hit)| hit || !unknown)
+                        .collect();
+                    Some(packed(&known))
+                }
+                None => None,
             };
-            let condition =
-                BooleanArray::new(ArrowDataType::Boolean, packed(&hit), Some(packed(&known)));
+            let condition = BooleanArray::new(ArrowDataType::Boolean, packed(&hit), known);
             let name = words[0].name().clone();
             Ok(BooleanChunked::from_chunk_iter(name, [condition]).into_column())
         },
