@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
-use polars_arrow::array::BooleanArray;
+use polars_arrow::array::{BooleanArray, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
 
 use super::inputs::{days, Inputs};
@@ -35,7 +35,7 @@ pub fn matched_rows(frame: &DataFrame, c: usize) -> PolarsResult<Bitmap> {
 }
 
 /// A glob (`V600*`, `*::ALK`) as an anchored regular expression.
-fn glob_regex(glob: &str) -> String {
+pub(crate) fn glob_regex(glob: &str) -> String {
     let mut regex = String::from("^");
     for part in glob.split('*').enumerate() {
         if part.0 > 0 {
@@ -84,17 +84,7 @@ fn any_of(biomarkers: &[Biomarker]) -> Expr {
 /// it in patient order), where polars' join hashed every variant into a table of test ids.
 /// Test ids are unique, or validation has stopped the run.
 pub(crate) fn variant_rows(inputs: &Inputs) -> PolarsResult<LazyFrame> {
-    let tests = inputs
-        .molecular_test
-        .clone()
-        .select([
-            col("test_id").cast(DataType::String),
-            days("report_date").alias("report_date"),
-            col("approved_lab"),
-        ])
-        .collect_with_engine(Engine::Streaming)?
-        .unwrap_single();
-    let tests = Arc::new(TestLookup::of(&tests)?);
+    let tests = Arc::new(TestLookup::collect(inputs)?);
     let gathered = |name: &'static str, dtype: DataType| {
         let tests = Arc::clone(&tests);
         col(TEST_ROW)
@@ -133,18 +123,45 @@ const TEST_ROW: &str = "test_row";
 const NO_TEST: IdxSize = IdxSize::MAX;
 
 /// A partition's molecular tests: their ids as a set of rows, the columns variants need.
-struct TestLookup {
+pub(crate) struct TestLookup {
     ids: TextIds,
     columns: DataFrame,
 }
 
 impl TestLookup {
-    fn of(tests: &DataFrame) -> PolarsResult<TestLookup> {
+    /// The lookup of the partition's tests (`inputs.molecular_test`).
+    pub(crate) fn collect(inputs: &Inputs) -> PolarsResult<TestLookup> {
+        let tests = inputs
+            .molecular_test
+            .clone()
+            .select([
+                col("test_id").cast(DataType::String),
+                days("report_date").alias("report_date"),
+                col("approved_lab"),
+            ])
+            .collect_with_engine(Engine::Streaming)?
+            .unwrap_single();
         let (ids, _) = TextIds::of(tests.column("test_id")?.str()?)
             .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
         let mut columns = tests.select(["report_date", "approved_lab"])?;
         columns.rechunk_mut();
         Ok(TestLookup { ids, columns })
+    }
+
+    /// Each variant test id's row in the tests, None where no test has it (or it is null).
+    pub(crate) fn rows<'a>(
+        &'a self,
+        ids: &'a Utf8ViewArray,
+    ) -> impl Iterator<Item = Option<usize>> + 'a {
+        self.ids.rows_of(ids)
+    }
+
+    /// The tests' report dates (days since the epoch), and whether each is from an approved
+    /// laboratory (not where that is not recorded), by row.
+    pub(crate) fn dates_and_approval(&self) -> PolarsResult<(Vec<Option<i32>>, Vec<bool>)> {
+        let dates = self.columns.column("report_date")?.i32()?.iter().collect();
+        let approved = self.columns.column("approved_lab")?.bool()?;
+        Ok((dates, approved.iter().map(|a| a == Some(true)).collect()))
     }
 
     /// Each variant test id's row in the tests.
@@ -168,27 +185,56 @@ pub(crate) fn reported_by_index(variants: LazyFrame) -> LazyFrame {
     variants.filter(col("report_date").lt_eq(col("p_idx")))
 }
 
-/// Per variant row, the Boolean flags whose `any` per patient are the biomarker flag of every
-/// cohort (in an approved laboratory) and the resistance flag of every drug that has one.
-/// Each flag comes with its column name.
+/// A per-patient flag of molecular matching: set where some variant of the patient, reported by
+/// the index date, matches one of `biomarkers` (from an approved laboratory, if `approved_only`).
+pub(crate) struct FlagRule<'d> {
+    /// The flag's column.
+    pub name: String,
+    pub approved_only: bool,
+    pub biomarkers: &'d [Biomarker],
+}
+
+/// The biomarker flag of every cohort (from an approved laboratory), then the resistance flag of
+/// every drug that has one, in this order everywhere.
+pub(crate) fn flag_rules(definition: &Definition) -> Vec<FlagRule<'_>> {
+    let cohorts = definition
+        .cohorts
+        .iter()
+        .enumerate()
+        .map(|(c, cohort)| FlagRule {
+            name: biomarker_column(c),
+            approved_only: true,
+            biomarkers: &cohort.biomarkers,
+        });
+    let resistance = definition
+        .drugs
+        .iter()
+        .enumerate()
+        .filter(|(_, drug)| !drug.resistance.is_empty())
+        .map(|(d, drug)| FlagRule {
+            name: super::compile::resistance_column(d),
+            approved_only: false,
+            biomarkers: &drug.resistance,
+        });
+    cohorts.chain(resistance).collect()
+}
+
+/// Per variant row, the Boolean flags of [`flag_rules`], whose `any` per patient is the flag,
+/// each with its column name: the reference the variant kernel ([`super::variants`]) agrees
+/// with, and the path for ids without the row lookup.
 pub(crate) fn variant_flags(definition: &Definition) -> Vec<(String, Expr)> {
     let approved = col("approved_lab").fill_null(lit(false));
-    let mut flags = Vec::new();
-    for (c, cohort) in definition.cohorts.iter().enumerate() {
-        flags.push((
-            biomarker_column(c),
-            approved.clone().and(any_of(&cohort.biomarkers)),
-        ));
-    }
-    for (d, drug) in definition.drugs.iter().enumerate() {
-        if !drug.resistance.is_empty() {
-            flags.push((
-                super::compile::resistance_column(d),
-                any_of(&drug.resistance),
-            ));
-        }
-    }
-    flags
+    flag_rules(definition)
+        .into_iter()
+        .map(|rule| {
+            let hit = any_of(rule.biomarkers);
+            let flag = match rule.approved_only {
+                true => approved.clone().and(hit),
+                false => hit,
+            };
+            (rule.name, flag)
+        })
+        .collect()
 }
 
 /// The patient's tumour group (`p_group`, first match in priority order) is one of the cohort's

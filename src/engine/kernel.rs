@@ -13,11 +13,13 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::cohorts::TestLookup;
 use super::compile::{Reduce, DATE_OFFSET};
 use super::measures::atoms::MeasureKernel;
 use super::measures::{greater, less, MeasureRules};
 use super::observations::{ObservationKernel, ObservationRules};
 use super::reduce::Slots;
+use super::variants::{VariantKernel, VariantRules};
 use crate::definition::model::{CmpOp, Window};
 
 /// A record's value of one source, valid in its domain.
@@ -298,10 +300,13 @@ pub(crate) fn input(morsel: &DataFrame, name: &str, dtype: &DataType) -> PolarsR
     Ok(column.cast(dtype)?.rechunk())
 }
 
-/// A table's kernel atoms (name, atom) with the rules that read its records.
+/// A table's kernel atoms (name, atom) with the rules that read its records; for variants, the
+/// flags of molecular matching.
 pub(crate) enum KernelAtoms {
     Measures(Arc<MeasureRules>, Vec<(String, RecordAtom)>),
     Observations(Arc<ObservationRules>, Vec<(String, RecordAtom)>),
+    /// Molecular matching: the definition's flags, with the partition's molecular tests.
+    Variants(Arc<VariantRules>, Arc<TestLookup>),
 }
 
 impl KernelAtoms {
@@ -313,6 +318,9 @@ impl KernelAtoms {
             }
             KernelAtoms::Observations(rules, atoms) => {
                 Box::new(ObservationKernel::new(rules, atoms, core)?)
+            }
+            KernelAtoms::Variants(rules, tests) => {
+                Box::new(VariantKernel::new(rules, tests, core)?)
             }
         })
     }

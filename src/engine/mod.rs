@@ -19,6 +19,7 @@ mod per_patient;
 mod records;
 mod reduce;
 mod restricted;
+mod variants;
 
 pub use codes::matches as code_matches;
 pub use count::{count, MaskCounter};

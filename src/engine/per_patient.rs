@@ -6,12 +6,13 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::cohorts::{reported_by_index, variant_flags, variant_rows};
+use super::cohorts::{reported_by_index, variant_flags, variant_rows, TestLookup};
 use super::compile::Reduce;
 use super::inputs::Inputs;
 use super::kernel::KernelAtoms;
 use super::lookup::{PatientRows, ROW};
 use super::reduce::PatientReduction;
+use super::variants::VariantRules;
 use super::EngineError;
 use crate::definition::model::Definition;
 
@@ -148,8 +149,9 @@ impl<'c> PerPatient<'c> {
 
     /// Molecular matching: per patient, whether any variant reported by the index date carries a
     /// cohort's biomarker (Boolean `biomarker_c`) or a drug's resistance (`resistance_d`); null
-    /// for patients without such a variant. Reduced as 0/1 bytes (the largest per patient), then
-    /// Boolean again.
+    /// for patients without such a variant. By patient row, the variant kernel
+    /// ([`super::variants`]) folds them; otherwise polars' flags per variant are reduced as 0/1
+    /// bytes (the largest per patient), then Boolean again.
     pub(crate) fn variants(
         &mut self,
         inputs: &Inputs,
@@ -158,6 +160,14 @@ impl<'c> PerPatient<'c> {
         let flags = variant_flags(definition);
         if flags.is_empty() {
             return Ok(());
+        }
+        if self.by_row() {
+            let kernel = KernelAtoms::Variants(
+                Arc::new(VariantRules::new(definition)?),
+                Arc::new(TestLookup::collect(inputs)?),
+            );
+            let records = self.with_patient(inputs.variant.clone(), &[])?;
+            return self.reduce(records, &[], &[], Some(kernel));
         }
         let variants = reported_by_index(self.with_patient(variant_rows(inputs)?, &["p_idx"])?);
         let bytes: Vec<Expr> = flags
@@ -175,11 +185,8 @@ impl<'c> PerPatient<'c> {
             .into_iter()
             .map(|(name, _)| (name, Reduce::Max))
             .collect();
-        let (reduced, grouped) = (self.reduced.len(), self.grouped.len());
+        let grouped = self.grouped.len();
         self.reduce(variants, &bytes, &reductions, None)?;
-        for flag in &mut self.reduced[reduced..] {
-            *flag = flag.cast(&DataType::Boolean)?;
-        }
         let booleans: Vec<Expr> = reductions
             .iter()
             .map(|(name, _)| col(name.as_str()).cast(DataType::Boolean))

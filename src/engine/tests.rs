@@ -99,14 +99,20 @@ pub(crate) fn empty_inputs(person: LazyFrame) -> Inputs {
 
 /// Patients 1-6: women born in 1960, living in Vest, all with index date `idx`.
 fn six_women(idx: i32) -> LazyFrame {
+    women(6, idx)
+}
+
+/// `n` women (ids 1 to `n`) born in 1960, alive, in region Vest, all with index date `idx`.
+fn women(n: usize, idx: i32) -> LazyFrame {
+    let ids_1_to_n: Vec<i64> = (1..=n as i64).collect();
     frame(vec![
-        ids("person_id", &[1, 2, 3, 4, 5, 6]),
-        s("sex", &["F"; 6]),
-        Series::new("birth_year".into(), vec![Some(1960i32); 6]).into(),
-        dates("death_date", &[None; 6]),
-        sn("region", &[Some("Vest"); 6]),
-        sn("site", &[None; 6]),
-        dates("index_date", &[Some(idx); 6]),
+        ids("person_id", &ids_1_to_n),
+        s("sex", &vec!["F"; n]),
+        Series::new("birth_year".into(), vec![Some(1960i32); n]).into(),
+        dates("death_date", &vec![None; n]),
+        sn("region", &vec![Some("Vest"); n]),
+        sn("site", &vec![None; n]),
+        dates("index_date", &vec![Some(idx); n]),
     ])
 }
 

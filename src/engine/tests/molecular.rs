@@ -18,6 +18,31 @@ fn biomarker(gene: &str, alteration: Option<&str>) -> Biomarker {
     }
 }
 
+/// A variant row: person, test, gene, class, alteration, value.
+type Variant<'a> = (
+    i64,
+    &'a str,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<&'a str>,
+    Option<f64>,
+);
+
+fn cohort(id: &str, biomarker: Biomarker) -> Cohort {
+    Cohort {
+        id: id.into(),
+        drug: 0,
+        biomarkers: vec![biomarker],
+        biomarker_label: id.into(),
+        tumour_groups: vec![],
+        tumour_label: "solid".into(),
+        on_label: vec![],
+        stages: vec![8, 24],
+        enrolled: 0,
+        source: String::new(),
+    }
+}
+
 /// One cohort (BRAF V600*, every solid tumour) of one drug, resistant with KRAS; the drug's one
 /// cohort criterion excludes resistant patients.
 fn braf_cohort() -> Definition {
@@ -39,16 +64,8 @@ fn braf_cohort() -> Definition {
         source: String::new(),
     }];
     definition.cohorts = vec![Cohort {
-        id: "VEM-BRAF".into(),
-        drug: 0,
-        biomarkers: vec![biomarker("BRAF", Some("V600*"))],
         biomarker_label: "BRAF V600".into(),
-        tumour_groups: vec![],
-        tumour_label: "solid".into(),
-        on_label: vec![],
-        stages: vec![8, 24],
-        enrolled: 0,
-        source: String::new(),
+        ..cohort("VEM-BRAF", biomarker("BRAF", Some("V600*")))
     }];
     definition
 }
@@ -159,5 +176,116 @@ fn check_braf_outcomes(inputs: &Inputs) {
         let joined = patient_outcomes(&with_ids(inputs, other_ids), &definition, as_of).unwrap();
         assert_eq!(matched(&joined.patients), want_matched);
         assert_eq!(resistance(&joined.patients), want_resistance);
+    }
+}
+
+/// The biomarker rules at their edges, worked out by hand, alike by patient row (the variant
+/// kernel) and by group-by (string ids): three cohorts (ERBB2 amplification with copy number
+/// >= 6; BRAF snv V600*; EGFR `exon19del` of any class) and resistance KRAS.
+#[test]
+fn biomarker_rules_at_their_edges() {
+    let idx = date("2025-01-31");
+    let mut definition = braf_cohort();
+    definition.cohorts = vec![
+        cohort(
+            "ERBB2-AMP",
+            Biomarker {
+                class: Some("amplification".into()),
+                min_value: Some(6.0),
+                ..biomarker("ERBB2", None)
+            },
+        ),
+        cohort(
+            "BRAF-V600",
+            Biomarker {
+                class: Some("snv".into()),
+                ..biomarker("BRAF", Some("V600*"))
+            },
+        ),
+        cohort("EGFR-19", biomarker("EGFR", Some("exon19del"))),
+    ];
+    let patients: Vec<i64> = (1..=12).collect();
+    let mut inputs = empty_inputs(women(12, idx));
+    inputs.diagnosis = frame(vec![
+        ids("person_id", &patients),
+        s("icd10", &["C18.7"; 12]),
+        dates("date", &[Some(idx - 100); 12]),
+    ]);
+    // One approved test per patient, and an unapproved one (U12) for patient 12.
+    let mut tests: Vec<String> = patients.iter().map(|p| format!("T{p}")).collect();
+    tests.push("U12".into());
+    let mut test_patients = patients.clone();
+    test_patients.push(12);
+    let mut approved = vec![Some(true); 12];
+    approved.push(Some(false));
+    inputs.molecular_test = frame(vec![
+        ids("person_id", &test_patients),
+        Series::new("test_id".into(), tests).into(),
+        s("method", &["NGS"; 13]),
+        Series::new("approved_lab".into(), approved).into(),
+        dates("report_date", &[Some(idx - 20); 13]),
+    ]);
+    #[rustfmt::skip]
+    let variants: [Variant; 14] = [
+        (1, "T1", Some("ERBB2"), Some("amplification"), None, Some(3.0)),
+        (1, "T1", Some("ERBB2"), Some("amplification"), None, Some(6.0)), // at the minimum
+        (2, "T2", Some("ERBB2"), Some("amplification"), None, Some(5.99)),
+        (3, "T3", Some(" erbb2 "), Some("Amplification "), None, Some(7.0)), // normalized
+        (4, "T4", Some("ERBB2"), Some("amplification"), None, None), // no copy number
+        (5, "T5", Some("BRAF"), Some("snv"), Some(" V600E "), None), // trimmed
+        (6, "T6", Some("BRAF"), Some("snv"), Some("v600e"), None), // globs keep case
+        (7, "T7", Some("BRAF"), None, Some("V600E"), None), // no class
+        (8, "T8", Some("BRAF"), Some("snv"), None, None), // no alteration
+        (9, "T9", Some("EGFR"), Some("indel"), Some("exon19del"), None),
+        (10, "T10", Some("EGFR"), Some("indel"), Some("exon19del2"), None), // not a glob
+        (11, "T11", None, Some("snv"), Some("V600E"), None), // no gene
+        (12, "U12", Some("BRAF"), Some("snv"), Some("V600E"), None), // unapproved laboratory
+        (12, "U12", Some("KRAS"), Some("snv"), Some("G12C"), None), // resistance: any lab
+    ];
+    inputs.variant = frame(vec![
+        ids("person_id", &variants.map(|v| v.0)),
+        s("test_id", &variants.map(|v| v.1)),
+        sn("gene", &variants.map(|v| v.2)),
+        sn("class", &variants.map(|v| v.3)),
+        sn("alteration", &variants.map(|v| v.4)),
+        f("value", &variants.map(|v| v.5)),
+    ]);
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+    let (t, x) = (true, false);
+    let want: [[bool; 12]; 3] = [
+        [t, x, t, x, x, x, x, x, x, x, x, x],
+        [x, x, x, x, t, x, x, x, x, x, x, x],
+        [x, x, x, x, x, x, x, x, t, x, x, x],
+    ];
+    let mut want_resistance = [PASS; 12];
+    want_resistance[11] = FAIL;
+    for inputs in [
+        inputs.clone(),
+        with_ids(&inputs, col("person_id").cast(DataType::String)),
+    ] {
+        let mut patients = patient_outcomes(&inputs, &definition, as_of)
+            .unwrap()
+            .patients;
+        // In patient order (string ids sort as strings).
+        let order = patients
+            .column("person_id")
+            .unwrap()
+            .cast(&DataType::String)
+            .unwrap()
+            .cast(&DataType::Int64)
+            .unwrap();
+        let patients = patients
+            .with_column(order.with_name("order".into()))
+            .unwrap()
+            .sort(["order"], SortMultipleOptions::default())
+            .unwrap();
+        for (c, want) in want.iter().enumerate() {
+            let column = patients.column(&format!("matched_{c}")).unwrap();
+            let got: Vec<bool> = column.bool().unwrap().iter().map(|v| v.unwrap()).collect();
+            assert_eq!(got, want, "cohort {c}");
+        }
+        let column = patients.column(&drug_criterion_column(0, 0)).unwrap();
+        let got: Vec<u8> = column.u8().unwrap().iter().map(|v| v.unwrap()).collect();
+        assert_eq!(got, want_resistance);
     }
 }
