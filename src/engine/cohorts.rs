@@ -6,12 +6,12 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
-use polars_arrow::array::{BooleanArray, Utf8ViewArray};
+use polars_arrow::array::{Array, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
 
 use super::inputs::{days, Inputs};
 use crate::definition::model::{Biomarker, Cohort, Definition};
-use crate::extract::distinct::{normal_form, trimmed};
+use crate::extract::distinct::{boolean_column, normal_form, trimmed};
 use crate::extract::ids::TextIds;
 
 /// Column of the per-patient "carries cohort c's biomarker" flag.
@@ -237,62 +237,122 @@ pub(crate) fn variant_flags(definition: &Definition) -> Vec<(String, Expr)> {
         .collect()
 }
 
-/// The patient's tumour group (`p_group`, first match in priority order) is one of the cohort's
-/// (with none given: the primary is a solid tumour) and not an on-label indication.
-pub(crate) fn tumour_fits(cohort: &Cohort, haematological: Expr) -> Expr {
-    let in_groups = if cohort.tumour_groups.is_empty() {
-        col("p_primary").is_not_null().and(haematological.not())
-    } else {
-        group_in(&cohort.tumour_groups)
+/// Matched to cohort `c` (Boolean, never null): the patient carries its biomarker
+/// (`biomarker_c`, filled), the tumour group (`p_group`, the first that holds the primary) is one
+/// of the cohort's (with none given: the primary is a solid tumour, not `haematological`), and
+/// it is not an on-label indication. One pass over the patients who carry the biomarker, with a
+/// table of the groups: as Boolean expressions (two group tests, the solid test, three-valued
+/// `and`, `not` and fills) it was a dozen kernels over every patient per cohort.
+pub(crate) fn matched(c: usize, cohort: &Cohort, haematological: Expr) -> Expr {
+    let table = |groups: &[usize]| {
+        let mut member = vec![false; groups.iter().max().map_or(0, |g| g + 1)];
+        for &g in groups {
+            member[g] = true;
+        }
+        member
     };
-    let on_label = group_in(&cohort.on_label).fill_null(lit(false));
-    in_groups.and(on_label.not()).fill_null(lit(false))
-}
-
-/// The patient's tumour group (`p_group`) is one of `groups` (null where it is null), by a
-/// table of the groups. Not `is_in`: polars' streaming engine runs `is_in` over a list as a semi
-/// join, hashing every patient, and every cohort tests two lists.
-fn group_in(groups: &[usize]) -> Expr {
-    let size = groups.iter().max().map_or(0, |g| g + 1);
-    let mut member = vec![false; size];
-    for &g in groups {
-        member[g] = true;
-    }
-    col("p_group").map(
-        move |group: Column| {
-            let group = group.as_materialized_series().cast(&DataType::UInt32)?;
-            let chunks = group.u32()?.downcast_iter().map(|array| {
-                let values = array.values().iter();
-                let bits = Bitmap::from_trusted_len_iter(
-                    values.map(|&g| member.get(g as usize).copied().unwrap_or(false)),
-                );
-                BooleanArray::new(ArrowDataType::Boolean, bits, array.validity().cloned())
-            });
-            Ok(BooleanChunked::from_chunk_iter(group.name().clone(), chunks).into_column())
+    let in_groups = (!cohort.tumour_groups.is_empty()).then(|| table(&cohort.tumour_groups));
+    let on_label = table(&cohort.on_label);
+    let name = matched_column(c);
+    let field = Field::new(name.as_str().into(), DataType::Boolean);
+    map_multiple(
+        move |columns: &mut [Column]| {
+            let one = |i: usize, dtype: &DataType| -> PolarsResult<Series> {
+                let column = columns[i].as_materialized_series();
+                Ok(column.cast(dtype)?.rechunk())
+            };
+            let (biomarker, group) = (one(0, &DataType::Boolean)?, one(1, &DataType::UInt32)?);
+            let (primary, haematological) =
+                (one(2, &DataType::String)?, one(3, &DataType::Boolean)?);
+            let patients = biomarker.len();
+            let mut flags = vec![false; patients];
+            if patients > 0 {
+                let biomarker = biomarker.bool()?.downcast_as_array();
+                let group = group.u32()?.downcast_as_array();
+                let primary = primary.str()?.downcast_as_array();
+                let haematological = haematological.bool()?.downcast_as_array();
+                let member = |table: &[bool], i: usize| {
+                    group
+                        .get(i)
+                        .is_some_and(|g| table.get(g as usize).copied().unwrap_or(false))
+                };
+                let carriers = match biomarker.validity() {
+                    Some(valid) => biomarker.values() & valid,
+                    None => biomarker.values().clone(),
+                };
+                for i in carriers.true_idx_iter() {
+                    let fits = match &in_groups {
+                        Some(groups) => member(groups, i),
+                        None => primary.is_valid(i) && haematological.get(i) == Some(false),
+                    };
+                    flags[i] = fits && !member(&on_label, i);
+                }
+            }
+            Ok(boolean_column(name.as_str().into(), &flags).into_column())
         },
-        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+        [
+            col(biomarker_column(c)),
+            col("p_group"),
+            col("p_primary"),
+            haematological,
+        ],
+        move |_, _| Ok(field.clone()),
     )
 }
 
 #[cfg(test)]
 mod tests {
-    use super::{glob_regex, group_in};
+    use super::{glob_regex, matched};
+    use crate::definition::model::Cohort;
     use polars::prelude::*;
 
-    /// Members true, other groups (one beyond the table) false, a patient without a group null,
-    /// over two chunks; no groups at all: false.
+    fn cohort(tumour_groups: Vec<usize>, on_label: Vec<usize>) -> Cohort {
+        Cohort {
+            id: "C".into(),
+            drug: 0,
+            biomarkers: vec![],
+            biomarker_label: String::new(),
+            tumour_groups,
+            tumour_label: String::new(),
+            on_label,
+            stages: vec![],
+            enrolled: 0,
+            source: String::new(),
+        }
+    }
+
+    /// Worked out by hand, over two chunks. Groups 2 and 0 with group 0 on label; every solid
+    /// tumour with group 1 on label. Patients: a carrier in group 2, in group 0 (on label), in
+    /// group 1, in group 7 (beyond the tables), without a group but with a solid primary, with a
+    /// haematological primary (group 3), without a primary; then one not carrying the
+    /// biomarker in group 2, and one whose biomarker is null.
     #[test]
-    fn tumour_group_membership_row_by_row() {
-        let mut group = UInt32Chunked::from_iter([Some(0), Some(1), Some(2), None]);
+    fn matched_by_biomarker_group_and_label() {
+        let mut group = UInt32Chunked::from_iter([Some(2), Some(0), Some(1), Some(7)]);
         group
-            .append(&UInt32Chunked::from_iter([Some(3), Some(7), Some(2)]))
+            .append(&UInt32Chunked::from_iter([
+                None,
+                Some(3),
+                None,
+                Some(2),
+                Some(2),
+            ]))
             .unwrap();
-        let patients = DataFrame::new(7, vec![group.with_name("p_group".into()).into_column()])
-            .unwrap()
-            .lazy()
-            .select([group_in(&[2, 0]).alias("some"), group_in(&[]).alias("none")])
-            .collect()
-            .unwrap();
+        let patients = df!(
+            "biomarker_0" => [Some(true), Some(true), Some(true), Some(true), Some(true), Some(true), Some(true), Some(false), None],
+            "p_primary" => [Some("C18.7"), Some("C34.1"), Some("C50.9"), Some("C61"), Some("C44.9"), Some("C91.0"), None, Some("C18.7"), Some("C18.7")],
+            "haematological" => [false, false, false, false, false, true, false, false, false],
+        )
+        .unwrap()
+        .hstack(&[group.with_name("p_group".into()).into_column()])
+        .unwrap()
+        .lazy()
+        .select([
+            matched(0, &cohort(vec![2, 0], vec![0]), col("haematological")).alias("groups"),
+            matched(0, &cohort(vec![], vec![1]), col("haematological")).alias("solid"),
+        ])
+        .collect()
+        .unwrap();
         let column = |name: &str| -> Vec<Option<bool>> {
             patients
                 .column(name)
@@ -303,8 +363,8 @@ mod tests {
                 .collect()
         };
         let (t, f) = (Some(true), Some(false));
-        assert_eq!(column("some"), [t, f, t, None, f, f, t]);
-        assert_eq!(column("none"), [f, f, f, None, f, f, f]);
+        assert_eq!(column("groups"), [t, f, f, f, f, f, f, f, f]);
+        assert_eq!(column("solid"), [t, t, f, t, t, f, f, f, f]);
     }
 
     #[test]

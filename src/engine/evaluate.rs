@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use super::codes::in_set;
-use super::cohorts::{biomarker_column, matched_column, tumour_fits, variant_flags};
+use super::cohorts::{biomarker_column, matched, matched_column, variant_flags};
 use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
@@ -380,11 +380,7 @@ fn evaluate(
         .cohorts
         .iter()
         .enumerate()
-        .map(|(c, cohort)| {
-            col(biomarker_column(c))
-                .and(tumour_fits(cohort, haematological.clone()))
-                .alias(matched_column(c))
-        })
+        .map(|(c, cohort)| matched(c, cohort, haematological.clone()).alias(matched_column(c)))
         .collect();
     let any_matched = (0..definition.cohorts.len())
         .map(|c| col(matched_column(c)))
