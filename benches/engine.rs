@@ -6,6 +6,9 @@
 //! - `unit_conversion`: I4g alone (renal function: clearance in two units, or eGFR by CKD-EPI
 //!   from creatinine in two units), the heaviest conversion.
 //! - `evaluate_all`: every criterion, cohort and drug of IMPRESS-Norway (one partition).
+//! - `molecular_matching`: the cohorts and the drugs' resistance alone, no criterion: each
+//!   variant's test found, its biomarker flags folded per patient (`engine/variants.rs`), each
+//!   cohort's match.
 //! - `mask_aggregation`: counting the mask table from the evaluated patient frame.
 //! - `report_aggregates`: the reports' counts from that mask table: per criterion (sole
 //!   exclusions, gain if relaxed), the waterfall in definition order, the strata.
@@ -77,6 +80,17 @@ fn only(definition: &Definition, id: &str) -> Definition {
     one
 }
 
+/// The definition with its cohorts and drugs (their resistance biomarkers) and no criteria.
+fn matching_only(definition: &Definition) -> Definition {
+    let mut matching = definition.clone();
+    matching.criteria.clear();
+    matching.cohort_criteria.clear();
+    for drug in &mut matching.drugs {
+        drug.criteria.clear();
+    }
+    matching
+}
+
 fn benches(c: &mut Criterion) {
     let setup = setup();
     let evaluate = |definition: &Definition| {
@@ -92,6 +106,8 @@ fn benches(c: &mut Criterion) {
     let renal = only(&setup.definition, "I4g");
     group.bench_function("unit_conversion", |b| b.iter(|| evaluate(&renal)));
     group.bench_function("evaluate_all", |b| b.iter(|| evaluate(&setup.definition)));
+    let matching = matching_only(&setup.definition);
+    group.bench_function("molecular_matching", |b| b.iter(|| evaluate(&matching)));
 
     let patients = evaluate(&setup.definition);
     assert_eq!(patients.height() as u64, PATIENTS);
