@@ -114,6 +114,36 @@ fn text_outside() -> Expr {
     )
 }
 
+/// An observation of one of [`GRADED_CODES`] whose `value_num` is not a whole number from 0 to 5
+/// (NaN and the infinities are not), in one pass: per distinct code whether it is graded.
+/// As polars expressions (a code test, two comparisons, a round trip through Int64 and three
+/// three-valued `or`/`and`) it was 0.2 s of a 1 M run's observation findings.
+fn grade_outside() -> Expr {
+    map_multiple(
+        |inputs: &mut [Column]| {
+            let codes = inputs[0].str()?;
+            let values = inputs[1]
+                .as_materialized_series()
+                .cast(&DataType::Float64)?;
+            let graded = map_distinct(codes, |code| {
+                code.is_some_and(|c| GRADED_CODES.contains(&c))
+            });
+            let flags: Vec<bool> = graded
+                .iter()
+                .zip(values.f64()?.iter())
+                .map(|(graded, value)| {
+                    // NaN is in no range (polars orders it above every number).
+                    let outside = |v: f64| !(0.0..=5.0).contains(&v) || v.trunc() != v;
+                    *graded && value.is_some_and(outside)
+                })
+                .collect();
+            Ok(boolean_column(codes.name().clone(), &flags).into_column())
+        },
+        [col("code"), col("value_num")],
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
+    )
+}
+
 /// Out-of-domain rules: (column, expression true for an out-of-domain row). Region is not
 /// checked: the contract names Norway's regions as an example, not as a closed list. A rule
 /// reads its column, and an observation's rules the observation's code too
@@ -122,18 +152,10 @@ fn domain_rules(table: Table) -> Vec<(&'static str, Expr)> {
     match table {
         Table::Person => vec![("sex", outside("sex", SEXES))],
         Table::Measurement => vec![("value", col("value").lt(lit(0.0)))],
-        Table::Observation => {
-            let v = col("value_num");
-            let graded = text_flags(col("code"), |code| GRADED_CODES.contains(&code)).and(
-                v.clone().lt(lit(0.0)).or(v.clone().gt(lit(5.0))).or(v
-                    .clone()
-                    .cast(DataType::Int64)
-                    .cast(DataType::Float64)
-                    .neq(v)),
-            );
-            let text = text_outside();
-            vec![("value_num", graded), ("value_text", text)]
-        }
+        Table::Observation => vec![
+            ("value_num", grade_outside()),
+            ("value_text", text_outside()),
+        ],
         Table::Treatment => vec![("kind", outside("kind", KINDS))],
         Table::MolecularTest => vec![
             ("method", outside("method", METHODS)),
@@ -317,6 +339,34 @@ mod tests {
         )
         .unwrap();
         assert_eq!(count(Table::Observation, "value_num", df), 3);
+    }
+
+    /// Grades at the edges of the domain, by polars' float order (NaN above every number): out
+    /// are NaN, both infinities, 5.000001 and 1e300; in are -0.0, 0, 4 and 5, and a graded
+    /// value under a padded code (codes are compared as stored).
+    #[test]
+    fn grades_at_the_edges_of_their_domain() {
+        let values = [
+            f64::NAN,
+            f64::INFINITY,
+            f64::NEG_INFINITY,
+            5.000001,
+            1e300,
+            -0.0,
+            0.0,
+            4.0,
+            5.0,
+            2.5,
+        ];
+        let mut codes = vec![Some("89247-1"); values.len()];
+        codes[9] = Some(" 89247-1");
+        let df = df!(
+            "code" => codes,
+            "value_num" => values.map(Some),
+            "value_text" => [None::<&str>; 10],
+        )
+        .unwrap();
+        assert_eq!(count(Table::Observation, "value_num", df), 5);
     }
 
     #[test]
