@@ -40,7 +40,7 @@ fn pattern_matches(code: &str, pattern: &CodePattern) -> bool {
 }
 
 /// Whether a normalized code is in the set.
-fn in_set_normalized(code: &str, set: &CodeSet) -> bool {
+pub(crate) fn in_set_normalized(code: &str, set: &CodeSet) -> bool {
     let one = |p: &CodePattern| pattern_matches(code, p);
     set.patterns.iter().any(one) && !set.except.iter().any(one)
 }

@@ -15,12 +15,13 @@ use polars::prelude::*;
 
 use super::cohorts::TestLookup;
 use super::compile::{Reduce, DATE_OFFSET};
+use super::diagnoses::DiagnosisKernel;
 use super::measures::atoms::MeasureKernel;
 use super::measures::{greater, less, MeasureRules};
 use super::observations::{ObservationKernel, ObservationRules};
 use super::reduce::Slots;
 use super::variants::{VariantKernel, VariantRules};
-use crate::definition::model::{CmpOp, Window};
+use crate::definition::model::{CmpOp, CodeSet, Window};
 
 /// A record's value of one source, valid in its domain.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -305,6 +306,8 @@ pub(crate) fn input(morsel: &DataFrame, name: &str, dtype: &DataType) -> PolarsR
 pub(crate) enum KernelAtoms {
     Measures(Arc<MeasureRules>, Vec<(String, RecordAtom)>),
     Observations(Arc<ObservationRules>, Vec<(String, RecordAtom)>),
+    /// `any` atoms of code sets' diagnoses (a set by its index in the definition).
+    Diagnoses(Arc<[CodeSet]>, Vec<(String, RecordAtom)>),
     /// Molecular matching: the definition's flags, with the partition's molecular tests.
     Variants(Arc<VariantRules>, Arc<TestLookup>),
 }
@@ -318,6 +321,9 @@ impl KernelAtoms {
             }
             KernelAtoms::Observations(rules, atoms) => {
                 Box::new(ObservationKernel::new(rules, atoms, core)?)
+            }
+            KernelAtoms::Diagnoses(sets, atoms) => {
+                Box::new(DiagnosisKernel::new(sets, atoms, core)?)
             }
             KernelAtoms::Variants(rules, tests) => {
                 Box::new(VariantKernel::new(rules, tests, core)?)

@@ -6,6 +6,7 @@ mod codes;
 mod cohorts;
 mod compile;
 mod count;
+mod diagnoses;
 mod evaluate;
 pub mod in_order;
 pub mod inputs;

@@ -1,5 +1,6 @@
 //! Which atoms a kernel evaluates ([`crate::engine::kernel`]): a measure's or an observation's
-//! `any`, and its `latest` with a test that fits its values, without a `where` filter. The
+//! `any`, and its `latest` with a test that fits its values, without a `where` filter; a code
+//! set's `any` diagnosis without one. The
 //! polars expression of every atom is compiled all the same: it is the reference, and the path
 //! for ids without the row lookup.
 
@@ -10,10 +11,11 @@ use super::super::records::RecordTable;
 use super::Compiler;
 use crate::definition::model::{Quantity, Query, Source, Test as LatestTest};
 
-/// `any QUERY` as a kernel atom, where a kernel evaluates it.
+/// `any QUERY` as a kernel atom, where a kernel evaluates it: a measure's, an observation's or a
+/// code set's diagnoses (the source is the set's index).
 pub(super) fn any_kernel(query: &Query) -> Option<RecordAtom> {
     match (&query.source, &query.filter) {
-        (Source::Measure(s) | Source::Observation(s), None) => {
+        (Source::Measure(s) | Source::Observation(s) | Source::Diagnosis(Some(s)), None) => {
             RecordAtom::new(*s, &query.window, Test::Any)
         }
         _ => None,
@@ -33,6 +35,10 @@ impl Compiler<'_> {
             }
             RecordTable::Observation => Some(KernelAtoms::Observations(
                 Arc::clone(&self.observations),
+                atoms,
+            )),
+            RecordTable::Diagnosis => Some(KernelAtoms::Diagnoses(
+                self.definition.code_sets.clone().into(),
                 atoms,
             )),
             _ => None,

@@ -1,6 +1,6 @@
-//! The kernels against the polars expressions they stand in for: every measurement and
-//! observation atom of the shipped definition, reduced by the kernel (row lookup) and by the
-//! hash group-by, on seeded random records crossing every code, unit, text, edge value and
+//! The kernels against the polars expressions they stand in for: every measurement, observation
+//! and diagnosis kernel atom of the shipped definition, reduced by the kernel (row lookup) and by
+//! the hash group-by, on seeded random records crossing every code, unit, text, edge value and
 //! window edge; and the helpers of the kernels' hand-worked tests.
 
 use std::path::Path;
@@ -10,7 +10,7 @@ use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 use super::*;
-use crate::definition::model::Definition;
+use crate::definition::model::{CodePattern, Definition};
 use crate::engine::compile::{Atom, Compiler, Context};
 use crate::engine::evaluate::drug_criteria;
 use crate::engine::lookup::{PatientRows, ROW};
@@ -190,8 +190,8 @@ fn patients_and_dates(rng: &mut ChaCha8Rng, n: usize) -> (Vec<i64>, Vec<Option<i
 }
 
 /// One of `values`, at random.
-fn pick<T: Copy>(rng: &mut ChaCha8Rng, values: &[T]) -> T {
-    values[rng.random_range(0..values.len())]
+fn pick<T: Clone>(rng: &mut ChaCha8Rng, values: &[T]) -> T {
+    values[rng.random_range(0..values.len())].clone()
 }
 
 #[test]
@@ -286,4 +286,39 @@ fn an_atom_of_an_unknown_source_is_an_error() {
     let atoms = vec![("x".to_string(), atom.unwrap())];
     assert!(AtomSlots::new(atoms.clone(), 11, &core).is_err());
     assert!(AtomSlots::new(atoms, 12, &core).is_ok());
+}
+
+#[test]
+fn diagnosis_kernel_agrees_with_the_polars_atoms() {
+    let definition = shipped();
+    // Codes at and around every pattern of every set (and its exceptions): the pattern itself,
+    // a code below it, the bounds of a range, codes just outside; none and an unknown code.
+    let mut codes: Vec<Option<String>> = vec![None, Some("Z999".into()), Some(String::new())];
+    for set in &definition.code_sets {
+        for pattern in set.patterns.iter().chain(&set.except) {
+            let ends = match pattern {
+                CodePattern::Prefix(prefix) => vec![prefix.clone()],
+                CodePattern::Range(low, high) => vec![low.clone(), high.clone()],
+            };
+            for end in ends {
+                codes.push(Some(format!("{end}9")));
+                let mut before = end.clone().into_bytes();
+                if let Some(last) = before.last_mut() {
+                    *last = last.saturating_sub(1);
+                }
+                codes.push(Some(String::from_utf8(before).unwrap()));
+                codes.push(Some(end));
+            }
+        }
+    }
+    let n = 30_000;
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let (person, date) = patients_and_dates(&mut rng, n);
+    let records = df!(
+        "person_id" => person,
+        "date" => date,
+        "code" => (0..n).map(|_| pick(&mut rng, &codes)).collect::<Vec<_>>(),
+    )
+    .unwrap();
+    kernel_agrees(RecordTable::Diagnosis, records.lazy());
 }
