@@ -90,10 +90,8 @@ impl Kernel for DiagnosisKernel {
                 continue;
             };
             for &set in &self.sets_of_key[keys[i] as usize] {
-                if !self.atoms.settled(row, (date, idx), set) {
-                    // An `any` atom reads no value.
-                    self.atoms.fold(row, (date, idx), set, Value::Number(0.0));
-                }
+                // An `any` atom reads no value.
+                self.atoms.fold(row, (date, idx), set, Value::Number(0.0));
             }
         }
         Ok(())
