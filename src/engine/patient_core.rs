@@ -12,9 +12,10 @@ use polars::prelude::*;
 use super::codes::{first_set, in_set};
 use super::inputs::{days, epoch_days, Inputs};
 use super::lookup::{PatientRows, ROW};
-use super::records::{one_of, RecordTable};
+use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{CodePattern, CodeSet, Definition, Vocabulary};
+use crate::extract::distinct::map_distinct;
 
 /// The code set the definition names `name`, or the convention of impress-norway.md.
 fn named_or(definition: &Definition, name: &str, default: CodeSet) -> CodeSet {
@@ -131,13 +132,9 @@ pub(crate) fn patient_core(
 /// `p_death` and `p_idx` (days; idx defaults to the as-of date), `p_age` (year of idx - birth
 /// year), `region`, `site`.
 fn person(inputs: &Inputs, as_of: chrono::NaiveDate) -> LazyFrame {
-    let sex = col("sex").str().strip_chars(lit(NULL));
     let person = inputs.person.clone().select([
         col("person_id"),
-        when(one_of(sex.clone(), &["F", "M", "U"]))
-            .then(sex)
-            .otherwise(lit(NULL).cast(DataType::String))
-            .alias("p_sex"),
+        sex(col("sex")).alias("p_sex"),
         col("birth_year")
             .cast(DataType::Int32)
             .alias("p_birth_year"),
@@ -150,6 +147,30 @@ fn person(inputs: &Inputs, as_of: chrono::NaiveDate) -> LazyFrame {
     ]);
     person.with_column(
         (col("p_idx").cast(DataType::Date).dt().year() - col("p_birth_year")).alias("p_age"),
+    )
+}
+
+/// The sex, trimmed, where it is F, M or U; else null. Once per distinct value
+/// ([`map_distinct`]): polars' `strip_chars` wrote every patient's string again (about 540
+/// instructions a patient, callgrind).
+fn sex(sex: Expr) -> Expr {
+    const SEXES: [Option<&str>; 4] = [Some("F"), Some("M"), Some("U"), None];
+    sex.map(
+        |sex: Column| {
+            let sex = sex.str()?;
+            let picked = map_distinct(sex, |sex| {
+                let trimmed = sex.map(str::trim);
+                let at = SEXES[..3].iter().position(|known| *known == trimmed);
+                at.unwrap_or(3) as IdxSize
+            });
+            let labels = StringChunked::from_iter(SEXES);
+            let picked = IdxCa::from_vec(PlSmallStr::EMPTY, picked);
+            Ok(labels
+                .take(&picked)?
+                .with_name(sex.name().clone())
+                .into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
     )
 }
 
@@ -201,4 +222,54 @@ fn tumour_group(definition: &Definition) -> Expr {
         .map(|group| definition.code_sets[group.codes].clone())
         .collect();
     first_set(col("p_primary"), sets)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trimmed F, M and U are kept; any other value (lower case, unknown, empty) and null give
+    /// null; over two chunks. As polars' `strip_chars` and a list of the three gave them.
+    #[test]
+    fn sex_is_one_of_three_trimmed_values() {
+        let mut sexes = StringChunked::from_iter([Some(" F "), Some("M"), Some("U"), Some("f")]);
+        sexes
+            .append(&StringChunked::from_iter([
+                Some("X"),
+                None,
+                Some(""),
+                Some("M\t"),
+            ]))
+            .unwrap();
+        let frame = DataFrame::new(8, vec![sexes.with_name("sex".into()).into_column()]).unwrap();
+        let trimmed = col("sex").str().strip_chars(lit(NULL));
+        let by_polars = when(super::super::records::one_of(
+            trimmed.clone(),
+            &["F", "M", "U"],
+        ))
+        .then(trimmed)
+        .otherwise(lit(NULL).cast(DataType::String));
+        let got = frame
+            .lazy()
+            .select([sex(col("sex")), by_polars.alias("by_polars")])
+            .collect()
+            .unwrap();
+        let column = |name: &str| -> Vec<Option<String>> {
+            let column = got.column(name).unwrap().str().unwrap();
+            column.iter().map(|s| s.map(String::from)).collect()
+        };
+        let want = [
+            Some("F"),
+            Some("M"),
+            Some("U"),
+            None,
+            None,
+            None,
+            None,
+            Some("M"),
+        ];
+        let want: Vec<Option<String>> = want.iter().map(|s| s.map(String::from)).collect();
+        assert_eq!(column("sex"), want);
+        assert_eq!(column("by_polars"), want);
+    }
 }
