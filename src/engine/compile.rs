@@ -548,7 +548,9 @@ impl<'d> Compiler<'d> {
                 .then((col("date") + lit(DATE_OFFSET)) * lit(2i32) + bit)
                 .otherwise(lit(NULL).cast(DataType::Int32))
         });
-        let answer = col(&name) % lit(2i32);
+        // The key's last bit: `& 1`, which is polars' (floored) `% 2` for every key, negative
+        // ones too, without a division per patient and atom (1.8 % of a run's instructions).
+        let answer = col(&name).and(lit(1i32));
         Ok(match ties {
             Ties::All => answer.eq(lit(0i32)),
             Ties::Any => answer.eq(lit(1i32)),

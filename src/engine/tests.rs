@@ -358,6 +358,43 @@ fn haemoglobin_edges_and_stroke_window() {
     }
 }
 
+/// A `latest` key's last bit is read as `key & 1`: polars' integer `%` is floored, so `& 1`
+/// gives what `% 2` gives for every Int32 key, negative ones (dates before 1696) too; nulls stay
+/// null.
+#[test]
+fn a_keys_last_bit_is_its_floored_remainder() {
+    let keys = [
+        Some(-3i32),
+        Some(-2),
+        Some(-1),
+        Some(0),
+        Some(1),
+        Some(2),
+        Some(3),
+        Some(i32::MIN),
+        Some(i32::MAX),
+        None,
+    ];
+    let frame = df!("key" => keys).unwrap();
+    let bits = frame
+        .lazy()
+        .select([
+            col("key").and(lit(1i32)).alias("and"),
+            (col("key") % lit(2i32)).alias("rem"),
+        ])
+        .collect()
+        .unwrap();
+    let column = |name: &str| -> Vec<Option<i32>> {
+        bits.column(name).unwrap().i32().unwrap().iter().collect()
+    };
+    let want = [1, 0, 1, 0, 1, 0, 1, 0, 1]
+        .map(Some)
+        .into_iter()
+        .chain([None]);
+    assert_eq!(column("and"), want.clone().collect::<Vec<_>>());
+    assert_eq!(column("rem"), want.collect::<Vec<_>>());
+}
+
 #[test]
 fn polars_boolean_logic_is_kleene() {
     // The engine relies on it: unknown or true = true, unknown and false = false.
