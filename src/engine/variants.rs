@@ -15,7 +15,7 @@ use polars_arrow::array::BooleanArray;
 use regex::Regex;
 
 use super::cohorts::{flag_rules, glob_regex, TestLookup};
-use super::kernel::{input, Kernel};
+use super::kernel::{index_dates, input, Kernel};
 use super::measures::less;
 use crate::definition::model::{Biomarker, Definition};
 use crate::extract::distinct::{map_distinct, packed};
@@ -165,8 +165,7 @@ impl VariantKernel {
         tests: Arc<TestLookup>,
         core: &DataFrame,
     ) -> PolarsResult<VariantKernel> {
-        let idx = core.column("p_idx")?.as_materialized_series();
-        let idx: Vec<Option<i32>> = idx.cast(&DataType::Int32)?.i32()?.iter().collect();
+        let idx = index_dates(core)?;
         let (report_date, approved) = tests.dates_and_approval()?;
         let patients = idx.len();
         Ok(VariantKernel {

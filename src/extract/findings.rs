@@ -128,15 +128,16 @@ fn grade_outside() -> Expr {
             let graded = map_distinct(codes, |code| {
                 code.is_some_and(|c| GRADED_CODES.contains(&c))
             });
-            let flags: Vec<bool> = graded
-                .iter()
-                .zip(values.f64()?.iter())
-                .map(|(graded, value)| {
-                    // NaN is in no range (polars orders it above every number).
-                    let outside = |v: f64| !(0.0..=5.0).contains(&v) || v.trunc() != v;
-                    *graded && value.is_some_and(outside)
-                })
-                .collect();
+            // NaN is in no range (polars orders it above every number).
+            let outside =
+                |v: Option<&f64>| v.is_some_and(|&v| !(0.0..=5.0).contains(&v) || v.trunc() != v);
+            let mut flags: Vec<bool> = Vec::with_capacity(graded.len());
+            // Array by array: the chunked array's own iterator costs more than the test.
+            for array in values.f64()?.downcast_iter() {
+                let graded = &graded[flags.len()..flags.len() + array.len()];
+                let rows = graded.iter().zip(array.iter());
+                flags.extend(rows.map(|(graded, value)| *graded && outside(value)));
+            }
             Ok(boolean_column(codes.name().clone(), &flags).into_column())
         },
         [col("code"), col("value_num")],
