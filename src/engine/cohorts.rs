@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
-use polars_arrow::array::{Array, Utf8ViewArray};
+use polars_arrow::array::{Array, BooleanArray, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
 
 use super::inputs::{days, Inputs};
@@ -27,11 +27,15 @@ pub fn matched_column(c: usize) -> String {
 /// The patients of `frame` matched to cohort `c`, as one bitmap (a null match is not a match).
 pub fn matched_rows(frame: &DataFrame, c: usize) -> PolarsResult<Bitmap> {
     let matched = frame.column(&matched_column(c))?.bool()?.rechunk();
-    let matched = matched.downcast_as_array();
-    Ok(match matched.validity() {
-        Some(valid) => matched.values() & valid,
-        None => matched.values().clone(),
-    })
+    Ok(true_rows(matched.downcast_as_array()))
+}
+
+/// The rows where `flags` is true, as a bitmap: null is not true.
+fn true_rows(flags: &BooleanArray) -> Bitmap {
+    match flags.validity() {
+        Some(valid) => flags.values() & valid,
+        None => flags.values().clone(),
+    }
 }
 
 /// A glob (`V600*`, `*::ALK`) as an anchored regular expression.
@@ -276,11 +280,7 @@ pub(crate) fn matched(c: usize, cohort: &Cohort, haematological: Expr) -> Expr {
                         .get(i)
                         .is_some_and(|g| table.get(g as usize).copied().unwrap_or(false))
                 };
-                let carriers = match biomarker.validity() {
-                    Some(valid) => biomarker.values() & valid,
-                    None => biomarker.values().clone(),
-                };
-                for i in carriers.true_idx_iter() {
+                for i in true_rows(biomarker).true_idx_iter() {
                     let fits = match &in_groups {
                         Some(groups) => member(groups, i),
                         None => primary.is_valid(i) && haematological.get(i) == Some(false),
