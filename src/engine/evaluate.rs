@@ -5,7 +5,7 @@
 use polars::prelude::*;
 
 use super::codes::in_set;
-use super::cohorts::{biomarker_column, matched, matched_column, variant_flags};
+use super::cohorts::{biomarker_column, flag_rules, matched, matched_column};
 use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
@@ -348,7 +348,7 @@ fn evaluate(
     }
     tables.done(Table::Diagnosis)?;
     // Variants only where the definition has cohorts or resistance biomarkers to match.
-    let variants: &[Table] = match variant_flags(definition).is_empty() {
+    let variants: &[Table] = match flag_rules(definition).is_empty() {
         true => &[],
         false => &[Table::Variant, Table::MolecularTest],
     };

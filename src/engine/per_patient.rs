@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::cohorts::{reported_by_index, variant_flags, variant_rows, TestLookup};
+use super::cohorts::{flag_rules, reported_by_index, variant_flags, variant_rows, TestLookup};
 use super::compile::Reduce;
 use super::inputs::Inputs;
 use super::kernel::KernelAtoms;
@@ -157,8 +157,7 @@ impl<'c> PerPatient<'c> {
         inputs: &Inputs,
         definition: &Definition,
     ) -> Result<(), EngineError> {
-        let flags = variant_flags(definition);
-        if flags.is_empty() {
+        if flag_rules(definition).is_empty() {
             return Ok(());
         }
         if self.by_row() {
@@ -169,6 +168,7 @@ impl<'c> PerPatient<'c> {
             let records = self.with_patient(inputs.variant.clone(), &[])?;
             return self.reduce(records, &[], &[], Some(kernel));
         }
+        let flags = variant_flags(definition);
         let variants = reported_by_index(self.with_patient(variant_rows(inputs)?, &["p_idx"])?);
         let bytes: Vec<Expr> = flags
             .iter()
