@@ -52,15 +52,17 @@ fn map_array<T: Copy + Default>(
     out.resize(start + array.len(), of_null);
     let rows = &mut out[start..];
     let mut distinct = Distinct::new(array, f);
+    let views = array.views().as_slice();
     match array.validity().filter(|v| v.unset_bits() > 0) {
         None => {
-            for (i, row) in rows.iter_mut().enumerate() {
-                *row = distinct.value(i);
+            // Zipped, not indexed: no bounds check on the row loop.
+            for (i, (row, view)) in rows.iter_mut().zip(views).enumerate() {
+                *row = distinct.value(i, view.as_u128());
             }
         }
         Some(validity) => {
             for i in validity.true_idx_iter() {
-                rows[i] = distinct.value(i);
+                rows[i] = distinct.value(i, views[i].as_u128());
             }
         }
     }
@@ -85,11 +87,10 @@ impl<'a, T: Copy + Default, F: FnMut(Option<&str>) -> T> Distinct<'a, T, F> {
         }
     }
 
-    /// The result of row `i` (a valid row): a cache hit is a load and a compare, inlined in the
-    /// row loop; the rest is out of line.
+    /// The result of row `i` (a valid row, whose view is `key`): a cache hit is a load and a
+    /// compare, inlined in the row loop; the rest is out of line.
     #[inline(always)]
-    fn value(&mut self, i: usize) -> T {
-        let key = self.array.views()[i].as_u128();
+    fn value(&mut self, i: usize, key: u128) -> T {
         let (cached, value) = self.cache[slot(key)];
         if cached == key {
             value
@@ -138,10 +139,17 @@ pub(crate) fn packed(flags: &[bool]) -> Bitmap {
             .enumerate()
             .fold(0u8, |byte, (i, flag)| byte | u8::from(*flag) << i)
     };
+    // Eight flags (bytes of 0 or 1) read as one little-endian word: the multiplication moves
+    // flag i (bit 8i) to bit 56 + i, with no carries between them, so the top byte is the
+    // eight bits in order.
+    let pack_eight = |group: &[bool]| {
+        let word = u64::from_le_bytes(std::array::from_fn(|i| u8::from(group[i])));
+        (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
+    };
     let groups = flags.chunks_exact(8);
     let last = groups.remainder();
     let mut bytes: Vec<u8> = Vec::with_capacity(flags.len().div_ceil(8));
-    bytes.extend(groups.map(pack));
+    bytes.extend(groups.map(pack_eight));
     if !last.is_empty() {
         bytes.push(pack(last));
     }
@@ -222,6 +230,21 @@ mod tests {
             assert_eq!(read, expected, "{len} flags");
             assert_eq!(column.null_count(), 0);
         }
+    }
+
+    /// Every group of eight flags packs to the byte whose bit i is flag i: all 256 patterns,
+    /// one after another, then a remainder of three.
+    #[test]
+    fn every_byte_of_flags_packs_to_its_bits() {
+        let mut flags: Vec<bool> = (0..=255u8)
+            .flat_map(|byte| (0..8).map(move |i| byte >> i & 1 == 1))
+            .collect();
+        flags.extend([true, false, true]);
+        let bitmap = packed(&flags);
+        let (bytes, offset, len) = bitmap.as_slice();
+        assert_eq!((offset, len), (0, 256 * 8 + 3));
+        let expected: Vec<u8> = (0..=255u8).chain([0b101]).collect();
+        assert_eq!(bytes, expected.as_slice());
     }
 
     /// Agrees with `f` applied row by row, on short (inline) and long strings, nulls, the
