@@ -19,6 +19,7 @@ use super::codes::{atc_in, in_set, normalized_atc};
 use super::kernel::RecordAtom;
 use super::measures::{MeasureRules, MEASURE_KEY};
 use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
+use super::outcome::{Missing, OutcomeParts};
 use super::records::{in_window, observation_value, one_of, RecordTable};
 use super::EngineError;
 use crate::definition::model::{
@@ -182,39 +183,41 @@ impl<'d> Compiler<'d> {
         &self.any_columns
     }
 
-    /// The outcome code (UInt8) of a criterion.
+    /// The outcome code (UInt8) of a criterion, as one polars expression (the reference for
+    /// the codes evaluation computes from the parts).
+    #[cfg(test)]
     pub(crate) fn criterion(
         &mut self,
         criterion: &Criterion,
         ctx: Context,
     ) -> Result<Expr, EngineError> {
+        Ok(self.criterion_parts(criterion, ctx)?.expr())
+    }
+
+    /// A criterion's three-valued parts, from which its outcome code is computed.
+    pub(crate) fn criterion_parts(
+        &mut self,
+        criterion: &Criterion,
+        ctx: Context,
+    ) -> Result<OutcomeParts, EngineError> {
         let inclusion = criterion.kind == CriterionKind::Inclusion;
         let rule = self.cond(&criterion.rule, inclusion, ctx)?;
-        // true: the criterion passes.
-        let passes = if inclusion { rule } else { rule.not() };
         let missing = match &criterion.missing {
-            MissingRule::Unknown => lit(UNKNOWN),
-            MissingRule::Pass => lit(PASS),
-            MissingRule::Fail => lit(FAIL),
-            MissingRule::PassUnless(cond) => {
-                let unless = self.cond(cond, false, ctx)?.fill_null(lit(true));
-                when(unless).then(lit(UNKNOWN)).otherwise(lit(PASS))
-            }
+            MissingRule::Unknown => Missing::Code(UNKNOWN),
+            MissingRule::Pass => Missing::Code(PASS),
+            MissingRule::Fail => Missing::Code(FAIL),
+            MissingRule::PassUnless(cond) => Missing::PassUnless(self.cond(cond, false, ctx)?),
         };
-        // PASS is 0 and FAIL 1: "fails" as a byte, its nulls (unknown) by the missing rule.
-        const _: () = assert!(PASS == 0 && FAIL == 1);
-        let outcome = passes.not().cast(DataType::UInt8).fill_null(missing);
-        let outcome = match &criterion.applies_if {
-            // Unknown applicability counts as applying: the criterion is evaluated.
-            Some(applies) => {
-                let applies = self.cond(applies, false, ctx)?.fill_null(lit(true));
-                when(applies.not())
-                    .then(lit(NOT_APPLICABLE))
-                    .otherwise(outcome)
-            }
-            None => outcome,
+        let applies = match &criterion.applies_if {
+            Some(applies) => Some(self.cond(applies, false, ctx)?),
+            None => None,
         };
-        Ok(outcome.cast(DataType::UInt8))
+        Ok(OutcomeParts {
+            // true: the criterion passes.
+            passes: if inclusion { rule } else { rule.not() },
+            missing,
+            applies,
+        })
     }
 
     /// A three-valued condition over patient-level columns. `favourable`: whether the condition

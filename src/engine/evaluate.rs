@@ -2,6 +2,8 @@
 //! molecular matching per patient ([`super::per_patient`]), then every criterion's outcome per
 //! patient and per drug, collected with polars' streaming engine into the patient-level frame.
 
+use std::collections::HashMap;
+
 use polars::prelude::*;
 
 use super::codes::in_set;
@@ -9,6 +11,7 @@ use super::cohorts::{biomarker_column, flag_rules, matched, matched_column};
 use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
+use super::outcome::OutcomeParts;
 use super::patient_core::{haematological_set, patient_core};
 use super::per_patient::PerPatient;
 use super::records::RecordTable;
@@ -267,33 +270,20 @@ fn evaluate(
 
     let mut compiler = Compiler::new(definition);
     let none = Context { drug: None };
-    let mut general = Vec::new();
+    let mut outcomes = Outcomes::default();
     for (i, criterion) in definition.criteria.iter().enumerate() {
-        general.push(
-            compiler
-                .criterion(criterion, none)?
-                .alias(criterion_column(i)),
-        );
+        let parts = compiler.criterion_parts(criterion, none)?;
+        outcomes.add(parts, criterion_column(i));
     }
     // A criterion that does not depend on the drug (most cohort criteria) compiles to the same
-    // expression for every drug: computed once, copied to the other drugs' columns.
-    let (mut per_drug, mut copies) = (Vec::new(), Vec::new());
-    // A few dozen criteria: a list, not a map (an `Expr` is not a clean hash key).
-    let mut first: Vec<(Expr, String)> = Vec::new();
+    // parts for every drug: computed once, copied to the other drugs' columns.
     for (d, drug) in definition.drugs.iter().enumerate() {
         let ctx = Context {
             drug: Some((d, drug)),
         };
         for (j, criterion) in drug_criteria(definition, d).enumerate() {
-            let outcome = compiler.criterion(criterion, ctx)?;
-            let column = drug_criterion_column(d, j);
-            match first.iter().find(|(earlier, _)| *earlier == outcome) {
-                Some((_, earlier)) => copies.push(col(earlier.as_str()).alias(column)),
-                None => {
-                    per_drug.push(outcome.clone().alias(column.as_str()));
-                    first.push((outcome, column));
-                }
-            }
+            let parts = compiler.criterion_parts(criterion, ctx)?;
+            outcomes.add(parts, drug_criterion_column(d, j));
         }
     }
 
@@ -386,21 +376,18 @@ fn evaluate(
         .map(|c| col(matched_column(c)))
         .reduce(Expr::or)
         .unwrap_or(lit(false));
+    let parts = outcomes.columns();
+    let part_columns = parts.iter().map(|(name, expr)| expr.clone().alias(name));
     wide = wide
         .with_columns(matched)
         .with_column(any_matched.alias("matched_any"))
-        .with_columns(general)
-        .with_columns(per_drug)
-        .with_columns(copies)
+        .with_columns(part_columns.collect::<Vec<_>>())
         .with_columns(strata(definition));
 
     let mut keep = vec![col("person_id")];
     keep.extend(STRATUM_COLUMNS.iter().map(|c| col(*c)));
-    keep.extend(general_columns(definition).into_iter().map(col));
     keep.extend((0..definition.cohorts.len()).map(|c| col(matched_column(c))));
-    for d in 0..definition.drugs.len() {
-        keep.extend(drug_columns(definition, d).into_iter().map(col));
-    }
+    keep.extend(parts.iter().map(|(name, _)| col(name.as_str())));
     if counted_unconvertible {
         keep.push(col(UNCONVERTIBLE));
     }
@@ -408,23 +395,90 @@ fn evaluate(
     if !in_core_order {
         patients = patients.sort(["person_id"], SortMultipleOptions::default());
     }
-    let mut patients = patients
+    let patients = patients
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
     let mut unconvertible_units = 0;
     if counted_unconvertible {
-        let column = patients.drop_in_place(UNCONVERTIBLE)?;
-        unconvertible_units = column
+        unconvertible_units = (patients.column(UNCONVERTIBLE)?)
             .as_materialized_series()
             .cast(&DataType::UInt64)?
             .u64()?
             .sum()
             .unwrap_or(0);
     }
+    let patients = outcomes.frame(&patients, definition)?;
     Ok(Evaluation {
         patients,
         unconvertible_units,
     })
+}
+
+/// The criteria's outcome columns: each distinct criterion's parts evaluated by polars once
+/// ([`OutcomeParts::columns`]), their codes computed after ([`OutcomeParts::codes`]) and given
+/// to every outcome column of the same parts.
+#[derive(Default)]
+struct Outcomes {
+    /// Distinct parts, named by the first outcome column that has them.
+    distinct: Vec<(OutcomeParts, String)>,
+    /// Per outcome column, its parts in `distinct`.
+    columns: HashMap<String, usize>,
+}
+
+impl Outcomes {
+    fn add(&mut self, parts: OutcomeParts, column: String) {
+        let index = match self
+            .distinct
+            .iter()
+            .position(|(earlier, _)| *earlier == parts)
+        {
+            Some(index) => index,
+            None => {
+                self.distinct.push((parts, column.clone()));
+                self.distinct.len() - 1
+            }
+        };
+        self.columns.insert(column, index);
+    }
+
+    /// Every distinct criterion's part columns, by name.
+    fn columns(&self) -> Vec<(String, Expr)> {
+        (self.distinct.iter())
+            .flat_map(|(parts, name)| parts.columns(name))
+            .collect()
+    }
+
+    /// The patient frame: `evaluated`'s `person_id` and strata, the general criteria's outcomes,
+    /// the cohorts' matches, and each drug's criteria's outcomes, in that order.
+    fn frame(&self, evaluated: &DataFrame, definition: &Definition) -> PolarsResult<DataFrame> {
+        let codes = (self.distinct.iter())
+            .map(|(parts, name)| parts.codes(evaluated, name))
+            .collect::<PolarsResult<Vec<Column>>>()?;
+        let outcome = |name: String| -> PolarsResult<Column> {
+            let index = self
+                .columns
+                .get(&name)
+                .copied()
+                .ok_or_else(|| polars_err!(ColumnNotFound: "no outcome computed for {name}"))?;
+            Ok(codes[index].clone().with_name(name.into()))
+        };
+        let mut columns = vec![evaluated.column("person_id")?.clone()];
+        for stratum in STRATUM_COLUMNS {
+            columns.push(evaluated.column(stratum)?.clone());
+        }
+        for name in general_columns(definition) {
+            columns.push(outcome(name)?);
+        }
+        for c in 0..definition.cohorts.len() {
+            columns.push(evaluated.column(&matched_column(c))?.clone());
+        }
+        for d in 0..definition.drugs.len() {
+            for name in drug_columns(definition, d) {
+                columns.push(outcome(name)?);
+            }
+        }
+        DataFrame::new(evaluated.height(), columns)
+    }
 }
 
 #[cfg(test)]

@@ -15,6 +15,7 @@ mod lookup;
 pub mod mask;
 mod measures;
 mod observations;
+mod outcome;
 mod patient_core;
 mod per_patient;
 mod records;
