@@ -7,6 +7,7 @@
 //! Same-date ties of `latest` are resolved against eligibility: the compiler tracks whether a true
 //! atom is favourable to eligibility (its *polarity*) and keeps the least favourable tied record.
 
+mod answers;
 mod drugs;
 mod kernels;
 
@@ -26,6 +27,8 @@ use crate::definition::model::{
     CmpOp, Cond, Criterion, CriterionKind, Definition, Drug, MissingRule, Quantity, Query,
     RecordCond, Source, Test,
 };
+use answers::Answer;
+pub(crate) use answers::AnswerColumn;
 use drugs::drug_of;
 use kernels::any_kernel;
 
@@ -94,8 +97,8 @@ pub(crate) struct Compiler<'d> {
     /// converted value, an observation's, a code set's membership), computed once.
     shared: BTreeMap<RecordTable, Vec<(String, Expr)>>,
     shared_names: HashSet<String>,
-    /// Atoms of `any`: a missing row after the join means no record, i.e. false (code 0).
-    any_columns: Vec<String>,
+    /// The atoms' answers the conditions read, each a column of the patient frame.
+    answers: Vec<AnswerColumn>,
 }
 
 /// How tied latest records are reduced: keep the truth of all of them, or of any of them.
@@ -132,7 +135,7 @@ impl<'d> Compiler<'d> {
             names: HashMap::new(),
             shared: BTreeMap::new(),
             shared_names: HashSet::new(),
-            any_columns: Vec::new(),
+            answers: Vec::new(),
         }
     }
 
@@ -178,9 +181,23 @@ impl<'d> Compiler<'d> {
         (!self.definition.measures.is_empty()).then(|| self.measures.unconvertible())
     }
 
-    /// Atom columns that are 0 (no record) where the join found no row.
-    pub(crate) fn any_columns(&self) -> &[String] {
-        &self.any_columns
+    /// The atoms' answer columns the conditions read, to add to the patient frame after the
+    /// atoms.
+    pub(crate) fn answers(&self) -> &[AnswerColumn] {
+        &self.answers
+    }
+
+    /// The column of `atom`'s `answer`, registered once.
+    fn answer(&mut self, atom: String, answer: Answer) -> Expr {
+        let name = format!("{atom}?{answer:?}");
+        if !self.answers.iter().any(|a| a.name == name) {
+            self.answers.push(AnswerColumn {
+                name: name.clone(),
+                atom,
+                answer,
+            });
+        }
+        col(name)
     }
 
     /// The outcome code (UInt8) of a criterion, as one polars expression (the reference for
@@ -240,10 +257,8 @@ impl<'d> Compiler<'d> {
                 Some(condition) => condition,
                 None => {
                     // 2: true, 0: false, 1: unknown.
-                    let code = self.any_atom(query, ctx)?;
-                    when(code.clone().neq(lit(1i8)))
-                        .then(code.eq(lit(2i8)))
-                        .otherwise(null_bool())
+                    let atom = self.any_atom(query, ctx)?;
+                    self.answer(atom, Answer::Any)
                 }
             },
             Cond::Latest { query, test } => {
@@ -461,7 +476,8 @@ impl<'d> Compiler<'d> {
     }
 
     /// `any QUERY`: per patient 2 (a selected record's filter is true), 1 (unknown), 0 (none).
-    fn any_atom(&mut self, query: &Query, ctx: Context) -> Result<Expr, EngineError> {
+    /// The column of `any QUERY`'s code (Int8, null where no record).
+    fn any_atom(&mut self, query: &Query, ctx: Context) -> Result<String, EngineError> {
         let (table, selected) = self.any_selected(query);
         let filter = match &query.filter {
             Some(filter) => Some((self.record(filter, table, ctx)?, never_null(filter))),
@@ -471,10 +487,7 @@ impl<'d> Compiler<'d> {
         let key = format!("any|{query:?}|{:?}", drug_of(query, ctx));
         let kernel = any_kernel(query);
         let name = self.atom(key, (table, Reduce::Max), kernel, || any_code(hit, unknown));
-        if !self.any_columns.contains(&name) {
-            self.any_columns.push(name.clone());
-        }
-        Ok(col(&name).fill_null(lit(0i8)))
+        Ok(name)
     }
 
     /// `latest QUERY TEST`: the test on the latest selected record with a valid value.
@@ -553,10 +566,9 @@ impl<'d> Compiler<'d> {
         });
         // The key's last bit: `& 1`, which is polars' (floored) `% 2` for every key, negative
         // ones too, without a division per patient and atom (1.8 % of a run's instructions).
-        let answer = col(&name).and(lit(1i32));
         Ok(match ties {
-            Ties::All => answer.eq(lit(0i32)),
-            Ties::Any => answer.eq(lit(1i32)),
+            Ties::All => self.answer(name, Answer::LatestBit(0)),
+            Ties::Any => self.answer(name, Answer::LatestBit(1)),
         })
     }
 }

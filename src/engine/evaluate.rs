@@ -348,11 +348,8 @@ fn evaluate(
     tables.done(Table::MolecularTest)?;
     let in_core_order = per_patient.in_core_order();
     let mut wide = per_patient.into_wide()?;
-    let mut fills: Vec<Expr> = compiler
-        .any_columns()
-        .iter()
-        .map(|name| col(name.as_str()).fill_null(lit(0i8)))
-        .collect();
+    // An `any` atom's null (no record, or no row after the join) is read as 0 by its answer.
+    let mut fills: Vec<Expr> = Vec::new();
     for c in 0..definition.cohorts.len() {
         fills.push(col(biomarker_column(c)).fill_null(lit(false)));
     }
@@ -364,6 +361,8 @@ fn evaluate(
         }
     }
     wide = wide.with_columns(fills);
+    let answers: Vec<Expr> = compiler.answers().iter().map(|a| a.expr()).collect();
+    wide = wide.with_columns(answers);
 
     let haematological = in_set(col("p_primary"), &haematological_set(definition));
     let matched: Vec<Expr> = definition
