@@ -305,13 +305,18 @@ fn evaluate(
             .iter()
             .filter_map(|atom| Some((atom.name.clone(), atom.kernel.clone()?)))
             .collect();
-        let kernel = match kernel.is_empty() {
+        let mut kernel = match kernel.is_empty() {
             true => None,
             false => Some(compiler.kernel(*table, kernel).ok_or_else(|| {
                 EngineError::Internal(format!("kernel atoms on {table:?} records"))
             })?),
         };
-        if *table == RecordTable::Measurement {
+        if *table == RecordTable::Measurement && unconvertible.is_some() {
+            // The measurement kernel counts them in its pass, where there is one.
+            kernel = kernel.map(|kernel| kernel.counting_unconvertible(UNCONVERTIBLE));
+            counted_unconvertible = kernel.as_ref().is_some_and(|k| k.counts_unconvertible());
+        }
+        if *table == RecordTable::Measurement && !counted_unconvertible {
             if let Some(unconvertible) = &unconvertible {
                 columns.push(
                     unconvertible

@@ -316,7 +316,13 @@ pub(crate) fn input(morsel: &DataFrame, name: &str, dtype: &DataType) -> PolarsR
 /// A table's kernel atoms (name, atom) with the rules that read its records; for variants, the
 /// flags of molecular matching.
 pub(crate) enum KernelAtoms {
-    Measures(Arc<MeasureRules>, Vec<(String, RecordAtom)>),
+    /// With, where given, the name of a per-patient column of the records whose unit none of
+    /// their measures converts ([`MeasureKernel`]).
+    Measures(
+        Arc<MeasureRules>,
+        Vec<(String, RecordAtom)>,
+        Option<&'static str>,
+    ),
     Observations(Arc<ObservationRules>, Vec<(String, RecordAtom)>),
     /// `any` atoms of code sets' diagnoses (a set by its index in the definition).
     Diagnoses(Arc<[CodeSet]>, Vec<(String, RecordAtom)>),
@@ -325,11 +331,27 @@ pub(crate) enum KernelAtoms {
 }
 
 impl KernelAtoms {
+    /// Measurement atoms that also count, per patient, the records whose unit none of their
+    /// measures converts, as the column `name`; other atoms as they are.
+    pub(crate) fn counting_unconvertible(self, name: &'static str) -> KernelAtoms {
+        match self {
+            KernelAtoms::Measures(rules, atoms, _) => {
+                KernelAtoms::Measures(rules, atoms, Some(name))
+            }
+            other => other,
+        }
+    }
+
+    /// Whether the kernel counts the unconvertible records ([`KernelAtoms::counting_unconvertible`]).
+    pub(crate) fn counts_unconvertible(&self) -> bool {
+        matches!(self, KernelAtoms::Measures(_, _, Some(_)))
+    }
+
     /// The kernel over the patients of `core`.
     pub(crate) fn build(self, core: &DataFrame) -> PolarsResult<Box<dyn Kernel>> {
         Ok(match self {
-            KernelAtoms::Measures(rules, atoms) => {
-                Box::new(MeasureKernel::new(rules, atoms, core)?)
+            KernelAtoms::Measures(rules, atoms, unconvertible) => {
+                Box::new(MeasureKernel::new(rules, atoms, core)?.counting(unconvertible))
             }
             KernelAtoms::Observations(rules, atoms) => {
                 Box::new(ObservationKernel::new(rules, atoms, core)?)

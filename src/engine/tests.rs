@@ -358,6 +358,42 @@ fn haemoglobin_edges_and_stroke_window() {
     }
 }
 
+/// Unconvertible units are counted per record of a patient, by the measurement kernel where
+/// records are reduced by patient row and by a polars column on the hash path: two `mg/L`
+/// haemoglobins of one patient, a padded ` mg/L ` (units are trimmed) and a null unit count
+/// (4); a convertible unit, another LOINC's `mg/L` (not a definition's measure) and an orphan
+/// record (no patient) do not.
+#[test]
+fn unconvertible_units_are_counted_per_record() {
+    let idx = date("2025-01-31");
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
+    let mut inputs = empty_inputs(women(3, idx));
+    let rows: [(i64, &str, Option<&str>); 7] = [
+        (1, "718-7", Some("mg/L")),
+        (1, "718-7", Some("mg/L")),
+        (2, "718-7", Some(" mg/L ")),
+        (2, "718-7", None),
+        (3, "718-7", Some("g/dL")),
+        (3, "2160-0", Some("mg/L")),
+        (99, "718-7", Some("mg/L")),
+    ];
+    inputs.measurement = frame(vec![
+        ids("person_id", &rows.map(|r| r.0)),
+        s("loinc", &rows.map(|r| r.1)),
+        dates("date", &[Some(idx - 1); 7]),
+        f("value", &[Some(10.0); 7]),
+        sn("unit", &rows.map(|r| r.2)),
+        f("range_low", &[None; 7]),
+        f("range_high", &[None; 7]),
+    ]);
+    let definition = hb_and_stroke();
+    let by_row = patient_outcomes(&inputs, &definition, as_of).unwrap();
+    assert_eq!(by_row.unconvertible_units, 4);
+    let ids = col("person_id") * lit(1i64 << 40);
+    let joined = patient_outcomes(&with_ids(&inputs, ids), &definition, as_of).unwrap();
+    assert_eq!(joined.unconvertible_units, 4);
+}
+
 /// A `latest` key's last bit is read as `key & 1`: polars' integer `%` is floored, so `& 1`
 /// gives what `% 2` gives for every Int32 key, negative ones (dates before 1696) too; nulls stay
 /// null.

@@ -30,9 +30,11 @@ impl Compiler<'_> {
         atoms: Vec<(String, RecordAtom)>,
     ) -> Option<KernelAtoms> {
         match table {
-            RecordTable::Measurement => {
-                Some(KernelAtoms::Measures(Arc::clone(&self.measures), atoms))
-            }
+            RecordTable::Measurement => Some(KernelAtoms::Measures(
+                Arc::clone(&self.measures),
+                atoms,
+                None,
+            )),
             RecordTable::Observation => Some(KernelAtoms::Observations(
                 Arc::clone(&self.observations),
                 atoms,

@@ -21,6 +21,9 @@ pub(crate) struct MeasureKernel {
     measures_of_key: Vec<Vec<(usize, Rule)>>,
     /// Per patient row.
     sex_age: Vec<SexAge>,
+    /// Where counted ([`MeasureKernel::counting`]): the column's name, and per patient row the
+    /// records of some measure whose unit none of those measures converts.
+    unconvertible: Option<(&'static str, Vec<u32>)>,
 }
 
 impl MeasureKernel {
@@ -69,7 +72,18 @@ impl MeasureKernel {
             atoms,
             measures_of_key,
             sex_age,
+            unconvertible: None,
         })
+    }
+
+    /// The kernel also counting, per patient, the records whose unit none of their measures
+    /// converts (`MeasureRules::unconvertible`, as a UInt32 column `name`), where `name` is
+    /// given: the count rides on the kernel's pass instead of a polars column and reduction
+    /// of its own.
+    pub(crate) fn counting(mut self, name: Option<&'static str>) -> MeasureKernel {
+        let patients = self.sex_age.len();
+        self.unconvertible = name.map(|name| (name, vec![0; patients]));
+        self
     }
 }
 
@@ -97,6 +111,14 @@ impl Kernel for MeasureKernel {
             [dates.len(), keys.len(), values.len(), highs.len()] == [rows.len(); 4],
             ShapeMismatch: "measurement columns are not as long as their rows"
         );
+        if let Some((_, counts)) = &mut self.unconvertible {
+            let unconvertible = &self.rules.unconvertible;
+            for (key, &row) in keys.values_iter().zip(rows) {
+                if unconvertible.get(*key as usize).copied().unwrap_or(false) {
+                    counts[row as usize] += 1;
+                }
+            }
+        }
         for (i, &row) in rows.iter().enumerate() {
             let Some(measures) = keys
                 .get(i)
@@ -129,7 +151,11 @@ impl Kernel for MeasureKernel {
     }
 
     fn finish(self: Box<Self>) -> Vec<Column> {
-        self.atoms.finish()
+        let mut columns = self.atoms.finish();
+        if let Some((name, counts)) = self.unconvertible {
+            columns.push(UInt32Chunked::from_vec(name.into(), counts).into_column());
+        }
+        columns
     }
 }
 
