@@ -266,7 +266,10 @@ fn evaluate(
     // Sorted by `person_id`: columns reduced by patient row keep its order, so the patient frame
     // needs no sort of its own.
     let inputs = tables.need(&[Table::Diagnosis])?;
-    let (core_frame, patient_rows) = patient_core(inputs, definition, as_of)?;
+    let (mut core_frame, patient_rows) = patient_core(inputs, definition, as_of)?;
+    // One chunk per column, once: each record table gathers the patients' columns beside its
+    // records (`PatientRows::attach`), which rechunked the core's strings once per table.
+    core_frame.rechunk_mut();
 
     let mut compiler = Compiler::new(definition);
     let none = Context { drug: None };
