@@ -215,7 +215,11 @@ impl Kernel for VariantKernel {
     }
 
     fn fold(&mut self, rows: &[IdxSize], morsel: &DataFrame) -> PolarsResult<()> {
-        let text = |name: &str| input(morsel, name, &DataType::String);
+        // Text columns as they come, chunk by chunk: rechunking string views copies them and
+        // sums their lengths, and the keys below are computed per chunk anyway.
+        let text = |name: &str| -> PolarsResult<Series> {
+            (morsel.column(name)?.as_materialized_series()).cast(&DataType::String)
+        };
         let (test_ids, genes, classes, alterations) = (
             text("test_id")?,
             text("gene")?,
@@ -224,7 +228,7 @@ impl Kernel for VariantKernel {
         );
         let values = input(morsel, "value", &DataType::Float64)?;
         let values = values.f64()?.downcast_as_array();
-        let test_ids = test_ids.str()?.downcast_as_array();
+        let test_ids = test_ids.str()?;
         polars_ensure!(
             [test_ids.len(), genes.len(), classes.len(), alterations.len(), values.len()]
                 == [rows.len(); 5],
@@ -246,7 +250,8 @@ impl Kernel for VariantKernel {
             })
         });
         let tests = Arc::clone(&self.tests);
-        for (i, test) in tests.rows(test_ids).enumerate() {
+        let found = test_ids.downcast_iter().flat_map(|ids| tests.rows(ids));
+        for (i, test) in found.enumerate() {
             // A variant counts where its test is in the table and was reported by the index
             // date.
             let Some(test) = test else { continue };
