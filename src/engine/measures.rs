@@ -309,6 +309,7 @@ impl Arrays<'_> {
 
 /// A record's `value` under `rule` (a rule of the measure), before the domain check: its upper
 /// limit of normal `range_high` and, for eGFR only, its patient's sex and age are read.
+#[inline(always)]
 fn converted<'a>(
     rule: Rule,
     value: f64,
@@ -330,6 +331,7 @@ fn converted<'a>(
 }
 
 /// Float order as polars compares: NaN is greater than every number (and equal to itself).
+#[inline(always)]
 pub(crate) fn greater(a: f64, b: f64) -> bool {
     if a.is_nan() {
         !b.is_nan()
@@ -338,11 +340,13 @@ pub(crate) fn greater(a: f64, b: f64) -> bool {
     }
 }
 
+#[inline(always)]
 pub(crate) fn less(a: f64, b: f64) -> bool {
     greater(b, a)
 }
 
 /// `value >= 0`, and within the measure's domain if it has one (polars' float order).
+#[inline(always)]
 fn valid(value: f64, domain: Option<(f64, f64)>) -> bool {
     let at_least = |low: f64| !less(value, low);
     at_least(0.0) && domain.is_none_or(|(low, high)| at_least(low) && !greater(value, high))

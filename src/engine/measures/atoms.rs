@@ -132,7 +132,7 @@ impl Kernel for MeasureKernel {
             else {
                 continue;
             };
-            let sex_age = self.sex_age[row];
+            let sex_age = &self.sex_age;
             for &(m, rule) in measures {
                 // An eGFR is two powers: not computed for a record that could change none of
                 // the measure's slots. Any other value costs less than that test (about 70
@@ -140,9 +140,10 @@ impl Kernel for MeasureKernel {
                 if matches!(rule, Rule::Egfr { .. }) && self.atoms.settled(row, (date, idx), m) {
                     continue;
                 }
-                let value = converted(rule, value, highs.get(i), || sex_age)
-                    .filter(|&v| valid(v, self.rules.domains[m]));
-                if let Some(value) = value {
+                let Some(value) = converted(rule, value, highs.get(i), || sex_age[row]) else {
+                    continue;
+                };
+                if valid(value, self.rules.domains[m]) {
                     self.atoms.fold(row, (date, idx), m, Value::Number(value));
                 }
             }
