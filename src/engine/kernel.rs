@@ -187,8 +187,9 @@ enum Slot {
 
 /// The atoms of one kernel with their slots, and each patient's index date.
 pub(crate) struct AtomSlots {
-    atoms: Vec<(String, RecordAtom)>,
-    slots: Vec<Slot>,
+    names: Vec<String>,
+    /// Each atom beside its slots: one index per atom a record tests.
+    atoms: Vec<(RecordAtom, Slot)>,
     /// Per source, its atoms (positions in `atoms`).
     of_source: Vec<Vec<usize>>,
     idx: Vec<Option<i32>>,
@@ -213,16 +214,19 @@ impl AtomSlots {
                     .collect()
             })
             .collect();
-        let slots = atoms
-            .iter()
-            .map(|(_, atom)| match atom.test {
-                Test::Any => Slot::Any(Slots::new(core.height(), Reduce::Max)),
-                Test::Latest { .. } => Slot::Latest(Slots::new(core.height(), Reduce::Max)),
+        let (names, atoms) = atoms
+            .into_iter()
+            .map(|(name, atom)| {
+                let slot = match atom.test {
+                    Test::Any => Slot::Any(Slots::new(core.height(), Reduce::Max)),
+                    Test::Latest { .. } => Slot::Latest(Slots::new(core.height(), Reduce::Max)),
+                };
+                (name, (atom, slot))
             })
-            .collect();
+            .unzip();
         Ok(AtomSlots {
+            names,
             atoms,
-            slots,
             of_source,
             idx,
         })
@@ -248,9 +252,9 @@ impl AtomSlots {
     #[inline(always)]
     pub(crate) fn settled(&self, row: usize, (date, idx): (i32, i32), source: usize) -> bool {
         self.of_source[source].iter().all(|&a| {
-            let atom = &self.atoms[a].1;
+            let (atom, slot) = &self.atoms[a];
             !atom.in_window(date, idx)
-                || match &self.slots[a] {
+                || match slot {
                     // An `any` atom's result is its code, 2.
                     Slot::Any(slots) => slots.at_least(row, atom.largest(date) as i8),
                     Slot::Latest(slots) => slots.at_least(row, atom.largest(date)),
@@ -269,10 +273,11 @@ impl AtomSlots {
         value: Value,
     ) {
         for &a in &self.of_source[source] {
-            let Some(result) = self.atoms[a].1.of(date, idx, value) else {
+            let (atom, slot) = &mut self.atoms[a];
+            let Some(result) = atom.of(date, idx, value) else {
                 continue;
             };
-            match &mut self.slots[a] {
+            match slot {
                 // An `any` atom's result is its code, 2.
                 Slot::Any(slots) => slots.max(row, result as i8),
                 Slot::Latest(slots) => slots.max(row, result),
@@ -282,10 +287,10 @@ impl AtomSlots {
 
     /// One column per atom, aligned with the core's rows: null where no record counted.
     pub(crate) fn finish(self) -> Vec<Column> {
-        self.atoms
+        self.names
             .iter()
-            .zip(self.slots)
-            .map(|((name, _), slot)| {
+            .zip(self.atoms)
+            .map(|(name, (_, slot))| {
                 match slot {
                     Slot::Any(slots) => slots.finish::<Int8Type>(name),
                     Slot::Latest(slots) => slots.finish::<Int32Type>(name),
