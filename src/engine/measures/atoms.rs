@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
+use polars_arrow::bitmap::Bitmap;
 
 use super::{converted, valid, MeasureRules, Rule, MEASURE_KEY};
 use crate::engine::kernel::{input, AtomSlots, Kernel, RecordAtom, Value};
@@ -119,19 +120,30 @@ impl Kernel for MeasureKernel {
                 }
             }
         }
+        // The records with a key, a date and a value, as one bitmap (None: all of them): one
+        // bit read a record instead of one per column.
+        let complete = [keys.validity(), dates.validity(), values.validity()]
+            .into_iter()
+            .flatten()
+            .fold(None, |all: Option<Bitmap>, v| {
+                Some(all.map_or_else(|| v.clone(), |all| &all & v))
+            });
+        let (keys, dates, values) = (keys.values(), dates.values(), values.values());
         for (i, &row) in rows.iter().enumerate() {
-            let Some(measures) = keys
-                .get(i)
-                .and_then(|key| self.measures_of_key.get(key as usize))
-            else {
+            if complete
+                .as_ref()
+                .is_some_and(|complete| !complete.get_bit(i))
+            {
+                continue;
+            }
+            let Some(measures) = self.measures_of_key.get(keys[i] as usize) else {
                 continue;
             };
             let row = row as usize;
-            let (Some(date), Some(idx), Some(value)) =
-                (dates.get(i), self.atoms.idx(row), values.get(i))
-            else {
+            let Some(idx) = self.atoms.idx(row) else {
                 continue;
             };
+            let (date, value) = (dates[i], values[i]);
             let sex_age = &self.sex_age;
             for &(m, rule) in measures {
                 // An eGFR is two powers: not computed for a record that could change none of
