@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
+use polars_arrow::bitmap::Bitmap;
 
 use super::cohorts::TestLookup;
 use super::compile::{Reduce, DATE_OFFSET};
@@ -310,6 +311,14 @@ pub(crate) trait Kernel: Send {
     fn fold(&mut self, rows: &[IdxSize], morsel: &DataFrame) -> PolarsResult<()>;
     /// One column per atom, aligned with the core's rows.
     fn finish(self: Box<Self>) -> Vec<Column>;
+}
+
+/// The rows valid in every one of `validities` (None: a column without nulls), as one bitmap;
+/// None where every row is. A kernel reads one bit a record instead of one per column.
+pub(crate) fn all_valid(validities: &[Option<&Bitmap>]) -> Option<Bitmap> {
+    (validities.iter().flatten()).fold(None, |all: Option<Bitmap>, &valid| {
+        Some(all.map_or_else(|| valid.clone(), |all| &all & valid))
+    })
 }
 
 /// Column `name` of `morsel` as one chunk of `dtype`.

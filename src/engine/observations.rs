@@ -8,7 +8,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use polars::prelude::*;
 
-use super::kernel::{input, AtomSlots, Kernel, RecordAtom, Value};
+use super::kernel::{all_valid, input, AtomSlots, Kernel, RecordAtom, Value};
 use super::measures::{greater, index, less};
 use crate::definition::model::{Definition, ValueKind};
 use crate::extract::distinct::map_distinct;
@@ -202,17 +202,23 @@ impl Kernel for ObservationKernel {
             [dates.len(), keys.len(), numbers.len(), texts.len()] == [rows.len(); 4],
             ShapeMismatch: "observation columns are not as long as their rows"
         );
+        let complete = all_valid(&[keys.validity(), dates.validity()]);
+        let (keys, dates) = (keys.values(), dates.values());
         for (i, &row) in rows.iter().enumerate() {
-            let Some(observations) = keys
-                .get(i)
-                .and_then(|key| self.observations_of_key.get(key as usize))
-            else {
+            if complete
+                .as_ref()
+                .is_some_and(|complete| !complete.get_bit(i))
+            {
+                continue;
+            }
+            let Some(observations) = self.observations_of_key.get(keys[i] as usize) else {
                 continue;
             };
             let row = row as usize;
-            let (Some(date), Some(idx)) = (dates.get(i), self.atoms.idx(row)) else {
+            let Some(idx) = self.atoms.idx(row) else {
                 continue;
             };
+            let date = dates[i];
             let (number, text) = (numbers.get(i), texts.get(i).unwrap_or(NO_TEXT));
             for &o in observations {
                 if let Some(value) = self.rules.value(o, number, text) {

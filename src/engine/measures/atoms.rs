@@ -5,10 +5,9 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
-use polars_arrow::bitmap::Bitmap;
 
 use super::{converted, valid, MeasureRules, Rule, MEASURE_KEY};
-use crate::engine::kernel::{input, AtomSlots, Kernel, RecordAtom, Value};
+use crate::engine::kernel::{all_valid, input, AtomSlots, Kernel, RecordAtom, Value};
 
 /// A patient's sex and age, for eGFR; None where either is missing.
 type SexAge = Option<(&'static str, i32)>;
@@ -120,14 +119,7 @@ impl Kernel for MeasureKernel {
                 }
             }
         }
-        // The records with a key, a date and a value, as one bitmap (None: all of them): one
-        // bit read a record instead of one per column.
-        let complete = [keys.validity(), dates.validity(), values.validity()]
-            .into_iter()
-            .flatten()
-            .fold(None, |all: Option<Bitmap>, v| {
-                Some(all.map_or_else(|| v.clone(), |all| &all & v))
-            });
+        let complete = all_valid(&[keys.validity(), dates.validity(), values.validity()]);
         let (keys, dates, values) = (keys.values(), dates.values(), values.values());
         for (i, &row) in rows.iter().enumerate() {
             if complete
