@@ -39,10 +39,12 @@ struct Bits {
 }
 
 /// A bitmap's bytes from its first row: its own where it starts on a byte, else packed again.
+/// (`as_slice` gives the bytes from the one holding the first bit, and that bit's offset in
+/// it, below 8.)
 fn aligned(bitmap: &Bitmap) -> Vec<u8> {
     let (bytes, offset, len) = bitmap.as_slice();
-    match offset % 8 {
-        0 => bytes[offset / 8..][..len.div_ceil(8)].to_vec(),
+    match offset {
+        0 => bytes[..len.div_ceil(8)].to_vec(),
         _ => packed(&bitmap.iter().collect::<Vec<bool>>())
             .as_slice()
             .0
@@ -184,9 +186,10 @@ mod tests {
     }
 
     /// Every combination of the parts (each true, false or null), with each missing rule and
-    /// with and without applicability, against codes worked out from the protocol's rules:
-    /// not applicable where applicability is false; else pass or fail where the rule is known;
-    /// else the missing rule's code (pass-unless: unknown unless its condition is false).
+    /// with and without applicability, whole and sliced (bitmaps starting inside a byte),
+    /// against codes worked out from the protocol's rules: not applicable where applicability
+    /// is false; else pass or fail where the rule is known; else the missing rule's code
+    /// (pass-unless: unknown unless its condition is false).
     #[test]
     fn codes_agree_with_the_rules_and_the_expression() {
         let values = [Some(true), Some(false), None];
@@ -238,6 +241,14 @@ mod tests {
                 let codes = parts.codes(&columns, "c").unwrap();
                 let codes: Vec<u8> = codes.u8().unwrap().into_no_null_iter().collect();
                 assert_eq!(codes, want, "{missing:?}, applies {with_applies}");
+                // The same rows from the fourth on: bitmaps that start inside a byte.
+                let sliced = parts.codes(&columns.slice(3, columns.height() - 3), "c");
+                let sliced: Vec<u8> = sliced.unwrap().u8().unwrap().into_no_null_iter().collect();
+                assert_eq!(
+                    sliced,
+                    want[3..],
+                    "sliced: {missing:?}, applies {with_applies}"
+                );
                 let by_polars = frame
                     .clone()
                     .lazy()
