@@ -134,7 +134,7 @@ fn benches(c: &mut Criterion) {
         .iter()
         .zip(&coded.words)
         .filter_map(|(column, words)| {
-            let words = (*words)?;
+            let words: &[&str] = words.as_ref()?;
             let codes = column.u8().expect("codes").downcast_as_array().clone();
             let type_ = ParquetType::from_physical(column.name().clone(), PhysicalType::ByteArray);
             Some((codes, words, type_))

@@ -83,7 +83,7 @@ impl ParquetSink {
     /// the same as for the frame of words: Utf8 columns; the other columns are written as polars
     /// writes them. A word column's statistics are those of its dictionary (every word): bounds
     /// of its values, as Parquet requires, if not the tightest.
-    fn write_coded(&mut self, coded: &engine::Coded) -> Result<(), Failure> {
+    fn write_coded(&mut self, coded: &engine::Coded<'_>) -> Result<(), Failure> {
         let frame = &coded.frame;
         let mut schema = frame.schema().as_ref().clone();
         for ((_, dtype), words) in schema.iter_mut().zip(&coded.words) {
@@ -231,10 +231,12 @@ impl<'a> PatientWriter<'a> {
 /// `restricted/masks.parquet`: the unsuppressed mask table (millions of rows at 10 M patients).
 pub fn write_masks(folder: &Path, masks: &MaskTable) -> Result<(), Failure> {
     let mut sink = ParquetSink::create(restricted_dir(folder)?.join("masks.parquet"))?;
+    let frames = engine::MaskFrames::new(masks);
     let mut start = 0;
     loop {
-        let coded =
-            engine::restricted_masks(masks, start..start + ROWS).map_err(Failure::runtime)?;
+        let coded = frames
+            .slice(start..start + ROWS)
+            .map_err(Failure::runtime)?;
         sink.write_coded(&coded)?;
         start += ROWS;
         if start >= masks.rows.len() {
@@ -249,6 +251,7 @@ mod tests {
     use super::*;
     use crate::engine::{Coded, OUTCOME_WORDS, STATUS_WORDS};
     use arrow::array::{Array, StringArray};
+    use std::borrow::Cow;
 
     /// Word columns written from their codes read back, by arrow-rs, as the words: 13 rows (not
     /// a whole number of 8-row groups), a column without nulls, one with nulls at rows 0, 7, 8
@@ -273,9 +276,9 @@ mod tests {
         .unwrap();
         let words = vec![
             None,
-            Some(&OUTCOME_WORDS[..]),
-            Some(&STATUS_WORDS[..]),
-            Some(&STATUS_WORDS[..]),
+            Some(Cow::Borrowed(&OUTCOME_WORDS[..])),
+            Some(Cow::Borrowed(&STATUS_WORDS[..])),
+            Some(Cow::Borrowed(&STATUS_WORDS[..])),
         ];
         let mut sink = ParquetSink::create(path.clone()).unwrap();
         let whole = Coded {
@@ -347,7 +350,7 @@ mod tests {
         let frame = DataFrame::new(2, vec![Column::new("status".into(), vec![0u8, 3])]).unwrap();
         let coded = Coded {
             frame,
-            words: vec![Some(&STATUS_WORDS[..])],
+            words: vec![Some(Cow::Borrowed(&STATUS_WORDS[..]))],
         };
         let mut sink = ParquetSink::create(path).unwrap();
         let error = sink.write_coded(&coded).unwrap_err().message;

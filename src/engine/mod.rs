@@ -28,7 +28,7 @@ pub use count::{count, MaskCounter};
 pub use evaluate::{patient_outcomes, patient_outcomes_checked, Evaluation};
 pub use inputs::Inputs;
 pub use restricted::{
-    masks as restricted_masks, patients as restricted_patients, Coded, OUTCOME_WORDS, STATUS_WORDS,
+    patients as restricted_patients, Coded, MaskFrames, OUTCOME_WORDS, STATUS_WORDS,
 };
 
 use polars::prelude::PolarsError;
