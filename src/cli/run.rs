@@ -106,6 +106,18 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
 
     let stage = progress.stage("reading and validating the extract");
     let extract = Extract::open(&args.data).map_err(Failure::runtime)?;
+    // The manifest's hashes of the inputs, computed on a thread of their own while the extract is
+    // validated and the criteria evaluated: after the last partition they took 0.56 s of the
+    // reports' 1.6 s at 10 M patients.
+    let hashing = {
+        let paths: Vec<PathBuf> = extract.files().into_iter().map(|f| f.path).collect();
+        std::thread::spawn(move || {
+            paths
+                .iter()
+                .map(|path| report::InputFile::of(path))
+                .collect::<Result<Vec<_>, _>>()
+        })
+    };
     // Value-by-value findings are left to evaluation where it can count them on the rows it
     // reads anyway (`Validation::deferred`).
     let Validation {
@@ -239,8 +251,11 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     let (reports, masks_written) = rayon::join(
         || {
             let mut manifest = Manifest::new(&definition, &run);
-            for file in extract.files() {
-                manifest.add_input(&file.path).map_err(Failure::runtime)?;
+            let inputs = hashing
+                .join()
+                .map_err(|_| Failure::runtime("hashing the input files failed unexpectedly"))?;
+            for file in inputs.map_err(Failure::runtime)? {
+                manifest.add_input_file(file);
             }
             for table in Table::ALL {
                 manifest.add_input_rows(table.name(), extract.rows(table));

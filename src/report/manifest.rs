@@ -51,6 +51,23 @@ pub struct InputFile {
     pub blake3: String,
 }
 
+impl InputFile {
+    /// The file at `path`: its size and content hash (streamed; any size).
+    pub fn of(path: &Path) -> Result<InputFile, ReportError> {
+        let bytes = std::fs::metadata(path)
+            .map_err(|source| ReportError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .len();
+        Ok(InputFile {
+            path: path.display().to_string(),
+            bytes,
+            blake3: hash_file(path)?,
+        })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct TableRows {
     pub table: String,
@@ -98,20 +115,14 @@ impl Manifest {
 
     /// Records an input file: its size and content hash (streamed; any size).
     pub fn add_input(&mut self, path: &Path) -> Result<(), ReportError> {
-        let bytes = std::fs::metadata(path)
-            .map_err(|source| ReportError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?
-            .len();
-        let hash = hash_file(path)?;
-        self.inputs.push(InputFile {
-            path: path.display().to_string(),
-            bytes,
-            blake3: hash,
-        });
-        self.inputs.sort_by(|a, b| a.path.cmp(&b.path));
+        self.add_input_file(InputFile::of(path)?);
         Ok(())
+    }
+
+    /// Records an input file already measured and hashed ([`InputFile::of`]).
+    pub fn add_input_file(&mut self, file: InputFile) {
+        self.inputs.push(file);
+        self.inputs.sort_by(|a, b| a.path.cmp(&b.path));
     }
 
     /// Records the row count of an input table.
@@ -140,8 +151,9 @@ impl Manifest {
     }
 }
 
-/// Bytes read and hashed at a time: bounded memory for any size, and large enough that each
-/// read is hashed on every core (blake3 splits a buffer into 1 KiB chunks hashed as a tree).
+/// Bytes read and hashed at a time: bounded memory for any size, and large enough that blake3
+/// hashes many of a buffer's 1 KiB chunks at once (SIMD lanes). One thread: a run hashes its
+/// inputs on a thread of its own beside evaluation (`cli::run`), not on the cores evaluating.
 const HASH_BUFFER: usize = 8 << 20;
 
 /// The blake3 hash of a file's bytes, hex, read in [`HASH_BUFFER`] pieces.
@@ -158,7 +170,7 @@ pub fn hash_file(path: &Path) -> Result<String, ReportError> {
         if n == 0 {
             break;
         }
-        hasher.update_rayon(&buffer[..n]);
+        hasher.update(&buffer[..n]);
     }
     Ok(hasher.finalize().to_hex().to_string())
 }

@@ -26,7 +26,7 @@ pub use attrition::{attrition, AttritionCounts};
 pub use build::build;
 pub use diff::diff;
 pub use disclosure::{Disclosure, Published};
-pub use manifest::{hash_file, Manifest};
+pub use manifest::{hash_file, InputFile, Manifest};
 pub use output::OutputFolder;
 
 use crate::definition::model::Definition;
