@@ -167,6 +167,26 @@ impl Outcomes {
     pub fn status(&self) -> Status {
         Status::of(self.iter())
     }
+
+    /// How many outcomes fail (code 01), counted a word at a time.
+    pub fn fails(&self) -> u32 {
+        self.count(|low, high| low & !high)
+    }
+
+    /// How many outcomes do not pass: fail (01) or unknown (10), counted a word at a time.
+    pub fn not_passing(&self) -> u32 {
+        self.count(|low, high| low ^ high)
+    }
+
+    /// The set bits of `pick` over every word's low and high code bits, each in the low bit of
+    /// its pair. The bits past the last outcome are zero (a pass), so they never count.
+    fn count(&self, pick: impl Fn(u64, u64) -> u64) -> u32 {
+        const LOW_BITS: u64 = 0x5555_5555_5555_5555;
+        self.words
+            .iter()
+            .map(|word| pick(word & LOW_BITS, (word >> 1) & LOW_BITS).count_ones())
+            .sum()
+    }
 }
 
 /// The stratum of a patient. A value the extract does not record is `not recorded`.
@@ -256,6 +276,29 @@ mod tests {
         assert_eq!(packed.iter().collect::<Vec<_>>(), all);
         let again = Outcomes::from_words(packed.words().to_vec(), 70).unwrap();
         assert_eq!(again, packed);
+    }
+
+    /// Fails and outcomes not passing, counted by hand: the four outcomes in one word, and 70
+    /// outcomes over three words whose counts are worked out from their period.
+    #[test]
+    fn fails_and_not_passing_counted_by_word() {
+        use Outcome::*;
+        let four = Outcomes::from_slice(&[Pass, Fail, Unknown, NotApplicable]);
+        assert_eq!((four.fails(), four.not_passing()), (1, 2));
+        assert_eq!(Outcomes::from_slice(&[]).fails(), 0);
+        let fails_only = Outcomes::from_slice(&[Fail; 33]);
+        assert_eq!((fails_only.fails(), fails_only.not_passing()), (33, 33));
+        let unknown_only = Outcomes::from_slice(&[Unknown; 40]);
+        assert_eq!((unknown_only.fails(), unknown_only.not_passing()), (0, 40));
+        let passing = Outcomes::from_slice(&[NotApplicable; 64]);
+        assert_eq!((passing.fails(), passing.not_passing()), (0, 0));
+        // Outcome i is ALL[(7i + 3) % 4]: (3, 2, 1, 0) repeating, so NotApplicable, Unknown,
+        // Fail, Pass. 70 outcomes: 17 full periods and NotApplicable, Unknown: 17 fails and
+        // 17 + 18 not passing.
+        let all: Vec<Outcome> = (0..70).map(|i| Outcome::ALL[(i * 7 + 3) % 4]).collect();
+        assert_eq!(&all[..4], [NotApplicable, Unknown, Fail, Pass]);
+        let packed = Outcomes::from_slice(&all);
+        assert_eq!((packed.fails(), packed.not_passing()), (17, 35));
     }
 
     #[test]

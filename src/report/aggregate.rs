@@ -1,19 +1,20 @@
-//! From the mask table to true (unsuppressed) counts: decoded rows, the headline statuses, and a
-//! shape check so that no later step can index past a row's outcomes. Nothing here is published
-//! directly; every count goes through the disclosure ledger first.
+//! From the mask table to true (unsuppressed) counts: its rows with their fails and outcomes not
+//! passing counted, the headline statuses, and a shape check so that no later step can index
+//! past a row's outcomes. Nothing here is published directly; every count goes through the
+//! disclosure ledger first.
 
 use rayon::prelude::*;
 
-use crate::engine::mask::{MaskTable, Outcome, Status, Stratum};
+use crate::engine::mask::{MaskTable, Outcomes, Status, Stratum};
 
 use super::ReportError;
 
-/// One decoded mask row, with what every aggregate asks of it counted once: its failing and its
+/// One mask row, with what every aggregate asks of it counted once: its failing and its
 /// not passing outcomes (the status, sole exclusions and gain if relaxed follow from them, so no
 /// aggregate walks a row's outcomes twice).
 #[derive(Debug, Clone)]
 pub struct Row<'a> {
-    pub outcomes: Vec<Outcome>,
+    pub outcomes: &'a Outcomes,
     pub stratum: &'a Stratum,
     /// Index of `stratum` in the mask table's strata.
     pub stratum_index: usize,
@@ -62,7 +63,7 @@ pub fn check_shape(masks: &MaskTable) -> Result<(), ReportError> {
     Ok(())
 }
 
-/// Rows of the population (one per patient combination), decoded. Call after [`check_shape`].
+/// Rows of the population (one per patient combination). Call after [`check_shape`].
 pub fn population(masks: &MaskTable) -> Vec<Row<'_>> {
     decode(masks, None)
 }
@@ -78,15 +79,13 @@ fn decode(masks: &MaskTable, cohort: Option<usize>) -> Vec<Row<'_>> {
         .par_iter()
         .filter(|r| r.cohort == cohort)
         .filter_map(|r| {
-            let outcomes: Vec<Outcome> = r.outcomes.iter().collect();
-            let count = |pred: fn(&Outcome) -> bool| outcomes.iter().filter(|o| pred(o)).count();
             Some(Row {
                 stratum: masks.strata.get(r.stratum)?,
                 stratum_index: r.stratum,
                 patients: r.patients,
-                fails: count(|o| *o == Outcome::Fail) as u32,
-                not_passing: count(|o| !o.passes()) as u32,
-                outcomes,
+                fails: r.outcomes.fails(),
+                not_passing: r.outcomes.not_passing(),
+                outcomes: &r.outcomes,
             })
         })
         .collect()

@@ -41,7 +41,7 @@ pub(crate) fn waterfall(rows: &[Row], order: &[usize]) -> Vec<AttritionCounts> {
         let first = |pred: fn(Outcome) -> bool| {
             order
                 .iter()
-                .position(|c| pred(row.outcomes[*c]))
+                .position(|c| pred(row.outcomes.get(*c)))
                 .unwrap_or(steps)
         };
         at[first(|o| o == Outcome::Fail)][0] += row.patients;

@@ -29,14 +29,14 @@ pub struct CriterionCounts {
 pub fn counts(rows: &[Row], criteria: usize) -> Vec<CriterionCounts> {
     let add = |mut counts: Vec<CriterionCounts>, row: &Row| {
         let n = row.patients;
-        for (k, own) in counts.iter_mut().zip(&row.outcomes) {
+        for (k, own) in counts.iter_mut().zip(row.outcomes.iter()) {
             match own {
                 Outcome::Pass => k.pass += n,
                 Outcome::Fail => k.fail += n,
                 Outcome::Unknown => k.unknown += n,
                 Outcome::NotApplicable => k.not_applicable += n,
             }
-            if *own == Outcome::Fail && row.fails == 1 {
+            if own == Outcome::Fail && row.fails == 1 {
                 k.sole_exclusions += n;
             }
             if !own.passes() && row.not_passing == 1 {
@@ -64,7 +64,7 @@ pub fn fails_per_column(rows: &[Row], columns: usize) -> Vec<u64> {
     let mut fails = vec![0; columns];
     for row in rows {
         for (i, o) in row.outcomes.iter().enumerate().take(columns) {
-            if *o == Outcome::Fail {
+            if o == Outcome::Fail {
                 fails[i] += row.patients;
             }
         }
