@@ -5,7 +5,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::mask::{MaskTable, Outcomes, Status, Stratum};
+use crate::engine::mask::{MaskRow, MaskTable, Outcomes, Status, Stratum};
 
 use super::ReportError;
 
@@ -68,9 +68,17 @@ pub fn population(masks: &MaskTable) -> Vec<Row<'_>> {
     decode(masks, None)
 }
 
-/// Rows of patients matched to cohort `c`, with general then cohort criteria.
-pub fn cohort(masks: &MaskTable, c: usize) -> Vec<Row<'_>> {
-    decode(masks, Some(c))
+/// Per cohort, the rows of patients matched to it, with general then cohort criteria: one pass
+/// over the table for every cohort, not one per cohort.
+pub fn cohorts(masks: &MaskTable) -> Vec<Vec<Row<'_>>> {
+    let mut cohorts: Vec<Vec<Row>> = vec![Vec::new(); masks.cohorts.len()];
+    for mask_row in &masks.rows {
+        let Some(rows) = mask_row.cohort.and_then(|c| cohorts.get_mut(c)) else {
+            continue;
+        };
+        rows.extend(row(masks, mask_row));
+    }
+    cohorts
 }
 
 fn decode(masks: &MaskTable, cohort: Option<usize>) -> Vec<Row<'_>> {
@@ -78,17 +86,21 @@ fn decode(masks: &MaskTable, cohort: Option<usize>) -> Vec<Row<'_>> {
         .rows
         .par_iter()
         .filter(|r| r.cohort == cohort)
-        .filter_map(|r| {
-            Some(Row {
-                stratum: masks.strata.get(r.stratum)?,
-                stratum_index: r.stratum,
-                patients: r.patients,
-                fails: r.outcomes.fails(),
-                not_passing: r.outcomes.not_passing(),
-                outcomes: &r.outcomes,
-            })
-        })
+        .filter_map(|r| row(masks, r))
         .collect()
+}
+
+/// The mask row `r` with its counts; None where its stratum is not in the table ([`check_shape`]
+/// rules that out).
+fn row<'a>(masks: &'a MaskTable, r: &'a MaskRow) -> Option<Row<'a>> {
+    Some(Row {
+        stratum: masks.strata.get(r.stratum)?,
+        stratum_index: r.stratum,
+        patients: r.patients,
+        fails: r.outcomes.fails(),
+        not_passing: r.outcomes.not_passing(),
+        outcomes: &r.outcomes,
+    })
 }
 
 /// Patients by overall status.
@@ -111,4 +123,56 @@ pub fn headline(rows: &[Row]) -> Headline {
         }
     }
     h
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::mask::{CohortColumns, Outcome, Outcomes};
+
+    /// Rows of two cohorts and the population, in no order: each cohort gets its own rows, in
+    /// table order, with their counts; the population rows go to no cohort.
+    #[test]
+    fn cohort_rows_grouped_in_one_pass() {
+        use Outcome::*;
+        let stratum = Stratum {
+            region: "North".into(),
+            site: "H1".into(),
+            tumour_group: "lung".into(),
+            sex: "F".into(),
+            age_band: "60-69".into(),
+        };
+        let row = |cohort: Option<usize>, outcomes: &[Outcome], patients: u64| MaskRow {
+            cohort,
+            stratum: 0,
+            outcomes: Outcomes::from_slice(outcomes),
+            patients,
+        };
+        let cohort = |id: &str| CohortColumns {
+            id: id.into(),
+            criteria: vec!["C1".into()],
+        };
+        let masks = MaskTable {
+            criteria: vec!["I1".into()],
+            cohorts: vec![cohort("A"), cohort("B")],
+            strata: vec![stratum],
+            rows: vec![
+                row(Some(1), &[Pass, Fail], 4),
+                row(None, &[Unknown], 9),
+                row(Some(0), &[Unknown, Fail], 2),
+                row(Some(1), &[Pass, NotApplicable], 7),
+            ],
+        };
+        let grouped = cohorts(&masks);
+        let summary = |rows: &[Row]| -> Vec<(u64, u32, u32)> {
+            rows.iter()
+                .map(|r| (r.patients, r.fails, r.not_passing))
+                .collect()
+        };
+        assert_eq!(grouped.len(), 2);
+        assert_eq!(summary(&grouped[0]), [(2, 1, 2)]);
+        assert_eq!(summary(&grouped[1]), [(4, 1, 1), (7, 0, 0)]);
+        assert_eq!(grouped[1][0].outcomes.get(1), Fail);
+        assert_eq!(summary(&population(&masks)), [(9, 0, 1)]);
+    }
 }

@@ -4,7 +4,7 @@
 
 use std::time::Instant;
 
-use super::aggregate::{self, Row};
+use super::aggregate;
 use super::cohorts::{self, Known, Months, Reachable};
 use super::disclosure::{CellId, Disclosure, Ledger, Published};
 use super::tables::{
@@ -108,8 +108,7 @@ pub fn build(input: &ReportInput) -> Result<Reports, ReportError> {
     // Cohorts: matched, eligible, possibly eligible; ineligible is not published, but it is their
     // complement, so the ledger protects it as well.
     let mut cohort_counts = Vec::with_capacity(masks.cohorts.len());
-    for (c, columns) in masks.cohorts.iter().enumerate() {
-        let crow: Vec<Row> = aggregate::cohort(masks, c);
+    for (columns, crow) in masks.cohorts.iter().zip(aggregate::cohorts(masks)) {
         let k = cohorts::counts(&crow, n + columns.criteria.len());
         let label = |col: &str| format!("cohorts.csv: {}, {col}", columns.id);
         let cells = [
