@@ -239,7 +239,7 @@ impl Tables<'_> {
             };
             if !self.read.contains(&table) {
                 let rows = self.inputs.read_into_memory(table, &check.columns())?;
-                self.findings.add(&check.count(rows.lazy())?);
+                self.findings.add(&check.count_in_memory(&rows)?);
                 self.read.push(table);
             }
         }
