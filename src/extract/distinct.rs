@@ -62,10 +62,52 @@ fn map_array<T: Copy + Default>(
             }
         }
         Some(validity) => {
-            for i in validity.true_idx_iter() {
-                rows[i] = distinct.value(i, views[i].as_u128());
+            // Sixty-four rows at a time: a block of valid rows (most of a column with a few
+            // nulls) runs as the loop above, a block of nulls is skipped, and only a mixed one
+            // tests its rows' bits.
+            let mut blocks = validity.chunks::<u64>();
+            let mut start = 0;
+            for bits in blocks.by_ref() {
+                map_block(
+                    &mut distinct,
+                    bits,
+                    start,
+                    &mut rows[start..start + 64],
+                    views,
+                );
+                start += 64;
             }
+            let last = blocks.remainder();
+            map_block(&mut distinct, last, start, &mut rows[start..], views);
         }
+    }
+}
+
+/// The results of up to 64 rows from `start`, valid where their bit of `bits` is set (bit 0 is
+/// row `start`); null rows keep the result already written for them.
+#[inline(always)]
+fn map_block<T: Copy + Default, F: FnMut(Option<&str>) -> T>(
+    distinct: &mut Distinct<'_, T, F>,
+    bits: u64,
+    start: usize,
+    rows: &mut [T],
+    views: &[View],
+) {
+    let views = &views[start..start + rows.len()];
+    if rows.len() == 64 && bits == u64::MAX {
+        for (i, (row, view)) in rows.iter_mut().zip(views).enumerate() {
+            *row = distinct.value(start + i, view.as_u128());
+        }
+        return;
+    }
+    let mut bits = bits;
+    while bits != 0 {
+        let i = bits.trailing_zeros() as usize;
+        if i >= rows.len() {
+            break;
+        }
+        rows[i] = distinct.value(start + i, views[i].as_u128());
+        bits &= bits - 1;
     }
 }
 
@@ -324,6 +366,29 @@ mod tests {
         // Once for null (up front), then per chunk of 4000 rows: the long string, and the 1500
         // odd numbers below 3000 (odd rows 1..3999 and 4001..7999 modulo 3000 each cover them).
         assert_eq!(calls_of_lengths(&texts, &rows), 1 + 2 * (1 + 1500));
+    }
+
+    /// Nulls in blocks of 64 rows: a block all valid, one all null, mixed ones, a partial last
+    /// block, and the column sliced from row 3 so that its validity starts inside a byte. Each
+    /// row's result is `f` of its own value; a null row's is `f(None)`.
+    #[test]
+    fn nulls_block_by_block() {
+        let rows: Vec<Option<String>> = (0..300)
+            .map(|i| {
+                let null = (128..192).contains(&i) || (i >= 192 && i % 5 == 0) || i == 70;
+                (!null).then(|| format!("u{}", i % 9))
+            })
+            .collect();
+        let texts = StringChunked::from_iter(rows.iter().map(|r| r.as_deref()));
+        assert_eq!(texts.chunks().len(), 1);
+        let f = |t: Option<&str>| t.map_or(-1, |t| t[1..].parse::<i32>().unwrap());
+        let expected: Vec<i32> = rows.iter().map(|r| f(r.as_deref())).collect();
+        assert_eq!(map_distinct(&texts, f), expected);
+        assert_eq!(map_distinct(&texts.slice(3, 250), f), expected[3..253]);
+        // Rows 0..64 are all valid, 128..192 all null, 195 null: spelled out at the edges.
+        assert_eq!(expected[63..65], [0, 1]);
+        assert_eq!(expected[127..129], [1, -1]);
+        assert_eq!(expected[191..196], [-1, 3, 4, 5, -1]);
     }
 
     /// Maps `texts` (a column of `rows`) to string lengths, checks each row's, and returns how
