@@ -1,9 +1,9 @@
 //! The contract's value-by-value findings: values out of domain, unknown units, orphan rows
 //! (by the person ids' bitmap) and variants' orphan test ids. [`RowChecks`] counts them for one
-//! table in one aggregate pass, over a whole table (`eligo check`, and validation where a run
-//! cannot take them over) or over each partition's rows as a run reads them into memory for
-//! evaluation ([`RowFindings`], summed over the partitions: the same counts, without decoding
-//! the table a second time).
+//! table: in one polars aggregate pass over a whole table (`eligo check`, and validation where a
+//! run cannot take them over), or straight from the columns of each partition's rows as a run
+//! reads them into memory for evaluation ([`RowFindings`], summed over the partitions: the same
+//! counts, without decoding the table a second time). Each check's rule gives both.
 
 use std::sync::Arc;
 
