@@ -190,6 +190,8 @@ impl Rule {
             }
             Rule::GradeOutside => trues(&grades_outside(frame.column("code")?.str()?, values)?),
             Rule::TextOutside => trues(&texts_outside(frame.column("code")?.str()?, values.str()?)),
+            // The ids `absent` flags (a null too), counted without building its Boolean column:
+            // counting `DenseIds::absent`'s bitmaps instead cost 0.9 % more of a run (callgrind).
             Rule::NoPerson(ids) => {
                 let series = values.as_materialized_series().cast(&DataType::Int64)?;
                 let absent = |array: &PrimitiveArray<i64>| {
