@@ -55,16 +55,11 @@ fn map_array<T: Copy + Default>(
     let mut distinct = Distinct::new(array, f);
     let views = array.views().as_slice();
     match array.validity().filter(|v| v.unset_bits() > 0) {
-        None => {
-            // Zipped, not indexed: no bounds check on the row loop.
-            for (i, (row, view)) in rows.iter_mut().zip(views).enumerate() {
-                *row = distinct.value(i, view.as_u128());
-            }
-        }
+        None => map_valid(&mut distinct, 0, rows, views),
         Some(validity) => {
             // Sixty-four rows at a time: a block of valid rows (most of a column with a few
-            // nulls) runs as the loop above, a block of nulls is skipped, and only a mixed one
-            // tests its rows' bits.
+            // nulls) runs as a column without nulls does, a block of nulls is skipped, and only
+            // a mixed one tests its rows' bits.
             let mut blocks = validity.chunks::<u64>();
             let mut start = 0;
             for bits in blocks.by_ref() {
@@ -83,6 +78,20 @@ fn map_array<T: Copy + Default>(
     }
 }
 
+/// The results of `rows`, rows `start..` of the array, every one of them valid. Zipped, not
+/// indexed: no bounds check on the row loop.
+#[inline(always)]
+fn map_valid<T: Copy + Default, F: FnMut(Option<&str>) -> T>(
+    distinct: &mut Distinct<'_, T, F>,
+    start: usize,
+    rows: &mut [T],
+    views: &[View],
+) {
+    for (i, (row, view)) in rows.iter_mut().zip(&views[start..]).enumerate() {
+        *row = distinct.value(start + i, view.as_u128());
+    }
+}
+
 /// The results of up to 64 rows from `start`, valid where their bit of `bits` is set (bit 0 is
 /// row `start`); null rows keep the result already written for them.
 #[inline(always)]
@@ -93,13 +102,10 @@ fn map_block<T: Copy + Default, F: FnMut(Option<&str>) -> T>(
     rows: &mut [T],
     views: &[View],
 ) {
-    let views = &views[start..start + rows.len()];
     if rows.len() == 64 && bits == u64::MAX {
-        for (i, (row, view)) in rows.iter_mut().zip(views).enumerate() {
-            *row = distinct.value(start + i, view.as_u128());
-        }
-        return;
+        return map_valid(distinct, start, rows, views);
     }
+    let views = &views[start..start + rows.len()];
     let mut bits = bits;
     while bits != 0 {
         let i = bits.trailing_zeros() as usize;
