@@ -303,23 +303,24 @@ impl Arrays<'_> {
     /// The record's value under `rule` (a rule of the measure), before the domain check.
     fn value(&self, rule: Rule, i: usize) -> Option<f64> {
         let patient = || Some((self.sex.get(i)?, self.age.get(i)?));
-        converted(rule, self.value.get(i)?, self.range_high.get(i), patient)
+        converted(rule, self.value.get(i)?, || self.range_high.get(i), patient)
     }
 }
 
 /// A record's `value` under `rule` (a rule of the measure), before the domain check: its upper
-/// limit of normal `range_high` and, for eGFR only, its patient's sex and age are read.
+/// limit of normal `range_high` is read for a ratio to it only, and its patient's sex and age
+/// for eGFR only.
 #[inline(always)]
 fn converted<'a>(
     rule: Rule,
     value: f64,
-    range_high: Option<f64>,
+    range_high: impl FnOnce() -> Option<f64>,
     patient: impl FnOnce() -> Option<(&'a str, i32)>,
 ) -> Option<f64> {
     match rule {
         Rule::Other | Rule::Unconvertible => None,
         Rule::Scale(factor) => Some(value * factor),
-        Rule::RatioToUln { factor, fallback } => Some(match range_high {
+        Rule::RatioToUln { factor, fallback } => Some(match range_high() {
             Some(high) if greater(high, 0.0) => value / high,
             _ => value * factor / fallback,
         }),

@@ -146,7 +146,7 @@ impl Kernel for MeasureKernel {
                 if matches!(rule, Rule::Egfr { .. }) && self.atoms.settled(row, (date, idx), m) {
                     continue;
                 }
-                let Some(value) = converted(rule, value, highs.get(i), || sex_age[row]) else {
+                let Some(value) = converted(rule, value, || highs.get(i), || sex_age[row]) else {
                     continue;
                 };
                 if valid(value, self.rules.domains[m]) {
