@@ -133,16 +133,24 @@ impl ObservationRules {
         )
     }
 
-    /// Observation `o`'s value of a record, if it has one in the domain.
-    fn value(&self, o: usize, number: Option<f64>, text: u32) -> Option<Value> {
+    /// Observation `o`'s value of a record, if it has one in the domain: its `value_num`
+    /// (`number`) or its text key (`text`), whichever the observation reads, read only then.
+    #[inline(always)]
+    fn value(
+        &self,
+        o: usize,
+        number: impl FnOnce() -> Option<f64>,
+        text: impl FnOnce() -> u32,
+    ) -> Option<Value> {
         match &self.values[o] {
             ValueRule::Number(domain) => {
-                let number = number?;
+                let number = number()?;
                 let inside =
                     domain.is_none_or(|(low, high)| !less(number, low) && !greater(number, high));
                 inside.then_some(Value::Number(number))
             }
             ValueRule::Text(domain) => {
+                let text = text();
                 let inside =
                     text != NO_TEXT && domain.as_ref().is_none_or(|member| member[text as usize]);
                 inside.then_some(Value::Text(text))
@@ -219,7 +227,8 @@ impl Kernel for ObservationKernel {
                 continue;
             };
             let date = dates[i];
-            let (number, text) = (numbers.get(i), texts.get(i).unwrap_or(NO_TEXT));
+            let number = || numbers.get(i);
+            let text = || texts.get(i).unwrap_or(NO_TEXT);
             for &o in observations {
                 if let Some(value) = self.rules.value(o, number, text) {
                     self.atoms.fold(row, (date, idx), o, value);
