@@ -125,14 +125,9 @@ pub(crate) fn atc_bits(selected: Expr, code: Expr, lists: &[Vec<String>], normal
                     .fold(0u64, |word, (_, bit)| word | bit)
             };
             // Each code's word once per distinct code of a chunk, then kept where selected.
-            let of_code = map_distinct(columns[1].str()?, |code| code.map_or(0, word));
-            let words: NoNull<UInt64Chunked> = columns[0]
-                .bool()?
-                .iter()
-                .zip(of_code)
-                .map(|(selected, word)| if selected == Some(true) { word } else { 0 })
-                .collect();
-            Ok(words.into_inner().into_column())
+            let mut words = map_distinct(columns[1].str()?, |code| code.map_or(0, word));
+            keep_selected(&mut words, columns[0].bool()?)?;
+            Ok(UInt64Chunked::from_vec(columns[0].name().clone(), words).into_column())
         },
         [selected, code],
         |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::UInt64)),
@@ -148,6 +143,35 @@ pub fn matches(code: &str, set: &CodeSet) -> bool {
         .filter(|c| *c != '.')
         .collect();
     in_set_normalized(&code, set)
+}
+
+/// Zeroes the words of rows not `selected` (false or null), reading each chunk's values and
+/// validity as one bitmap: polars' iterator of optional Booleans cost about 20 instructions a
+/// record. A single `selected` value (a literal) stands for every row.
+fn keep_selected(words: &mut [u64], selected: &BooleanChunked) -> PolarsResult<()> {
+    if selected.len() == 1 && words.len() != 1 {
+        if selected.get(0) != Some(true) {
+            words.fill(0);
+        }
+        return Ok(());
+    }
+    polars_ensure!(
+        selected.len() == words.len(),
+        ShapeMismatch: "a selection of {} rows for {} codes", selected.len(), words.len()
+    );
+    let mut start = 0;
+    for array in selected.downcast_iter() {
+        let keep = match array.validity() {
+            Some(valid) => array.values() & valid,
+            None => array.values().clone(),
+        };
+        let rows = &mut words[start..start + array.len()];
+        for (word, keep) in rows.iter_mut().zip(keep.iter()) {
+            *word &= 0u64.wrapping_sub(u64::from(keep));
+        }
+        start += array.len();
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -270,6 +294,40 @@ mod tests {
         assert_eq!(texts("atc"), texts("atc_polars"));
         assert_eq!(texts("icd10")[0].as_deref(), Some("C341"));
         assert_eq!(texts("icd10")[5].as_deref(), Some("STRASSE1"));
+    }
+
+    /// Words kept only where selected is true: a null or false selection zeroes the word, over
+    /// two chunks (the second starting mid-byte, at row 11), and a single value for all rows.
+    #[test]
+    fn words_kept_where_selected() {
+        let mut selected = BooleanChunked::new(
+            "s".into(),
+            (0..11)
+                .map(|i| (i % 4 != 1).then_some(i % 3 != 0))
+                .collect::<Vec<_>>(),
+        );
+        selected
+            .append(&BooleanChunked::new(
+                "s".into(),
+                [Some(true), None, Some(false)],
+            ))
+            .unwrap();
+        assert_eq!(selected.chunks().len(), 2);
+        let mut words: Vec<u64> = (1..=14).collect();
+        keep_selected(&mut words, &selected).unwrap();
+        // Rows 0-10: null at 1, 5, 9; false at 0, 3, 6; true at 2, 4, 7, 8, 10.
+        // Rows 11-13: true, null, false.
+        assert_eq!(words, [0, 0, 3, 0, 5, 0, 0, 8, 9, 0, 11, 12, 0, 0]);
+        let mut all: Vec<u64> = vec![7, 8];
+        keep_selected(&mut all, &BooleanChunked::new("s".into(), [true])).unwrap();
+        assert_eq!(all, [7, 8]);
+        keep_selected(&mut all, &BooleanChunked::new("s".into(), [None::<bool>])).unwrap();
+        assert_eq!(all, [0, 0]);
+        let wrong = keep_selected(
+            &mut [1, 2, 3],
+            &BooleanChunked::new("s".into(), [true, true]),
+        );
+        assert!(wrong.is_err());
     }
 
     #[test]
