@@ -108,14 +108,22 @@ fn grades_outside(codes: &StringChunked, values: &Column) -> PolarsResult<Vec<bo
     let graded = map_distinct(codes, |code| {
         code.is_some_and(|c| GRADED_CODES.contains(&c))
     });
-    // NaN is in no range (polars orders it above every number).
-    let outside = |v: Option<&f64>| v.is_some_and(|&v| !(0.0..=5.0).contains(&v) || v.trunc() != v);
+    // NaN is in no range (polars orders it above every number). Within 0..=5 a value is whole
+    // where it survives a round trip through an integer (exact there; `trunc` is a libm call).
+    let outside = |v: f64| !(0.0..=5.0).contains(&v) || (v as i64) as f64 != v;
     let mut flags: Vec<bool> = Vec::with_capacity(graded.len());
-    // Array by array: the chunked array's own iterator costs more than the test.
+    // Array by array, values and validity apart: the arrays' iterators of optional values cost
+    // more than the test.
     for array in values.f64()?.downcast_iter() {
         let graded = &graded[flags.len()..flags.len() + array.len()];
-        let rows = graded.iter().zip(array.iter());
-        flags.extend(rows.map(|(graded, value)| *graded && outside(value)));
+        let rows = graded.iter().zip(array.values().iter());
+        match array.validity().filter(|valid| valid.unset_bits() > 0) {
+            None => flags.extend(rows.map(|(graded, &value)| *graded && outside(value))),
+            Some(valid) => flags.extend(
+                (rows.zip(valid.iter()))
+                    .map(|((graded, &value), valid)| valid && *graded && outside(value)),
+            ),
+        }
     }
     Ok(flags)
 }
