@@ -349,6 +349,15 @@ fn haemoglobin_edges_and_stroke_window() {
             "merging after every frame: {merge}"
         );
     }
+    // One frame of several chunks per column (the stratum strings are numbered across them,
+    // the outcome codes rechunked) counts the same table.
+    let mut chunked = patients.slice(0, 3);
+    chunked.vstack_mut(&patients.slice(3, 4)).unwrap();
+    chunked.vstack_mut(&patients.slice(7, 3)).unwrap();
+    assert!(chunked.column("stratum_site").unwrap().n_chunks() >= 3);
+    let mut counter = MaskCounter::new(&definition);
+    counter.add(&chunked).unwrap();
+    assert_eq!(counter.finish(), masks, "a frame of three chunks");
     // Keys wider than the criteria need (two, four and seven words: an array of three and of
     // five words, and a vector) count the same table.
     for words in [2, 4, 7] {
