@@ -8,7 +8,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use polars::prelude::*;
 
-use super::kernel::{all_valid, input, AtomSlots, Kernel, RecordAtom, Value};
+use super::kernel::{all_valid, input, AtomSlots, Kernel, Reach, RecordAtom, Value};
 use super::measures::{greater, index, less};
 use crate::definition::model::{Definition, ValueKind};
 use crate::extract::distinct::map_distinct;
@@ -163,8 +163,8 @@ impl ObservationRules {
 pub(crate) struct ObservationKernel {
     rules: Arc<ObservationRules>,
     atoms: AtomSlots,
-    /// Per code key, the observations read by some atom.
-    observations_of_key: Vec<Vec<usize>>,
+    /// Per code key, the observations read by some atom, and the dates their atoms could count.
+    observations_of_key: Vec<(Vec<usize>, Reach)>,
 }
 
 impl ObservationKernel {
@@ -176,7 +176,11 @@ impl ObservationKernel {
     ) -> PolarsResult<ObservationKernel> {
         let atoms = AtomSlots::new(atoms, rules.values.len(), core)?;
         let observations_of_key = (rules.observations_of_key.iter())
-            .map(|of| of.iter().copied().filter(|&o| atoms.reads(o)).collect())
+            .map(|of| {
+                let read: Vec<usize> = of.iter().copied().filter(|&o| atoms.reads(o)).collect();
+                let reach = atoms.reach(read.iter().copied());
+                (read, reach)
+            })
             .collect();
         Ok(ObservationKernel {
             rules,
@@ -219,7 +223,7 @@ impl Kernel for ObservationKernel {
             {
                 continue;
             }
-            let Some(observations) = self.observations_of_key.get(keys[i] as usize) else {
+            let Some((observations, reach)) = self.observations_of_key.get(keys[i] as usize) else {
                 continue;
             };
             let row = row as usize;
@@ -227,6 +231,9 @@ impl Kernel for ObservationKernel {
                 continue;
             };
             let date = dates[i];
+            if !reach.may_count(date, idx) {
+                continue;
+            }
             let number = || numbers.get(i);
             let text = || texts.get(i).unwrap_or(NO_TEXT);
             for &o in observations {

@@ -322,3 +322,48 @@ fn diagnosis_kernel_agrees_with_the_polars_atoms() {
     .unwrap();
     kernel_agrees(RecordTable::Diagnosis, records.lazy());
 }
+
+/// A reach is exactly "some atom's window holds the date": lookbacks 30 and 90 on source 0 and
+/// none on source 1, checked against each atom's own window test on dates around the index
+/// date and where `idx - days` wraps around Int32. A source no atom reads reaches nothing.
+#[test]
+fn a_reach_is_some_atoms_window() {
+    let latest = |days: Option<u32>, source: usize| {
+        let window = match days {
+            Some(days) => crate::definition::model::Window::WithinDays(days),
+            None => crate::definition::model::Window::UpToIndex,
+        };
+        RecordAtom::new(source, &window, Test::Any).unwrap()
+    };
+    let atoms = vec![
+        ("a30".to_string(), latest(Some(30), 0)),
+        ("a90".to_string(), latest(Some(90), 0)),
+        ("b30".to_string(), latest(Some(30), 0)),
+        ("c".to_string(), latest(None, 1)),
+    ];
+    let slots = AtomSlots::new(atoms.clone(), 3, &core(&[Some("F")], &[Some(50)])).unwrap();
+    let (min, max) = (i32::MIN, i32::MAX);
+    let idxs = [IDX, min, min + 40, max, 0];
+    let offsets = [-200, -91, -90, -89, -31, -30, -29, 0, 1, 100];
+    for sources in [vec![0], vec![1], vec![0, 1], vec![2]] {
+        let reach = slots.reach(sources.iter().copied());
+        for idx in idxs {
+            for date in offsets
+                .iter()
+                .map(|o| idx.wrapping_add(*o))
+                .chain([min, max])
+            {
+                let any = (atoms.iter())
+                    .filter(|(_, atom)| sources.contains(&atom.source))
+                    .any(|(_, atom)| atom.in_window(date, idx));
+                assert_eq!(reach.may_count(date, idx), any, "{sources:?} {date} {idx}");
+            }
+        }
+    }
+    // By hand, source 0 at the tests' index date: 90 days before counts, 91 does not.
+    let reach = slots.reach([0]);
+    assert!(reach.may_count(IDX - 90, IDX) && !reach.may_count(IDX - 91, IDX));
+    assert!(!reach.may_count(IDX + 1, IDX));
+    assert_eq!(slots.reach([2]), Reach::default());
+    assert!(!Reach::default().may_count(IDX, IDX));
+}

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::{converted, valid, MeasureRules, Rule, MEASURE_KEY};
-use crate::engine::kernel::{all_valid, input, AtomSlots, Kernel, RecordAtom, Value};
+use crate::engine::kernel::{all_valid, input, AtomSlots, Kernel, Reach, RecordAtom, Value};
 use crate::extract::distinct::map_distinct;
 
 /// A patient's sex and age, for eGFR; None where either is missing.
@@ -18,8 +18,8 @@ pub(crate) struct MeasureKernel {
     rules: Arc<MeasureRules>,
     atoms: AtomSlots,
     /// Per record key, the measures read by some atom that give its records a value, with their
-    /// rule.
-    measures_of_key: Vec<Vec<(usize, Rule)>>,
+    /// rule, and the dates their atoms could count.
+    measures_of_key: Vec<(Vec<(usize, Rule)>, Reach)>,
     /// Per patient row.
     sex_age: Vec<SexAge>,
     /// Where counted ([`MeasureKernel::counting`]): the column's name, and per patient row the
@@ -61,12 +61,14 @@ impl MeasureKernel {
         let keys = rules.rules.first().map_or(0, |rules| rules.len());
         let measures_of_key = (0..keys)
             .map(|key| {
-                (0..rules.rules.len())
+                let measures: Vec<(usize, Rule)> = (0..rules.rules.len())
                     .map(|m| (m, rules.rules[m][key]))
                     .filter(|(m, rule)| {
                         !matches!(rule, Rule::Other | Rule::Unconvertible) && atoms.reads(*m)
                     })
-                    .collect()
+                    .collect();
+                let reach = atoms.reach(measures.iter().map(|(m, _)| *m));
+                (measures, reach)
             })
             .collect();
         Ok(MeasureKernel {
@@ -130,7 +132,7 @@ impl Kernel for MeasureKernel {
             {
                 continue;
             }
-            let Some(measures) = self.measures_of_key.get(keys[i] as usize) else {
+            let Some((measures, reach)) = self.measures_of_key.get(keys[i] as usize) else {
                 continue;
             };
             let row = row as usize;
@@ -138,6 +140,9 @@ impl Kernel for MeasureKernel {
                 continue;
             };
             let (date, value) = (dates[i], values[i]);
+            if !reach.may_count(date, idx) {
+                continue;
+            }
             let sex_age = &self.sex_age;
             for &(m, rule) in measures {
                 // An eGFR is two powers: not computed for a record that could change none of
