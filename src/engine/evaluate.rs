@@ -17,6 +17,7 @@ use super::per_patient::PerPatient;
 use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
+use crate::extract::distinct::filled_text;
 use crate::extract::findings::{RowChecks, RowFindings};
 use crate::extract::Table;
 
@@ -137,18 +138,14 @@ fn age_band_stratum() -> Expr {
 }
 
 fn strata(definition: &Definition) -> Vec<Expr> {
-    let recorded = |name: &str| {
-        col(name)
-            .fill_null(lit("not recorded"))
-            .alias(format!("stratum_{name}"))
-    };
+    // Nulls filled by distinct value: every row of one site shares its view.
+    let recorded =
+        |name: &str| filled_text(col(name), "not recorded").alias(format!("stratum_{name}"));
     vec![
         recorded("region"),
         recorded("site"),
         tumour_group_stratum(definition).alias(STRATUM_COLUMNS[2]),
-        col("p_sex")
-            .fill_null(lit("not recorded"))
-            .alias(STRATUM_COLUMNS[3]),
+        filled_text(col("p_sex"), "not recorded").alias(STRATUM_COLUMNS[3]),
         age_band_stratum().alias(STRATUM_COLUMNS[4]),
     ]
 }
