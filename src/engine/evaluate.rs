@@ -13,7 +13,7 @@ use super::inputs::Inputs;
 use super::kernel::RecordAtom;
 use super::outcome::OutcomeParts;
 use super::patient_core::{haematological_set, patient_core};
-use super::per_patient::PerPatient;
+use super::per_patient::{PerPatient, PERSON_COLUMNS};
 use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
@@ -263,10 +263,19 @@ fn evaluate(
     // Sorted by `person_id`: columns reduced by patient row keep its order, so the patient frame
     // needs no sort of its own.
     let inputs = tables.need(&[Table::Diagnosis])?;
-    let (mut core_frame, patient_rows) = patient_core(inputs, definition, as_of)?;
-    // One chunk per column, once: each record table gathers the patients' columns beside its
-    // records (`PatientRows::attach`), which rechunked the core's strings once per table.
-    core_frame.rechunk_mut();
+    let (core_frame, patient_rows) = patient_core(inputs, definition, as_of)?;
+    // The columns each record table gathers beside its records (`PatientRows::attach`) in one
+    // chunk, once, not once per table. Only those: rechunking the others (region, site) summed
+    // and copied their strings for nothing (0.8 % of a run's instructions).
+    let columns = (core_frame.columns().iter())
+        .map(
+            |column| match PERSON_COLUMNS.contains(&column.name().as_str()) {
+                true => column.rechunk(),
+                false => column.clone(),
+            },
+        )
+        .collect();
+    let core_frame = DataFrame::new(core_frame.height(), columns)?;
 
     let mut compiler = Compiler::new(definition);
     let none = Context { drug: None };

@@ -302,6 +302,23 @@ fn haemoglobin_edges_and_stroke_window() {
         }
         assert_eq!(joined.unconvertible_units, evaluation.unconvertible_units);
     }
+    // A person table of several chunks (a file of several row groups) gives a patient core of
+    // several chunks, and the same outcomes.
+    let person = inputs.person.clone().collect().unwrap();
+    let mut parts = person.slice(0, 4);
+    parts.vstack_mut(&person.slice(4, 3)).unwrap();
+    parts.vstack_mut(&person.slice(7, 3)).unwrap();
+    let chunked = Inputs {
+        person: parts.lazy(),
+        ..inputs.clone()
+    };
+    let evaluation_of_chunks = patient_outcomes(&chunked, &definition, as_of).unwrap();
+    for i in 0..2 {
+        assert_eq!(
+            outcomes(&evaluation_of_chunks.patients, i),
+            outcomes(&patients, i)
+        );
+    }
     assert_eq!(
         outcomes(&patients, 0),
         vec![
