@@ -31,7 +31,20 @@ pub use restricted::{
     patients as restricted_patients, Coded, MaskFrames, OUTCOME_WORDS, STATUS_WORDS,
 };
 
-use polars::prelude::PolarsError;
+use polars::prelude::{Column, DataFrame, PolarsError, PolarsResult};
+
+/// `frame` with the columns `which` picks in one chunk each and the others as they are: a
+/// column read as one slice needs one chunk, while rechunking a string column nothing reads
+/// that way sums and copies its views for nothing.
+fn rechunked(frame: &DataFrame, which: impl Fn(&Column) -> bool) -> PolarsResult<DataFrame> {
+    let columns = (frame.columns().iter())
+        .map(|column| match which(column) {
+            true => column.rechunk(),
+            false => column.clone(),
+        })
+        .collect();
+    DataFrame::new(frame.height(), columns)
+}
 
 /// Why evaluation could not finish.
 #[derive(Debug, thiserror::Error)]
