@@ -8,6 +8,7 @@ use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
 use polars_arrow::bitmap::Bitmap;
 
+use super::cohorts::true_rows;
 use crate::definition::model::{CodePattern, CodeSet};
 use crate::extract::distinct::{map_distinct, normal_form, text_flags};
 
@@ -161,10 +162,7 @@ fn keep_selected(words: &mut [u64], selected: &BooleanChunked) -> PolarsResult<(
     );
     let mut start = 0;
     for array in selected.downcast_iter() {
-        let keep = match array.validity() {
-            Some(valid) => array.values() & valid,
-            None => array.values().clone(),
-        };
+        let keep = true_rows(array);
         let rows = &mut words[start..start + array.len()];
         for (word, keep) in rows.iter_mut().zip(keep.iter()) {
             *word &= 0u64.wrapping_sub(u64::from(keep));

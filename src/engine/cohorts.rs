@@ -31,7 +31,7 @@ pub fn matched_rows(frame: &DataFrame, c: usize) -> PolarsResult<Bitmap> {
 }
 
 /// The rows where `flags` is true, as a bitmap: null is not true.
-fn true_rows(flags: &BooleanArray) -> Bitmap {
+pub(crate) fn true_rows(flags: &BooleanArray) -> Bitmap {
     match flags.validity() {
         Some(valid) => flags.values() & valid,
         None => flags.values().clone(),
