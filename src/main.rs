@@ -4,14 +4,18 @@
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
-/// jemalloc's options, read before `main`: its pages advised as transparent huge pages, so a
-/// run faults in 2 MiB at a time instead of 4 KiB (at 10 M patients 2.0 M -> 0.25 M page
-/// faults, system time 6.3-7.2 -> 4.5-5.2 s; peak memory +10 %; BENCHMARKS.md). Where
-/// the kernel has transparent huge pages off, the advice does nothing. `_RJEM_MALLOC_CONF` in
-/// the environment still overrides it (`thp:default` for the kernel's default).
+/// jemalloc's options, read before `main`. `oversize_threshold:0`: no dedicated arena for
+/// allocations of 8 MiB and more. That arena returns every freed extent to the kernel at once
+/// (its decay is 0, "less immediate reuse is expected"), but polars' column buffers are such
+/// allocations, made and freed over and over: each one came back as fresh pages that the kernel
+/// faults in and zeroes again. In the normal arenas they are reused within jemalloc's decay time
+/// (10 s): at 10 M patients system time 10-15 -> 5-5.5 s, wall -14 %, peak memory +5 %
+/// (BENCHMARKS.md). No transparent huge pages (`thp:always` until the twentieth session): on
+/// this machine's kernel zeroing 2 MiB pages on every fault cost more than the fewer faults
+/// saved. `_RJEM_MALLOC_CONF` in the environment still overrides these.
 #[cfg(target_os = "linux")]
 #[export_name = "_rjem_malloc_conf"]
-static MALLOC_CONF: Option<&'static u8> = Some(&b"thp:always\0"[0]);
+static MALLOC_CONF: Option<&'static u8> = Some(&b"oversize_threshold:0\0"[0]);
 
 fn main() -> std::process::ExitCode {
     eligo::cli::main()
