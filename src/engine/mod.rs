@@ -46,6 +46,25 @@ fn rechunked(frame: &DataFrame, which: impl Fn(&Column) -> bool) -> PolarsResult
     DataFrame::new(frame.height(), columns)
 }
 
+/// `frame` cut at every chunk boundary of any of its columns, in order: pieces whose columns are
+/// one chunk each, sliced without a copy. A streaming morsel's columns are chunked apart (a
+/// table read into memory by its pages, a computed key in one chunk); rechunking them copied
+/// every record's values once more (1.2 % of a run's instructions).
+fn aligned_pieces(frame: &DataFrame) -> Vec<DataFrame> {
+    let mut cuts = vec![0, frame.height()];
+    for series in frame.columns().iter().filter_map(Column::as_series) {
+        cuts.extend(series.chunk_lengths().scan(0, |end, length| {
+            *end += length;
+            Some(*end)
+        }));
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    (cuts.windows(2))
+        .map(|cut| frame.slice(cut[0] as i64, cut[1] - cut[0]))
+        .collect()
+}
+
 /// Why evaluation could not finish.
 #[derive(Debug, thiserror::Error)]
 pub enum EngineError {

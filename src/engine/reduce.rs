@@ -242,8 +242,14 @@ impl PatientReduction {
         }
     }
 
-    /// Folds one morsel holding [`ROW`] and the columns.
+    /// Folds one morsel holding [`ROW`] and the columns, piece by piece where its columns are
+    /// chunked apart ([`super::aligned_pieces`]).
     fn fold(&mut self, morsel: &DataFrame) -> PolarsResult<()> {
+        (super::aligned_pieces(morsel).iter()).try_for_each(|piece| self.fold_piece(piece))
+    }
+
+    /// Folds a piece of a morsel, its columns one chunk each (else each is rechunked).
+    fn fold_piece(&mut self, morsel: &DataFrame) -> PolarsResult<()> {
         let rows = morsel.column(ROW)?.as_materialized_series().rechunk();
         let rows = rows.idx()?;
         polars_ensure!(rows.null_count() == 0, ComputeError: "a record without its patient row");
@@ -364,6 +370,69 @@ mod tests {
             .unwrap();
             assert_eq!(frame, want);
         }
+    }
+
+    /// The two morsels above as one, its columns chunked apart: rows in one chunk, `max` cut
+    /// after 2 and 4 rows, `or` after 3, `sum` after 1. The pieces are cut at every boundary
+    /// (1, 2, 3, 4), each column one chunk, and the folds are the hand-worked values above.
+    #[test]
+    fn a_morsel_chunked_apart_folds_piece_by_piece() {
+        let chunked = |name: &str, parts: Vec<Series>| -> Column {
+            let mut parts = parts.into_iter();
+            let mut column = parts.next().unwrap();
+            for part in parts {
+                column.append(&part).unwrap();
+            }
+            column.with_name(name.into()).into_column()
+        };
+        let max = [Some(-4), Some(7), None, Some(9), None, None];
+        let or = [0b100u64, 0b001, 0b10, 0b010, 0b01, 0b1000];
+        let sum = [1u32, 2, 3, 4, 5, 6];
+        let frame = DataFrame::new(
+            6,
+            vec![
+                Column::new(ROW.into(), [3 as IdxSize, 0, 1, 0, 1, 0]),
+                chunked(
+                    "max",
+                    vec![
+                        Series::new("".into(), &max[..2]),
+                        Series::new("".into(), &max[2..4]),
+                        Series::new("".into(), &max[4..]),
+                    ],
+                ),
+                chunked(
+                    "or",
+                    vec![
+                        Series::new("".into(), &or[..3]),
+                        Series::new("".into(), &or[3..]),
+                    ],
+                ),
+                chunked(
+                    "sum",
+                    vec![
+                        Series::new("".into(), &sum[..1]),
+                        Series::new("".into(), &sum[1..]),
+                    ],
+                ),
+            ],
+        )
+        .unwrap();
+        let pieces = crate::engine::aligned_pieces(&frame);
+        let heights: Vec<usize> = pieces.iter().map(DataFrame::height).collect();
+        assert_eq!(heights, [1, 1, 1, 1, 2]);
+        for piece in &pieces {
+            assert!(piece.columns().iter().all(|c| c.n_chunks() == 1));
+        }
+        let mut reduction = reduction(4);
+        reduction.fold(&frame).unwrap();
+        let folded = DataFrame::new(4, reduction.finish()).unwrap();
+        let want = df!(
+            "max" => [Some(9i32), None, None, Some(-4)],
+            "or" => [Some(0b1011u64), Some(0b11), None, Some(0b100)],
+            "sum" => [Some(12u32), Some(8), None, Some(1)],
+        )
+        .unwrap();
+        assert_eq!(folded, want);
     }
 
     #[test]
