@@ -12,7 +12,7 @@ use polars_arrow::bitmap::MutableBitmap;
 use super::cohorts::matched_rows;
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
 use super::evaluate::{drug_columns, general_columns};
-use super::mask::{MaskTable, Status, Stratum};
+use super::mask::{MaskRow, MaskTable, Outcomes, Status, Stratum};
 use super::EngineError;
 use crate::definition::model::Definition;
 
@@ -230,27 +230,55 @@ impl<'a> MaskFrames<'a> {
         let n = rows.len();
         let mut cohort = Vec::with_capacity(n);
         let mut strata = Vec::with_capacity(n);
-        // Codes and validity per criterion column: null where a row does not carry the criterion.
-        let mut outcomes: Vec<(Vec<u8>, MutableBitmap)> = (0..self.ids.len())
-            .map(|_| (vec![0; n], MutableBitmap::from_len_zeroed(n)))
+        // Per group (the population, then each cohort) its rows' (outcome position, column)
+        // pairs: a cell is decoded straight from its row's words, not by an iterator that tests
+        // an option and sets a validity bit for every one.
+        let groups: Vec<&Vec<Option<usize>>> = std::iter::once(&self.general)
+            .chain(&self.per_cohort)
             .collect();
+        let pairs: Vec<Vec<(usize, usize)>> = (groups.iter())
+            .map(|columns| {
+                let pairs = columns.iter().enumerate();
+                pairs.filter_map(|(j, c)| Some((j, (*c)?))).collect()
+            })
+            .collect();
+        let group_of = |row: &MaskRow| row.cohort.map_or(0, |c| c + 1);
+        let mut outcomes: Vec<Vec<u8>> = (0..self.ids.len()).map(|_| vec![0; n]).collect();
         let mut patients = Vec::with_capacity(n);
         for (r, row) in rows.iter().enumerate() {
             cohort.push(row.cohort);
             strata.push(row.stratum);
-            let columns = match row.cohort {
-                Some(c) => &self.per_cohort[c],
-                None => &self.general,
-            };
-            for (outcome, column) in row.outcomes.iter().zip(columns) {
-                if let Some(column) = column {
-                    let (codes, valid) = &mut outcomes[*column];
-                    codes[r] = outcome as u8;
-                    valid.set(r, true);
-                }
+            let group = group_of(row);
+            if row.outcomes.len() != groups[group].len() {
+                return Err(EngineError::Internal(format!(
+                    "a mask row has {} outcomes, its group {} criteria",
+                    row.outcomes.len(),
+                    groups[group].len()
+                )));
+            }
+            let words = row.outcomes.words();
+            for &(j, column) in &pairs[group] {
+                let word = words[j / Outcomes::PER_WORD] >> (2 * (j % Outcomes::PER_WORD));
+                outcomes[column][r] = (word & 0b11) as u8;
             }
             patients.push(row.patients);
         }
+        // Null where a row does not carry the criterion: by runs of rows of one group (the rows
+        // are sorted by cohort, so a slice has a few).
+        let mut validity: Vec<MutableBitmap> = (0..self.ids.len())
+            .map(|_| MutableBitmap::with_capacity(n))
+            .collect();
+        for run in rows.chunk_by(|a, b| a.cohort == b.cohort) {
+            let group = group_of(&run[0]);
+            let mut carried = vec![false; self.ids.len()];
+            for &(_, column) in &pairs[group] {
+                carried[column] = true;
+            }
+            for (valid, carried) in validity.iter_mut().zip(carried) {
+                valid.extend_constant(run.len(), carried);
+            }
+        }
+        let outcomes = outcomes.into_iter().zip(validity);
         let width = self.ids.len() + 7;
         let mut columns: Vec<Column> = Vec::with_capacity(width);
         let mut words: Vec<Option<Words>> = Vec::with_capacity(width);
@@ -293,280 +321,4 @@ impl<'a> MaskFrames<'a> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::cohorts::matched_column;
-    use crate::engine::mask::Outcome;
-
-    #[test]
-    fn outcome_words_are_the_outcomes_words_by_code() {
-        for outcome in Outcome::ALL {
-            assert_eq!(OUTCOME_WORDS[outcome as usize], outcome.as_str());
-        }
-        // Each status flag combination's code names the status in the restricted words.
-        for (flags, expected) in [
-            (0, Status::Eligible),
-            (2, Status::PossiblyEligible),
-            (1, Status::Ineligible),
-            (3, Status::Ineligible),
-        ] {
-            assert_eq!(STATUS_WORDS[status(flags) as usize], expected.as_str());
-        }
-    }
-
-    /// A population row and two cohort rows whose cohorts share a criterion id: each criterion id
-    /// is one column, null where a row does not carry it.
-    #[test]
-    fn mask_rows_worked_out_by_hand() {
-        use crate::engine::mask::{CohortColumns, MaskRow, Outcomes, Stratum};
-        let stratum = |region: &str| Stratum {
-            region: region.into(),
-            site: "H1".into(),
-            tumour_group: "lung".into(),
-            sex: "F".into(),
-            age_band: "60-69".into(),
-        };
-        let row =
-            |cohort: Option<usize>, stratum: usize, outcomes: &[Outcome], patients: u64| MaskRow {
-                cohort,
-                stratum,
-                outcomes: Outcomes::from_slice(outcomes),
-                patients,
-            };
-        use Outcome::*;
-        let table = MaskTable {
-            criteria: vec!["I1".into(), "I2".into()],
-            cohorts: vec![
-                CohortColumns {
-                    id: "A".into(),
-                    criteria: vec!["C1".into(), "D1".into()],
-                },
-                CohortColumns {
-                    id: "B".into(),
-                    criteria: vec!["C1".into()],
-                },
-            ],
-            strata: vec![stratum("North"), stratum("South")],
-            rows: vec![
-                row(None, 0, &[Pass, Fail], 3),
-                row(Some(0), 1, &[Unknown, NotApplicable, Fail, Pass], 2),
-                row(Some(1), 0, &[Pass, Pass, Unknown], 1),
-            ],
-        };
-        let frames = MaskFrames::new(&table);
-        let coded = frames.slice(0..3).unwrap();
-        let column = |name: &str| {
-            coded
-                .frame
-                .column(name)
-                .unwrap()
-                .as_materialized_series()
-                .clone()
-        };
-        let codes = |name: &str| -> Vec<Option<u8>> { column(name).u8().unwrap().iter().collect() };
-        let texts = |name: &str| words_read(&coded, name);
-        let names: Vec<&str> = coded
-            .frame
-            .get_column_names()
-            .iter()
-            .map(|n| n.as_str())
-            .collect();
-        assert_eq!(
-            names,
-            [
-                "cohort",
-                "region",
-                "site",
-                "tumour_group",
-                "sex",
-                "age_band",
-                "I1",
-                "I2",
-                "C1",
-                "D1",
-                "patients"
-            ]
-        );
-        assert_eq!(texts("cohort"), [None, Some("A".into()), Some("B".into())]);
-        assert_eq!(
-            texts("region"),
-            [
-                Some("North".into()),
-                Some("South".into()),
-                Some("North".into())
-            ]
-        );
-        // Codes: 0 pass, 1 fail, 2 unknown, 3 n/a.
-        assert_eq!(codes("I1"), [Some(0), Some(2), Some(0)]);
-        assert_eq!(codes("I2"), [Some(1), Some(3), Some(0)]);
-        assert_eq!(codes("C1"), [None, Some(1), Some(2)]);
-        assert_eq!(codes("D1"), [None, Some(0), None]);
-        let patients: Vec<Option<u64>> = column("patients").u64().unwrap().iter().collect();
-        assert_eq!(patients, [Some(3), Some(2), Some(1)]);
-        assert_eq!(texts("site"), vec![Some("H1".to_string()); 3]);
-        let words = |i: usize| coded.words[i].as_ref().map(|w| w.to_vec());
-        assert_eq!(words(6), Some(OUTCOME_WORDS.to_vec()));
-        assert_eq!(words(0), Some(vec!["A", "B"]));
-        assert_eq!(words(1), Some(vec!["North", "South"]));
-        assert_eq!(words(10), None);
-        // A slice of the rows, as the writer asks for them: rows 1..2 only.
-        let slice = frames.slice(1..2).unwrap();
-        assert_eq!(slice.frame.height(), 1);
-        let c1: Vec<Option<u8>> = slice
-            .frame
-            .column("C1")
-            .unwrap()
-            .u8()
-            .unwrap()
-            .iter()
-            .collect();
-        assert_eq!(c1, [Some(1)]);
-    }
-
-    /// Column `name` of `coded` as its words: a coded column's codes looked up, another's strings.
-    fn words_read(coded: &Coded, name: &str) -> Vec<Option<String>> {
-        let at = coded.frame.get_column_index(name).unwrap();
-        let column = coded.frame.column(name).unwrap();
-        match &coded.words[at] {
-            Some(words) => column
-                .u8()
-                .unwrap()
-                .iter()
-                .map(|code| code.map(|code| words[code as usize].to_string()))
-                .collect(),
-            None => column
-                .str()
-                .unwrap()
-                .iter()
-                .map(|v| v.map(String::from))
-                .collect(),
-        }
-    }
-
-    /// A dimension with more values than a byte numbers (300 sites) is written as strings, one
-    /// with 256 (regions) still as codes, and each row reads its own stratum's values; a table
-    /// without cohorts has a cohort column of nulls.
-    #[test]
-    fn strata_beyond_a_byte_of_words_stay_strings() {
-        use crate::engine::mask::{MaskRow, Outcomes};
-        let strata: Vec<Stratum> = (0..300)
-            .map(|i| Stratum {
-                region: format!("R{}", i % 256),
-                site: format!("S{i}"),
-                tumour_group: "lung".into(),
-                sex: if i % 2 == 0 { "F" } else { "M" }.into(),
-                age_band: "60-69".into(),
-            })
-            .collect();
-        let rows = [299, 0, 256, 1, 255]
-            .into_iter()
-            .map(|stratum| MaskRow {
-                cohort: None,
-                stratum,
-                outcomes: Outcomes::from_slice(&[Outcome::Pass]),
-                patients: 5,
-            })
-            .collect();
-        let table = MaskTable {
-            criteria: vec!["I1".into()],
-            cohorts: Vec::new(),
-            strata,
-            rows,
-        };
-        let frames = MaskFrames::new(&table);
-        let coded = frames.slice(0..5).unwrap();
-        let at = |name: &str| coded.frame.get_column_index(name).unwrap();
-        assert!(coded.words[at("site")].is_none());
-        assert_eq!(
-            coded.words[at("region")].as_ref().map(|w| w.len()),
-            Some(256)
-        );
-        let expected = |values: [&str; 5]| -> Vec<Option<String>> {
-            values.iter().map(|v| Some(v.to_string())).collect()
-        };
-        assert_eq!(
-            words_read(&coded, "site"),
-            expected(["S299", "S0", "S256", "S1", "S255"])
-        );
-        assert_eq!(
-            words_read(&coded, "region"),
-            expected(["R43", "R0", "R0", "R1", "R255"])
-        );
-        assert_eq!(
-            words_read(&coded, "sex"),
-            expected(["M", "F", "F", "M", "M"])
-        );
-        // No cohorts: no words, so the cohort column is nulls as strings.
-        assert!(coded.words[at("cohort")].is_none());
-        assert_eq!(words_read(&coded, "cohort"), vec![None; 5]);
-    }
-
-    /// Four patients of the shipped definition, every outcome passing but for those set below,
-    /// and two cohorts of different drugs.
-    #[test]
-    fn statuses_worked_out_by_hand() {
-        let definition = crate::engine::kernel::tests::shipped();
-        let first = &definition.cohorts[0];
-        let (other, _) = definition
-            .cohorts
-            .iter()
-            .enumerate()
-            .find(|(_, c)| c.drug != first.drug)
-            .expect("cohorts of two drugs");
-        let mut columns = vec![Column::new("person_id".into(), [10i64, 11, 12, 13])];
-        let general = general_columns(&definition);
-        let set = |name: &str, at: &[(usize, u8)]| {
-            let mut codes = vec![PASS; 4];
-            for (row, code) in at {
-                codes[*row] = *code;
-            }
-            Column::new(name.into(), codes)
-        };
-        for (i, name) in general.iter().enumerate() {
-            columns.push(match i {
-                // Patient 1: unknown; patient 2: fails; patient 3: n/a (passes).
-                0 => set(name, &[(1, UNKNOWN), (2, FAIL), (3, NOT_APPLICABLE)]),
-                _ => set(name, &[]),
-            });
-        }
-        for d in 0..definition.drugs.len() {
-            for (j, name) in drug_columns(&definition, d).iter().enumerate() {
-                columns.push(match (d == first.drug, j) {
-                    // The first cohort's drug: patient 1 fails it, patient 3 is unknown.
-                    (true, 0) => set(name, &[(1, FAIL), (3, UNKNOWN)]),
-                    _ => set(name, &[]),
-                });
-            }
-        }
-        for c in 0..definition.cohorts.len() {
-            let matched = match c {
-                0 => vec![Some(true), Some(true), Some(false), None],
-                c if c == other => vec![Some(false), Some(true), Some(true), Some(true)],
-                _ => vec![Some(false); 4],
-            };
-            columns.push(Column::new(matched_column(c).into(), matched));
-        }
-        let frame = DataFrame::new(4, columns).unwrap();
-        let coded = patients(&frame, &definition).unwrap();
-        let codes = |name: &str| -> Vec<Option<u8>> {
-            let column = coded.frame.column(name).unwrap();
-            column.u8().unwrap().iter().collect()
-        };
-        let (eligible, possibly, ineligible) = (Some(2), Some(1), Some(0));
-        assert_eq!(STATUS_WORDS[2], "eligible");
-        assert_eq!(codes("status"), [eligible, possibly, ineligible, eligible]);
-        // The general criteria and the first drug's: patient 1 fails the drug's, patient 3 is
-        // unknown for it; patient 2 is not matched, patient 3's match is null.
-        assert_eq!(codes(&first.id), [eligible, ineligible, None, None]);
-        // The other drug's criteria all pass: the general status where matched.
-        assert_eq!(
-            codes(&definition.cohorts[other].id),
-            [None, possibly, ineligible, eligible]
-        );
-        assert_eq!(
-            codes(&definition.criteria[0].id),
-            [Some(PASS), Some(UNKNOWN), Some(FAIL), Some(NOT_APPLICABLE)]
-        );
-        assert_eq!(coded.words.len(), coded.frame.width());
-    }
-}
+mod tests;
