@@ -126,6 +126,12 @@ fn benches(c: &mut Criterion) {
         })
     });
 
+    // `restricted/masks`' frame: every mask row's outcomes decoded into their columns.
+    let frames = engine::MaskFrames::new(&masks);
+    group.bench_function("restricted_mask_frame", |b| {
+        b.iter(|| frames.slice(0..masks.rows.len()).expect("mask frame"))
+    });
+
     let mut coded = engine::restricted_patients(&patients, &setup.definition).expect("coded");
     coded.frame.rechunk_mut();
     let word_columns: Vec<(PrimitiveArray<u8>, &[&str], ParquetType)> = coded
