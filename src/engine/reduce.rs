@@ -338,6 +338,16 @@ mod tests {
         .unwrap()
     }
 
+    /// The slots of the two morsels below, worked out by hand.
+    fn folded_by_hand() -> DataFrame {
+        df!(
+            "max" => [Some(9i32), None, None, Some(-4)],
+            "or" => [Some(0b1011u64), Some(0b11), None, Some(0b100)],
+            "sum" => [Some(12u32), Some(8), None, Some(1)],
+        )
+        .unwrap()
+    }
+
     /// Worked out by hand: patient 0 has records in both morsels, 1 only null `max` values, 2
     /// none, 3 one record; nulls are skipped, as in a group-by.
     #[test]
@@ -362,13 +372,7 @@ mod tests {
         let streamed = reduction(4).run(records).unwrap();
         for columns in [folded, streamed] {
             let frame = DataFrame::new(4, columns).unwrap();
-            let want = df!(
-                "max" => [Some(9i32), None, None, Some(-4)],
-                "or" => [Some(0b1011u64), Some(0b11), None, Some(0b100)],
-                "sum" => [Some(12u32), Some(8), None, Some(1)],
-            )
-            .unwrap();
-            assert_eq!(frame, want);
+            assert_eq!(frame, folded_by_hand());
         }
     }
 
@@ -426,13 +430,7 @@ mod tests {
         let mut reduction = reduction(4);
         reduction.fold(&frame).unwrap();
         let folded = DataFrame::new(4, reduction.finish()).unwrap();
-        let want = df!(
-            "max" => [Some(9i32), None, None, Some(-4)],
-            "or" => [Some(0b1011u64), Some(0b11), None, Some(0b100)],
-            "sum" => [Some(12u32), Some(8), None, Some(1)],
-        )
-        .unwrap();
-        assert_eq!(folded, want);
+        assert_eq!(folded, folded_by_hand());
     }
 
     #[test]

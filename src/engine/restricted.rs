@@ -182,12 +182,29 @@ pub struct MaskFrames<'a> {
     masks: &'a MaskTable,
     /// The criterion ids, one column each.
     ids: Vec<String>,
-    /// The output column of each criterion of a population row.
-    general: Vec<Option<usize>>,
-    /// The output column of each criterion of each cohort's rows.
-    per_cohort: Vec<Vec<Option<usize>>>,
+    /// The population's rows, then each cohort's: how their outcomes map to the columns.
+    groups: Vec<GroupCells>,
     cohort_words: Vec<&'a str>,
     dimensions: Vec<StratumWords<'a>>,
+}
+
+/// How the outcomes of one group of mask rows (the population's, or a cohort's) fill the
+/// columns: each row carries `criteria` outcomes, and outcome `j` goes to column `c` for every
+/// `(j, c)` of `cells`. A cell is then decoded straight from its row's words, not by an iterator
+/// that tests an option and sets a validity bit for every outcome.
+struct GroupCells {
+    criteria: usize,
+    cells: Vec<(usize, usize)>,
+}
+
+impl GroupCells {
+    fn of(columns: &[Option<usize>]) -> GroupCells {
+        let cells = columns.iter().enumerate();
+        GroupCells {
+            criteria: columns.len(),
+            cells: cells.filter_map(|(j, c)| Some((j, (*c)?))).collect(),
+        }
+    }
 }
 
 impl<'a> MaskFrames<'a> {
@@ -202,22 +219,19 @@ impl<'a> MaskFrames<'a> {
         }
         let position = |name: &String| ids.iter().position(|id| id == name);
         let general: Vec<Option<usize>> = masks.criteria.iter().map(position).collect();
-        let per_cohort = masks
-            .cohorts
-            .iter()
-            .map(|c| {
-                general
-                    .iter()
-                    .copied()
-                    .chain(c.criteria.iter().map(position))
-                    .collect()
-            })
+        let per_cohort = masks.cohorts.iter().map(|c| {
+            let columns: Vec<Option<usize>> = (general.iter().copied())
+                .chain(c.criteria.iter().map(position))
+                .collect();
+            GroupCells::of(&columns)
+        });
+        let groups = std::iter::once(GroupCells::of(&general))
+            .chain(per_cohort)
             .collect();
         MaskFrames {
             masks,
             ids,
-            general,
-            per_cohort,
+            groups,
             cohort_words: masks.cohorts.iter().map(|c| c.id.as_str()).collect(),
             dimensions: StratumWords::of(masks),
         }
@@ -230,34 +244,22 @@ impl<'a> MaskFrames<'a> {
         let n = rows.len();
         let mut cohort = Vec::with_capacity(n);
         let mut strata = Vec::with_capacity(n);
-        // Per group (the population, then each cohort) its rows' (outcome position, column)
-        // pairs: a cell is decoded straight from its row's words, not by an iterator that tests
-        // an option and sets a validity bit for every one.
-        let groups: Vec<&Vec<Option<usize>>> = std::iter::once(&self.general)
-            .chain(&self.per_cohort)
-            .collect();
-        let pairs: Vec<Vec<(usize, usize)>> = (groups.iter())
-            .map(|columns| {
-                let pairs = columns.iter().enumerate();
-                pairs.filter_map(|(j, c)| Some((j, (*c)?))).collect()
-            })
-            .collect();
-        let group_of = |row: &MaskRow| row.cohort.map_or(0, |c| c + 1);
+        let group_of = |row: &MaskRow| &self.groups[row.cohort.map_or(0, |c| c + 1)];
         let mut outcomes: Vec<Vec<u8>> = (0..self.ids.len()).map(|_| vec![0; n]).collect();
         let mut patients = Vec::with_capacity(n);
         for (r, row) in rows.iter().enumerate() {
             cohort.push(row.cohort);
             strata.push(row.stratum);
             let group = group_of(row);
-            if row.outcomes.len() != groups[group].len() {
+            if row.outcomes.len() != group.criteria {
                 return Err(EngineError::Internal(format!(
                     "a mask row has {} outcomes, its group {} criteria",
                     row.outcomes.len(),
-                    groups[group].len()
+                    group.criteria
                 )));
             }
             let words = row.outcomes.words();
-            for &(j, column) in &pairs[group] {
+            for &(j, column) in &group.cells {
                 let word = words[j / Outcomes::PER_WORD] >> (2 * (j % Outcomes::PER_WORD));
                 outcomes[column][r] = (word & 0b11) as u8;
             }
@@ -269,9 +271,8 @@ impl<'a> MaskFrames<'a> {
             .map(|_| MutableBitmap::with_capacity(n))
             .collect();
         for run in rows.chunk_by(|a, b| a.cohort == b.cohort) {
-            let group = group_of(&run[0]);
             let mut carried = vec![false; self.ids.len()];
-            for &(_, column) in &pairs[group] {
+            for &(_, column) in &group_of(&run[0]).cells {
                 carried[column] = true;
             }
             for (valid, carried) in validity.iter_mut().zip(carried) {
