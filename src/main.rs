@@ -14,6 +14,7 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 ///   run of tens of seconds reuses more and faults in fewer: at 10 M, minor faults -25 %,
 ///   system time -1 s, wall 0.4-3.0 s less in each of six rounds, peak memory +4 %. Keeping them
 ///   for good (`-1`) took 1.8-2.3 GB and was no faster.
+///
 /// No transparent huge pages (`thp:always` until the twentieth session): on this machine's
 /// kernel, zeroing 2 MiB pages on every fault cost more than the fewer faults saved.
 /// `_RJEM_MALLOC_CONF` in the environment still overrides these.
