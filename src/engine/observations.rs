@@ -215,22 +215,24 @@ impl Kernel for ObservationKernel {
             ShapeMismatch: "observation columns are not as long as their rows"
         );
         let complete = all_valid(&[keys.validity(), dates.validity()]);
-        let (keys, dates) = (keys.values(), dates.values());
-        for (i, &row) in rows.iter().enumerate() {
+        // Zipped, not indexed: no bounds check on the record's columns (same lengths, above).
+        let records = (rows.iter().zip(keys.values().iter()))
+            .zip(dates.values().iter())
+            .enumerate();
+        for (i, ((&row, &key), &date)) in records {
             if complete
                 .as_ref()
                 .is_some_and(|complete| !complete.get_bit(i))
             {
                 continue;
             }
-            let Some((observations, reach)) = self.observations_of_key.get(keys[i] as usize) else {
+            let Some((observations, reach)) = self.observations_of_key.get(key as usize) else {
                 continue;
             };
             let row = row as usize;
             let Some(idx) = self.atoms.idx(row) else {
                 continue;
             };
-            let date = dates[i];
             if !reach.may_count(date, idx) {
                 continue;
             }

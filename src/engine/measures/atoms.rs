@@ -124,22 +124,24 @@ impl Kernel for MeasureKernel {
             }
         }
         let complete = all_valid(&[keys.validity(), dates.validity(), values.validity()]);
-        let (keys, dates, values) = (keys.values(), dates.values(), values.values());
-        for (i, &row) in rows.iter().enumerate() {
+        // Zipped, not indexed: no bounds check on the record's columns (same lengths, above).
+        let records = (rows.iter().zip(keys.values().iter()))
+            .zip(dates.values().iter().zip(values.values().iter()))
+            .enumerate();
+        for (i, ((&row, &key), (&date, &value))) in records {
             if complete
                 .as_ref()
                 .is_some_and(|complete| !complete.get_bit(i))
             {
                 continue;
             }
-            let Some((measures, reach)) = self.measures_of_key.get(keys[i] as usize) else {
+            let Some((measures, reach)) = self.measures_of_key.get(key as usize) else {
                 continue;
             };
             let row = row as usize;
             let Some(idx) = self.atoms.idx(row) else {
                 continue;
             };
-            let (date, value) = (dates[i], values[i]);
             if !reach.may_count(date, idx) {
                 continue;
             }
