@@ -9,8 +9,8 @@ use super::super::records::RecordTable;
 use super::super::EngineError;
 use super::{any_branches, never_null, Compiler, Context, Reduce};
 use crate::definition::model::{Cond, Query, RecordCond};
-use crate::extract::distinct::packed;
 use polars_arrow::array::BooleanArray;
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 
 impl Compiler<'_> {
     /// `any QUERY` whose filter is the drug's ATC match, alone or and-ed with parts that do not
@@ -82,42 +82,52 @@ impl Compiler<'_> {
 /// the condition), nine kernels per drug, whose comparisons build their Booleans bit by bit.
 fn drug_condition(hits: &str, unknowns: Option<&str>, d: usize) -> Expr {
     let mask = 1u64 << d;
-    let has_bit = move |words: &Column| -> PolarsResult<Vec<bool>> {
-        let words = words.as_materialized_series().cast(&DataType::UInt64)?;
-        let mut bits = Vec::with_capacity(words.len());
-        for array in words.u64()?.downcast_iter() {
-            let start = bits.len();
-            bits.extend(array.values().iter().map(|&word| word & mask != 0));
-            if let Some(validity) = array.validity().filter(|v| v.unset_bits() > 0) {
-                for i in (!validity).true_idx_iter() {
-                    bits[start + i] = false;
-                }
-            }
-        }
-        Ok(bits)
-    };
     let inputs: Vec<Expr> = std::iter::once(hits).chain(unknowns).map(col).collect();
     map_multiple(
         move |words: &mut [Column]| {
-            let hit = has_bit(&words[0])?;
+            let hit = bit_of(&words[0], mask)?;
             // Without an unknown atom every condition is known: no validity.
             let known = match words.get(1) {
-                Some(unknowns) => {
-                    let known: Vec<bool> = (has_bit(unknowns)?.iter())
-                        .zip(&hit)
-                        .map(|(&unknown, &hit)| hit || !unknown)
-                        .collect();
-                    Some(packed(&known))
-                }
+                Some(unknowns) => Some(&hit | &!&bit_of(unknowns, mask)?),
                 None => None,
             };
-            let condition = BooleanArray::new(ArrowDataType::Boolean, packed(&hit), known);
+            let condition = BooleanArray::new(ArrowDataType::Boolean, hit, known);
             let name = words[0].name().clone();
             Ok(BooleanChunked::from_chunk_iter(name, [condition]).into_column())
         },
         inputs,
         |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
     )
+}
+
+/// Per row of a word column, whether `mask`'s bit is set (false where null), packed eight rows
+/// to a byte straight from the words: a `bool` per row packed after cost five instructions a
+/// row, the run's 32 drug conditions 1.3 % of its instructions.
+fn bit_of(words: &Column, mask: u64) -> PolarsResult<Bitmap> {
+    let words = words.as_materialized_series().cast(&DataType::UInt64)?;
+    let byte = |group: &[u64]| {
+        (group.iter().enumerate()).fold(0u8, |byte, (i, word)| {
+            byte | u8::from(word & mask != 0) << i
+        })
+    };
+    let mut bits = MutableBitmap::with_capacity(words.len());
+    for array in words.u64()?.downcast_iter() {
+        let values = array.values().as_slice();
+        let groups = values.chunks_exact(8);
+        let last = groups.remainder();
+        let mut bytes: Vec<u8> = Vec::with_capacity(values.len().div_ceil(8));
+        bytes.extend(groups.map(byte));
+        if !last.is_empty() {
+            bytes.push(byte(last));
+        }
+        let set = Bitmap::from_u8_vec(bytes, values.len());
+        let set = match array.validity() {
+            Some(valid) => &set & valid,
+            None => set,
+        };
+        bits.extend_from_bitmap(&set);
+    }
+    Ok(bits.freeze())
 }
 
 /// The drug a query's records depend on (its `where` names the drug), for the atom's key: atoms
@@ -199,5 +209,25 @@ mod tests {
                 Some(true)
             ]
         );
+    }
+
+    /// Bits packed eight rows to a byte: 21 words in chunks of 13 and 8 rows (whole bytes, a
+    /// partial one, and a chunk starting inside a byte of the whole), a null every fifth row.
+    /// Each row's bit is the word's bit 3, read one row at a time; rows 0-4 spelled out.
+    #[test]
+    fn a_words_bit_across_bytes_and_chunks() {
+        let words: Vec<Option<u64>> = (0..21u64).map(|i| (i % 5 != 4).then_some(i * 3)).collect();
+        let mut column = UInt64Chunked::new("w".into(), &words[..13]);
+        column
+            .append(&UInt64Chunked::new("w".into(), &words[13..]))
+            .unwrap();
+        let bits = bit_of(&column.into_column(), 1 << 3).unwrap();
+        let got: Vec<bool> = bits.iter().collect();
+        let expected: Vec<bool> = (words.iter())
+            .map(|w| w.is_some_and(|w| w >> 3 & 1 == 1))
+            .collect();
+        assert_eq!(got, expected);
+        // 0, 3, 6, 9 (0b1001), null (12 = 0b1100 has the bit but is null).
+        assert_eq!(got[..5], [false, false, false, true, false]);
     }
 }
