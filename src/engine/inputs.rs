@@ -150,3 +150,48 @@ pub fn epoch_days(date: chrono::NaiveDate) -> i32 {
     let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap_or_default();
     (date - epoch).num_days() as i32
 }
+
+/// The proleptic Gregorian year of day `days` since 1970-01-01 (any i32), by Howard Hinnant's
+/// `civil_from_days`: days are counted in 400-year eras from 0000-03-01, so that a leap day
+/// ends its year.
+pub(crate) fn year_of_days(days: i32) -> i32 {
+    let z = i64::from(days) + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1_460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    // Months from March: 0-9 are March to December, 10 and 11 January and February.
+    let month_from_march = (5 * day_of_year + 2) / 153;
+    let year = year_of_era + era * 400 + i64::from(month_from_march >= 10);
+    year as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use chrono::Datelike;
+
+    /// Every day from 1600 to 2400 and the ends of i32's range give chrono's year: across
+    /// century and 400-year leap rules, leap days and the epoch.
+    #[test]
+    fn a_days_year_is_chronos() {
+        let from = epoch_days(chrono::NaiveDate::from_ymd_opt(1600, 1, 1).unwrap());
+        let to = epoch_days(chrono::NaiveDate::from_ymd_opt(2400, 12, 31).unwrap());
+        let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1).unwrap();
+        let chronos = |days: i32| epoch.checked_add_signed(chrono::TimeDelta::days(days.into()));
+        for days in from..=to {
+            assert_eq!(
+                year_of_days(days),
+                chronos(days).unwrap().year(),
+                "day {days}"
+            );
+        }
+        assert_eq!(year_of_days(-1), 1969);
+        assert_eq!(year_of_days(0), 1970);
+        assert_eq!(year_of_days(59), 1970); // 1970-03-01
+                                            // chrono's range ends near +-262,000 years; i32 days reach +-5.8 million.
+        assert_eq!(year_of_days(i32::MAX), 5_881_580);
+        assert_eq!(year_of_days(i32::MIN), -5_877_641);
+    }
+}

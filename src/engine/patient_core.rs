@@ -10,7 +10,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::codes::{first_set, in_set};
-use super::inputs::{days, epoch_days, Inputs};
+use super::inputs::{days, epoch_days, year_of_days, Inputs};
 use super::lookup::{PatientRows, ROW};
 use super::records::RecordTable;
 use super::EngineError;
@@ -145,8 +145,20 @@ fn person(inputs: &Inputs, as_of: chrono::NaiveDate) -> LazyFrame {
         col("region"),
         col("site"),
     ]);
-    person.with_column(
-        (col("p_idx").cast(DataType::Date).dt().year() - col("p_birth_year")).alias("p_age"),
+    person.with_column((year(col("p_idx")) - col("p_birth_year")).alias("p_age"))
+}
+
+/// The calendar year of each day number (days since 1970-01-01; null where null), as Int32 by
+/// integer arithmetic ([`year_of_days`]): polars' `dt().year()` converted each date through
+/// chrono, about 160 instructions a patient (0.7 % of a run's).
+fn year(days: Expr) -> Expr {
+    days.map(
+        |days: Column| {
+            let days = days.as_materialized_series().cast(&DataType::Int32)?;
+            let years: Int32Chunked = days.i32()?.apply_values(year_of_days);
+            Ok(years.into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Int32)),
     )
 }
 
@@ -271,5 +283,41 @@ mod tests {
         let want: Vec<Option<String>> = want.iter().map(|s| s.map(String::from)).collect();
         assert_eq!(column("sex"), want);
         assert_eq!(column("by_polars"), want);
+    }
+
+    /// Ages from day numbers at the edges of years (the last and first day of a year, a leap
+    /// day, before 1970 and before 1900), null where the birth year or the day is: the year
+    /// of each day as chrono gives it, less the birth year.
+    #[test]
+    fn age_is_the_index_dates_year_less_the_birth_year() {
+        let date = |y, m, d| epoch_days(chrono::NaiveDate::from_ymd_opt(y, m, d).unwrap());
+        let days = [
+            Some(date(2025, 12, 31)),
+            Some(date(2026, 1, 1)),
+            Some(date(2024, 2, 29)),
+            Some(date(1969, 12, 31)),
+            Some(date(1899, 3, 1)),
+            Some(date(2000, 3, 1)),
+            None,
+        ];
+        let births = [
+            Some(1950),
+            Some(1950),
+            Some(2000),
+            Some(1969),
+            Some(1850),
+            None,
+            Some(1950),
+        ];
+        let frame = df!("idx" => days, "birth" => births).unwrap();
+        let got = (frame.lazy())
+            .select([(year(col("idx")) - col("birth")).alias("age")])
+            .collect()
+            .unwrap();
+        let ages: Vec<Option<i32>> = got.column("age").unwrap().i32().unwrap().iter().collect();
+        assert_eq!(
+            ages,
+            [Some(75), Some(76), Some(24), Some(0), Some(49), None, None]
+        );
     }
 }
