@@ -179,11 +179,19 @@ fn bit_packed_keys(
     };
     let groups = keys.chunks_exact(8);
     let last = groups.remainder();
+    buffer.reserve(keys.len().div_ceil(8) * width + 8);
+    // Eight bytes written and the unused ones cut: a copy of a fixed size is one store, one
+    // of `width` bytes a call to memcpy per group (0.5 % of a run's instructions).
+    let mut push = |packed: [u8; 8]| {
+        let end = buffer.len() + width;
+        buffer.extend_from_slice(&packed);
+        buffer.truncate(end);
+    };
     for group in groups {
-        buffer.extend_from_slice(&pack(group)[..width]);
+        push(pack(group));
     }
     if !last.is_empty() {
-        buffer.extend_from_slice(&pack(last)[..width]);
+        push(pack(last));
     }
     keys.iter().copied().max()
 }
