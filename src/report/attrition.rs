@@ -38,14 +38,27 @@ pub(crate) fn waterfall(rows: &[Row], order: &[usize]) -> Vec<AttritionCounts> {
     // passing (`order.len()`: never). After step s remain those whose first lies beyond s.
     let steps = order.len();
     let histogram = |mut at: Vec<[u64; 2]>, row: &Row| {
-        let first = |pred: fn(Outcome) -> bool| {
-            order
-                .iter()
-                .position(|c| pred(row.outcomes.get(*c)))
-                .unwrap_or(steps)
-        };
-        at[first(|o| o == Outcome::Fail)][0] += row.patients;
-        at[first(|o| !o.passes())][1] += row.patients;
+        // One walk along the steps for both, none for a row that passes every criterion: a
+        // fail is the first fail and, if none came before, the first not passing too; the walk
+        // ends there, or at the first not passing where the row has no fail.
+        let (mut first_fail, mut first_not_passing) = (steps, steps);
+        if row.not_passing > 0 {
+            for (step, criterion) in order.iter().enumerate() {
+                let outcome = row.outcomes.get(*criterion);
+                if !outcome.passes() && first_not_passing == steps {
+                    first_not_passing = step;
+                    if row.fails == 0 {
+                        break;
+                    }
+                }
+                if outcome == Outcome::Fail {
+                    first_fail = step;
+                    break;
+                }
+            }
+        }
+        at[first_fail][0] += row.patients;
+        at[first_not_passing][1] += row.patients;
         at
     };
     let zero = || vec![[0u64; 2]; steps + 1];
