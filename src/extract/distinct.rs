@@ -345,14 +345,14 @@ mod tests {
     fn agrees_with_f_row_by_row() {
         let long = "mL/min/{1.73_m2}"; // longer than a view's 12 inline bytes
         let mut rows: Vec<Option<String>> = Vec::new();
-        for i in 0..3000 {
+        for i in 0..30_000 {
             rows.push(match i % 7 {
                 0 => None,
                 1 => Some(String::new()),
                 2 => Some(long.to_string()),
                 3 => Some(format!("{long}-{}", i % 3)),
                 4 => Some("718-7".to_string()),
-                5 => Some(format!("code-{i}")), // 428 distinct values
+                5 => Some(format!("code-{i}")), // 4,286 distinct values, more than SLOTS
                 _ => Some(" g/L ".to_string()),
             });
         }
@@ -363,7 +363,7 @@ mod tests {
                     .fold(t.len() as i64, |h, b| h.wrapping_mul(31) + b as i64)
             })
         };
-        let texts = chunks(&rows, 1000);
+        let texts = chunks(&rows, 10_000);
         let expected: Vec<i64> = rows.iter().map(|r| f(r.as_deref())).collect();
         assert_eq!(map_distinct(&texts, f), expected);
     }
@@ -385,25 +385,27 @@ mod tests {
     #[test]
     fn f_runs_once_per_distinct_string_whatever_the_views() {
         let long = "a string longer than a view's twelve bytes";
-        let rows: Vec<Option<String>> = (0..8000)
+        let rows: Vec<Option<String>> = (0..20_000)
             .map(|i| {
                 Some(if i % 2 == 0 {
                     long.to_string()
                 } else {
-                    format!("v{}", i % 3000)
+                    format!("v{}", i % 9000)
                 })
             })
             .collect();
-        let texts = chunks(&rows, 4000);
+        let texts = chunks(&rows, 10_000);
         let first = texts.downcast_iter().next().unwrap();
         let long_views: std::collections::HashSet<u128> = (0..first.len())
             .step_by(2)
             .map(|i| first.views()[i].as_u128())
             .collect();
-        assert_eq!(long_views.len(), 2000);
-        // Once for null (up front), then per chunk of 4000 rows: the long string, and the 1500
-        // odd numbers below 3000 (odd rows 1..3999 and 4001..7999 modulo 3000 each cover them).
-        assert_eq!(calls_of_lengths(&texts, &rows), 1 + 2 * (1 + 1500));
+        assert_eq!(long_views.len(), 5000);
+        // Once for null (up front), then per chunk of 10,000 rows: the long string, and the
+        // 4,500 odd numbers below 9,000 (odd rows 1..9999 and 10001..19999 modulo 9,000 each
+        // cover them), more than the cache's slots.
+        const _: () = assert!(4500 > SLOTS);
+        assert_eq!(calls_of_lengths(&texts, &rows), 1 + 2 * (1 + 4500));
     }
 
     /// Nulls in blocks of 64 rows: a block all valid, one all null, mixed ones, a partial last
