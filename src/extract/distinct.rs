@@ -200,14 +200,24 @@ pub(crate) fn packed(flags: &[bool]) -> Bitmap {
         let word = u64::from_le_bytes(std::array::from_fn(|i| u8::from(group[i])));
         (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
     };
-    let groups = flags.chunks_exact(8);
+    packed_by_eight(flags, pack_eight, pack)
+}
+
+/// A bitmap of `values`, eight to a byte: `eight` packs each whole group of eight values,
+/// `fewer` the last group where it is shorter.
+pub(crate) fn packed_by_eight<T>(
+    values: &[T],
+    eight: impl Fn(&[T]) -> u8,
+    fewer: impl Fn(&[T]) -> u8,
+) -> Bitmap {
+    let groups = values.chunks_exact(8);
     let last = groups.remainder();
-    let mut bytes: Vec<u8> = Vec::with_capacity(flags.len().div_ceil(8));
-    bytes.extend(groups.map(pack_eight));
+    let mut bytes: Vec<u8> = Vec::with_capacity(values.len().div_ceil(8));
+    bytes.extend(groups.map(eight));
     if !last.is_empty() {
-        bytes.push(pack(last));
+        bytes.push(fewer(last));
     }
-    Bitmap::from_u8_vec(bytes, flags.len())
+    Bitmap::from_u8_vec(bytes, values.len())
 }
 
 /// The string column `expr` with `f` of each value (null where null), computed once per distinct

@@ -9,6 +9,7 @@ use super::super::records::RecordTable;
 use super::super::EngineError;
 use super::{any_branches, never_null, Compiler, Context, Reduce};
 use crate::definition::model::{Cond, Query, RecordCond};
+use crate::extract::distinct::packed_by_eight;
 use polars_arrow::array::BooleanArray;
 use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 
@@ -112,15 +113,7 @@ fn bit_of(words: &Column, mask: u64) -> PolarsResult<Bitmap> {
     };
     let mut bits = MutableBitmap::with_capacity(words.len());
     for array in words.u64()?.downcast_iter() {
-        let values = array.values().as_slice();
-        let groups = values.chunks_exact(8);
-        let last = groups.remainder();
-        let mut bytes: Vec<u8> = Vec::with_capacity(values.len().div_ceil(8));
-        bytes.extend(groups.map(byte));
-        if !last.is_empty() {
-            bytes.push(byte(last));
-        }
-        let set = Bitmap::from_u8_vec(bytes, values.len());
+        let set = packed_by_eight(array.values().as_slice(), byte, byte);
         let set = match array.validity() {
             Some(valid) => &set & valid,
             None => set,
