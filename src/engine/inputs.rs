@@ -189,8 +189,10 @@ mod tests {
         }
         assert_eq!(year_of_days(-1), 1969);
         assert_eq!(year_of_days(0), 1970);
-        assert_eq!(year_of_days(59), 1970); // 1970-03-01
-                                            // chrono's range ends near +-262,000 years; i32 days reach +-5.8 million.
+        // 1970-03-01: the algorithm's years start in March, the calendar's still in 1970.
+        assert_eq!(year_of_days(59), 1970);
+        // Past chrono's range (about 262,000 years either way): 2^31 days are 5,879,610 years
+        // of 365.2425 days, from 1970.
         assert_eq!(year_of_days(i32::MAX), 5_881_580);
         assert_eq!(year_of_days(i32::MIN), -5_877_641);
     }

@@ -20,7 +20,7 @@ use polars_arrow::datatypes::ArrowDataType;
 /// contract column, as colliding views evict each other (181 ICD-10 codes in a synthetic
 /// extract missed on one row in ten with 256 slots; with 1,024 a run still missed 260,000 times
 /// at 250,000 patients, each a hash of the string, 0.9 % of its instructions). An array's
-/// cache is 128 KiB, of which only the slots of its views are touched.
+/// cache is 128 KiB, filled once (4,096 stores); the row loop reads only its views' slots.
 const SLOTS: usize = 4096;
 /// No view is this value (its length would be 4 GiB), so it marks an empty slot.
 const EMPTY: u128 = u128::MAX;
@@ -131,8 +131,8 @@ impl<'a, T: Copy + Default, F: FnMut(Option<&str>) -> T> Distinct<'a, T, F> {
         Distinct {
             array,
             f,
-            // Filled in place on the heap: `Box::new` of the array built it on the stack and
-            // copied it (32 KiB an array).
+            // Filled in place on the heap: `Box::new` of the array built its 128 KiB on the
+            // stack (a thread's stack may be smaller) and copied them.
             cache: (vec![(EMPTY, T::default()); SLOTS]
                 .into_boxed_slice()
                 .try_into())
