@@ -112,10 +112,9 @@ impl DenseIds {
     }
 
     pub fn contains(&self, id: i64) -> bool {
-        if id < self.min {
-            return false;
-        }
-        let offset = id.abs_diff(self.min);
+        // `id - min` taken modulo 2^64 is exact for an id from `min` on; an id below `min`
+        // wraps past 2^63, beyond any word of the bits: one bounds check, no second branch.
+        let offset = id.wrapping_sub(self.min) as u64;
         self.bits
             .get((offset / 64) as usize)
             .is_some_and(|word| word & (1 << (offset % 64)) != 0)
@@ -345,6 +344,12 @@ mod tests {
         }
         for absent in [i64::MIN, -4, -2, 1, 62, 65, 199, 201, i64::MAX] {
             assert!(!set.contains(absent), "{absent}");
+        }
+        // From the lowest id on: i64::MAX is 2^64 - 1 past it, which wraps to -1 in an i64.
+        let lowest = DenseIds::of(&ids(&[i64::MIN, i64::MIN + 1])).unwrap();
+        assert!(lowest.contains(i64::MIN) && lowest.contains(i64::MIN + 1));
+        for absent in [i64::MIN + 2, -1, 0, i64::MAX] {
+            assert!(!lowest.contains(absent), "{absent}");
         }
     }
 
