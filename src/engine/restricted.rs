@@ -260,8 +260,7 @@ impl<'a> MaskFrames<'a> {
             }
             let words = row.outcomes.words();
             for &(j, column) in &group.cells {
-                let word = words[j / Outcomes::PER_WORD] >> (2 * (j % Outcomes::PER_WORD));
-                outcomes[column][r] = (word & 0b11) as u8;
+                outcomes[column][r] = Outcomes::code_in(words, j);
             }
             patients.push(row.patients);
         }
