@@ -12,8 +12,8 @@ static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 ///   system time 10-15 -> 5-5.5 s, wall -14 %, peak memory +5 %.
 /// - `dirty_decay_ms:30000` (10 s by default): freed pages are kept three times as long, so a
 ///   run of tens of seconds reuses more and faults in fewer: at 10 M, minor faults -25 %,
-///   system time -1 s, wall 0.4-3.0 s less in each of six rounds, peak memory +4 %. Keeping them
-///   for good (`-1`) took 1.8-2.3 GB and was no faster.
+///   system time -1 s, wall 0.4-3.0 s less in each of three alternated rounds, peak memory
+///   +4 %. Keeping them for good (`-1`) took 1.8-2.3 GB and was no faster.
 ///
 /// No transparent huge pages (`thp:always` until the twentieth session): on this machine's
 /// kernel, zeroing 2 MiB pages on every fault cost more than the fewer faults saved.
