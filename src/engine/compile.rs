@@ -11,16 +11,17 @@ mod answers;
 mod drugs;
 mod kernels;
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::codes::{atc_in, in_set, normalized_atc};
+use super::codes::{atc_in, has_bit, in_set, normalized_atc, set_bits, CODE_SETS, MAX_WORD_SETS};
 use super::kernel::RecordAtom;
 use super::measures::{MeasureRules, MEASURE_KEY};
 use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
 use super::outcome::{Missing, OutcomeParts};
+use super::patient_core::primary_in;
 use super::records::{in_window, observation_value, one_of, RecordTable};
 use super::EngineError;
 use crate::definition::model::{
@@ -97,6 +98,8 @@ pub(crate) struct Compiler<'d> {
     /// converted value, an observation's, a code set's membership), computed once.
     shared: BTreeMap<RecordTable, Vec<(String, Expr)>>,
     shared_names: HashSet<String>,
+    /// The tables whose records' code sets are tested, by a word per record ([`CODE_SETS`]).
+    code_set_words: BTreeSet<RecordTable>,
     /// The atoms' answers the conditions read, each a column of the patient frame.
     answers: Vec<AnswerColumn>,
 }
@@ -135,6 +138,7 @@ impl<'d> Compiler<'d> {
             names: HashMap::new(),
             shared: BTreeMap::new(),
             shared_names: HashSet::new(),
+            code_set_words: BTreeSet::new(),
             answers: Vec::new(),
         }
     }
@@ -161,10 +165,23 @@ impl<'d> Compiler<'d> {
         col(name.as_str())
     }
 
+    /// A record's `code in` set `set` (diagnoses, treatments): the set's bit of the table's
+    /// [`CODE_SETS`] word, where the word holds it.
+    fn code_in(&mut self, table: RecordTable, set: usize) -> Expr {
+        if set >= MAX_WORD_SETS {
+            return in_set(col("code"), &self.definition.code_sets[set]);
+        }
+        self.code_set_words.insert(table);
+        has_bit(col(CODE_SETS), set)
+    }
+
     /// Per table, the record-level columns that shared columns and kernels read, computed
     /// first: the measurement records' (LOINC, unit) key, the observation records' code and
-    /// text keys.
+    /// text keys, the code sets of diagnoses' and treatments' codes where a set is tested.
     pub(crate) fn prepared(&self, table: RecordTable) -> Vec<Expr> {
+        if self.code_set_words.contains(&table) {
+            return vec![set_bits(col("code"), &self.definition.code_sets).alias(CODE_SETS)];
+        }
         match table {
             RecordTable::Measurement => vec![self.measures.key().alias(MEASURE_KEY)],
             RecordTable::Observation => vec![
@@ -315,7 +332,7 @@ impl<'d> Compiler<'d> {
                 .is_null()
                 .or(col("p_death").gt_eq(col("p_idx"))),
             Cond::PrimaryExists => col("p_primary").is_not_null(),
-            Cond::PrimaryIn(set) => in_set(col("p_primary"), &self.definition.code_sets[*set]),
+            Cond::PrimaryIn(set) => primary_in(self.definition, *set),
             Cond::SexIn(values) => one_of(col("p_sex"), values).fill_null(lit(false)),
             Cond::DrugRouteIs(route) => {
                 let (_, drug) = ctx.drug.ok_or_else(|| cohort_only("drug route"))?;
@@ -358,10 +375,8 @@ impl<'d> Compiler<'d> {
             }
             RecordCond::CodeIn(set) => match table {
                 RecordTable::Diagnosis | RecordTable::Treatment => {
-                    let definition = self.definition;
-                    self.share(table, format!("in_set_{set}"), || {
-                        in_set(col("code"), &definition.code_sets[*set])
-                    })
+                    let hit = self.code_in(table, *set);
+                    self.share(table, format!("in_set_{set}"), || hit)
                 }
                 _ => return Err(wrong_table("code in")),
             },
@@ -428,9 +443,8 @@ impl<'d> Compiler<'d> {
         let definition = self.definition;
         let source = match &query.source {
             Source::Diagnosis(Some(set)) | Source::Treatment(Some(set)) => {
-                Some(self.share(table, format!("in_set_{set}"), || {
-                    in_set(col("code"), &definition.code_sets[*set])
-                }))
+                let hit = self.code_in(table, *set);
+                Some(self.share(table, format!("in_set_{set}"), || hit))
             }
             Source::Observation(o) => {
                 let code = definition.observations[*o].code.as_str();

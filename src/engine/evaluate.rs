@@ -6,13 +6,12 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use super::codes::in_set;
 use super::cohorts::{biomarker_column, flag_rules, matched, matched_column};
 use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
 use super::outcome::OutcomeParts;
-use super::patient_core::{haematological_set, patient_core};
+use super::patient_core::{haematological_primary, patient_core};
 use super::per_patient::{PerPatient, PERSON_COLUMNS};
 use super::records::RecordTable;
 use super::EngineError;
@@ -372,7 +371,7 @@ fn evaluate(
     let answers: Vec<Expr> = compiler.answers().iter().map(|a| a.expr()).collect();
     wide = wide.with_columns(answers);
 
-    let haematological = in_set(col("p_primary"), &haematological_set(definition));
+    let haematological = haematological_primary(definition);
     let matched: Vec<Expr> = definition
         .cohorts
         .iter()

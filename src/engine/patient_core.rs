@@ -1,7 +1,8 @@
 //! The patient core: one row per patient of the partition, sorted by `person_id`, with what
 //! every criterion reads of the person (`p_sex`, `p_age`, `p_idx`, `p_death`, `region`, `site`),
 //! the primary cancer (`p_primary`: the latest primary-cancer diagnosis at or before the index
-//! date, same-date ties: the lowest code) and its tumour group (`p_group`). Where the ids have an
+//! date, same-date ties: the lowest code), the code sets holding it (`p_primary_sets`) and its
+//! tumour group (`p_group`). Where the ids have an
 //! array lookup ([`PatientRows`]), the primary is chosen by patient row in one pass over the
 //! selected diagnoses; otherwise by group-bys and joins on `person_id`.
 
@@ -9,7 +10,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::codes::{first_set, in_set};
+use super::codes::{first_set, has_bit, in_set, set_bits, MAX_WORD_SETS};
 use super::inputs::{days, epoch_days, year_of_days, Inputs};
 use super::lookup::{PatientRows, ROW};
 use super::records::RecordTable;
@@ -58,6 +59,29 @@ pub(crate) fn haematological_set(definition: &Definition) -> CodeSet {
             except: vec![],
         },
     )
+}
+
+/// The core's word of the definition's code sets that hold the primary cancer (a bit per set,
+/// [`set_bits`]; 0 without a primary): `primary in` read as a bit, the primary's code tested
+/// once per distinct code for every set, instead of once per condition.
+pub(crate) const PRIMARY_SETS: &str = "p_primary_sets";
+
+/// `primary in` the definition's code set `set` (false without a primary): its bit of
+/// [`PRIMARY_SETS`], where the word holds it.
+pub(crate) fn primary_in(definition: &Definition, set: usize) -> Expr {
+    match set < MAX_WORD_SETS {
+        true => has_bit(col(PRIMARY_SETS), set),
+        false => in_set(col("p_primary"), &definition.code_sets[set]),
+    }
+}
+
+/// Whether the primary cancer is haematological ([`haematological_set`]).
+pub(crate) fn haematological_primary(definition: &Definition) -> Expr {
+    let named = |set: &CodeSet| set.name == "haematological";
+    match definition.code_sets.iter().position(named) {
+        Some(set) => primary_in(definition, set),
+        None => in_set(col("p_primary"), &haematological_set(definition)),
+    }
 }
 
 /// The patient core, and the lookup of its rows where the ids allow one.
@@ -122,7 +146,10 @@ pub(crate) fn patient_core(
         }
     };
     let core = core
-        .with_column(tumour_group(definition).alias("p_group"))
+        .with_columns([
+            tumour_group(definition).alias("p_group"),
+            set_bits(col("p_primary"), &definition.code_sets).alias(PRIMARY_SETS),
+        ])
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
     Ok((core, rows))

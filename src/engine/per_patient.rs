@@ -11,13 +11,21 @@ use super::compile::Reduce;
 use super::inputs::Inputs;
 use super::kernel::KernelAtoms;
 use super::lookup::{PatientRows, ROW};
+use super::patient_core::PRIMARY_SETS;
 use super::reduce::PatientReduction;
 use super::variants::VariantRules;
 use super::EngineError;
 use crate::definition::model::Definition;
 
 /// The patient core's columns that record-level expressions read.
-pub(crate) const PERSON_COLUMNS: [&str; 5] = ["p_idx", "p_sex", "p_age", "p_death", "p_primary"];
+pub(crate) const PERSON_COLUMNS: [&str; 6] = [
+    "p_idx",
+    "p_sex",
+    "p_age",
+    "p_death",
+    "p_primary",
+    PRIMARY_SETS,
+];
 
 /// The patient core and the per-patient columns gathered so far.
 pub(crate) struct PerPatient<'c> {

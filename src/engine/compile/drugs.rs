@@ -4,14 +4,12 @@
 
 use polars::prelude::*;
 
-use super::super::codes::{atc_bits, MAX_ATC_LISTS};
+use super::super::codes::{atc_bits, bit_of, MAX_ATC_LISTS};
 use super::super::records::RecordTable;
 use super::super::EngineError;
 use super::{any_branches, never_null, Compiler, Context, Reduce};
 use crate::definition::model::{Cond, Query, RecordCond};
-use crate::extract::distinct::packed_by_eight;
 use polars_arrow::array::BooleanArray;
-use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 
 impl Compiler<'_> {
     /// `any QUERY` whose filter is the drug's ATC match, alone or and-ed with parts that do not
@@ -101,28 +99,6 @@ fn drug_condition(hits: &str, unknowns: Option<&str>, d: usize) -> Expr {
     )
 }
 
-/// Per row of a word column, whether `mask`'s bit is set (false where null), packed eight rows
-/// to a byte straight from the words: a `bool` per row packed after cost five instructions a
-/// row, the run's 32 drug conditions 1.3 % of its instructions.
-fn bit_of(words: &Column, mask: u64) -> PolarsResult<Bitmap> {
-    let words = words.as_materialized_series().cast(&DataType::UInt64)?;
-    let byte = |group: &[u64]| {
-        (group.iter().enumerate()).fold(0u8, |byte, (i, word)| {
-            byte | u8::from(word & mask != 0) << i
-        })
-    };
-    let mut bits = MutableBitmap::with_capacity(words.len());
-    for array in words.u64()?.downcast_iter() {
-        let set = packed_by_eight(array.values().as_slice(), byte, byte);
-        let set = match array.validity() {
-            Some(valid) => &set & valid,
-            None => set,
-        };
-        bits.extend_from_bitmap(&set);
-    }
-    Ok(bits.freeze())
-}
-
 /// The drug a query's records depend on (its `where` names the drug), for the atom's key: atoms
 /// that do not depend on the drug are computed once, not once per drug.
 pub(super) fn drug_of(query: &Query, ctx: Context) -> Option<usize> {
@@ -202,25 +178,5 @@ mod tests {
                 Some(true)
             ]
         );
-    }
-
-    /// Bits packed eight rows to a byte: 21 words in chunks of 13 and 8 rows (whole bytes, a
-    /// partial one, and a chunk starting inside a byte of the whole), a null every fifth row.
-    /// Each row's bit is the word's bit 3, read one row at a time; rows 0-4 spelled out.
-    #[test]
-    fn a_words_bit_across_bytes_and_chunks() {
-        let words: Vec<Option<u64>> = (0..21u64).map(|i| (i % 5 != 4).then_some(i * 3)).collect();
-        let mut column = UInt64Chunked::new("w".into(), &words[..13]);
-        column
-            .append(&UInt64Chunked::new("w".into(), &words[13..]))
-            .unwrap();
-        let bits = bit_of(&column.into_column(), 1 << 3).unwrap();
-        let got: Vec<bool> = bits.iter().collect();
-        let expected: Vec<bool> = (words.iter())
-            .map(|w| w.is_some_and(|w| w >> 3 & 1 == 1))
-            .collect();
-        assert_eq!(got, expected);
-        // 0, 3, 6, 9 (0b1001), null (12 = 0b1100 has the bit but is null).
-        assert_eq!(got[..5], [false, false, false, true, false]);
     }
 }

@@ -35,6 +35,8 @@ pub(crate) fn core(sexes: &[Option<&str>], ages: &[Option<i32>]) -> DataFrame {
         "p_age" => ages,
         "p_death" => vec![None::<i32>; n],
         "p_primary" => vec![None::<&str>; n],
+        // No primary: no code set holds it.
+        "p_primary_sets" => vec![0u64; n],
     )
     .unwrap()
 }
