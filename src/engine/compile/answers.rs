@@ -105,6 +105,27 @@ fn latest_answers(keys: &Int32Chunked, bit: i32) -> BooleanChunked {
 mod tests {
     use super::*;
 
+    /// An `any` atom's polars code is Int8 (the type its answer reads without a cast), never
+    /// Int32 as a `when` of dynamic integer literals gives: 2 where hit (whatever the unknown),
+    /// else 1 where unknown, else 0 (a null hit is not a hit), worked out by hand.
+    #[test]
+    fn any_codes_are_int8() {
+        let frame = df!(
+            "hit" => [Some(true), Some(true), Some(false), Some(false), None],
+            "unknown" => [Some(true), Some(false), Some(true), Some(false), Some(false)],
+        )
+        .unwrap();
+        let codes = |unknown: Option<Expr>| {
+            let code = super::super::any_code(col("hit"), unknown).alias("code");
+            let out = frame.clone().lazy().select([code]).collect().unwrap();
+            let code = out.column("code").unwrap();
+            assert_eq!(code.dtype(), &DataType::Int8);
+            code.i8().unwrap().into_no_null_iter().collect::<Vec<_>>()
+        };
+        assert_eq!(codes(Some(col("unknown"))), [2, 2, 1, 0, 0]);
+        assert_eq!(codes(None), [2, 2, 0, 0, 0]);
+    }
+
     /// Both answers against their polars expressions, on every code an `any` atom can hold and
     /// keys at the edges of Int32 (odd, even, negative), nulls among them, over two chunks.
     #[test]
