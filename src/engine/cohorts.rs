@@ -10,6 +10,7 @@ use polars_arrow::array::{Array, BooleanArray, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
 
 use super::inputs::{days, Inputs};
+use super::kernel::optional_values;
 use crate::definition::model::{Biomarker, Cohort, Definition};
 use crate::extract::distinct::{boolean_column, normal_form, trimmed};
 use crate::extract::ids::TextIds;
@@ -163,9 +164,14 @@ impl TestLookup {
     /// The tests' report dates (days since the epoch), and whether each is from an approved
     /// laboratory (not where that is not recorded), by row.
     pub(crate) fn dates_and_approval(&self) -> PolarsResult<(Vec<Option<i32>>, Vec<bool>)> {
-        let dates = self.columns.column("report_date")?.i32()?.iter().collect();
+        let dates = optional_values(self.columns.column("report_date")?.i32()?);
+        // True where recorded true: the values and-ed with the validity, array by array.
         let approved = self.columns.column("approved_lab")?.bool()?;
-        Ok((dates, approved.iter().map(|a| a == Some(true)).collect()))
+        let mut approval = Vec::with_capacity(approved.len());
+        for array in approved.downcast_iter() {
+            approval.extend(true_rows(array).iter());
+        }
+        Ok((dates, approval))
     }
 
     /// Each variant test id's row in the tests.

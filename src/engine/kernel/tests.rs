@@ -369,3 +369,23 @@ fn a_reach_is_some_atoms_window() {
     assert_eq!(slots.reach([2]), Reach::default());
     assert!(!Reach::default().may_count(IDX, IDX));
 }
+
+/// A column's options array by array, as polars' own iterator gives them: a chunk with nulls
+/// (sliced, so its validity starts inside a byte), one without, one all null, and an empty one.
+#[test]
+fn optional_values_as_polars_iterates_them() {
+    let mut column = Int32Chunked::new("v".into(), [Some(1), None, Some(3), None, Some(5)]);
+    column = column.slice(1, 4);
+    column
+        .append(&Int32Chunked::new("v".into(), [Some(6), Some(7)]))
+        .unwrap();
+    column
+        .append(&Int32Chunked::new("v".into(), [None::<i32>, None]))
+        .unwrap();
+    column
+        .append(&Int32Chunked::new("v".into(), Vec::<Option<i32>>::new()))
+        .unwrap();
+    let want = [None, Some(3), None, Some(5), Some(6), Some(7), None, None];
+    assert_eq!(column.iter().collect::<Vec<_>>(), want);
+    assert_eq!(super::optional_values(&column), want);
+}

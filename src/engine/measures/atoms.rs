@@ -7,7 +7,9 @@ use std::sync::Arc;
 use polars::prelude::*;
 
 use super::{converted, valid, MeasureRules, Rule, MEASURE_KEY};
-use crate::engine::kernel::{all_valid, input, AtomSlots, Kernel, Reach, RecordAtom, Value};
+use crate::engine::kernel::{
+    all_valid, input, optional_values, AtomSlots, Kernel, Reach, RecordAtom, Value,
+};
 use crate::extract::distinct::map_distinct;
 
 /// A patient's sex and age, for eGFR; None where either is missing.
@@ -52,10 +54,7 @@ impl MeasureKernel {
                 _ => "",
             })
         });
-        let mut ages: Vec<Option<i32>> = Vec::with_capacity(sexes.len());
-        for array in age.i32()?.downcast_iter() {
-            ages.extend(array.iter().map(|age| age.copied()));
-        }
+        let ages = optional_values(age.i32()?);
         let sex_age = sexes.into_iter().zip(ages).map(|(s, a)| s.zip(a)).collect();
         let atoms = AtomSlots::new(atoms, rules.rules.len(), core)?;
         let keys = rules.rules.first().map_or(0, |rules| rules.len());
