@@ -8,6 +8,7 @@ use std::sync::Arc;
 use polars::prelude::*;
 use polars_arrow::array::{Array, BooleanArray, Utf8ViewArray};
 use polars_arrow::bitmap::Bitmap;
+use polars_arrow::trusted_len::TrustedLen;
 
 use super::inputs::{days, Inputs};
 use super::kernel::optional_values;
@@ -157,7 +158,7 @@ impl TestLookup {
     pub(crate) fn rows<'a>(
         &'a self,
         ids: &'a Utf8ViewArray,
-    ) -> impl Iterator<Item = Option<usize>> + 'a {
+    ) -> impl TrustedLen<Item = Option<usize>> + 'a {
         self.ids.rows_of(ids)
     }
 

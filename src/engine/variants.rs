@@ -249,9 +249,13 @@ impl Kernel for VariantKernel {
                 interned.key(alteration.trim().to_string())
             })
         });
-        let tests = Arc::clone(&self.tests);
-        let found = test_ids.downcast_iter().flat_map(|ids| tests.rows(ids));
-        for (i, test) in found.enumerate() {
+        // Each variant's test found first, array by array: the loop below over a flat map of
+        // the arrays' lookups stepped it through a call a variant.
+        let mut found = Vec::with_capacity(rows.len());
+        for ids in test_ids.downcast_iter() {
+            found.extend(self.tests.rows(ids));
+        }
+        for (i, test) in found.into_iter().enumerate() {
             // A variant counts where its test is in the table and was reported by the index
             // date.
             let Some(test) = test else { continue };
