@@ -105,7 +105,12 @@ impl PatientRows {
         );
         let mut gathered = Vec::with_capacity(columns.len());
         for &name in columns {
-            let source = core.column(name)?.as_materialized_series().rechunk();
+            // Numbers in one chunk (`gather` reads them as one slice), strings as they are.
+            let source = core.column(name)?.as_materialized_series();
+            let source = match source.dtype() {
+                DataType::String => source.clone(),
+                _ => source.rechunk(),
+            };
             let field = Field::new(name.into(), source.dtype().clone());
             gathered.push(
                 col(ROW)
@@ -224,10 +229,20 @@ mod tests {
     }
 
     /// The lookup gives what the inner join gives: each record with its patient's columns
-    /// (nulls kept, of the integer `p_idx` too), orphans dropped, record order kept.
+    /// (nulls kept, of the integer `p_idx` too), orphans dropped, record order kept; from a core
+    /// of one chunk and of two (a string column is gathered from its chunks).
     #[test]
     fn attach_agrees_with_an_inner_join() {
-        let core = core(&[12, 10, 11, 20]);
+        let whole = core(&[12, 10, 11, 20]);
+        let mut chunked = whole.slice(0, 2);
+        chunked.vstack_mut(&whole.slice(2, 2)).unwrap();
+        assert_eq!(chunked.column("p_sex").unwrap().n_chunks(), 2);
+        for core in [whole, chunked] {
+            attach_agrees_with_an_inner_join_on(core);
+        }
+    }
+
+    fn attach_agrees_with_an_inner_join_on(core: DataFrame) {
         let records = df!(
             "person_id" => [Some(11i64), Some(9), Some(20), None, Some(12), Some(21), Some(11), Some(10)],
             "value" => [1, 2, 3, 4, 5, 6, 7, 8],
