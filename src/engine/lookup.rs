@@ -51,10 +51,10 @@ impl PatientRows {
 
     /// The row of `id`, [`ABSENT`] where no patient has it.
     fn row(&self, id: i64) -> IdxSize {
-        if id < self.min {
-            return ABSENT;
-        }
-        usize::try_from(id.abs_diff(self.min))
+        // `id - min` taken modulo 2^64 is exact for an id from `min` on; an id below `min`
+        // wraps past 2^63, beyond any slot: one bounds check, as `DenseIds::contains` does.
+        let slot = id.wrapping_sub(self.min) as u64;
+        usize::try_from(slot)
             .ok()
             .and_then(|slot| self.rows.get(slot).copied())
             .unwrap_or(ABSENT)
