@@ -500,6 +500,21 @@ mod tests {
         assert_eq!(all, [7, 8]);
         keep_selected(&mut all, &BooleanChunked::new("s".into(), [None::<bool>])).unwrap();
         assert_eq!(all, [0, 0]);
+        // Whole words of 64 rows and a remainder, the chunk sliced to start inside a byte:
+        // each word kept where its row's selection is true, row by row.
+        let flags: Vec<Option<bool>> = (0..200)
+            .map(|i| (i % 7 != 3).then_some(i % 5 < 3))
+            .collect();
+        let selected = BooleanChunked::new("s".into(), &flags).slice(3, 150);
+        let mut words: Vec<u64> = (1..=150).collect();
+        keep_selected(&mut words, &selected).unwrap();
+        let kept: Vec<u64> = (1..=150u64)
+            .map(|w| match flags[w as usize + 2] {
+                Some(true) => w,
+                _ => 0,
+            })
+            .collect();
+        assert_eq!(words, kept);
         let wrong = keep_selected(
             &mut [1, 2, 3],
             &BooleanChunked::new("s".into(), [true, true]),
