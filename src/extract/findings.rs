@@ -75,50 +75,79 @@ pub const CLASSES: &[&str] = &[
     "signature",
 ];
 
-/// Per observation, whether it is one of [`TEXT_CODES`] and its non-null `value_text` is not one
-/// of its code's, in one pass: per distinct code its position in [`TEXT_CODES`], per distinct
-/// value a bit for each of those codes that allows it (a byte each, so the pass reads two bytes
-/// a row; every code allows a null value).
-fn texts_outside(codes: &StringChunked, texts: &StringChunked) -> impl Iterator<Item = bool> {
-    const NOT_TEXT: u8 = u8::MAX;
+/// An observation code's kind for its findings, a byte: [`GRADED`] for one of
+/// [`GRADED_CODES`], and its position in [`TEXT_CODES`] (else [`NOT_TEXT`]) in the low bits.
+type CodeKind = u8;
+const GRADED: CodeKind = 0x80;
+const NOT_TEXT: CodeKind = 0x7F;
+
+/// Each observation's [`CodeKind`], once per distinct code: the grade and the text checks
+/// both read it (each had mapped the codes of its own, about 20 instructions a row).
+fn code_kinds(codes: &StringChunked) -> Vec<CodeKind> {
     const _: () = assert!(TEXT_CODES.len() <= 8, "a code's bit in a byte");
-    let code = map_distinct(codes, |code| {
-        code.and_then(|code| TEXT_CODES.iter().position(|(c, _)| *c == code))
-            .map_or(NOT_TEXT, |position| position as u8)
-    });
+    map_distinct(codes, |code| {
+        let graded = code.is_some_and(|c| GRADED_CODES.contains(&c));
+        let text = code.and_then(|code| TEXT_CODES.iter().position(|(c, _)| *c == code));
+        (if graded { GRADED } else { 0 }) | text.map_or(NOT_TEXT, |position| position as u8)
+    })
+}
+
+/// `frame`'s observation [`code_kinds`], computed on first use.
+fn kinds_of<'k>(
+    kinds: &'k mut Option<Vec<CodeKind>>,
+    frame: &DataFrame,
+) -> PolarsResult<&'k [CodeKind]> {
+    Ok(match kinds {
+        Some(kinds) => kinds,
+        None => kinds.insert(code_kinds(frame.column("code")?.str()?)),
+    })
+}
+
+/// Per observation (of `kinds`, [`code_kinds`]), whether it is one of [`TEXT_CODES`] and its
+/// non-null `value_text` is not one of its code's, in one pass: per distinct value a bit for
+/// each of those codes that allows it (so the pass reads two bytes a row; every code allows a
+/// null value).
+fn texts_outside<'a>(
+    kinds: &'a [CodeKind],
+    texts: &StringChunked,
+) -> impl Iterator<Item = bool> + 'a {
     let allowed = map_distinct(texts, |text| match text {
         Some(text) => (TEXT_CODES.iter().enumerate())
             .filter(|(_, (_, values))| values.contains(&text))
             .fold(0u8, |bits, (c, _)| bits | 1 << c),
         None => u8::MAX,
     });
-    (code.into_iter().zip(allowed))
-        .map(|(code, allowed)| code != NOT_TEXT && allowed >> code & 1 == 0)
+    (kinds.iter().zip(allowed)).map(|(kind, allowed)| {
+        let code = kind & NOT_TEXT;
+        code != NOT_TEXT && allowed >> code & 1 == 0
+    })
 }
 
-/// Per observation, whether it is one of [`GRADED_CODES`] and its `value_num` is not a whole
-/// number from 0 to 5 (NaN and the infinities are not), in one pass: per distinct code whether
-/// it is graded. As polars expressions (a code test, two comparisons, a round trip through
-/// Int64 and three three-valued `or`/`and`) it was 0.2 s of a 1 M run's observation findings.
-fn grades_outside(codes: &StringChunked, values: &Column) -> PolarsResult<Vec<bool>> {
+/// Per observation (of `kinds`, [`code_kinds`]), whether it is one of [`GRADED_CODES`] and its
+/// `value_num` is not a whole number from 0 to 5 (NaN and the infinities are not), in one
+/// pass. As polars expressions (a code test, two comparisons, a round trip through Int64 and
+/// three three-valued `or`/`and`) it was 0.2 s of a 1 M run's observation findings.
+fn grades_outside(kinds: &[CodeKind], values: &Column) -> PolarsResult<Vec<bool>> {
     let values = values.as_materialized_series().cast(&DataType::Float64)?;
-    let graded = map_distinct(codes, |code| {
-        code.is_some_and(|c| GRADED_CODES.contains(&c))
-    });
+    polars_ensure!(
+        kinds.len() == values.len(),
+        ShapeMismatch: "{} observation codes for {} values", kinds.len(), values.len()
+    );
     // NaN is in no range (polars orders it above every number). Within 0..=5 a value is whole
     // where it survives a round trip through an integer (exact there; `trunc` is a libm call).
     let outside = |v: f64| !(0.0..=5.0).contains(&v) || (v as i64) as f64 != v;
-    let mut flags: Vec<bool> = Vec::with_capacity(graded.len());
+    let graded = |kind: &CodeKind| kind & GRADED != 0;
+    let mut flags: Vec<bool> = Vec::with_capacity(kinds.len());
     // Array by array, values and validity apart: the arrays' iterators of optional values cost
     // more than the test.
     for array in values.f64()?.downcast_iter() {
-        let graded = &graded[flags.len()..flags.len() + array.len()];
-        let rows = graded.iter().zip(array.values().iter());
+        let kinds = &kinds[flags.len()..flags.len() + array.len()];
+        let rows = kinds.iter().zip(array.values().iter());
         match array.validity().filter(|valid| valid.unset_bits() > 0) {
-            None => flags.extend(rows.map(|(graded, &value)| *graded && outside(value))),
+            None => flags.extend(rows.map(|(kind, &value)| graded(kind) && outside(value))),
             Some(valid) => flags.extend(
                 (rows.zip(valid.iter()))
-                    .map(|((graded, &value), valid)| valid && *graded && outside(value)),
+                    .map(|((kind, &value), valid)| valid && graded(kind) && outside(value)),
             ),
         }
     }
@@ -155,7 +184,7 @@ impl Rule {
             Rule::Negative => col(column).lt(lit(0.0)),
             Rule::GradeOutside => map_multiple(
                 |inputs: &mut [Column]| {
-                    let flags = grades_outside(inputs[0].str()?, &inputs[1])?;
+                    let flags = grades_outside(&code_kinds(inputs[0].str()?), &inputs[1])?;
                     Ok(boolean_column(inputs[0].name().clone(), &flags).into_column())
                 },
                 [col("code"), col(column)],
@@ -163,8 +192,8 @@ impl Rule {
             ),
             Rule::TextOutside => map_multiple(
                 |inputs: &mut [Column]| {
-                    let flags: Vec<bool> =
-                        texts_outside(inputs[0].str()?, inputs[1].str()?).collect();
+                    let kinds = code_kinds(inputs[0].str()?);
+                    let flags: Vec<bool> = texts_outside(&kinds, inputs[1].str()?).collect();
                     Ok(boolean_column(inputs[0].name().clone(), &flags).into_column())
                 },
                 [col("code"), col(column)],
@@ -175,8 +204,14 @@ impl Rule {
         }
     }
 
-    /// The rows of `frame` flagged: as many as [`Rule::expr`] is true on.
-    fn count(&self, column: &str, frame: &DataFrame) -> PolarsResult<u64> {
+    /// The rows of `frame` flagged: as many as [`Rule::expr`] is true on. `kinds` holds the
+    /// frame's observation [`code_kinds`] once a rule has needed them.
+    fn count(
+        &self,
+        column: &str,
+        frame: &DataFrame,
+        kinds: &mut Option<Vec<CodeKind>>,
+    ) -> PolarsResult<u64> {
         let values = frame.column(column)?;
         let trues = |flags: &[bool]| flags.iter().filter(|f| **f).count() as u64;
         Ok(match self {
@@ -190,9 +225,9 @@ impl Rule {
                     .map(|array| valid_where(array, |v| v < 0.0))
                     .sum::<usize>() as u64
             }
-            Rule::GradeOutside => trues(&grades_outside(frame.column("code")?.str()?, values)?),
+            Rule::GradeOutside => trues(&grades_outside(kinds_of(kinds, frame)?, values)?),
             Rule::TextOutside => {
-                let flags = texts_outside(frame.column("code")?.str()?, values.str()?);
+                let flags = texts_outside(kinds_of(kinds, frame)?, values.str()?);
                 flags.filter(|flagged| *flagged).count() as u64
             }
             // The ids `absent` flags (a null too): every row but the valid ones in the set,
@@ -379,11 +414,13 @@ impl RowChecks {
     /// from the columns. At 250,000 patients the polars passes were 8.5 % of a run's
     /// instructions.
     pub fn count_in_memory(&self, rows: &DataFrame) -> PolarsResult<RowFindings> {
+        let mut kinds = None;
         let counts = self
             .checks
             .iter()
             .map(|(column, finding, rule)| {
-                Ok((self.table, *column, *finding, rule.count(column, rows)?))
+                let count = rule.count(column, rows, &mut kinds)?;
+                Ok((self.table, *column, *finding, count))
             })
             .collect::<PolarsResult<_>>()?;
         Ok(RowFindings { counts })

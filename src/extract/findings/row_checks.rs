@@ -124,6 +124,29 @@ fn nulls_count_whatever_values_they_hide() {
     assert_eq!(q("value").out_of_domain, 1);
 }
 
+/// Observations, whose grade and text checks share one reading of the codes, worked out by
+/// hand: ECOG 7 is out of its grades (1; CTCAE 2 is in, and a text code's number is not a
+/// grade), "regional" is no extent (1; "local" is one, a padded " extent" is no text code as
+/// written, and a graded code's text is not checked). In memory and by polars alike.
+#[test]
+fn observations_counted_in_memory_as_by_polars() {
+    let rows = df!(
+        "person_id" => [1i64, 1, 2, 2, 3, 3, 3],
+        "code" => [Some("89247-1"), Some("extent"), Some("extent"), Some("ctcae-max-grade"), Some(" extent"), None, Some("89247-1")],
+        "value_num" => [Some(7.0), Some(9.0), None, Some(2.0), None, Some(8.0), Some(1.0)],
+        "value_text" => [None, Some("regional"), Some("local"), None, Some("regional"), Some("x"), Some("y")],
+    )
+    .unwrap();
+    let checks = checks(Table::Observation);
+    let in_memory = checks.count_in_memory(&rows).unwrap();
+    assert_eq!(in_memory, checks.count(rows.clone().lazy()).unwrap());
+    let mut quality = DataQuality::default();
+    in_memory.record(&mut quality);
+    let mut q = |column| quality.column_mut(Table::Observation, column).clone();
+    assert_eq!(q("value_num").out_of_domain, 1);
+    assert_eq!(q("value_text").out_of_domain, 1);
+}
+
 /// A frame of several chunks (two partitions' reads appended) counts as its rows do.
 #[test]
 fn chunks_counted_in_memory_as_by_polars() {

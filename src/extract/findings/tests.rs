@@ -14,7 +14,7 @@ fn count(table: Table, column: &str, df: DataFrame) -> u64 {
         .collect()
         .unwrap();
     let by_polars = out.column("n").unwrap().u64().unwrap().get(0).unwrap();
-    let in_memory = rule.count(column, &df).unwrap();
+    let in_memory = rule.count(column, &df, &mut None).unwrap();
     assert_eq!(
         in_memory, by_polars,
         "{table}.{column}: in memory and by polars"
