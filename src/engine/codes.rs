@@ -1,6 +1,7 @@
 //! Code sets as column predicates: ICD-10 codes normalized (upper case, no dot), prefixes and
-//! ranges of categories, ATC prefixes, each tested once per distinct code of a chunk; and every
-//! drug's ATC list matched at once, a bit per drug.
+//! ranges of categories, ATC prefixes, each tested once per distinct code of a chunk; every
+//! code set of the definition matched at once, a bit per set; and every drug's ATC list matched
+//! at once, a bit per drug.
 
 use std::sync::Arc;
 
