@@ -175,6 +175,16 @@ pub(crate) fn set_bits(code: Expr, sets: &[CodeSet]) -> Expr {
     )
 }
 
+/// Whether a row's code is in the code set `sets[set]` (false where the code is null): the set's
+/// bit of the row's `word` column ([`set_bits`] of `sets`) where the word holds it, else
+/// [`in_set`] of its `code` column.
+pub(crate) fn in_set_by_word(word: &str, code: &str, sets: &[CodeSet], set: usize) -> Expr {
+    match set < MAX_WORD_SETS {
+        true => has_bit(col(word), set),
+        false => in_set(col(code), &sets[set]),
+    }
+}
+
 /// True where bit `bit` of the UInt64 `words` is set, false where it is not or the word is null
 /// ([`bit_of`]).
 pub(crate) fn has_bit(words: Expr, bit: usize) -> Expr {

@@ -16,7 +16,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::codes::{atc_in, has_bit, in_set, normalized_atc, set_bits, CODE_SETS, MAX_WORD_SETS};
+use super::codes::{atc_in, in_set_by_word, normalized_atc, set_bits, CODE_SETS, MAX_WORD_SETS};
 use super::kernel::RecordAtom;
 use super::measures::{MeasureRules, MEASURE_KEY};
 use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
@@ -168,11 +168,10 @@ impl<'d> Compiler<'d> {
     /// A record's `code in` set `set` (diagnoses, treatments): the set's bit of the table's
     /// [`CODE_SETS`] word, where the word holds it.
     fn code_in(&mut self, table: RecordTable, set: usize) -> Expr {
-        if set >= MAX_WORD_SETS {
-            return in_set(col("code"), &self.definition.code_sets[set]);
+        if set < MAX_WORD_SETS {
+            self.code_set_words.insert(table);
         }
-        self.code_set_words.insert(table);
-        has_bit(col(CODE_SETS), set)
+        in_set_by_word(CODE_SETS, "code", &self.definition.code_sets, set)
     }
 
     /// Per table, the record-level columns that shared columns and kernels read, computed

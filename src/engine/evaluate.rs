@@ -266,7 +266,7 @@ fn evaluate(
     // The numbers each record table gathers beside its records (`PatientRows::attach`) in one
     // chunk, once, not once per table. Only those: rechunking a string column (region, site,
     // the sex and the primary, which polars' `take` gathers from chunks) sums and copies its
-    // strings (0.8 % of a run's instructions for region and site, 0.5 % for the other two).
+    // strings (0.8 % of a run's instructions for region and site, 0.35 % for the other two).
     let core_frame = super::rechunked(&core_frame, |column| {
         PERSON_COLUMNS.contains(&column.name().as_str()) && column.dtype() != &DataType::String
     })?;

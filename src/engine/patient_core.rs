@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::codes::{first_set, has_bit, in_set, set_bits, MAX_WORD_SETS};
+use super::codes::{first_set, in_set, in_set_by_word, set_bits};
 use super::inputs::{days, epoch_days, year_of_days, Inputs};
 use super::lookup::{PatientRows, ROW};
 use super::records::RecordTable;
@@ -69,10 +69,7 @@ pub(crate) const PRIMARY_SETS: &str = "p_primary_sets";
 /// `primary in` the definition's code set `set` (false without a primary): its bit of
 /// [`PRIMARY_SETS`], where the word holds it.
 pub(crate) fn primary_in(definition: &Definition, set: usize) -> Expr {
-    match set < MAX_WORD_SETS {
-        true => has_bit(col(PRIMARY_SETS), set),
-        false => in_set(col("p_primary"), &definition.code_sets[set]),
-    }
+    in_set_by_word(PRIMARY_SETS, "p_primary", &definition.code_sets, set)
 }
 
 /// Whether the primary cancer is haematological ([`haematological_set`]).
