@@ -97,7 +97,8 @@ pub(crate) struct Compiler<'d> {
     /// Per table, record-level columns that several atoms share (a measure's source mask and
     /// converted value, an observation's, a code set's membership), computed once.
     shared: BTreeMap<RecordTable, Vec<(String, Expr)>>,
-    shared_names: HashSet<String>,
+    /// The shared columns registered, by table: a table computes its own.
+    shared_names: HashSet<(RecordTable, String)>,
     /// The tables whose records' code sets are tested, by a word per record ([`CODE_SETS`]).
     code_set_words: BTreeSet<RecordTable>,
     /// The atoms' answers the conditions read, each a column of the patient frame.
@@ -156,7 +157,7 @@ impl<'d> Compiler<'d> {
 
     /// A shared record-level column of `table`, registered on first use.
     fn share(&mut self, table: RecordTable, name: String, make: impl FnOnce() -> Expr) -> Expr {
-        if self.shared_names.insert(name.clone()) {
+        if self.shared_names.insert((table, name.clone())) {
             self.shared
                 .entry(table)
                 .or_default()
