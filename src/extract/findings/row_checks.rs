@@ -12,6 +12,17 @@ fn checks(table: Table) -> RowChecks {
     RowChecks::of(table, Some(&dense), &Arc::new(tests))
 }
 
+/// `rows` of `table` counted in memory, which must agree with polars' count of them, recorded
+/// as a run records a partition's findings.
+fn recorded(table: Table, rows: &DataFrame) -> DataQuality {
+    let checks = checks(table);
+    let in_memory = checks.count_in_memory(rows).unwrap();
+    assert_eq!(in_memory, checks.count(rows.clone().lazy()).unwrap());
+    let mut quality = DataQuality::default();
+    in_memory.record(&mut quality);
+    quality
+}
+
 /// A run reads into memory only the engine's columns and [`RowChecks::columns`]: a frame of
 /// just those must be enough for every table's checks.
 #[test]
@@ -79,11 +90,7 @@ fn variants_counted_in_memory_as_by_polars() {
         "class" => [Some("snv"), Some("SNV"), Some("fusion"), None, Some("gain"), Some("amplification"), Some("snv")],
     )
     .unwrap();
-    let checks = checks(Table::Variant);
-    let in_memory = checks.count_in_memory(&rows).unwrap();
-    assert_eq!(in_memory, checks.count(rows.clone().lazy()).unwrap());
-    let mut quality = DataQuality::default();
-    in_memory.record(&mut quality);
+    let mut quality = recorded(Table::Variant, &rows);
     let mut q = |column| quality.column_mut(Table::Variant, column).clone();
     assert_eq!(q("test_id").orphan_rows, 3);
     assert_eq!(q("person_id").orphan_rows, 3);
@@ -114,11 +121,7 @@ fn nulls_count_whatever_values_they_hide() {
         vec![ids.into_column(), values.into_column(), units.into_column()],
     )
     .unwrap();
-    let checks = checks(Table::Measurement);
-    let in_memory = checks.count_in_memory(&rows).unwrap();
-    assert_eq!(in_memory, checks.count(rows.lazy()).unwrap());
-    let mut quality = DataQuality::default();
-    in_memory.record(&mut quality);
+    let mut quality = recorded(Table::Measurement, &rows);
     let mut q = |column| quality.column_mut(Table::Measurement, column).clone();
     assert_eq!(q("person_id").orphan_rows, 3);
     assert_eq!(q("value").out_of_domain, 1);
@@ -137,11 +140,7 @@ fn observations_counted_in_memory_as_by_polars() {
         "value_text" => [None, Some("regional"), Some("local"), None, Some("regional"), Some("x"), Some("y")],
     )
     .unwrap();
-    let checks = checks(Table::Observation);
-    let in_memory = checks.count_in_memory(&rows).unwrap();
-    assert_eq!(in_memory, checks.count(rows.clone().lazy()).unwrap());
-    let mut quality = DataQuality::default();
-    in_memory.record(&mut quality);
+    let mut quality = recorded(Table::Observation, &rows);
     let mut q = |column| quality.column_mut(Table::Observation, column).clone();
     assert_eq!(q("value_num").out_of_domain, 1);
     assert_eq!(q("value_text").out_of_domain, 1);
@@ -159,11 +158,7 @@ fn chunks_counted_in_memory_as_by_polars() {
     ))
     .unwrap();
     assert_eq!(rows.first_col_n_chunks(), 2);
-    let checks = checks(Table::Treatment);
-    let in_memory = checks.count_in_memory(&rows).unwrap();
-    assert_eq!(in_memory, checks.count(rows.clone().lazy()).unwrap());
-    let mut quality = DataQuality::default();
-    in_memory.record(&mut quality);
+    let mut quality = recorded(Table::Treatment, &rows);
     // Patients 7 and 8 are no one's; "surgery" and "Drug" are not kinds of the contract.
     assert_eq!(
         quality
