@@ -216,6 +216,28 @@ impl Reach {
     }
 }
 
+/// An atom of a numeric source as [`AtomSlots::fold_number`] reads it: its slot's position, its
+/// window and its test with the truth's kind resolved.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) struct NumberAtom {
+    at: usize,
+    lookback: Option<i32>,
+    test: NumberTest,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum NumberTest {
+    Any,
+    Latest {
+        op: CmpOp,
+        threshold: f64,
+        bit_if_holds: i32,
+        bit_if_not: i32,
+    },
+    /// A `latest` whose truth never holds of a number: always `bit_if_not`.
+    LatestNever(i32),
+}
+
 /// One atom's per-patient slots: an `any` code (Int8) or a `latest` key (Int32), by max.
 enum Slot {
     Any(Slots<i8>),
@@ -333,6 +355,78 @@ impl AtomSlots {
                 // An `any` atom's result is its code, 2.
                 Slot::Any(slots) => slots.max(row, result as i8),
                 Slot::Latest(slots) => slots.max(row, result),
+            }
+        }
+    }
+
+    /// The atoms of `source` resolved for [`AtomSlots::fold_number`] (a numeric source's).
+    pub(crate) fn number_atoms(&self, source: usize) -> Vec<NumberAtom> {
+        let of_source = self.of_source.get(source).map_or(&[][..], Vec::as_slice);
+        (of_source.iter())
+            .map(|&at| {
+                let atom = &self.atoms[at].0;
+                let test = match &atom.test {
+                    Test::Any => NumberTest::Any,
+                    Test::Latest {
+                        truth: Truth::Compare(op, threshold),
+                        bit_if_holds,
+                        bit_if_not,
+                    } => NumberTest::Latest {
+                        op: *op,
+                        threshold: *threshold,
+                        bit_if_holds: *bit_if_holds,
+                        bit_if_not: *bit_if_not,
+                    },
+                    // A text's truth never holds of a number (`Truth::holds`).
+                    Test::Latest { bit_if_not, .. } => NumberTest::LatestNever(*bit_if_not),
+                };
+                NumberAtom {
+                    at,
+                    lookback: atom.lookback,
+                    test,
+                }
+            })
+            .collect()
+    }
+
+    /// Folds a number of patient `row` (index date `idx`), of `date`, into the slots of `atoms`:
+    /// as [`AtomSlots::fold`] of `Value::Number` on their source, without looking up the
+    /// source's atoms or matching the value's kind.
+    #[inline(always)]
+    pub(crate) fn fold_number(
+        &mut self,
+        row: usize,
+        (date, idx): (i32, i32),
+        atoms: &[NumberAtom],
+        value: f64,
+    ) {
+        for atom in atoms {
+            if !(date <= idx && (atom.lookback).is_none_or(|days| date >= idx.wrapping_sub(days))) {
+                continue;
+            }
+            match (atom.test, &mut self.atoms[atom.at].1) {
+                (NumberTest::Any, Slot::Any(slots)) => slots.max(row, 2),
+                (
+                    NumberTest::Latest {
+                        op,
+                        threshold,
+                        bit_if_holds,
+                        bit_if_not,
+                    },
+                    Slot::Latest(slots),
+                ) => {
+                    let bit = if compare(value, op, threshold) {
+                        bit_if_holds
+                    } else {
+                        bit_if_not
+                    };
+                    slots.max(row, latest_key(date, bit));
+                }
+                (NumberTest::LatestNever(bit), Slot::Latest(slots)) => {
+                    slots.max(row, latest_key(date, bit));
+                }
+                // Slots are made by the atom's test (`AtomSlots::new`).
+                _ => {}
             }
         }
     }

@@ -370,6 +370,67 @@ fn a_reach_is_some_atoms_window() {
     assert!(!Reach::default().may_count(IDX, IDX));
 }
 
+/// A number folded through its source's resolved atoms (`fold_number`, the measurement kernel's
+/// path) fills the same slots as the generic fold of `Value::Number`: an `any` atom within 30
+/// days, `latest` atoms of every operator at 9 on values either side of it and NaN, and a text
+/// truth, which never holds of a number. By hand: 9 at 30 days is in the window, `>= 9` holds,
+/// so its key carries `bit_if_holds`; 9.5 at 31 days is outside and changes nothing.
+#[test]
+fn a_number_folds_alike_through_resolved_atoms() {
+    use crate::definition::model::{CmpOp, Window};
+    let latest = |truth: Truth| Test::Latest {
+        truth,
+        bit_if_holds: 1,
+        bit_if_not: 0,
+    };
+    let ops = [
+        CmpOp::Lt,
+        CmpOp::Le,
+        CmpOp::Gt,
+        CmpOp::Ge,
+        CmpOp::Eq,
+        CmpOp::Ne,
+    ];
+    let mut atoms = vec![(
+        "any".to_string(),
+        RecordAtom::new(0, &Window::WithinDays(30), Test::Any).unwrap(),
+    )];
+    for op in ops {
+        let test = latest(Truth::Compare(op, 9.0));
+        let atom = RecordAtom::new(0, &Window::WithinDays(30), test).unwrap();
+        atoms.push((format!("{op:?}"), atom));
+    }
+    let text = latest(Truth::TextIn(vec![0]));
+    let atom = RecordAtom::new(0, &Window::UpToIndex, text).unwrap();
+    atoms.push(("text".to_string(), atom));
+    let sexes = [Some("F"); 4];
+    let patients = core(&sexes, &[Some(50); 4]);
+    let mut generic = AtomSlots::new(atoms.clone(), 1, &patients).unwrap();
+    let mut resolved = AtomSlots::new(atoms, 1, &patients).unwrap();
+    let number_atoms = resolved.number_atoms(0);
+    let records = [
+        (0, IDX - 30, 9.0),
+        (1, IDX - 31, 9.5),
+        (1, IDX - 3, 8.999),
+        (2, IDX, f64::NAN),
+        (2, IDX - 10, 9.001),
+        (3, IDX + 1, 9.0),
+    ];
+    for (row, date, value) in records {
+        generic.fold(row, (date, IDX), 0, Value::Number(value));
+        resolved.fold_number(row, (date, IDX), &number_atoms, value);
+    }
+    let (generic, resolved) = (generic.finish(), resolved.finish());
+    assert_eq!(generic, resolved);
+    let ge = resolved[4].i32().unwrap();
+    assert_eq!(resolved[4].name().as_str(), "Ge");
+    assert_eq!(ge.get(0), Some(latest_key(IDX - 30, 1)));
+    assert_eq!(ge.get(1), Some(latest_key(IDX - 3, 0)));
+    assert_eq!(ge.get(3), None);
+    let text = resolved[7].i32().unwrap();
+    assert_eq!(text.get(2), Some(latest_key(IDX, 0)));
+}
+
 /// A column's options array by array, as polars' own iterator gives them: a chunk with nulls
 /// (sliced, so its validity starts inside a byte), one without, one all null, and an empty one.
 #[test]

@@ -8,9 +8,18 @@ use polars::prelude::*;
 
 use super::{converted, valid, MeasureRules, Rule, MEASURE_KEY};
 use crate::engine::kernel::{
-    all_valid, input, optional_values, AtomSlots, Kernel, Reach, RecordAtom, Value,
+    all_valid, input, optional_values, AtomSlots, Kernel, NumberAtom, Reach, RecordAtom,
 };
 use crate::extract::distinct::map_distinct;
+
+/// A measure's work on a record of a key that it converts: the rule, the measure's domain and
+/// its atoms, resolved once per key.
+struct Step {
+    measure: usize,
+    rule: Rule,
+    domain: Option<(f64, f64)>,
+    atoms: Vec<NumberAtom>,
+}
 
 /// A patient's sex and age, for eGFR; None where either is missing.
 type SexAge = Option<(&'static str, i32)>;
@@ -19,9 +28,9 @@ type SexAge = Option<(&'static str, i32)>;
 pub(crate) struct MeasureKernel {
     rules: Arc<MeasureRules>,
     atoms: AtomSlots,
-    /// Per record key, the measures read by some atom that give its records a value, with their
-    /// rule, and the dates their atoms could count.
-    measures_of_key: Vec<(Vec<(usize, Rule)>, Reach)>,
+    /// Per record key, the measures read by some atom that give its records a value, and the
+    /// dates their atoms could count.
+    measures_of_key: Vec<(Vec<Step>, Reach)>,
     /// Per patient row.
     sex_age: Vec<SexAge>,
     /// Where counted ([`MeasureKernel::counting`]): the column's name, and per patient row the
@@ -67,7 +76,15 @@ impl MeasureKernel {
                     })
                     .collect();
                 let reach = atoms.reach(measures.iter().map(|(m, _)| *m));
-                (measures, reach)
+                let steps = (measures.into_iter())
+                    .map(|(measure, rule)| Step {
+                        measure,
+                        rule,
+                        domain: rules.domains[measure],
+                        atoms: atoms.number_atoms(measure),
+                    })
+                    .collect();
+                (steps, reach)
             })
             .collect();
         Ok(MeasureKernel {
@@ -145,18 +162,21 @@ impl Kernel for MeasureKernel {
                 continue;
             }
             let sex_age = &self.sex_age;
-            for &(m, rule) in measures {
+            for step in measures {
                 // An eGFR is two powers: not computed for a record that could change none of
                 // the measure's slots. Any other value costs less than that test (about 70
                 // instructions a record, callgrind), and folding it changes nothing either.
-                if matches!(rule, Rule::Egfr { .. }) && self.atoms.settled(row, (date, idx), m) {
+                if matches!(step.rule, Rule::Egfr { .. })
+                    && self.atoms.settled(row, (date, idx), step.measure)
+                {
                     continue;
                 }
-                let Some(value) = converted(rule, value, || highs.get(i), || sex_age[row]) else {
+                let Some(value) = converted(step.rule, value, || highs.get(i), || sex_age[row])
+                else {
                     continue;
                 };
-                if valid(value, self.rules.domains[m]) {
-                    self.atoms.fold(row, (date, idx), m, Value::Number(value));
+                if valid(value, step.domain) {
+                    (self.atoms).fold_number(row, (date, idx), &step.atoms, value);
                 }
             }
         }
