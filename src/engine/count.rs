@@ -391,13 +391,21 @@ fn count_rows<K: Key>(
                 key.words_mut()[k / Outcomes::PER_WORD] |=
                     u64::from(source[row] & 0b11) << (2 * (k % Outcomes::PER_WORD));
             }
-            keys.push((key, 1));
+            keys.push(key);
         }
     }
-    keys.extend(population.into_iter().map(|key| (key, 1)));
-    keys.sort_unstable_by(|a, b| a.0.cmp(&b.0));
-    merge_sorted(&mut keys);
-    keys
+    keys.extend(population);
+    // The keys alone sorted (each counts one patient), then counted run by run: a third less
+    // to move than sorting them beside their counts.
+    keys.sort_unstable();
+    let mut counts: Vec<(K, u64)> = Vec::with_capacity(keys.len());
+    for key in keys {
+        match counts.last_mut() {
+            Some((last, patients)) if *last == key => *patients += 1,
+            _ => counts.push((key, 1)),
+        }
+    }
+    counts
 }
 
 #[cfg(test)]
