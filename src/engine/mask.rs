@@ -199,6 +199,25 @@ impl Outcomes {
         self.count(|low, high| low ^ high)
     }
 
+    /// The first outcome that fails, if any.
+    pub fn first_fail(&self) -> Option<usize> {
+        self.first(|low, high| low & !high)
+    }
+
+    /// The first outcome that does not pass (fails or is unknown), if any.
+    pub fn first_not_passing(&self) -> Option<usize> {
+        self.first(|low, high| low ^ high)
+    }
+
+    /// The first outcome whose pair of code bits sets the low bit of `pick`.
+    fn first(&self, pick: impl Fn(u64, u64) -> u64) -> Option<usize> {
+        const LOW_BITS: u64 = 0x5555_5555_5555_5555;
+        self.words.iter().enumerate().find_map(|(w, word)| {
+            let picked = pick(word & LOW_BITS, (word >> 1) & LOW_BITS);
+            (picked != 0).then(|| w * Self::PER_WORD + picked.trailing_zeros() as usize / 2)
+        })
+    }
+
     /// The set bits of `pick` over every word's low and high code bits, each in the low bit of
     /// its pair. The bits past the last outcome are zero (a pass), so they never count.
     fn count(&self, pick: impl Fn(u64, u64) -> u64) -> u32 {
@@ -362,6 +381,32 @@ mod tests {
         assert_eq!(&all[..4], [NotApplicable, Unknown, Fail, Pass]);
         let packed = Outcomes::from_slice(&all);
         assert_eq!((packed.fails(), packed.not_passing()), (17, 35));
+    }
+
+    /// The first failing and first not-passing outcome, by hand: within a word, past a word's
+    /// edge (33), and none.
+    #[test]
+    fn first_fail_and_first_not_passing() {
+        use Outcome::*;
+        let mixed = Outcomes::from_slice(&[Pass, NotApplicable, Unknown, Fail]);
+        assert_eq!(
+            (mixed.first_fail(), mixed.first_not_passing()),
+            (Some(3), Some(2))
+        );
+        let mut late = vec![Pass; 40];
+        late[33] = Fail;
+        late[39] = Unknown;
+        let late = Outcomes::from_slice(&late);
+        assert_eq!(
+            (late.first_fail(), late.first_not_passing()),
+            (Some(33), Some(33))
+        );
+        let passing = Outcomes::from_slice(&[NotApplicable; 64]);
+        assert_eq!(
+            (passing.first_fail(), passing.first_not_passing()),
+            (None, None)
+        );
+        assert_eq!(Outcomes::from_slice(&[]).first_fail(), None);
     }
 
     #[test]

@@ -21,43 +21,55 @@ pub struct CriterionCounts {
     pub gain_if_relaxed: u64,
 }
 
-/// Counts of criterion `c` over population rows.
-/// The counts of the first `criteria` columns, in one pass over the rows (in parallel). A row's
-/// own outcome and its counts of fails and of outcomes not passing answer both questions about
-/// the others: they all do not fail where the row fails once, this being it; they all pass where
-/// this is the only one not passing.
+/// The counts of the first `criteria` columns, in one pass over the rows (in parallel). Each
+/// outcome adds the row's patients to its criterion's count of its code (an index, not a match);
+/// a row that fails once, or does not pass once, adds them to that one criterion's sole
+/// exclusions, or gain, found from the row's words.
 pub fn counts(rows: &[Row], criteria: usize) -> Vec<CriterionCounts> {
-    let add = |mut counts: Vec<CriterionCounts>, row: &Row| {
+    /// Per criterion: patients by outcome code, sole exclusions, gain if relaxed.
+    type Sums = Vec<([u64; 4], u64, u64)>;
+    let add = |mut sums: Sums, row: &Row| {
         let n = row.patients;
-        for (k, own) in counts.iter_mut().zip(row.outcomes.iter()) {
-            match own {
-                Outcome::Pass => k.pass += n,
-                Outcome::Fail => k.fail += n,
-                Outcome::Unknown => k.unknown += n,
-                Outcome::NotApplicable => k.not_applicable += n,
-            }
-            if own == Outcome::Fail && row.fails == 1 {
-                k.sole_exclusions += n;
-            }
-            if !own.passes() && row.not_passing == 1 {
-                k.gain_if_relaxed += n;
+        for ((by_code, _, _), own) in sums.iter_mut().zip(row.outcomes.iter()) {
+            by_code[own as usize] += n;
+        }
+        if row.fails == 1 {
+            if let Some((_, sole, _)) = row.outcomes.first_fail().and_then(|k| sums.get_mut(k)) {
+                *sole += n;
             }
         }
-        counts
+        if row.not_passing == 1 {
+            let only = row.outcomes.first_not_passing();
+            if let Some((_, _, gain)) = only.and_then(|k| sums.get_mut(k)) {
+                *gain += n;
+            }
+        }
+        sums
     };
-    let merge = |mut a: Vec<CriterionCounts>, b: Vec<CriterionCounts>| {
-        for (a, b) in a.iter_mut().zip(b) {
-            a.pass += b.pass;
-            a.fail += b.fail;
-            a.unknown += b.unknown;
-            a.not_applicable += b.not_applicable;
-            a.sole_exclusions += b.sole_exclusions;
-            a.gain_if_relaxed += b.gain_if_relaxed;
+    let merge = |mut a: Sums, b: Sums| {
+        for ((a_codes, a_sole, a_gain), (b_codes, b_sole, b_gain)) in a.iter_mut().zip(b) {
+            for (a, b) in a_codes.iter_mut().zip(b_codes) {
+                *a += b;
+            }
+            *a_sole += b_sole;
+            *a_gain += b_gain;
         }
         a
     };
-    let zero = || vec![CriterionCounts::default(); criteria];
-    rows.par_iter().fold(zero, add).reduce(zero, merge)
+    let zero = || vec![([0; 4], 0, 0); criteria];
+    let sums = rows.par_iter().fold(zero, add).reduce(zero, merge);
+    sums.into_iter()
+        .map(
+            |(by_code, sole_exclusions, gain_if_relaxed)| CriterionCounts {
+                pass: by_code[Outcome::Pass as usize],
+                fail: by_code[Outcome::Fail as usize],
+                unknown: by_code[Outcome::Unknown as usize],
+                not_applicable: by_code[Outcome::NotApplicable as usize],
+                sole_exclusions,
+                gain_if_relaxed,
+            },
+        )
+        .collect()
 }
 
 pub fn fails_per_column(rows: &[Row], columns: usize) -> Vec<u64> {
