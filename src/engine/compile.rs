@@ -447,9 +447,10 @@ impl<'d> Compiler<'d> {
                 Some(self.share(table, format!("in_set_{set}"), || hit))
             }
             Source::Observation(o) => {
-                let code = definition.observations[*o].code.as_str();
+                // By the code key: the record's code is trimmed where the key is computed.
+                let key = self.observations.code_key(*o);
                 Some(self.share(table, format!("source_observation_{o}"), || {
-                    col("code").eq(lit(code))
+                    col(OBSERVATION_KEY).eq(lit(Scalar::from(key)))
                 }))
             }
             // Every record of the table. A measure's value is null on other measures' records,

@@ -104,13 +104,23 @@ impl ObservationRules {
         matches!(self.values[o], ValueRule::Number(_))
     }
 
-    /// The code key (UInt32, see [`OBSERVATION_KEY`]) of the standard observation column `code`.
+    /// The code key of observation `o`'s code.
+    pub(crate) fn code_key(&self, o: usize) -> u32 {
+        let of_o = |of: &Vec<usize>| of.contains(&o);
+        self.observations_of_key.iter().position(of_o).unwrap_or(0) as u32
+    }
+
+    /// The code key (UInt32, see [`OBSERVATION_KEY`]) of the standard observation column `code`,
+    /// trimmed: each distinct code is trimmed here, where the rows had been copied trimmed
+    /// before (a pass of their own over every observation).
     pub(crate) fn key(self: &Arc<Self>) -> Expr {
         let this = Arc::clone(self);
         col("code").map(
             move |code: Column| {
                 let keys = map_distinct(code.str()?, |code| {
-                    code.and_then(|c| this.codes.get(c)).copied().unwrap_or(0)
+                    code.and_then(|c| this.codes.get(c.trim()))
+                        .copied()
+                        .unwrap_or(0)
                 });
                 Ok(UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column())
             },

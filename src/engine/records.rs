@@ -65,7 +65,8 @@ impl RecordTable {
             RecordTable::Observation => inputs.observation.clone().select([
                 col("person_id"),
                 days("date").alias("date"),
-                normal_form(col("code"), trimmed).alias("code"),
+                // Trimmed where it is read (the code key, `observations.rs`).
+                col("code"),
                 col("value_num"),
                 normal_form(col("value_text"), trimmed).alias("value_text"),
             ]),

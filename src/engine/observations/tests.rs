@@ -103,3 +103,31 @@ fn atoms_worked_out_by_hand() {
     .unwrap();
     assert_eq!(got, want);
 }
+
+/// A record's code is trimmed where its key is computed (the rows are no longer copied
+/// trimmed), and an observation's code key, which the polars path selects its records by, is
+/// the key of its code: ECOG's for `89247-1` padded or not, the allergy's for a code ending in
+/// a tab, 0 for a code no observation has.
+#[test]
+fn padded_codes_get_their_observations_key() {
+    let definition = shipped();
+    let rules = Arc::new(ObservationRules::new(&definition));
+    let observation = |name: &str| {
+        (definition.observations.iter())
+            .position(|o| o.name == name)
+            .unwrap()
+    };
+    let (ecog, allergy) = (
+        rules.code_key(observation("ecog")),
+        rules.code_key(observation("allergy")),
+    );
+    assert!(ecog > 0 && allergy > 0 && ecog != allergy);
+    let keys = df!("code" => ["89247-1", " 89247-1 ", "allergy\t", "other"])
+        .unwrap()
+        .lazy()
+        .select([rules.key().alias(OBSERVATION_KEY)])
+        .collect()
+        .unwrap();
+    let keys: Vec<u32> = keys[0].u32().unwrap().into_no_null_iter().collect();
+    assert_eq!(keys, [ecog, ecog, allergy, 0]);
+}
