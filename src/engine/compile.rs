@@ -151,6 +151,11 @@ impl<'d> Compiler<'d> {
     }
 
     /// Per record table, the shared record-level columns the atoms refer to; computed before them.
+    /// The definition's measures as the measurement records' key reads them.
+    pub(crate) fn measure_rules(&self) -> &Arc<MeasureRules> {
+        &self.measures
+    }
+
     pub(crate) fn shared(&self) -> &BTreeMap<RecordTable, Vec<(String, Expr)>> {
         &self.shared
     }
@@ -178,18 +183,24 @@ impl<'d> Compiler<'d> {
     /// Per table, the record-level columns that shared columns and kernels read, computed
     /// first: the measurement records' (LOINC, unit) key, the observation records' code and
     /// text keys, the code sets of diagnoses' and treatments' codes where a set is tested.
-    pub(crate) fn prepared(&self, table: RecordTable) -> Vec<Expr> {
-        if self.code_set_words.contains(&table) {
-            return vec![set_bits(col("code"), &self.definition.code_sets).alias(CODE_SETS)];
-        }
-        match table {
-            RecordTable::Measurement => vec![self.measures.key().alias(MEASURE_KEY)],
+    /// Those the records already have (`has`: the measurements' keys, computed as their table
+    /// was read) are not computed again.
+    pub(crate) fn prepared(&self, table: RecordTable, has: &Schema) -> Vec<Expr> {
+        let prepared = match table {
+            _ if self.code_set_words.contains(&table) => {
+                vec![(CODE_SETS, set_bits(col("code"), &self.definition.code_sets))]
+            }
+            RecordTable::Measurement => vec![(MEASURE_KEY, self.measures.key())],
             RecordTable::Observation => vec![
-                self.observations.key().alias(OBSERVATION_KEY),
-                self.observations.text_key().alias(TEXT_KEY),
+                (OBSERVATION_KEY, self.observations.key()),
+                (TEXT_KEY, self.observations.text_key()),
             ],
             _ => Vec::new(),
-        }
+        };
+        (prepared.into_iter())
+            .filter(|(name, _)| !has.contains(name))
+            .map(|(name, expr)| expr.alias(name))
+            .collect()
     }
 
     /// A measurement-level Boolean: the row is of one of the definition's measures but has a unit

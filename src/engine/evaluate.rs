@@ -3,6 +3,7 @@
 //! patient and per drug, collected with polars' streaming engine into the patient-level frame.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use polars::prelude::*;
 
@@ -10,6 +11,7 @@ use super::cohorts::{biomarker_column, flag_rules, matched, matched_column};
 use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
+use super::measures::MeasureRules;
 use super::outcome::OutcomeParts;
 use super::patient_core::{haematological_primary, patient_core};
 use super::per_patient::{PerPatient, PERSON_COLUMNS};
@@ -17,7 +19,7 @@ use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
 use crate::extract::distinct::filled_text;
-use crate::extract::findings::{RowChecks, RowFindings};
+use crate::extract::findings::{unit_outside_contract, RowChecks, RowFindings};
 use crate::extract::Table;
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
@@ -176,6 +178,7 @@ pub fn patient_outcomes(
             checks: &[],
             findings: RowFindings::default(),
             read: Vec::new(),
+            measures: None,
         };
         evaluate(&mut tables, definition, as_of)
     }))
@@ -199,6 +202,7 @@ pub fn patient_outcomes_checked(
             checks,
             findings: RowFindings::default(),
             read: Vec::new(),
+            measures: None,
         };
         let evaluation = evaluate(&mut tables, definition, as_of)?;
         // Tables evaluation did not read (the definition needs none of their rows) are
@@ -223,6 +227,10 @@ struct Tables<'c> {
     findings: RowFindings,
     /// The tables read into memory so far.
     read: Vec<Table>,
+    /// Once the definition is compiled: its measures, by which the measurements' keys are
+    /// computed as their table is read, in the pass that counts the units the contract does
+    /// not list.
+    measures: Option<Arc<MeasureRules>>,
 }
 
 impl Tables<'_> {
@@ -235,7 +243,19 @@ impl Tables<'_> {
             };
             if !self.read.contains(&table) {
                 let rows = self.inputs.read_into_memory(table, &check.columns())?;
-                self.findings.add(&check.count_in_memory(&rows)?);
+                match &self.measures {
+                    Some(measures) if table == Table::Measurement && check.counts_units() => {
+                        let (keys, outside) =
+                            measures.keys_counting_units(&rows, unit_outside_contract)?;
+                        self.findings
+                            .add(&check.without_units().count_in_memory(&rows)?);
+                        self.findings.add(&RowFindings::unknown_units(outside));
+                        let mut keyed = rows;
+                        keyed.with_column(keys)?;
+                        *self.inputs.table_mut(table) = keyed.lazy();
+                    }
+                    _ => self.findings.add(&check.count_in_memory(&rows)?),
+                }
                 self.read.push(table);
             }
         }
@@ -290,6 +310,7 @@ fn evaluate(
         }
     }
 
+    tables.measures = Some(Arc::clone(compiler.measure_rules()));
     let unconvertible = compiler.unconvertible_unit();
     let mut per_patient = PerPatient::new(&core_frame, patient_rows);
     let mut counted_unconvertible = false;
@@ -336,8 +357,9 @@ fn evaluate(
             .get(table)
             .map(|columns| columns.iter().map(|(_, expr)| expr.clone()).collect())
             .unwrap_or_default();
-        let prepared = [compiler.prepared(*table), shared];
         let rows = table.rows(tables.need(&[table.table()])?);
+        let schema = rows.clone().collect_schema()?;
+        let prepared = [compiler.prepared(*table, &schema), shared];
         per_patient.records(rows, &prepared, columns, reductions, kernel)?;
         // The molecular tests are read again for the variants.
         if *table != RecordTable::MolecularTest {

@@ -199,6 +199,39 @@ impl MeasureRules {
         )
     }
 
+    /// The record keys ([`MEASURE_KEY`]) of measurements in memory as the contract names their
+    /// columns (`loinc`, `unit`), and how many of their units the contract does not list
+    /// (`unit_outside`, on the unit as recorded): each column mapped once per distinct value,
+    /// the unit once for both, where the key and the units check had each mapped every unit.
+    pub(crate) fn keys_counting_units(
+        &self,
+        frame: &DataFrame,
+        unit_outside: impl Fn(&str) -> bool,
+    ) -> PolarsResult<(Column, u64)> {
+        /// The bit of a unit's mapping that flags it outside the contract's list.
+        const OUTSIDE: u32 = 1 << 31;
+        let look = |index: &HashMap<Box<str>, u32>, text: Option<&str>| {
+            text.and_then(|t| index.get(t)).copied().unwrap_or(0)
+        };
+        let codes = map_distinct(frame.column("loinc")?.str()?, |code| {
+            look(&self.codes, code)
+        });
+        let units = map_distinct(frame.column("unit")?.str()?, |unit| {
+            let outside = unit.is_some_and(&unit_outside);
+            look(&self.units, unit.map(str::trim)) | if outside { OUTSIDE } else { 0 }
+        });
+        let stride = self.stride();
+        let mut outside = 0;
+        let keys: Vec<u32> = (codes.iter().zip(&units))
+            .map(|(code, unit)| {
+                outside += u64::from(unit >> 31);
+                code * stride + (unit & !OUTSIDE)
+            })
+            .collect();
+        let keys = UInt32Chunked::from_vec(MEASURE_KEY.into(), keys).into_column();
+        Ok((keys, outside))
+    }
+
     /// Whether the record is of some measure but has a unit none of those measures converts.
     pub(crate) fn unconvertible(self: &Arc<Self>) -> Expr {
         let table = Arc::clone(&self.unconvertible);

@@ -8,6 +8,7 @@ use polars::prelude::*;
 
 use super::codes::{normalized_atc, normalized_icd10};
 use super::inputs::{days, Inputs};
+use super::measures::MEASURE_KEY;
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
@@ -53,15 +54,23 @@ impl RecordTable {
                 days("date").alias("date"),
                 normalized_icd10("icd10").alias("code"),
             ]),
-            RecordTable::Measurement => inputs.measurement.clone().select([
-                col("person_id"),
-                days("date").alias("date"),
-                col("loinc").alias("code"),
-                col("value"),
-                // Trimmed where it is read (`measures.rs`): no trimmed copy of every unit.
-                col("unit"),
-                col("range_high"),
-            ]),
+            RecordTable::Measurement => {
+                let mut columns = vec![
+                    col("person_id"),
+                    days("date").alias("date"),
+                    col("loinc").alias("code"),
+                    col("value"),
+                    // Trimmed where it is read (`measures.rs`): no trimmed copy of every unit.
+                    col("unit"),
+                    col("range_high"),
+                ];
+                // The records' keys where they were computed when the table was read.
+                let schema = inputs.measurement.clone().collect_schema();
+                if schema.is_ok_and(|schema| schema.contains(MEASURE_KEY)) {
+                    columns.push(col(MEASURE_KEY));
+                }
+                inputs.measurement.clone().select(columns)
+            }
             RecordTable::Observation => inputs.observation.clone().select([
                 col("person_id"),
                 days("date").alias("date"),

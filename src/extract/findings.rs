@@ -301,6 +301,12 @@ fn count_true(rule: Expr) -> Expr {
     rule.fill_null(lit(false)).sum().cast(DataType::UInt64)
 }
 
+/// Whether a measurement's unit (as recorded, not trimmed) is one the contract does not list:
+/// the units check of [`RowChecks`].
+pub fn unit_outside_contract(unit: &str) -> bool {
+    !UNITS.contains(&unit)
+}
+
 /// What a check counts, on which [`super::ColumnQuality`] field.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Finding {
@@ -358,6 +364,23 @@ impl RowChecks {
 
     pub fn table(&self) -> Table {
         self.table
+    }
+
+    /// Whether the checks count the measurements' units outside the contract's list.
+    pub fn counts_units(&self) -> bool {
+        (self.checks.iter()).any(|(_, finding, _)| *finding == Finding::UnknownUnit)
+    }
+
+    /// These checks but the units': for a reader that maps every unit anyway and counts them
+    /// in the same pass ([`unit_outside_contract`], [`RowFindings::unknown_units`]).
+    pub fn without_units(&self) -> RowChecks {
+        let checks = self.checks.iter().cloned();
+        RowChecks {
+            table: self.table,
+            checks: checks
+                .filter(|(_, finding, _)| *finding != Finding::UnknownUnit)
+                .collect(),
+        }
     }
 
     fn alias(column: &str, finding: Finding) -> String {
@@ -434,6 +457,13 @@ pub struct RowFindings {
 }
 
 impl RowFindings {
+    /// `n` measurements whose unit the contract does not list, as [`RowChecks`] count them.
+    pub fn unknown_units(n: u64) -> RowFindings {
+        RowFindings {
+            counts: vec![(Table::Measurement, "unit", Finding::UnknownUnit, n)],
+        }
+    }
+
     /// Adds `other`'s counts (another partition's rows) to these.
     pub fn add(&mut self, other: &RowFindings) {
         for &(table, column, finding, n) in &other.counts {

@@ -101,7 +101,7 @@ fn kernel_agrees(table: RecordTable, records: LazyFrame) {
         .collect();
     let core = core(&sexes, &ages);
     let prepared = [
-        compiler.prepared(table),
+        compiler.prepared(table, &Schema::default()),
         compiler
             .shared()
             .get(&table)

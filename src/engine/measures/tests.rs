@@ -403,3 +403,34 @@ fn age_factor_is_the_power_it_looks_up() {
     assert!((age_factor(60) - 0.688556).abs() < 1e-6);
     assert_eq!(age_factor(0), 1.0);
 }
+
+/// The keys computed as a measurement table is read (`keys_counting_units`, from the contract's
+/// `loinc` and `unit` columns) are the key expression's, and the units it counts outside the
+/// contract's list are the units check's, on the unit as recorded. By hand: a padded ` g/dL `
+/// (its key is that of `g/dL`, but the contract lists units as recorded, so it counts), `mg/L`
+/// (not a contract unit) and `furlong` count; a null unit does not, nor a listed unit of an
+/// unknown or a null code: 3.
+#[test]
+fn keys_computed_on_read_count_the_contracts_units() {
+    use crate::extract::findings::unit_outside_contract;
+    let rules = Arc::new(MeasureRules::new(&shipped()));
+    let frame = df![
+        "loinc" => [Some("718-7"), Some("718-7"), Some("718-7"), Some("718-7"), Some("0000-0"), None, Some("718-7")],
+        "unit" => [Some("g/dL"), Some(" g/dL "), Some("mg/L"), None, Some("g/L"), Some("g/L"), Some("furlong")],
+    ]
+    .unwrap();
+    let (keys, outside) = rules
+        .keys_counting_units(&frame, unit_outside_contract)
+        .unwrap();
+    assert_eq!(outside, 3);
+    let by_expression = frame
+        .lazy()
+        .select([col("loinc").alias("code"), col("unit")])
+        .select([rules.key().alias(MEASURE_KEY)])
+        .collect()
+        .unwrap();
+    assert_eq!(keys, by_expression[0]);
+    let keys: Vec<u32> = keys.u32().unwrap().into_no_null_iter().collect();
+    assert_eq!(keys[0], keys[1], "a padded unit is keyed trimmed");
+    assert_ne!(keys[0], keys[2]);
+}
