@@ -151,9 +151,10 @@ impl<'d> Compiler<'d> {
     }
 
     /// Per record table, the shared record-level columns the atoms refer to; computed before them.
-    /// The definition's measures as the measurement records' key reads them.
-    pub(crate) fn measure_rules(&self) -> &Arc<MeasureRules> {
-        &self.measures
+    /// The definition's measures and observations, as the measurement and observation records'
+    /// keys read them.
+    pub(crate) fn key_rules(&self) -> (Arc<MeasureRules>, Arc<ObservationRules>) {
+        (Arc::clone(&self.measures), Arc::clone(&self.observations))
     }
 
     pub(crate) fn shared(&self) -> &BTreeMap<RecordTable, Vec<(String, Expr)>> {

@@ -12,6 +12,7 @@ use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
 use super::measures::MeasureRules;
+use super::observations::ObservationRules;
 use super::outcome::OutcomeParts;
 use super::patient_core::{haematological_primary, patient_core};
 use super::per_patient::{PerPatient, PERSON_COLUMNS};
@@ -19,7 +20,7 @@ use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
 use crate::extract::distinct::filled_text;
-use crate::extract::findings::{unit_outside_contract, RowChecks, RowFindings};
+use crate::extract::findings::{code_kind, unit_outside_contract, RowChecks, RowFindings};
 use crate::extract::Table;
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
@@ -178,7 +179,7 @@ pub fn patient_outcomes(
             checks: &[],
             findings: RowFindings::default(),
             read: Vec::new(),
-            measures: None,
+            keys: None,
         };
         evaluate(&mut tables, definition, as_of)
     }))
@@ -202,7 +203,7 @@ pub fn patient_outcomes_checked(
             checks,
             findings: RowFindings::default(),
             read: Vec::new(),
-            measures: None,
+            keys: None,
         };
         let evaluation = evaluate(&mut tables, definition, as_of)?;
         // Tables evaluation did not read (the definition needs none of their rows) are
@@ -227,10 +228,9 @@ struct Tables<'c> {
     findings: RowFindings,
     /// The tables read into memory so far.
     read: Vec<Table>,
-    /// Once the definition is compiled: its measures, by which the measurements' keys are
-    /// computed as their table is read, in the pass that counts the units the contract does
-    /// not list.
-    measures: Option<Arc<MeasureRules>>,
+    /// Once the definition is compiled: its measures and observations, by which those tables'
+    /// record keys are computed as they are read ([`Tables::read`]).
+    keys: Option<(Arc<MeasureRules>, Arc<ObservationRules>)>,
 }
 
 impl Tables<'_> {
@@ -242,24 +242,44 @@ impl Tables<'_> {
                 continue;
             };
             if !self.read.contains(&table) {
-                let rows = self.inputs.read_into_memory(table, &check.columns())?;
-                match &self.measures {
-                    Some(measures) if table == Table::Measurement && check.counts_units() => {
-                        let (keys, outside) =
-                            measures.keys_counting_units(&rows, unit_outside_contract)?;
-                        self.findings
-                            .add(&check.without_units().count_in_memory(&rows)?);
-                        self.findings.add(&RowFindings::unknown_units(outside));
-                        let mut keyed = rows;
-                        keyed.with_column(keys)?;
-                        *self.inputs.table_mut(table) = keyed.lazy();
-                    }
-                    _ => self.findings.add(&check.count_in_memory(&rows)?),
-                }
+                self.read(check)?;
                 self.read.push(table);
             }
         }
         Ok(&self.inputs)
+    }
+
+    /// Reads `check`'s table into memory and counts its findings. Once the definition is
+    /// compiled, a measurement's (LOINC, unit) key and an observation's code key are computed
+    /// here too, as columns of the table, in the same mapping of the units and the codes that
+    /// the findings read (the contract's units; the codes' kinds): the engine and validation
+    /// had each mapped every row, the engine after the orphans' drop, morsel by morsel.
+    fn read(&mut self, check: &RowChecks) -> Result<(), EngineError> {
+        let table = check.table();
+        let rows = self.inputs.read_into_memory(table, &check.columns())?;
+        let (findings, keys) = match (&self.keys, table) {
+            (Some((measures, _)), Table::Measurement) if check.counts_units() => {
+                let (keys, outside) = measures.keys_counting_units(&rows, unit_outside_contract)?;
+                let mut findings = check.without_units().count_in_memory(&rows)?;
+                findings.add(&RowFindings::unknown_units(outside));
+                (findings, Some(keys))
+            }
+            (Some((_, observations)), Table::Observation) => {
+                let (keys, kinds) = observations.keys_with_kinds(&rows, code_kind)?;
+                (
+                    check.count_observations_in_memory(&rows, kinds)?,
+                    Some(keys),
+                )
+            }
+            _ => (check.count_in_memory(&rows)?, None),
+        };
+        self.findings.add(&findings);
+        if let Some(keys) = keys {
+            let mut keyed = rows;
+            keyed.with_column(keys)?;
+            *self.inputs.table_mut(table) = keyed.lazy();
+        }
+        Ok(())
     }
 
     /// Lets go of a table read into memory: nothing later reads it (a lazy plan built on it
@@ -310,7 +330,7 @@ fn evaluate(
         }
     }
 
-    tables.measures = Some(Arc::clone(compiler.measure_rules()));
+    tables.keys = Some(compiler.key_rules());
     let unconvertible = compiler.unconvertible_unit();
     let mut per_patient = PerPatient::new(&core_frame, patient_rows);
     let mut counted_unconvertible = false;

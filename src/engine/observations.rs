@@ -128,6 +128,33 @@ impl ObservationRules {
         )
     }
 
+    /// The code keys ([`OBSERVATION_KEY`]) of observations in memory (their `code`, trimmed as
+    /// [`ObservationRules::key`] trims it), and each code's `kind` (of the code as recorded),
+    /// in one mapping of the codes: for validation's checks, which read the kinds.
+    pub(crate) fn keys_with_kinds(
+        &self,
+        frame: &DataFrame,
+        kind: impl Fn(Option<&str>) -> u8,
+    ) -> PolarsResult<(Column, Vec<u8>)> {
+        // The kind in a key's top byte (a definition's codes are far fewer than 2^24), then
+        // split in two plain loops: a pair per row and its unzip cost a third more.
+        const KEY: u32 = (1 << 24) - 1;
+        polars_ensure!(
+            self.codes.len() < KEY as usize,
+            ComputeError: "more than 2^24 observation codes"
+        );
+        let mut keys = map_distinct(frame.column("code")?.str()?, |code| {
+            let key = code.and_then(|c| self.codes.get(c.trim())).copied();
+            key.unwrap_or(0) | u32::from(kind(code)) << 24
+        });
+        let kinds: Vec<u8> = keys.iter().map(|both| (both >> 24) as u8).collect();
+        for key in &mut keys {
+            *key &= KEY;
+        }
+        let keys = UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column();
+        Ok((keys, kinds))
+    }
+
     /// The text key (UInt32, see [`TEXT_KEY`]) of the standard observation column `value_text`.
     pub(crate) fn text_key(self: &Arc<Self>) -> Expr {
         let this = Arc::clone(self);

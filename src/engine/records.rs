@@ -9,6 +9,7 @@ use polars::prelude::*;
 use super::codes::{normalized_atc, normalized_icd10};
 use super::inputs::{days, Inputs};
 use super::measures::MEASURE_KEY;
+use super::observations::OBSERVATION_KEY;
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
@@ -64,21 +65,25 @@ impl RecordTable {
                     col("unit"),
                     col("range_high"),
                 ];
-                // The records' keys where they were computed when the table was read.
-                let schema = inputs.measurement.clone().collect_schema();
-                if schema.is_ok_and(|schema| schema.contains(MEASURE_KEY)) {
+                if has(&inputs.measurement, MEASURE_KEY) {
                     columns.push(col(MEASURE_KEY));
                 }
                 inputs.measurement.clone().select(columns)
             }
-            RecordTable::Observation => inputs.observation.clone().select([
-                col("person_id"),
-                days("date").alias("date"),
-                // Trimmed where it is read (the code key, `observations.rs`).
-                col("code"),
-                col("value_num"),
-                normal_form(col("value_text"), trimmed).alias("value_text"),
-            ]),
+            RecordTable::Observation => {
+                let mut columns = vec![
+                    col("person_id"),
+                    days("date").alias("date"),
+                    // Trimmed where it is read (the code key, `observations.rs`).
+                    col("code"),
+                    col("value_num"),
+                    normal_form(col("value_text"), trimmed).alias("value_text"),
+                ];
+                if has(&inputs.observation, OBSERVATION_KEY) {
+                    columns.push(col(OBSERVATION_KEY));
+                }
+                inputs.observation.clone().select(columns)
+            }
             RecordTable::Treatment => inputs.treatment.clone().select([
                 col("person_id"),
                 days("start_date").alias("date"),
@@ -93,6 +98,13 @@ impl RecordTable {
             ]),
         }
     }
+}
+
+/// Whether `table` has the column `name`: the records' keys where they were computed as the
+/// table was read (`evaluate::Tables::read`).
+fn has(table: &LazyFrame, name: &str) -> bool {
+    let schema = table.clone().collect_schema();
+    schema.is_ok_and(|schema| schema.contains(name))
 }
 
 /// The record's date lies in the window relative to the index date `p_idx`.

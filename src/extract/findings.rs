@@ -77,19 +77,22 @@ pub const CLASSES: &[&str] = &[
 
 /// An observation code's kind for its findings, a byte: [`GRADED`] for one of
 /// [`GRADED_CODES`], and its position in [`TEXT_CODES`] (else [`NOT_TEXT`]) in the low bits.
-type CodeKind = u8;
+pub type CodeKind = u8;
 const GRADED: CodeKind = 0x80;
 const NOT_TEXT: CodeKind = 0x7F;
+
+/// An observation code's [`CodeKind`] (of the code as recorded).
+pub fn code_kind(code: Option<&str>) -> CodeKind {
+    const _: () = assert!(TEXT_CODES.len() <= 8, "a code's bit in a byte");
+    let graded = code.is_some_and(|c| GRADED_CODES.contains(&c));
+    let text = code.and_then(|code| TEXT_CODES.iter().position(|(c, _)| *c == code));
+    (if graded { GRADED } else { 0 }) | text.map_or(NOT_TEXT, |position| position as u8)
+}
 
 /// Each observation's [`CodeKind`], once per distinct code: the grade and the text checks
 /// both read it (each had mapped the codes of its own, about 20 instructions a row).
 fn code_kinds(codes: &StringChunked) -> Vec<CodeKind> {
-    const _: () = assert!(TEXT_CODES.len() <= 8, "a code's bit in a byte");
-    map_distinct(codes, |code| {
-        let graded = code.is_some_and(|c| GRADED_CODES.contains(&c));
-        let text = code.and_then(|code| TEXT_CODES.iter().position(|(c, _)| *c == code));
-        (if graded { GRADED } else { 0 }) | text.map_or(NOT_TEXT, |position| position as u8)
-    })
+    map_distinct(codes, code_kind)
 }
 
 /// `frame`'s observation [`code_kinds`], computed on first use.
@@ -437,7 +440,29 @@ impl RowChecks {
     /// from the columns. At 250,000 patients the polars passes were 8.5 % of a run's
     /// instructions.
     pub fn count_in_memory(&self, rows: &DataFrame) -> PolarsResult<RowFindings> {
-        let mut kinds = None;
+        self.count_with_kinds(rows, None)
+    }
+
+    /// [`RowChecks::count_in_memory`] of observations whose codes' kinds (`kinds`, by
+    /// [`code_kind`]) a reader that maps every code anyway computed in the same pass.
+    pub fn count_observations_in_memory(
+        &self,
+        rows: &DataFrame,
+        kinds: Vec<CodeKind>,
+    ) -> PolarsResult<RowFindings> {
+        polars_ensure!(
+            kinds.len() == rows.height(),
+            ShapeMismatch: "{} observation code kinds for {} rows", kinds.len(), rows.height()
+        );
+        self.count_with_kinds(rows, Some(kinds))
+    }
+
+    fn count_with_kinds(
+        &self,
+        rows: &DataFrame,
+        kinds: Option<Vec<CodeKind>>,
+    ) -> PolarsResult<RowFindings> {
+        let mut kinds = kinds;
         let counts = self
             .checks
             .iter()

@@ -131,3 +131,35 @@ fn padded_codes_get_their_observations_key() {
     let keys: Vec<u32> = keys[0].u32().unwrap().into_no_null_iter().collect();
     assert_eq!(keys, [ecog, ecog, allergy, 0]);
 }
+
+/// The code keys computed as the observations are read are the key expression's, and each
+/// code's kind is validation's (`code_kind`, of the code as recorded): by hand, `89247-1` is
+/// graded, the same code padded is keyed as ECOG but not graded (validation reads the code as
+/// recorded), and a null code has key 0 and no kind.
+#[test]
+fn keys_computed_on_read_carry_the_codes_kinds() {
+    use crate::extract::findings::code_kind;
+    let rules = Arc::new(ObservationRules::new(&shipped()));
+    let codes = [
+        Some("89247-1"),
+        Some(" 89247-1 "),
+        Some("extent"),
+        Some("allergy"),
+        Some("other"),
+        None,
+    ];
+    let frame = df!("code" => codes).unwrap();
+    let (keys, kinds) = rules.keys_with_kinds(&frame, code_kind).unwrap();
+    let by_expression = (frame.lazy())
+        .select([rules.key().alias(OBSERVATION_KEY)])
+        .collect()
+        .unwrap();
+    assert_eq!(keys, by_expression[0]);
+    let want: Vec<u8> = codes.iter().map(|code| code_kind(*code)).collect();
+    assert_eq!(kinds, want);
+    let keys: Vec<u32> = keys.u32().unwrap().into_no_null_iter().collect();
+    assert_eq!(keys[0], keys[1]);
+    assert_eq!(keys[5], 0);
+    assert!(kinds[0] & 0x80 != 0 && kinds[1] & 0x80 == 0);
+    assert_eq!(kinds[5], code_kind(Some("other")));
+}
