@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
+use super::codes::normalized_icd10;
 use super::cohorts::{biomarker_column, flag_rules, matched, matched_column};
 use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
@@ -16,7 +17,7 @@ use super::observations::ObservationRules;
 use super::outcome::OutcomeParts;
 use super::patient_core::{haematological_primary, patient_core};
 use super::per_patient::{PerPatient, PERSON_COLUMNS};
-use super::records::RecordTable;
+use super::records::{RecordTable, NORMAL_ICD10};
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
 use crate::extract::distinct::filled_text;
@@ -270,6 +271,15 @@ impl Tables<'_> {
                     check.count_observations_in_memory(&rows, kinds)?,
                     Some(keys),
                 )
+            }
+            // The diagnoses' codes in normal form, once: the patient core and the diagnosis
+            // atoms each read the records, and each had computed it.
+            (_, Table::Diagnosis) => {
+                let findings = check.count_in_memory(&rows)?;
+                let codes = (rows.clone().lazy())
+                    .select([normalized_icd10("icd10").alias(NORMAL_ICD10)])
+                    .collect()?;
+                (findings, Some(codes.column(NORMAL_ICD10)?.clone()))
             }
             _ => (check.count_in_memory(&rows)?, None),
         };

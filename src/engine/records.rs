@@ -50,11 +50,18 @@ impl RecordTable {
     /// and the table's own columns, normalized.
     pub(crate) fn rows(self, inputs: &Inputs) -> LazyFrame {
         match self {
-            RecordTable::Diagnosis => inputs.diagnosis.clone().select([
-                col("person_id"),
-                days("date").alias("date"),
-                normalized_icd10("icd10").alias("code"),
-            ]),
+            RecordTable::Diagnosis => {
+                // In normal form where it was computed as the table was read.
+                let code = match has(&inputs.diagnosis, NORMAL_ICD10) {
+                    true => col(NORMAL_ICD10).alias("code"),
+                    false => normalized_icd10("icd10").alias("code"),
+                };
+                inputs.diagnosis.clone().select([
+                    col("person_id"),
+                    days("date").alias("date"),
+                    code,
+                ])
+            }
             RecordTable::Measurement => {
                 let mut columns = vec![
                     col("person_id"),
@@ -99,6 +106,10 @@ impl RecordTable {
         }
     }
 }
+
+/// The diagnoses' ICD-10 codes in normal form ([`normalized_icd10`]), where computed as the
+/// table was read (`evaluate::Tables::read`).
+pub(crate) const NORMAL_ICD10: &str = "__icd10_normal_form";
 
 /// Whether `table` has the column `name`: the records' keys where they were computed as the
 /// table was read (`evaluate::Tables::read`).

@@ -5,6 +5,7 @@
 use polars::prelude::*;
 
 use super::super::patient_core::patient_core;
+use super::super::records::NORMAL_ICD10;
 use super::*;
 
 #[test]
@@ -71,4 +72,12 @@ fn the_primary_is_the_latest_primary_diagnosis_then_the_lowest_code() {
         assert!(rows.is_none());
         assert_eq!(primaries(&inputs), want);
     }
+    // A run computes the normal form as the table is read (`NORMAL_ICD10`) and the records
+    // read that column: with it beside codes that are no ICD-10 at all, the same primaries.
+    let mut read = inputs.clone();
+    read.diagnosis = (inputs.diagnosis.clone()).with_columns([
+        crate::engine::codes::normalized_icd10("icd10").alias(NORMAL_ICD10),
+        lit("not a code").alias("icd10"),
+    ]);
+    assert_eq!(primaries(&read), want);
 }
