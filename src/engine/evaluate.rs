@@ -254,7 +254,8 @@ impl Tables<'_> {
     /// compiled, a measurement's (LOINC, unit) key and an observation's code key are computed
     /// here too, as columns of the table, in the same mapping of the units and the codes that
     /// the findings read (the contract's units; the codes' kinds): the engine and validation
-    /// had each mapped every row, the engine after the orphans' drop, morsel by morsel.
+    /// had each mapped every row, the engine after the orphans' drop, morsel by morsel. The
+    /// diagnoses' codes get their normal form here, for the two passes that read them.
     fn read(&mut self, check: &RowChecks) -> Result<(), EngineError> {
         let table = check.table();
         let rows = self.inputs.read_into_memory(table, &check.columns())?;
@@ -272,13 +273,15 @@ impl Tables<'_> {
                     Some(keys),
                 )
             }
-            // The diagnoses' codes in normal form, once: the patient core and the diagnosis
-            // atoms each read the records, and each had computed it.
+            // The patient core and the diagnosis atoms each read the records, and each had
+            // computed the normal form.
             (_, Table::Diagnosis) => {
                 let findings = check.count_in_memory(&rows)?;
+                // By the streaming engine, morsels in parallel.
                 let codes = (rows.clone().lazy())
                     .select([normalized_icd10("icd10").alias(NORMAL_ICD10)])
-                    .collect()?;
+                    .collect_with_engine(Engine::Streaming)?
+                    .unwrap_single();
                 (findings, Some(codes.column(NORMAL_ICD10)?.clone()))
             }
             _ => (check.count_in_memory(&rows)?, None),

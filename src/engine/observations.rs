@@ -9,7 +9,7 @@ use foldhash::HashMap;
 use polars::prelude::*;
 
 use super::kernel::{all_valid, input, AtomSlots, Kernel, Reach, RecordAtom, Value};
-use super::measures::{greater, index, less};
+use super::measures::{concatenated, greater, in_parallel, index, less};
 use crate::definition::model::{Definition, ValueKind};
 use crate::extract::distinct::map_distinct;
 
@@ -104,6 +104,13 @@ impl ObservationRules {
         matches!(self.values[o], ValueRule::Number(_))
     }
 
+    /// The key of a record's code, trimmed (0: no observation's).
+    fn code_key_of(&self, code: Option<&str>) -> u32 {
+        code.and_then(|c| self.codes.get(c.trim()))
+            .copied()
+            .unwrap_or(0)
+    }
+
     /// The code key of observation `o`'s code.
     pub(crate) fn code_key(&self, o: usize) -> u32 {
         let of_o = |of: &Vec<usize>| of.contains(&o);
@@ -117,11 +124,7 @@ impl ObservationRules {
         let this = Arc::clone(self);
         col("code").map(
             move |code: Column| {
-                let keys = map_distinct(code.str()?, |code| {
-                    code.and_then(|c| this.codes.get(c.trim()))
-                        .copied()
-                        .unwrap_or(0)
-                });
+                let keys = map_distinct(code.str()?, |code| this.code_key_of(code));
                 Ok(UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column())
             },
             |_, _| Ok(Field::new(OBSERVATION_KEY.into(), DataType::UInt32)),
@@ -134,7 +137,7 @@ impl ObservationRules {
     pub(crate) fn keys_with_kinds(
         &self,
         frame: &DataFrame,
-        kind: impl Fn(Option<&str>) -> u8,
+        kind: impl Fn(Option<&str>) -> u8 + Sync,
     ) -> PolarsResult<(Column, Vec<u8>)> {
         // The kind in a key's top byte (a definition's codes are far fewer than 2^24), then
         // split in two plain loops: a pair per row and its unzip cost a third more.
@@ -143,14 +146,20 @@ impl ObservationRules {
             self.codes.len() < KEY as usize,
             ComputeError: "more than 2^24 observation codes"
         );
-        let mut keys = map_distinct(frame.column("code")?.str()?, |code| {
-            let key = code.and_then(|c| self.codes.get(c.trim())).copied();
-            key.unwrap_or(0) | u32::from(kind(code)) << 24
+        let codes = frame.column("code")?.str()?;
+        let parts = in_parallel(frame.height(), |offset, len| {
+            let mut keys = map_distinct(&codes.slice(offset, len), |code| {
+                self.code_key_of(code) | u32::from(kind(code)) << 24
+            });
+            let kinds: Vec<u8> = keys.iter().map(|both| (both >> 24) as u8).collect();
+            for key in &mut keys {
+                *key &= KEY;
+            }
+            (keys, kinds)
         });
-        let kinds: Vec<u8> = keys.iter().map(|both| (both >> 24) as u8).collect();
-        for key in &mut keys {
-            *key &= KEY;
-        }
+        let height = frame.height();
+        let kinds = concatenated(parts.iter().map(|(_, kinds)| kinds.as_slice()), height);
+        let keys = concatenated(parts.iter().map(|(keys, _)| keys.as_slice()), height);
         let keys = UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column();
         Ok((keys, kinds))
     }

@@ -434,3 +434,47 @@ fn keys_computed_on_read_count_the_contracts_units() {
     assert_eq!(keys[0], keys[1], "a padded unit is keyed trimmed");
     assert_ne!(keys[0], keys[2]);
 }
+
+/// Keys computed on read over more rows than one parallel range (2^18) are the key
+/// expression's, in order, and the units outside the contract add up over the ranges: 300,000
+/// records cycling through four (code, unit) pairs, one of them `mg/L` (a quarter of the rows,
+/// 75,000, outside the contract's list).
+#[test]
+fn keys_computed_on_read_in_ranges_keep_their_order() {
+    use crate::extract::findings::unit_outside_contract;
+    let rules = Arc::new(MeasureRules::new(&shipped()));
+    let pairs = [
+        ("718-7", "g/dL"),
+        ("718-7", "mg/L"),
+        ("777-3", "10*9/L"),
+        ("2160-0", "umol/L"),
+    ];
+    let n = 300_000;
+    let frame = df![
+        "loinc" => (0..n).map(|i| pairs[i % 4].0).collect::<Vec<_>>(),
+        "unit" => (0..n).map(|i| pairs[i % 4].1).collect::<Vec<_>>(),
+    ]
+    .unwrap();
+    let (keys, outside) = rules
+        .keys_counting_units(&frame, unit_outside_contract)
+        .unwrap();
+    assert_eq!(outside, 75_000);
+    let by_expression = frame
+        .lazy()
+        .select([col("loinc").alias("code"), col("unit")])
+        .select([rules.key().alias(MEASURE_KEY)])
+        .collect()
+        .unwrap();
+    assert_eq!(keys, by_expression[0]);
+}
+
+/// The parallel ranges cover a table's rows in order, the last one short; their parts are
+/// concatenated in order.
+#[test]
+fn ranges_cover_the_rows_in_order() {
+    let ranges = in_parallel((1 << 19) + 5, |offset, len| (offset, len));
+    assert_eq!(ranges, [(0, 1 << 18), (1 << 18, 1 << 18), (1 << 19, 5)]);
+    assert!(in_parallel(0, |offset, len| (offset, len)).is_empty());
+    let parts = [vec![1, 2], vec![], vec![3]];
+    assert_eq!(concatenated(parts.iter().map(Vec::as_slice), 3), [1, 2, 3]);
+}
