@@ -9,17 +9,20 @@ use crate::engine::kernel::tests::{core, folded, shipped, IDX};
 use crate::engine::kernel::{Test, Truth};
 use crate::engine::lookup::ROW;
 
+/// The position of the observation `name` in `definition`.
+fn observation(definition: &crate::definition::model::Definition, name: &str) -> usize {
+    (definition.observations.iter())
+        .position(|o| o.name == name)
+        .unwrap()
+}
+
 /// From the shipped definition: ECOG a number in 0..5, brain metastasis status a text of none,
 /// stable or progressive, allergy any text.
 #[test]
 fn atoms_worked_out_by_hand() {
     let definition = shipped();
     let rules = Arc::new(ObservationRules::new(&definition));
-    let observation = |name: &str| {
-        (definition.observations.iter())
-            .position(|o| o.name == name)
-            .unwrap()
-    };
+    let observation = |name: &str| observation(&definition, name);
     let (ecog, brain, allergy) = (
         observation("ecog"),
         observation("brain_mets_status"),
@@ -112,11 +115,7 @@ fn atoms_worked_out_by_hand() {
 fn padded_codes_get_their_observations_key() {
     let definition = shipped();
     let rules = Arc::new(ObservationRules::new(&definition));
-    let observation = |name: &str| {
-        (definition.observations.iter())
-            .position(|o| o.name == name)
-            .unwrap()
-    };
+    let observation = |name: &str| observation(&definition, name);
     let (ecog, allergy) = (
         rules.code_key(observation("ecog")),
         rules.code_key(observation("allergy")),
