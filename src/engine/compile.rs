@@ -184,8 +184,8 @@ impl<'d> Compiler<'d> {
     /// Per table, the record-level columns that shared columns and kernels read, computed
     /// first: the measurement records' (LOINC, unit) key, the observation records' code and
     /// text keys, the code sets of diagnoses' and treatments' codes where a set is tested.
-    /// Those the records already have (`has`: the measurements' keys, computed as their table
-    /// was read) are not computed again.
+    /// Those the records already have (`has`: the measurement and observation keys, computed
+    /// as their tables were read) are not computed again.
     pub(crate) fn prepared(&self, table: RecordTable, has: &Schema) -> Vec<Expr> {
         let prepared = match table {
             _ if self.code_set_words.contains(&table) => {
