@@ -13,8 +13,8 @@ use foldhash::HashMap;
 use polars::prelude::*;
 use polars_arrow::array::{BooleanArray, PrimitiveArray, Utf8ViewArray};
 use polars_arrow::bitmap::MutableBitmap;
-use rayon::prelude::*;
 
+use super::{concatenated, in_parallel};
 use crate::definition::model::{Conversion, Definition, Measure, MeasureValue};
 use crate::extract::distinct::map_distinct;
 
@@ -49,29 +49,6 @@ pub(crate) struct MeasureRules {
     domains: Vec<Option<(f64, f64)>>,
     /// Per key: a record of some measure whose unit none of those measures can convert.
     unconvertible: Arc<[bool]>,
-}
-
-/// `f` of each range of `height` rows (offset, length), in parallel (rayon), in order: for a
-/// table in memory that one thread would map alone.
-pub(crate) fn in_parallel<T: Send>(height: usize, f: impl Fn(i64, usize) -> T + Sync) -> Vec<T> {
-    const ROWS: usize = 1 << 18;
-    (0..height.div_ceil(ROWS))
-        .into_par_iter()
-        .map(|range| f((range * ROWS) as i64, ROWS.min(height - range * ROWS)))
-        .collect()
-}
-
-/// `parts` one after another, `len` values in all, copied slice by slice (a flat map of them
-/// collected value by value cost about 12 instructions a value).
-pub(crate) fn concatenated<'a, T: Copy + 'a>(
-    parts: impl Iterator<Item = &'a [T]>,
-    len: usize,
-) -> Vec<T> {
-    let mut all = Vec::with_capacity(len);
-    for part in parts {
-        all.extend_from_slice(part);
-    }
-    all
 }
 
 /// Index of each distinct string from 1, in order of first appearance.
@@ -245,7 +222,8 @@ impl MeasureRules {
         flagged: impl Fn(&str) -> bool,
     ) -> (Vec<u32>, u64) {
         /// The bit of a unit's mapping that `flagged` holds.
-        const FLAGGED: u32 = 1 << 31;
+        const FLAG_BIT: u32 = 31;
+        const FLAGGED: u32 = 1 << FLAG_BIT;
         let look = |index: &HashMap<Box<str>, u32>, text: Option<&str>| {
             text.and_then(|t| index.get(t)).copied().unwrap_or(0)
         };
@@ -262,7 +240,7 @@ impl MeasureRules {
         let mut count = 0;
         let keys = (codes.iter().zip(&units))
             .map(|(code, unit)| {
-                count += u64::from(unit >> 31);
+                count += u64::from(unit >> FLAG_BIT);
                 code * stride + (unit & !FLAGGED)
             })
             .collect();

@@ -9,7 +9,8 @@ use foldhash::HashMap;
 use polars::prelude::*;
 
 use super::kernel::{all_valid, input, AtomSlots, Kernel, Reach, RecordAtom, Value};
-use super::measures::{concatenated, greater, in_parallel, index, less};
+use super::measures::{greater, index, less};
+use super::{concatenated, in_parallel};
 use crate::definition::model::{Definition, ValueKind};
 use crate::extract::distinct::map_distinct;
 

@@ -675,3 +675,17 @@ fn drug_atc_matches_for_every_drug_at_once() {
         );
     }
 }
+
+/// The parallel ranges cover a table's rows in order, the last one short; their parts are
+/// concatenated in order.
+#[test]
+fn ranges_cover_the_rows_in_order() {
+    let ranges = super::in_parallel((1 << 19) + 5, |offset, len| (offset, len));
+    assert_eq!(ranges, [(0, 1 << 18), (1 << 18, 1 << 18), (1 << 19, 5)]);
+    assert!(super::in_parallel(0, |offset, len| (offset, len)).is_empty());
+    let parts = [vec![1, 2], vec![], vec![3]];
+    assert_eq!(
+        super::concatenated(parts.iter().map(Vec::as_slice), 3),
+        [1, 2, 3]
+    );
+}
