@@ -5,6 +5,7 @@
 //! reads them into memory for evaluation ([`RowFindings`], summed over the partitions: the same
 //! counts, without decoding the table a second time). Each check's rule gives both.
 
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use polars::prelude::*;
@@ -367,6 +368,25 @@ impl RowChecks {
 
     pub fn table(&self) -> Table {
         self.table
+    }
+
+    /// These checks but the out-of-domain checks of text columns whose every value `values`
+    /// gives (the column's Parquet dictionaries, [`super::dictionary`]) and the domain allows:
+    /// no row can be flagged, so the column need not be read for them.
+    pub(crate) fn without_proven(
+        self,
+        mut values: impl FnMut(&str) -> Option<BTreeSet<String>>,
+    ) -> RowChecks {
+        let mut checks = self.checks;
+        checks.retain(|(column, finding, rule)| match (finding, rule) {
+            (Finding::OutOfDomain, Rule::Outside(allowed)) => !values(column)
+                .is_some_and(|values| values.iter().all(|v| allowed.contains(&v.as_str()))),
+            _ => true,
+        });
+        RowChecks {
+            table: self.table,
+            checks,
+        }
     }
 
     /// Whether the checks count the measurements' units outside the contract's list.

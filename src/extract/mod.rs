@@ -3,6 +3,7 @@
 //! findings. Nothing here knows about trial definitions.
 
 pub mod damaged;
+mod dictionary;
 pub(crate) mod distinct;
 mod error;
 pub mod findings;
@@ -289,6 +290,22 @@ impl Extract {
     /// a scan would count (see [`TableSource::recorded_nulls`]).
     pub(crate) fn recorded_nulls(&self, table: Table, column: &schema::Column) -> Option<u64> {
         self.source(table)?.recorded_nulls(column)
+    }
+
+    /// The distinct values of a text column of `table` from its files' Parquet dictionaries,
+    /// where every row's value is in one ([`dictionary::dictionary_values`]); None otherwise,
+    /// or where the files do not store the column.
+    pub(crate) fn dictionary_values(
+        &self,
+        table: Table,
+        column: &str,
+    ) -> Option<std::collections::BTreeSet<String>> {
+        let source = self.source(table)?;
+        if !source.stored.contains_key(column) {
+            return None;
+        }
+        let paths = source.files.iter().map(|f| f.path.as_path());
+        dictionary::dictionary_values(paths, column)
     }
 
     fn source(&self, table: Table) -> Option<&TableSource> {

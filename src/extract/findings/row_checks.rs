@@ -171,3 +171,29 @@ fn chunks_counted_in_memory_as_by_polars() {
         2
     );
 }
+
+/// A domain check is dropped only where the values given are all allowed: the molecular tests'
+/// methods are (so `method` is not read), their specimens hold one value outside the contract
+/// (` plasma-cfdna`, padded), and the orphans' and units' checks are never dropped.
+#[test]
+fn checks_proven_by_the_values_given() {
+    let values = |column: &str| {
+        let values: &[&str] = match column {
+            "method" => &["wes", "ngs-panel"],
+            "specimen" => &["tissue-primary", " plasma-cfdna"],
+            "person_id" | "unit" => &["anything"],
+            _ => return None,
+        };
+        Some(values.iter().map(|v| v.to_string()).collect())
+    };
+    let proven = checks(Table::MolecularTest).without_proven(values);
+    assert_eq!(proven.columns(), ["specimen", "person_id"]);
+    let proven = checks(Table::Measurement).without_proven(values);
+    assert_eq!(proven.columns(), ["value", "unit", "person_id"]);
+    assert!(proven.counts_units());
+    // No values, no proof; no values at all (a column of nulls), nothing to flag.
+    let proven = checks(Table::Treatment).without_proven(|_| None);
+    assert_eq!(proven.columns(), ["kind", "person_id"]);
+    let proven = checks(Table::Treatment).without_proven(|_| Some(BTreeSet::new()));
+    assert_eq!(proven.columns(), ["person_id"]);
+}
