@@ -16,7 +16,10 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::codes::{atc_in, in_set_by_word, normalized_atc, set_bits, CODE_SETS, MAX_WORD_SETS};
+use super::codes::{
+    atc_bits, atc_in, atc_prefixes, in_set_by_word, normalized_atc, selected_words, set_bits,
+    word_sets, AtcWords, CODE_SETS, DRUG_ATC, MAX_WORD_SETS,
+};
 use super::kernel::RecordAtom;
 use super::measures::{MeasureRules, MEASURE_KEY};
 use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
@@ -84,6 +87,15 @@ pub(crate) struct Context<'a> {
     pub drug: Option<(usize, &'a Drug)>,
 }
 
+/// What a table's reader computes of its records as it reads them, for the engine and the
+/// checks at once (`evaluate::Tables::read`): the measurements' and observations' keys, the
+/// treatments' ATC words where the atoms read them.
+pub(crate) struct KeyRules {
+    pub(crate) measures: Arc<MeasureRules>,
+    pub(crate) observations: Arc<ObservationRules>,
+    pub(crate) treatments: Option<AtcWords>,
+}
+
 /// Compiles conditions and collects the atoms they need.
 pub(crate) struct Compiler<'d> {
     definition: &'d Definition,
@@ -101,6 +113,9 @@ pub(crate) struct Compiler<'d> {
     shared_names: HashSet<(RecordTable, String)>,
     /// The tables whose records' code sets are tested, by a word per record ([`CODE_SETS`]).
     code_set_words: BTreeSet<RecordTable>,
+    /// Whether the treatments' ATC codes are matched to the drugs' lists, by a word per
+    /// treatment ([`DRUG_ATC`]).
+    drug_atc_words: bool,
     /// The atoms' answers the conditions read, each a column of the patient frame.
     answers: Vec<AnswerColumn>,
 }
@@ -140,6 +155,7 @@ impl<'d> Compiler<'d> {
             shared: BTreeMap::new(),
             shared_names: HashSet::new(),
             code_set_words: BTreeSet::new(),
+            drug_atc_words: false,
             answers: Vec::new(),
         }
     }
@@ -153,8 +169,31 @@ impl<'d> Compiler<'d> {
     /// Per record table, the shared record-level columns the atoms refer to; computed before them.
     /// The definition's measures and observations, as the measurement and observation records'
     /// keys read them.
-    pub(crate) fn key_rules(&self) -> (Arc<MeasureRules>, Arc<ObservationRules>) {
-        (Arc::clone(&self.measures), Arc::clone(&self.observations))
+    pub(crate) fn key_rules(&self) -> KeyRules {
+        let treatments = RecordTable::Treatment;
+        let sets = (self.code_set_words.contains(&treatments))
+            .then(|| word_sets(&self.definition.code_sets));
+        let drugs = self
+            .drug_atc_words
+            .then(|| atc_prefixes(&self.drug_lists()));
+        KeyRules {
+            measures: Arc::clone(&self.measures),
+            observations: Arc::clone(&self.observations),
+            treatments: (sets.is_some() || drugs.is_some()).then_some(AtcWords { sets, drugs }),
+        }
+    }
+
+    /// Every drug's ATC list, in drug order: the lists a [`DRUG_ATC`] word has a bit of.
+    pub(crate) fn drug_lists(&self) -> Vec<Vec<String>> {
+        (self.definition.drugs.iter())
+            .map(|drug| drug.atc.clone())
+            .collect()
+    }
+
+    /// A treatment's [`DRUG_ATC`] word where `selected`, 0 elsewhere.
+    pub(super) fn drug_atc_word(&mut self, selected: Expr) -> Expr {
+        self.drug_atc_words = true;
+        selected_words(selected, col(DRUG_ATC))
     }
 
     pub(crate) fn shared(&self) -> &BTreeMap<RecordTable, Vec<(String, Expr)>> {
@@ -187,10 +226,7 @@ impl<'d> Compiler<'d> {
     /// Those the records already have (`has`: the measurement and observation keys, computed
     /// as their tables were read) are not computed again.
     pub(crate) fn prepared(&self, table: RecordTable, has: &Schema) -> Vec<Expr> {
-        let prepared = match table {
-            _ if self.code_set_words.contains(&table) => {
-                vec![(CODE_SETS, set_bits(col("code"), &self.definition.code_sets))]
-            }
+        let mut prepared = match table {
             RecordTable::Measurement => vec![(MEASURE_KEY, self.measures.key())],
             RecordTable::Observation => vec![
                 (OBSERVATION_KEY, self.observations.key()),
@@ -198,6 +234,14 @@ impl<'d> Compiler<'d> {
             ],
             _ => Vec::new(),
         };
+        if self.code_set_words.contains(&table) {
+            prepared.push((CODE_SETS, set_bits(col("code"), &self.definition.code_sets)));
+        }
+        if self.drug_atc_words && table == RecordTable::Treatment {
+            let every_row = lit(true);
+            let words = atc_bits(every_row, col("code"), &self.drug_lists(), false);
+            prepared.push((DRUG_ATC, words));
+        }
         (prepared.into_iter())
             .filter(|(name, _)| !has.contains(name))
             .map(|(name, expr)| expr.alias(name))

@@ -3,17 +3,14 @@
 //! patient and per drug, collected with polars' streaming engine into the patient-level frame.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
 use polars::prelude::*;
 
 use super::codes::normalized_icd10;
 use super::cohorts::{biomarker_column, flag_rules, matched, matched_column};
-use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
+use super::compile::{resistance_column, Atom, Compiler, Context, KeyRules, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
-use super::measures::MeasureRules;
-use super::observations::ObservationRules;
 use super::outcome::OutcomeParts;
 use super::patient_core::{haematological_primary, patient_core};
 use super::per_patient::{PerPatient, PERSON_COLUMNS};
@@ -231,7 +228,7 @@ struct Tables<'c> {
     read: Vec<Table>,
     /// Once the definition is compiled: its measures and observations, by which those tables'
     /// record keys are computed as they are read ([`Tables::read`]).
-    keys: Option<(Arc<MeasureRules>, Arc<ObservationRules>)>,
+    keys: Option<KeyRules>,
 }
 
 impl Tables<'_> {
@@ -255,23 +252,36 @@ impl Tables<'_> {
     /// here too, as columns of the table, in the same mapping of the units and the codes that
     /// the findings read (the contract's units; the codes' kinds): the engine and validation
     /// had each mapped every row, the engine after the orphans' drop, morsel by morsel. The
-    /// diagnoses' codes get their normal form here, for the two passes that read them.
+    /// diagnoses' codes get their normal form here, for the two passes that read them, and the
+    /// treatments' ATC codes the words their atoms read (`codes::AtcWords`).
     fn read(&mut self, check: &RowChecks) -> Result<(), EngineError> {
         let table = check.table();
         let rows = self.inputs.read_into_memory(table, &check.columns())?;
         let (findings, keys) = match (&self.keys, table) {
-            (Some((measures, _)), Table::Measurement) if check.counts_units() => {
-                let (keys, outside) = measures.keys_counting_units(&rows, unit_outside_contract)?;
+            (Some(rules), Table::Measurement) if check.counts_units() => {
+                let (keys, outside) =
+                    (rules.measures).keys_counting_units(&rows, unit_outside_contract)?;
                 let mut findings = check.without_units().count_in_memory(&rows)?;
                 findings.add(&RowFindings::unknown_units(outside));
-                (findings, Some(keys))
+                (findings, vec![keys])
             }
-            (Some((_, observations)), Table::Observation) => {
-                let (keys, kinds) = observations.keys_with_kinds(&rows, code_kind)?;
+            (Some(rules), Table::Observation) => {
+                let (keys, kinds) = rules.observations.keys_with_kinds(&rows, code_kind)?;
                 (
                     check.count_observations_in_memory(&rows, kinds)?,
-                    Some(keys),
+                    vec![keys],
                 )
+            }
+            // The code sets' and the drugs' words from one mapping of the codes.
+            (
+                Some(KeyRules {
+                    treatments: Some(words),
+                    ..
+                }),
+                Table::Treatment,
+            ) => {
+                let findings = check.count_in_memory(&rows)?;
+                (findings, words.columns(rows.column("atc")?.str()?))
             }
             // The patient core and the diagnosis atoms each read the records, and each had
             // computed the normal form.
@@ -282,14 +292,16 @@ impl Tables<'_> {
                     .select([normalized_icd10("icd10").alias(NORMAL_ICD10)])
                     .collect_with_engine(Engine::Streaming)?
                     .unwrap_single();
-                (findings, Some(codes.column(NORMAL_ICD10)?.clone()))
+                (findings, vec![codes.column(NORMAL_ICD10)?.clone()])
             }
-            _ => (check.count_in_memory(&rows)?, None),
+            _ => (check.count_in_memory(&rows)?, Vec::new()),
         };
         self.findings.add(&findings);
-        if let Some(keys) = keys {
+        if !keys.is_empty() {
             let mut keyed = rows;
-            keyed.with_column(keys)?;
+            for keys in keys {
+                keyed.with_column(keys)?;
+            }
             *self.inputs.table_mut(table) = keyed.lazy();
         }
         Ok(())

@@ -6,7 +6,7 @@ use std::collections::HashSet;
 
 use polars::prelude::*;
 
-use super::codes::{normalized_atc, normalized_icd10};
+use super::codes::{normalized_atc, normalized_icd10, CODE_SETS, DRUG_ATC};
 use super::inputs::{days, Inputs};
 use super::measures::MEASURE_KEY;
 use super::observations::OBSERVATION_KEY;
@@ -91,13 +91,22 @@ impl RecordTable {
                 }
                 inputs.observation.clone().select(columns)
             }
-            RecordTable::Treatment => inputs.treatment.clone().select([
-                col("person_id"),
-                days("start_date").alias("date"),
-                days("end_date").alias("end"),
-                normalized_atc(col("atc")).alias("code"),
-                col("kind"),
-            ]),
+            RecordTable::Treatment => {
+                let mut columns = vec![
+                    col("person_id"),
+                    days("start_date").alias("date"),
+                    days("end_date").alias("end"),
+                    // Left out by polars where only the words below read it.
+                    normalized_atc(col("atc")).alias("code"),
+                    col("kind"),
+                ];
+                for words in [CODE_SETS, DRUG_ATC] {
+                    if has(&inputs.treatment, words) {
+                        columns.push(col(words));
+                    }
+                }
+                inputs.treatment.clone().select(columns)
+            }
             RecordTable::MolecularTest => inputs.molecular_test.clone().select([
                 col("person_id"),
                 days("report_date").alias("date"),

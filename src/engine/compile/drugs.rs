@@ -56,17 +56,15 @@ impl Compiler<'_> {
             }
         };
         let (hit, unknown) = any_branches(selected, rest);
-        let definition = self.definition;
         let mut word_atom = |kind: &str, rows: Expr| {
             let key = format!("any-drugs|{kind}|{query:?}");
-            self.atom(key, (table, Reduce::BitOr), None, || {
-                let lists: Vec<Vec<String>> = definition
-                    .drugs
-                    .iter()
-                    .map(|drug| drug.atc.clone())
-                    .collect();
-                atc_bits(rows, code.clone(), &lists, normalize)
-            })
+            // A treatment's word is computed once (as the table is read, or before its atoms),
+            // an observation's text once per atom.
+            let words = match table {
+                RecordTable::Treatment => self.drug_atc_word(rows),
+                _ => atc_bits(rows, code.clone(), &self.drug_lists(), normalize),
+            };
+            self.atom(key, (table, Reduce::BitOr), None, || words)
         };
         let hits = word_atom("hit", hit);
         let unknowns = unknown.map(|unknown| word_atom("unknown", unknown));
