@@ -18,7 +18,9 @@ use super::records::{RecordTable, NORMAL_ICD10};
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
 use crate::extract::distinct::filled_text;
-use crate::extract::findings::{code_kind, unit_outside_contract, RowChecks, RowFindings};
+use crate::extract::findings::{
+    code_kind, text_allowed, unit_outside_contract, RowChecks, RowFindings,
+};
 use crate::extract::Table;
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
@@ -267,10 +269,10 @@ impl Tables<'_> {
             }
             (Some(rules), Table::Observation) => {
                 let (keys, kinds) = rules.observations.keys_with_kinds(&rows, code_kind)?;
-                (
-                    check.count_observations_in_memory(&rows, kinds)?,
-                    vec![keys],
-                )
+                let (texts, allowed) =
+                    (rules.observations).text_keys_with_allowed(&rows, text_allowed)?;
+                let findings = check.count_observations_in_memory(&rows, kinds, &allowed)?;
+                (findings, vec![keys, texts])
             }
             // The code sets' and the drugs' words from one mapping of the codes.
             (

@@ -165,15 +165,52 @@ impl ObservationRules {
         Ok((keys, kinds))
     }
 
+    /// The text keys ([`TEXT_KEY`]) of observations in memory (their `value_text` trimmed, as
+    /// the standard column holds it) and each text's `allowed` bits (of the text as recorded),
+    /// in one mapping of the texts: for validation's text check, which reads the bits.
+    pub(crate) fn text_keys_with_allowed(
+        &self,
+        frame: &DataFrame,
+        allowed: impl Fn(Option<&str>) -> u8 + Sync,
+    ) -> PolarsResult<(Column, Vec<u8>)> {
+        // The bits in a key's top byte, as the codes' kinds (`keys_with_kinds`).
+        const KEY: u32 = (1 << 24) - 1;
+        polars_ensure!(
+            self.texts.len() < KEY as usize,
+            ComputeError: "more than 2^24 observation texts"
+        );
+        let texts = frame.column("value_text")?.str()?;
+        let parts = in_parallel(frame.height(), |offset, len| {
+            let mut keys = map_distinct(&texts.slice(offset, len), |text| {
+                self.text_key_of(text.map(str::trim)) | u32::from(allowed(text)) << 24
+            });
+            let allowed: Vec<u8> = keys.iter().map(|both| (both >> 24) as u8).collect();
+            for key in &mut keys {
+                *key &= KEY;
+            }
+            (keys, allowed)
+        });
+        let height = frame.height();
+        let allowed = concatenated(parts.iter().map(|(_, allowed)| allowed.as_slice()), height);
+        let keys = concatenated(parts.iter().map(|(keys, _)| keys.as_slice()), height);
+        let keys = UInt32Chunked::from_vec(TEXT_KEY.into(), keys).into_column();
+        Ok((keys, allowed))
+    }
+
+    /// The text key of a (trimmed) text.
+    fn text_key_of(&self, text: Option<&str>) -> u32 {
+        match text {
+            None => NO_TEXT,
+            Some(text) => self.texts.get(text).copied().unwrap_or(OTHER_TEXT),
+        }
+    }
+
     /// The text key (UInt32, see [`TEXT_KEY`]) of the standard observation column `value_text`.
     pub(crate) fn text_key(self: &Arc<Self>) -> Expr {
         let this = Arc::clone(self);
         col("value_text").map(
             move |text: Column| {
-                let keys = map_distinct(text.str()?, |text| match text {
-                    None => NO_TEXT,
-                    Some(text) => this.texts.get(text).copied().unwrap_or(OTHER_TEXT),
-                });
+                let keys = map_distinct(text.str()?, |text| this.text_key_of(text));
                 Ok(UInt32Chunked::from_vec(TEXT_KEY.into(), keys).into_column())
             },
             |_, _| Ok(Field::new(TEXT_KEY.into(), DataType::UInt32)),

@@ -9,7 +9,7 @@ use polars::prelude::*;
 use super::codes::{normalized_atc, normalized_icd10, CODE_SETS, DRUG_ATC};
 use super::inputs::{days, Inputs};
 use super::measures::MEASURE_KEY;
-use super::observations::OBSERVATION_KEY;
+use super::observations::{OBSERVATION_KEY, TEXT_KEY};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
@@ -86,8 +86,10 @@ impl RecordTable {
                     col("value_num"),
                     normal_form(col("value_text"), trimmed).alias("value_text"),
                 ];
-                if has(&inputs.observation, OBSERVATION_KEY) {
-                    columns.push(col(OBSERVATION_KEY));
+                for key in [OBSERVATION_KEY, TEXT_KEY] {
+                    if has(&inputs.observation, key) {
+                        columns.push(col(key));
+                    }
                 }
                 inputs.observation.clone().select(columns)
             }

@@ -115,16 +115,34 @@ fn texts_outside<'a>(
     kinds: &'a [CodeKind],
     texts: &StringChunked,
 ) -> impl Iterator<Item = bool> + 'a {
-    let allowed = map_distinct(texts, |text| match text {
-        Some(text) => (TEXT_CODES.iter().enumerate())
-            .filter(|(_, (_, values))| values.contains(&text))
-            .fold(0u8, |bits, (c, _)| bits | 1 << c),
-        None => u8::MAX,
-    });
+    outside_allowed(kinds, map_distinct(texts, text_allowed))
+}
+
+/// The observations (of `kinds`) whose text's [`text_allowed`] bits (`allowed`) exclude their
+/// code: [`texts_outside`] from bits a reader computed before.
+fn outside_allowed<'a>(
+    kinds: &'a [CodeKind],
+    allowed: impl IntoIterator<Item = TextAllowed> + 'a,
+) -> impl Iterator<Item = bool> + 'a {
     (kinds.iter().zip(allowed)).map(|(kind, allowed)| {
         let code = kind & NOT_TEXT;
         code != NOT_TEXT && allowed >> code & 1 == 0
     })
+}
+
+/// Of a `value_text` (as recorded), a bit for each of [`TEXT_CODES`] that allows it; every bit
+/// where null (every code allows a null value).
+pub type TextAllowed = u8;
+
+/// The [`TextAllowed`] bits of `text`, which the text check reads: for a reader that maps every
+/// observation's text anyway (`evaluate::Tables::read`).
+pub fn text_allowed(text: Option<&str>) -> TextAllowed {
+    match text {
+        Some(text) => (TEXT_CODES.iter().enumerate())
+            .filter(|(_, (_, values))| values.contains(&text))
+            .fold(0u8, |bits, (c, _)| bits | 1 << c),
+        None => u8::MAX,
+    }
 }
 
 /// Per observation (of `kinds`, [`code_kinds`]), whether it is one of [`GRADED_CODES`] and its
@@ -215,6 +233,7 @@ impl Rule {
         column: &str,
         frame: &DataFrame,
         kinds: &mut Option<Vec<CodeKind>>,
+        texts: Option<&[TextAllowed]>,
     ) -> PolarsResult<u64> {
         let values = frame.column(column)?;
         let trues = |flags: &[bool]| flags.iter().filter(|f| **f).count() as u64;
@@ -231,8 +250,14 @@ impl Rule {
             }
             Rule::GradeOutside => trues(&grades_outside(kinds_of(kinds, frame)?, values)?),
             Rule::TextOutside => {
-                let flags = texts_outside(kinds_of(kinds, frame)?, values.str()?);
-                flags.filter(|flagged| *flagged).count() as u64
+                let kinds = kinds_of(kinds, frame)?;
+                let flagged = |flagged: &bool| *flagged;
+                match texts {
+                    Some(texts) => outside_allowed(kinds, texts.iter().copied())
+                        .filter(flagged)
+                        .count() as u64,
+                    None => texts_outside(kinds, values.str()?).filter(flagged).count() as u64,
+                }
             }
             // The ids `absent` flags (a null too): every row but the valid ones in the set,
             // counted without building its Boolean column (counting `DenseIds::absent`'s
@@ -460,34 +485,38 @@ impl RowChecks {
     /// from the columns. At 250,000 patients the polars passes were 8.5 % of a run's
     /// instructions.
     pub fn count_in_memory(&self, rows: &DataFrame) -> PolarsResult<RowFindings> {
-        self.count_with_kinds(rows, None)
+        self.count_with_kinds(rows, None, None)
     }
 
     /// [`RowChecks::count_in_memory`] of observations whose codes' kinds (`kinds`, by
-    /// [`code_kind`]) a reader that maps every code anyway computed in the same pass.
+    /// [`code_kind`]) and texts' allowed codes (`texts`, by [`text_allowed`]) a reader that
+    /// maps every code and text anyway computed in the same passes.
     pub fn count_observations_in_memory(
         &self,
         rows: &DataFrame,
         kinds: Vec<CodeKind>,
+        texts: &[TextAllowed],
     ) -> PolarsResult<RowFindings> {
         polars_ensure!(
-            kinds.len() == rows.height(),
-            ShapeMismatch: "{} observation code kinds for {} rows", kinds.len(), rows.height()
+            kinds.len() == rows.height() && texts.len() == rows.height(),
+            ShapeMismatch: "{} observation code kinds and {} texts for {} rows",
+                kinds.len(), texts.len(), rows.height()
         );
-        self.count_with_kinds(rows, Some(kinds))
+        self.count_with_kinds(rows, Some(kinds), Some(texts))
     }
 
     fn count_with_kinds(
         &self,
         rows: &DataFrame,
         kinds: Option<Vec<CodeKind>>,
+        texts: Option<&[TextAllowed]>,
     ) -> PolarsResult<RowFindings> {
         let mut kinds = kinds;
         let counts = self
             .checks
             .iter()
             .map(|(column, finding, rule)| {
-                let count = rule.count(column, rows, &mut kinds)?;
+                let count = rule.count(column, rows, &mut kinds, texts)?;
                 Ok((self.table, *column, *finding, count))
             })
             .collect::<PolarsResult<_>>()?;

@@ -162,3 +162,40 @@ fn keys_computed_on_read_carry_the_codes_kinds() {
     assert!(kinds[0] & 0x80 != 0 && kinds[1] & 0x80 == 0);
     assert_eq!(kinds[5], code_kind(Some("other")));
 }
+
+/// The text keys computed as the observations are read are the text key expression's over the
+/// standard (trimmed) column, and each text's allowed bits are validation's (`text_allowed`, of
+/// the text as recorded). By hand, against `TEXT_CODES` (extent 0, std-tx-exhausted 1,
+/// recist-measurable 2, brain-mets-status 3, dysphagia 4, pregnant 5, nursing 6): `metastatic`
+/// is extent's alone (bit 0), `true` the five yes/no codes' (bits 1, 2, 4, 5, 6), `none`
+/// brain-mets-status's (bit 3), a padded `true` no code's, a null every code's.
+#[test]
+fn text_keys_computed_on_read_carry_the_allowed_codes() {
+    use crate::extract::distinct::trimmed;
+    use crate::extract::findings::text_allowed;
+    let rules = Arc::new(ObservationRules::new(&shipped()));
+    let texts = [
+        Some("metastatic"),
+        Some("true"),
+        Some(" true "),
+        Some("none"),
+        Some("spread"),
+        None,
+    ];
+    let frame = df!("value_text" => texts).unwrap();
+    let (keys, allowed) = rules.text_keys_with_allowed(&frame, text_allowed).unwrap();
+    let by_expression = (frame.lazy())
+        .select([crate::extract::distinct::normal_form(
+            col("value_text"),
+            trimmed,
+        )])
+        .select([rules.text_key().alias(TEXT_KEY)])
+        .collect()
+        .unwrap();
+    assert_eq!(keys, by_expression[0]);
+    assert_eq!(allowed, [0b1, 0b111_0110, 0, 0b1000, 0, u8::MAX]);
+    let keys: Vec<u32> = keys.u32().unwrap().into_no_null_iter().collect();
+    // A padded text is keyed as the text itself; a null has no text.
+    assert_eq!(keys[1], keys[2]);
+    assert_eq!(keys[5], NO_TEXT);
+}

@@ -14,11 +14,17 @@ fn count(table: Table, column: &str, df: DataFrame) -> u64 {
         .collect()
         .unwrap();
     let by_polars = out.column("n").unwrap().u64().unwrap().get(0).unwrap();
-    let in_memory = rule.count(column, &df, &mut None).unwrap();
+    let in_memory = rule.count(column, &df, &mut None, None).unwrap();
     assert_eq!(
         in_memory, by_polars,
         "{table}.{column}: in memory and by polars"
     );
+    // The texts' allowed codes as a reader computes them on read, where there are texts.
+    if let Ok(texts) = df.column("value_text").and_then(|texts| texts.str()) {
+        let allowed: Vec<TextAllowed> = texts.iter().map(text_allowed).collect();
+        let on_read = rule.count(column, &df, &mut None, Some(&allowed)).unwrap();
+        assert_eq!(on_read, by_polars, "{table}.{column}: from the bits on read");
+    }
     by_polars
 }
 
