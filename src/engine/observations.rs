@@ -140,27 +140,12 @@ impl ObservationRules {
         frame: &DataFrame,
         kind: impl Fn(Option<&str>) -> u8 + Sync,
     ) -> PolarsResult<(Column, Vec<u8>)> {
-        // The kind in a key's top byte (a definition's codes are far fewer than 2^24), then
-        // split in two plain loops: a pair per row and its unzip cost a third more.
-        const KEY: u32 = (1 << 24) - 1;
         polars_ensure!(
-            self.codes.len() < KEY as usize,
+            self.codes.len() < KEY_BITS as usize,
             ComputeError: "more than 2^24 observation codes"
         );
         let codes = frame.column("code")?.str()?;
-        let parts = in_parallel(frame.height(), |offset, len| {
-            let mut keys = map_distinct(&codes.slice(offset, len), |code| {
-                self.code_key_of(code) | u32::from(kind(code)) << 24
-            });
-            let kinds: Vec<u8> = keys.iter().map(|both| (both >> 24) as u8).collect();
-            for key in &mut keys {
-                *key &= KEY;
-            }
-            (keys, kinds)
-        });
-        let height = frame.height();
-        let kinds = concatenated(parts.iter().map(|(_, kinds)| kinds.as_slice()), height);
-        let keys = concatenated(parts.iter().map(|(keys, _)| keys.as_slice()), height);
+        let (keys, kinds) = keys_and_bytes(codes, |code| (self.code_key_of(code), kind(code)));
         let keys = UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column();
         Ok((keys, kinds))
     }
@@ -173,26 +158,14 @@ impl ObservationRules {
         frame: &DataFrame,
         allowed: impl Fn(Option<&str>) -> u8 + Sync,
     ) -> PolarsResult<(Column, Vec<u8>)> {
-        // The bits in a key's top byte, as the codes' kinds (`keys_with_kinds`).
-        const KEY: u32 = (1 << 24) - 1;
         polars_ensure!(
-            self.texts.len() < KEY as usize,
+            self.texts.len() < KEY_BITS as usize,
             ComputeError: "more than 2^24 observation texts"
         );
         let texts = frame.column("value_text")?.str()?;
-        let parts = in_parallel(frame.height(), |offset, len| {
-            let mut keys = map_distinct(&texts.slice(offset, len), |text| {
-                self.text_key_of(text.map(str::trim)) | u32::from(allowed(text)) << 24
-            });
-            let allowed: Vec<u8> = keys.iter().map(|both| (both >> 24) as u8).collect();
-            for key in &mut keys {
-                *key &= KEY;
-            }
-            (keys, allowed)
+        let (keys, allowed) = keys_and_bytes(texts, |text| {
+            (self.text_key_of(text.map(str::trim)), allowed(text))
         });
-        let height = frame.height();
-        let allowed = concatenated(parts.iter().map(|(_, allowed)| allowed.as_slice()), height);
-        let keys = concatenated(parts.iter().map(|(keys, _)| keys.as_slice()), height);
         let keys = UInt32Chunked::from_vec(TEXT_KEY.into(), keys).into_column();
         Ok((keys, allowed))
     }
@@ -334,6 +307,34 @@ impl Kernel for ObservationKernel {
     fn finish(self: Box<Self>) -> Vec<Column> {
         self.atoms.finish()
     }
+}
+
+/// The bits of a key below its top byte ([`keys_and_bytes`]): a definition's codes and texts
+/// are far fewer than 2^24.
+const KEY_BITS: u32 = (1 << 24) - 1;
+
+/// Per row of `texts`, a key and a byte, `key_and_byte` of each distinct text, over row ranges
+/// in parallel. The byte travels in the key's top byte through the mapping, then the two are
+/// split in two plain loops: a pair per row and its unzip cost a third more.
+fn keys_and_bytes(
+    texts: &StringChunked,
+    key_and_byte: impl Fn(Option<&str>) -> (u32, u8) + Sync,
+) -> (Vec<u32>, Vec<u8>) {
+    let parts = in_parallel(texts.len(), |offset, len| {
+        let mut keys = map_distinct(&texts.slice(offset, len), |text| {
+            let (key, byte) = key_and_byte(text);
+            key | u32::from(byte) << 24
+        });
+        let bytes: Vec<u8> = keys.iter().map(|both| (both >> 24) as u8).collect();
+        for key in &mut keys {
+            *key &= KEY_BITS;
+        }
+        (keys, bytes)
+    });
+    let height = texts.len();
+    let bytes = concatenated(parts.iter().map(|(_, bytes)| bytes.as_slice()), height);
+    let keys = concatenated(parts.iter().map(|(keys, _)| keys.as_slice()), height);
+    (keys, bytes)
 }
 
 #[cfg(test)]

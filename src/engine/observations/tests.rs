@@ -149,14 +149,9 @@ fn keys_computed_on_read_carry_the_codes_kinds() {
     ];
     let frame = df!("code" => codes).unwrap();
     let (keys, kinds) = rules.keys_with_kinds(&frame, code_kind).unwrap();
-    let by_expression = (frame.lazy())
-        .select([rules.key().alias(OBSERVATION_KEY)])
-        .collect()
-        .unwrap();
-    assert_eq!(keys, by_expression[0]);
+    let keys = keys_as_computed_by(&keys, frame.lazy(), rules.key());
     let want: Vec<u8> = codes.iter().map(|code| code_kind(*code)).collect();
     assert_eq!(kinds, want);
-    let keys: Vec<u32> = keys.u32().unwrap().into_no_null_iter().collect();
     assert_eq!(keys[0], keys[1]);
     assert_eq!(keys[5], 0);
     assert!(kinds[0] & 0x80 != 0 && kinds[1] & 0x80 == 0);
@@ -171,7 +166,7 @@ fn keys_computed_on_read_carry_the_codes_kinds() {
 /// brain-mets-status's (bit 3), a padded `true` no code's, a null every code's.
 #[test]
 fn text_keys_computed_on_read_carry_the_allowed_codes() {
-    use crate::extract::distinct::trimmed;
+    use crate::extract::distinct::{normal_form, trimmed};
     use crate::extract::findings::text_allowed;
     let rules = Arc::new(ObservationRules::new(&shipped()));
     let texts = [
@@ -184,18 +179,17 @@ fn text_keys_computed_on_read_carry_the_allowed_codes() {
     ];
     let frame = df!("value_text" => texts).unwrap();
     let (keys, allowed) = rules.text_keys_with_allowed(&frame, text_allowed).unwrap();
-    let by_expression = (frame.lazy())
-        .select([crate::extract::distinct::normal_form(
-            col("value_text"),
-            trimmed,
-        )])
-        .select([rules.text_key().alias(TEXT_KEY)])
-        .collect()
-        .unwrap();
-    assert_eq!(keys, by_expression[0]);
+    let standard = (frame.lazy()).select([normal_form(col("value_text"), trimmed)]);
+    let keys = keys_as_computed_by(&keys, standard, rules.text_key());
     assert_eq!(allowed, [0b1, 0b111_0110, 0, 0b1000, 0, u8::MAX]);
-    let keys: Vec<u32> = keys.u32().unwrap().into_no_null_iter().collect();
     // A padded text is keyed as the text itself; a null has no text.
     assert_eq!(keys[1], keys[2]);
     assert_eq!(keys[5], NO_TEXT);
+}
+
+/// `keys` computed on read, checked equal to `expression` over `rows`, as plain keys.
+fn keys_as_computed_by(keys: &Column, rows: LazyFrame, expression: Expr) -> Vec<u32> {
+    let by_expression = rows.select([expression.alias(keys.name().clone())]);
+    assert_eq!(*keys, by_expression.collect().unwrap()[0]);
+    keys.u32().unwrap().into_no_null_iter().collect()
 }

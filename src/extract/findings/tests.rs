@@ -23,7 +23,10 @@ fn count(table: Table, column: &str, df: DataFrame) -> u64 {
     if let Ok(texts) = df.column("value_text").and_then(|texts| texts.str()) {
         let allowed: Vec<TextAllowed> = texts.iter().map(text_allowed).collect();
         let on_read = rule.count(column, &df, &mut None, Some(&allowed)).unwrap();
-        assert_eq!(on_read, by_polars, "{table}.{column}: from the bits on read");
+        assert_eq!(
+            on_read, by_polars,
+            "{table}.{column}: from the bits on read"
+        );
     }
     by_polars
 }
