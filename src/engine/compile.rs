@@ -166,9 +166,9 @@ impl<'d> Compiler<'d> {
         &self.atoms
     }
 
-    /// Per record table, the shared record-level columns the atoms refer to; computed before them.
-    /// The definition's measures and observations, as the measurement and observation records'
-    /// keys read them.
+    /// What the tables' readers compute of their records as they read them ([`KeyRules`]):
+    /// the measurement and observation keys, and the treatments' ATC words the compiled atoms
+    /// read (so only once every condition is compiled).
     pub(crate) fn key_rules(&self) -> KeyRules {
         let treatments = RecordTable::Treatment;
         let sets = (self.code_set_words.contains(&treatments))
@@ -196,6 +196,7 @@ impl<'d> Compiler<'d> {
         selected_words(selected, col(DRUG_ATC))
     }
 
+    /// Per record table, the shared record-level columns the atoms refer to; computed before them.
     pub(crate) fn shared(&self) -> &BTreeMap<RecordTable, Vec<(String, Expr)>> {
         &self.shared
     }

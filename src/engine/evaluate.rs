@@ -228,8 +228,8 @@ struct Tables<'c> {
     findings: RowFindings,
     /// The tables read into memory so far.
     read: Vec<Table>,
-    /// Once the definition is compiled: its measures and observations, by which those tables'
-    /// record keys are computed as they are read ([`Tables::read`]).
+    /// Once the definition is compiled: what the measurement, observation and treatment
+    /// records' keys and words are computed by as those tables are read ([`Tables::read`]).
     keys: Option<KeyRules>,
 }
 
