@@ -62,8 +62,9 @@ impl RecordTable {
                     code,
                 ])
             }
-            RecordTable::Measurement => {
-                let mut columns = vec![
+            RecordTable::Measurement => with_read_keys(
+                &inputs.measurement,
+                vec![
                     col("person_id"),
                     days("date").alias("date"),
                     col("loinc").alias("code"),
@@ -71,44 +72,33 @@ impl RecordTable {
                     // Trimmed where it is read (`measures.rs`): no trimmed copy of every unit.
                     col("unit"),
                     col("range_high"),
-                ];
-                if has(&inputs.measurement, MEASURE_KEY) {
-                    columns.push(col(MEASURE_KEY));
-                }
-                inputs.measurement.clone().select(columns)
-            }
-            RecordTable::Observation => {
-                let mut columns = vec![
+                ],
+                &[MEASURE_KEY],
+            ),
+            RecordTable::Observation => with_read_keys(
+                &inputs.observation,
+                vec![
                     col("person_id"),
                     days("date").alias("date"),
                     // Trimmed where it is read (the code key, `observations.rs`).
                     col("code"),
                     col("value_num"),
                     normal_form(col("value_text"), trimmed).alias("value_text"),
-                ];
-                for key in [OBSERVATION_KEY, TEXT_KEY] {
-                    if has(&inputs.observation, key) {
-                        columns.push(col(key));
-                    }
-                }
-                inputs.observation.clone().select(columns)
-            }
-            RecordTable::Treatment => {
-                let mut columns = vec![
+                ],
+                &[OBSERVATION_KEY, TEXT_KEY],
+            ),
+            RecordTable::Treatment => with_read_keys(
+                &inputs.treatment,
+                vec![
                     col("person_id"),
                     days("start_date").alias("date"),
                     days("end_date").alias("end"),
                     // Left out by polars where only the words below read it.
                     normalized_atc(col("atc")).alias("code"),
                     col("kind"),
-                ];
-                for words in [CODE_SETS, DRUG_ATC] {
-                    if has(&inputs.treatment, words) {
-                        columns.push(col(words));
-                    }
-                }
-                inputs.treatment.clone().select(columns)
-            }
+                ],
+                &[CODE_SETS, DRUG_ATC],
+            ),
             RecordTable::MolecularTest => inputs.molecular_test.clone().select([
                 col("person_id"),
                 days("report_date").alias("date"),
@@ -121,6 +111,17 @@ impl RecordTable {
 /// The diagnoses' ICD-10 codes in normal form ([`normalized_icd10`]), where computed as the
 /// table was read (`evaluate::Tables::read`).
 pub(crate) const NORMAL_ICD10: &str = "__icd10_normal_form";
+
+/// `columns` of `table`, and those of the columns `keys` it has (computed as the table was
+/// read, `evaluate::Tables::read`).
+fn with_read_keys(table: &LazyFrame, mut columns: Vec<Expr>, keys: &[&str]) -> LazyFrame {
+    columns.extend(
+        (keys.iter())
+            .filter(|key| has(table, key))
+            .map(|key| col(*key)),
+    );
+    table.clone().select(columns)
+}
 
 /// Whether `table` has the column `name`: the records' keys where they were computed as the
 /// table was read (`evaluate::Tables::read`).
