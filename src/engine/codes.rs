@@ -22,7 +22,12 @@ pub(crate) fn normalized_icd10(column: &str) -> Expr {
 
 /// A code column normalized for ATC matching: trimmed, upper case.
 pub(crate) fn normalized_atc(expr: Expr) -> Expr {
-    normal_form(expr, |code| code.trim().to_uppercase())
+    normal_form(expr, atc_normal_form)
+}
+
+/// An ATC code's normal form: trimmed, upper case ([`normalized_atc`], and [`AtcWords`] on read).
+fn atc_normal_form(code: &str) -> String {
+    code.trim().to_uppercase()
 }
 
 /// Whether a normalized code matches the pattern: a prefix, or a range of the code's first
@@ -131,8 +136,13 @@ pub(crate) fn atc_prefixes(lists: &[Vec<String>]) -> AtcPrefixes {
 /// The bits of the drugs one of whose `prefixes` ([`atc_prefixes`]) starts the normalized
 /// `code`.
 pub(crate) fn drug_word(code: &str, prefixes: &[(Box<str>, u64)]) -> u64 {
+    word_of_matching(prefixes, |prefix| code.starts_with(prefix))
+}
+
+/// The bits of the `prefixes` that `matches`.
+fn word_of_matching(prefixes: &[(Box<str>, u64)], matches: impl Fn(&str) -> bool) -> u64 {
     (prefixes.iter())
-        .filter(|(prefix, _)| code.starts_with(&**prefix))
+        .filter(|(prefix, _)| matches(prefix))
         .fold(0u64, |word, (_, bit)| word | bit)
 }
 
@@ -144,13 +154,10 @@ pub(crate) fn raw_drug_word(code: &str, prefixes: &[(Box<str>, u64)]) -> u64 {
     if !code.is_ascii() {
         return drug_word(&code.to_uppercase(), prefixes);
     }
-    let matches = |prefix: &str| {
+    word_of_matching(prefixes, |prefix| {
         code.len() >= prefix.len()
             && code.as_bytes()[..prefix.len()].eq_ignore_ascii_case(prefix.as_bytes())
-    };
-    (prefixes.iter())
-        .filter(|(prefix, _)| matches(prefix))
-        .fold(0u64, |word, (_, bit)| word | bit)
+    })
 }
 
 /// Per row the UInt64 `words` where the row is `selected`, 0 where it is not (false or null):
@@ -192,7 +199,7 @@ impl AtcWords {
             let Some(code) = code else {
                 return (0, 0);
             };
-            let normal = code.trim().to_uppercase();
+            let normal = atc_normal_form(code);
             let sets = self.sets.as_ref().map_or(0, |sets| set_word(&normal, sets));
             let drugs = (self.drugs.as_ref()).map_or(0, |drugs| drug_word(&normal, drugs));
             (sets, drugs)
