@@ -86,8 +86,12 @@ impl PatientRows {
         IdxCa::from_vec_validity(ROW.into(), rows, Some(packed(&found)))
     }
 
-    /// `records` with [`ROW`] and `core`'s `columns` beside each record whose patient is in the
-    /// core; the others (orphan rows) are dropped, as an inner join drops them.
+    /// `records` with [`ROW`] and `core`'s `columns` beside each record. A record whose patient
+    /// is not in the core (an orphan row) keeps a null [`ROW`] and null columns, and whoever
+    /// folds the records skips it (`reduce::PatientReduction`, `patient_core`), as an inner
+    /// join would have dropped it. Dropped here by a filter, it copied every column of each
+    /// streaming morsel holding one (the synthetic extract has an orphan every 11,000
+    /// measurements, so nearly every morsel): 2 % of a run's CPU time at 1 M patients.
     pub(crate) fn attach(
         self: &Arc<Self>,
         records: LazyFrame,
@@ -121,17 +125,14 @@ impl PatientRows {
                     .alias(name),
             );
         }
-        Ok(records
-            .with_column(row.alias(ROW))
-            .filter(col(ROW).is_not_null())
-            .with_columns(gathered))
+        Ok(records.with_column(row.alias(ROW)).with_columns(gathered))
     }
 }
 
-/// `source` (one chunk) at `rows`. Integer columns (`p_idx`, gathered for every diagnosis,
-/// observation, treatment and molecular test record) by a loop over the values and the
-/// validity's bits: polars' `take` cost about 58 instructions a record (callgrind). Other
-/// columns by `take`.
+/// `source` (one chunk) at `rows`, null where the row is null (an orphan record). Integer
+/// columns (`p_idx`, gathered for every diagnosis, observation, treatment and molecular test
+/// record) by a loop over the values and the validity's bits: polars' `take` cost about 58
+/// instructions a record (callgrind). Other columns by `take`.
 fn gather(source: &Series, rows: &IdxCa) -> PolarsResult<Column> {
     match source.dtype() {
         DataType::Int32 => Ok(gather_numbers(source.i32()?, rows)?.into_column()),
@@ -147,11 +148,12 @@ fn gather_numbers<T: PolarsNumericType>(
     if source.is_empty() || rows.is_empty() {
         return Ok(source.take(rows)?.with_name(name));
     }
-    polars_ensure!(rows.null_count() == 0, ComputeError: "a record without its patient row");
     let source = source.downcast_as_array();
     let values = source.values();
     let mut gathered = Vec::with_capacity(rows.len());
     for chunk in rows.downcast_iter() {
+        // A null row's slot holds some value (`rows_of` gives 0); it is looked up like any
+        // other and hidden by the validity below.
         for &row in chunk.values().iter() {
             let value = values.get(row as usize).copied();
             gathered.push(value.ok_or_else(
@@ -159,20 +161,21 @@ fn gather_numbers<T: PolarsNumericType>(
             )?);
         }
     }
-    let validity = source
-        .validity()
-        .filter(|v| v.unset_bits() > 0)
-        .map(|valid| {
+    let source_nulls = source.validity().filter(|v| v.unset_bits() > 0);
+    let validity = match (source_nulls, rows.null_count()) {
+        (None, 0) => None,
+        (source_nulls, _) => {
             let flags: Vec<bool> = (rows.downcast_iter())
-                .flat_map(|chunk| {
-                    chunk
-                        .values()
-                        .iter()
-                        .map(|&row| valid.get_bit(row as usize))
+                .flat_map(|chunk| chunk.iter())
+                .map(|row| match (row, source_nulls) {
+                    (None, _) => false,
+                    (Some(_), None) => true,
+                    (Some(&row), Some(valid)) => valid.get_bit(row as usize),
                 })
                 .collect();
-            packed(&flags)
-        });
+            Some(packed(&flags))
+        }
+    };
     Ok(ChunkedArray::from_vec_validity(name, gathered, validity))
 }
 
@@ -229,8 +232,9 @@ mod tests {
     }
 
     /// The lookup gives what the inner join gives: each record with its patient's columns
-    /// (nulls kept, of the integer `p_idx` too), orphans dropped, record order kept; from a core
-    /// of one chunk and of two (a string column is gathered from its chunks).
+    /// (nulls kept, of the integer `p_idx` too), record order kept; orphans are kept with a null
+    /// row and null columns, for the fold to skip; from a core of one chunk and of two (a
+    /// string column is gathered from its chunks).
     #[test]
     fn attach_agrees_with_an_inner_join() {
         let whole = core(&[12, 10, 11, 20]);
@@ -250,9 +254,32 @@ mod tests {
         .unwrap()
         .lazy();
         let rows = PatientRows::of(&core).unwrap();
-        let attached = rows
+        let all = rows
             .attach(records.clone(), &core, &["p_idx", "p_sex"])
             .unwrap()
+            .collect()
+            .unwrap();
+        // Orphans by hand: 9 (below the range), null, 21 (beyond it): values 2, 4, 6.
+        let orphans = all
+            .clone()
+            .lazy()
+            .filter(col(ROW).is_null())
+            .collect()
+            .unwrap();
+        let values: Vec<Option<i32>> = orphans
+            .column("value")
+            .unwrap()
+            .i32()
+            .unwrap()
+            .iter()
+            .collect();
+        assert_eq!(values, [Some(2), Some(4), Some(6)]);
+        for name in ["p_idx", "p_sex"] {
+            assert_eq!(orphans.column(name).unwrap().null_count(), 3, "{name}");
+        }
+        let attached = all
+            .lazy()
+            .filter(col(ROW).is_not_null())
             .select([col("person_id"), col("value"), col("p_idx"), col("p_sex")])
             .collect()
             .unwrap();

@@ -10,6 +10,7 @@ use std::sync::{Arc, Mutex};
 use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
 use polars_arrow::bitmap::iterator::TrueIdxIter;
+use polars_arrow::bitmap::utils::SlicesIterator;
 use polars_arrow::types::NativeType;
 
 use super::compile::Reduce;
@@ -248,8 +249,26 @@ impl PatientReduction {
         (super::aligned_pieces(morsel).iter()).try_for_each(|piece| self.fold_piece(piece))
     }
 
-    /// Folds a piece of a morsel, its columns one chunk each (else each is rechunked).
+    /// Folds a piece of a morsel, its columns one chunk each (else each is rechunked). Records
+    /// without a patient row (orphans, [`super::lookup::PatientRows::attach`]) are skipped: the
+    /// stretches of rows between them are folded one after another, sliced without a copy.
     fn fold_piece(&mut self, morsel: &DataFrame) -> PolarsResult<()> {
+        let rows = morsel.column(ROW)?.as_materialized_series().rechunk();
+        let rows = rows.idx()?;
+        if rows.null_count() == 0 {
+            return self.fold_rows(morsel);
+        }
+        let Some(valid) = rows.downcast_as_array().validity() else {
+            return self.fold_rows(morsel);
+        };
+        for (start, length) in SlicesIterator::new(valid) {
+            self.fold_rows(&morsel.slice(start as i64, length))?;
+        }
+        Ok(())
+    }
+
+    /// Folds rows every one of which has its patient row.
+    fn fold_rows(&mut self, morsel: &DataFrame) -> PolarsResult<()> {
         let rows = morsel.column(ROW)?.as_materialized_series().rechunk();
         let rows = rows.idx()?;
         polars_ensure!(rows.null_count() == 0, ComputeError: "a record without its patient row");
@@ -431,6 +450,60 @@ mod tests {
         reduction.fold(&frame).unwrap();
         let folded = DataFrame::new(4, reduction.finish()).unwrap();
         assert_eq!(folded, folded_by_hand());
+    }
+
+    /// Orphan records (a null row, [`super::super::lookup::PatientRows::attach`]) first, two
+    /// together in the middle and last, with values that would change every slot they reached
+    /// (a larger `max`, new `or` bits, more `sum`): skipped, the folds are the hand-worked
+    /// values above, morsel by morsel and streamed.
+    #[test]
+    fn orphan_records_are_skipped() {
+        let with_orphans =
+            |rows: &[Option<IdxSize>], max: &[Option<i32>], or: &[u64], sum: &[u32]| {
+                df!(ROW => rows, "max" => max, "or" => or, "sum" => sum).unwrap()
+            };
+        let first = with_orphans(
+            &[None, Some(3), Some(0), None, None, Some(1), None],
+            &[
+                Some(99),
+                Some(-4),
+                Some(7),
+                Some(99),
+                Some(99),
+                None,
+                Some(99),
+            ],
+            &[1 << 40, 0b100, 0b001, 1 << 41, 1 << 42, 0b10, 1 << 43],
+            &[1000, 1, 2, 1000, 1000, 3, 1000],
+        );
+        let second = with_orphans(
+            &[Some(0), Some(1), None, Some(0)],
+            &[Some(9), None, Some(99), None],
+            &[0b010, 0b01, 1 << 44, 0b1000],
+            &[4, 5, 1000, 6],
+        );
+        let mut by_morsel = reduction(4);
+        by_morsel.fold(&first).unwrap();
+        by_morsel.fold(&second).unwrap();
+        let folded = by_morsel.finish();
+        let records = first.vstack(&second).unwrap().lazy();
+        let streamed = reduction(4).run(records).unwrap();
+        for columns in [folded, streamed] {
+            let frame = DataFrame::new(4, columns).unwrap();
+            assert_eq!(frame, folded_by_hand());
+        }
+        // A morsel of orphans only folds nothing.
+        let mut nothing = reduction(2);
+        nothing
+            .fold(&with_orphans(
+                &[None, None],
+                &[Some(1), None],
+                &[1, 2],
+                &[3, 4],
+            ))
+            .unwrap();
+        let frame = DataFrame::new(2, nothing.finish()).unwrap();
+        assert_eq!(frame.column("max").unwrap().null_count(), 2);
     }
 
     #[test]
