@@ -254,17 +254,13 @@ impl PatientReduction {
     /// stretches of rows between them are folded one after another, sliced without a copy.
     fn fold_piece(&mut self, morsel: &DataFrame) -> PolarsResult<()> {
         let rows = morsel.column(ROW)?.as_materialized_series().rechunk();
-        let rows = rows.idx()?;
-        if rows.null_count() == 0 {
-            return self.fold_rows(morsel);
+        let orphans = rows.idx()?.downcast_as_array().validity();
+        match orphans.filter(|valid| valid.unset_bits() > 0) {
+            None => self.fold_rows(morsel),
+            Some(valid) => SlicesIterator::new(valid).try_for_each(|(start, length)| {
+                self.fold_rows(&morsel.slice(start as i64, length))
+            }),
         }
-        let Some(valid) = rows.downcast_as_array().validity() else {
-            return self.fold_rows(morsel);
-        };
-        for (start, length) in SlicesIterator::new(valid) {
-            self.fold_rows(&morsel.slice(start as i64, length))?;
-        }
-        Ok(())
     }
 
     /// Folds rows every one of which has its patient row.
