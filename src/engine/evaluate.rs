@@ -6,21 +6,19 @@ use std::collections::HashMap;
 
 use polars::prelude::*;
 
-use super::codes::normalized_icd10;
 use super::cohorts::{biomarker_column, flag_rules, matched, matched_column};
-use super::compile::{resistance_column, Atom, Compiler, Context, KeyRules, Reduce};
+use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
 use super::outcome::OutcomeParts;
 use super::patient_core::{haematological_primary, patient_core};
 use super::per_patient::{PerPatient, PERSON_COLUMNS};
-use super::records::{RecordTable, NORMAL_ICD10};
+use super::records::RecordTable;
+use super::tables::Tables;
 use super::EngineError;
 use crate::definition::model::{Criterion, Definition};
 use crate::extract::distinct::filled_text;
-use crate::extract::findings::{
-    code_kind, text_allowed, unit_outside_contract, RowChecks, RowFindings,
-};
+use crate::extract::findings::{RowChecks, RowFindings};
 use crate::extract::Table;
 
 /// Column of general criterion `i` (outcome code) in the patient-level frame.
@@ -174,14 +172,7 @@ pub fn patient_outcomes(
     as_of: chrono::NaiveDate,
 ) -> Result<Evaluation, EngineError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut tables = Tables {
-            inputs: inputs.clone(),
-            checks: &[],
-            findings: RowFindings::default(),
-            read: Vec::new(),
-            keys: None,
-        };
-        evaluate(&mut tables, definition, as_of)
+        evaluate(&mut Tables::new(inputs.clone(), &[]), definition, as_of)
     }))
     .map_err(|_| EngineError::Panicked)?
 }
@@ -198,127 +189,11 @@ pub fn patient_outcomes_checked(
     checks: &[RowChecks],
 ) -> Result<(Evaluation, RowFindings), EngineError> {
     std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-        let mut tables = Tables {
-            inputs: inputs.clone(),
-            checks,
-            findings: RowFindings::default(),
-            read: Vec::new(),
-            keys: None,
-        };
+        let mut tables = Tables::new(inputs.clone(), checks);
         let evaluation = evaluate(&mut tables, definition, as_of)?;
-        // Tables evaluation did not read (the definition needs none of their rows) are
-        // counted from the files.
-        for check in checks {
-            if !tables.read.contains(&check.table()) {
-                let rows = tables.inputs.table_mut(check.table()).clone();
-                tables.findings.add(&check.count(rows)?);
-            }
-        }
-        Ok((evaluation, tables.findings))
+        Ok((evaluation, tables.into_findings()?))
     }))
     .map_err(|_| EngineError::Panicked)?
-}
-
-/// A partition's tables as evaluation reads them: each table with checks is read into memory
-/// before its first use ([`Tables::need`]), its findings counted, and dropped after its last
-/// ([`Tables::done`]). Without checks, the lazy scans as given.
-struct Tables<'c> {
-    inputs: Inputs,
-    checks: &'c [RowChecks],
-    findings: RowFindings,
-    /// The tables read into memory so far.
-    read: Vec<Table>,
-    /// Once the definition is compiled: what the measurement, observation and treatment
-    /// records' keys and words are computed by as those tables are read ([`Tables::read`]).
-    keys: Option<KeyRules>,
-}
-
-impl Tables<'_> {
-    /// The inputs, with each of `tables` that has checks read into memory and counted, unless
-    /// it already was.
-    fn need(&mut self, tables: &[Table]) -> Result<&Inputs, EngineError> {
-        for &table in tables {
-            let Some(check) = self.checks.iter().find(|c| c.table() == table) else {
-                continue;
-            };
-            if !self.read.contains(&table) {
-                self.read(check)?;
-                self.read.push(table);
-            }
-        }
-        Ok(&self.inputs)
-    }
-
-    /// Reads `check`'s table into memory and counts its findings. Once the definition is
-    /// compiled, a measurement's (LOINC, unit) key and an observation's code key are computed
-    /// here too, as columns of the table, in the same mapping of the units and the codes that
-    /// the findings read (the contract's units; the codes' kinds): the engine and validation
-    /// had each mapped every row, the engine after the orphans' drop, morsel by morsel. The
-    /// diagnoses' codes get their normal form here, for the two passes that read them, and the
-    /// treatments' ATC codes the words their atoms read (`codes::AtcWords`).
-    fn read(&mut self, check: &RowChecks) -> Result<(), EngineError> {
-        let table = check.table();
-        let rows = self.inputs.read_into_memory(table, &check.columns())?;
-        let (findings, keys) = match (&self.keys, table) {
-            (Some(rules), Table::Measurement) if check.counts_units() => {
-                let (keys, outside) =
-                    (rules.measures).keys_counting_units(&rows, unit_outside_contract)?;
-                let mut findings = check.without_units().count_in_memory(&rows)?;
-                findings.add(&RowFindings::unknown_units(outside));
-                (findings, vec![keys])
-            }
-            (Some(rules), Table::Observation) => {
-                let (keys, kinds) = rules.observations.keys_with_kinds(&rows, code_kind)?;
-                let (texts, allowed) =
-                    (rules.observations).text_keys_with_allowed(&rows, text_allowed)?;
-                let findings = check.count_observations_in_memory(&rows, kinds, &allowed)?;
-                (findings, vec![keys, texts])
-            }
-            // The code sets' and the drugs' words from one mapping of the codes.
-            (
-                Some(KeyRules {
-                    treatments: Some(words),
-                    ..
-                }),
-                Table::Treatment,
-            ) => {
-                let findings = check.count_in_memory(&rows)?;
-                (findings, words.columns(rows.column("atc")?.str()?))
-            }
-            // The patient core and the diagnosis atoms each read the records, and each had
-            // computed the normal form.
-            (_, Table::Diagnosis) => {
-                let findings = check.count_in_memory(&rows)?;
-                // By the streaming engine, morsels in parallel.
-                let codes = (rows.clone().lazy())
-                    .select([normalized_icd10("icd10").alias(NORMAL_ICD10)])
-                    .collect_with_engine(Engine::Streaming)?
-                    .unwrap_single();
-                (findings, vec![codes.column(NORMAL_ICD10)?.clone()])
-            }
-            _ => (check.count_in_memory(&rows)?, Vec::new()),
-        };
-        self.findings.add(&findings);
-        if !keys.is_empty() {
-            let mut keyed = rows;
-            for keys in keys {
-                keyed.with_column(keys)?;
-            }
-            *self.inputs.table_mut(table) = keyed.lazy();
-        }
-        Ok(())
-    }
-
-    /// Lets go of a table read into memory: nothing later reads it (a lazy plan built on it
-    /// keeps its own reference).
-    fn done(&mut self, table: Table) -> Result<(), EngineError> {
-        if self.read.contains(&table) {
-            let frame = self.inputs.table_mut(table);
-            let schema = frame.collect_schema()?;
-            *frame = DataFrame::empty_with_schema(&schema).lazy();
-        }
-        Ok(())
-    }
 }
 
 fn evaluate(
@@ -357,7 +232,7 @@ fn evaluate(
         }
     }
 
-    tables.keys = Some(compiler.key_rules());
+    tables.compute_keys(compiler.key_rules());
     let unconvertible = compiler.unconvertible_unit();
     let mut per_patient = PerPatient::new(&core_frame, patient_rows);
     let mut counted_unconvertible = false;

@@ -21,6 +21,7 @@ mod per_patient;
 mod records;
 mod reduce;
 mod restricted;
+mod tables;
 mod variants;
 
 pub use codes::matches as code_matches;
