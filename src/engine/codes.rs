@@ -182,7 +182,7 @@ pub(crate) const DRUG_ATC: &str = "drug_atc";
 
 /// The words the atoms read of a treatment's ATC code: its [`CODE_SETS`] and its [`DRUG_ATC`]
 /// word, those asked for, both from one mapping of the codes as recorded, as the table is read
-/// (`evaluate::Tables::read`). Computed from the normal form (`normalized_atc`) instead, each
+/// (`engine::tables::Tables::read`). Computed from the normal form (`normalized_atc`) instead, each
 /// was a pass over every treatment of its own, after the normal form's.
 pub(crate) struct AtcWords {
     /// The sets of [`set_bits`] ([`word_sets`]), where a set is tested on treatments.

@@ -88,7 +88,7 @@ pub(crate) struct Context<'a> {
 }
 
 /// What a table's reader computes of its records as it reads them, for the engine and the
-/// checks at once (`evaluate::Tables::read`): the measurements' and observations' keys, the
+/// checks at once (`engine::tables::Tables::read`): the measurements' and observations' keys, the
 /// treatments' ATC words where the atoms read them.
 pub(crate) struct KeyRules {
     pub(crate) measures: Arc<MeasureRules>,

@@ -11,7 +11,7 @@ use super::compile::{resistance_column, Atom, Compiler, Context, Reduce};
 use super::inputs::Inputs;
 use super::kernel::RecordAtom;
 use super::outcome::OutcomeParts;
-use super::patient_core::{haematological_primary, patient_core};
+use super::patient_core::{haematological_primary, patient_core, persons};
 use super::per_patient::{PerPatient, PERSON_COLUMNS};
 use super::records::RecordTable;
 use super::tables::Tables;
@@ -203,8 +203,10 @@ fn evaluate(
 ) -> Result<Evaluation, EngineError> {
     // Sorted by `person_id`: columns reduced by patient row keep its order, so the patient frame
     // needs no sort of its own.
+    let (person, patient_rows) = persons(tables.need(&[])?, as_of)?;
+    tables.find_patient_rows(patient_rows.clone());
     let inputs = tables.need(&[Table::Diagnosis])?;
-    let (core_frame, patient_rows) = patient_core(inputs, definition, as_of)?;
+    let core_frame = patient_core(inputs, definition, person, patient_rows.as_ref())?;
     // The numbers each record table gathers beside its records (`PatientRows::attach`) in one
     // chunk, once, not once per table. Only those: rechunking a string column (region, site,
     // the sex and the primary, which polars' `take` gathers from chunks) sums and copies its

@@ -86,7 +86,15 @@ impl PatientRows {
         IdxCa::from_vec_validity(ROW.into(), rows, Some(packed(&found)))
     }
 
-    /// `records` with [`ROW`] and `core`'s `columns` beside each record. A record whose patient
+    /// The patient row of each of `ids` ([`ROW`]; any integer type), null where the id is
+    /// null or no patient's: the orphan rows.
+    pub(crate) fn rows_column(&self, ids: &Column) -> PolarsResult<Column> {
+        let ids = ids.as_materialized_series().cast(&DataType::Int64)?;
+        Ok(self.rows_of(ids.i64()?).into_column())
+    }
+
+    /// `records` with [`ROW`] (unless they have it: found by this lookup as their table was read,
+    /// `engine::tables`) and `core`'s `columns` beside each record. A record whose patient
     /// is not in the core (an orphan row) keeps a null [`ROW`] and null columns, and whoever
     /// folds the records skips it (`reduce::PatientReduction`, `patient_core`), as an inner
     /// join would have dropped it. Dropped here by a filter, it copied every column of each
@@ -125,7 +133,11 @@ impl PatientRows {
                     .alias(name),
             );
         }
-        Ok(records.with_column(row.alias(ROW)).with_columns(gathered))
+        let records = match records.clone().collect_schema()?.contains(ROW) {
+            true => records,
+            false => records.with_column(row.alias(ROW)),
+        };
+        Ok(records.with_columns(gathered))
     }
 }
 

@@ -81,10 +81,11 @@ pub(crate) fn haematological_primary(definition: &Definition) -> Expr {
     }
 }
 
-/// The patient core, and the lookup of its rows where the ids allow one.
-pub(crate) fn patient_core(
+/// The partition's persons ([`person`]'s columns) sorted by `person_id`, the rows of the patient
+/// core, and the lookup of their rows where the ids allow one. Read before any record table, so
+/// that each record's patient row is found as its table is read (`engine::tables`).
+pub(crate) fn persons(
     inputs: &Inputs,
-    definition: &Definition,
     as_of: chrono::NaiveDate,
 ) -> Result<(DataFrame, Option<Arc<PatientRows>>), EngineError> {
     let person = person(inputs, as_of)
@@ -92,6 +93,16 @@ pub(crate) fn patient_core(
         .unwrap_single()
         .sort(["person_id"], SortMultipleOptions::default())?;
     let rows = PatientRows::of(&person);
+    Ok((person, rows))
+}
+
+/// The patient core of `person` ([`persons`]), `rows` its lookup.
+pub(crate) fn patient_core(
+    inputs: &Inputs,
+    definition: &Definition,
+    person: DataFrame,
+    rows: Option<&Arc<PatientRows>>,
+) -> Result<DataFrame, EngineError> {
     let primaries = RecordTable::Diagnosis.rows(inputs);
     let primary_set = primary_cancer_set(definition);
     let is_primary = move || {
@@ -99,7 +110,7 @@ pub(crate) fn patient_core(
             .lt_eq(col("p_idx"))
             .and(in_set(col("code"), &primary_set))
     };
-    let core = match &rows {
+    let core = match rows {
         Some(rows) => {
             let selected = rows
                 .attach(primaries, &person, &["p_idx"])?
@@ -149,7 +160,7 @@ pub(crate) fn patient_core(
         ])
         .collect_with_engine(Engine::Streaming)?
         .unwrap_single();
-    Ok((core, rows))
+    Ok(core)
 }
 
 /// The person table's columns: `person_id`, `p_sex` (F/M/U, else null), `p_birth_year`,

@@ -8,6 +8,7 @@ use polars::prelude::*;
 
 use super::codes::{normalized_atc, normalized_icd10, CODE_SETS, DRUG_ATC};
 use super::inputs::{days, Inputs};
+use super::lookup::ROW;
 use super::measures::MEASURE_KEY;
 use super::observations::{OBSERVATION_KEY, TEXT_KEY};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
@@ -56,11 +57,8 @@ impl RecordTable {
                     true => col(NORMAL_ICD10).alias("code"),
                     false => normalized_icd10("icd10").alias("code"),
                 };
-                inputs.diagnosis.clone().select([
-                    col("person_id"),
-                    days("date").alias("date"),
-                    code,
-                ])
+                let columns = vec![col("person_id"), days("date").alias("date"), code];
+                with_read_keys(&inputs.diagnosis, columns, &[])
             }
             RecordTable::Measurement => with_read_keys(
                 &inputs.measurement,
@@ -99,24 +97,28 @@ impl RecordTable {
                 ],
                 &[CODE_SETS, DRUG_ATC],
             ),
-            RecordTable::MolecularTest => inputs.molecular_test.clone().select([
-                col("person_id"),
-                days("report_date").alias("date"),
-                col("approved_lab"),
-            ]),
+            RecordTable::MolecularTest => with_read_keys(
+                &inputs.molecular_test,
+                vec![
+                    col("person_id"),
+                    days("report_date").alias("date"),
+                    col("approved_lab"),
+                ],
+                &[],
+            ),
         }
     }
 }
 
 /// The diagnoses' ICD-10 codes in normal form ([`normalized_icd10`]), where computed as the
-/// table was read (`evaluate::Tables::read`).
+/// table was read (`engine::tables`).
 pub(crate) const NORMAL_ICD10: &str = "__icd10_normal_form";
 
 /// `columns` of `table`, and those of the columns `keys` it has (computed as the table was
-/// read, `evaluate::Tables::read`).
+/// read, `engine::tables`), and the records' patient row ([`ROW`]) where it was found then.
 fn with_read_keys(table: &LazyFrame, mut columns: Vec<Expr>, keys: &[&str]) -> LazyFrame {
     columns.extend(
-        (keys.iter())
+        (keys.iter().chain([&ROW]))
             .filter(|key| has(table, key))
             .map(|key| col(*key)),
     );
@@ -124,7 +126,7 @@ fn with_read_keys(table: &LazyFrame, mut columns: Vec<Expr>, keys: &[&str]) -> L
 }
 
 /// Whether `table` has the column `name`: the records' keys where they were computed as the
-/// table was read (`evaluate::Tables::read`).
+/// table was read (`engine::tables`).
 fn has(table: &LazyFrame, name: &str) -> bool {
     let schema = table.clone().collect_schema();
     schema.is_ok_and(|schema| schema.contains(name))

@@ -135,7 +135,7 @@ fn outside_allowed<'a>(
 pub type TextAllowed = u8;
 
 /// The [`TextAllowed`] bits of `text`, which the text check reads: for a reader that maps every
-/// observation's text anyway (`evaluate::Tables::read`).
+/// observation's text anyway (`engine::tables::Tables::read`).
 pub fn text_allowed(text: Option<&str>) -> TextAllowed {
     match text {
         Some(text) => (TEXT_CODES.iter().enumerate())
@@ -409,6 +409,20 @@ impl RowChecks {
         }
     }
 
+    /// These checks but the orphan check of the person ids, where they have one: for a reader
+    /// that looks up every record's patient anyway and counts the records of none
+    /// ([`RowFindings::orphans`]).
+    pub fn without_orphans(&self) -> Option<RowChecks> {
+        let orphans = |rule: &Rule| matches!(rule, Rule::NoPerson(_));
+        (self.checks.iter().any(|(_, _, rule)| orphans(rule))).then(|| RowChecks {
+            table: self.table,
+            checks: (self.checks.iter())
+                .filter(|(_, _, rule)| !orphans(rule))
+                .cloned()
+                .collect(),
+        })
+    }
+
     /// Whether the checks count the measurements' units outside the contract's list.
     pub fn counts_units(&self) -> bool {
         (self.checks.iter()).any(|(_, finding, _)| *finding == Finding::UnknownUnit)
@@ -530,6 +544,14 @@ impl RowFindings {
     pub fn unknown_units(n: u64) -> RowFindings {
         RowFindings {
             counts: vec![(Table::Measurement, "unit", Finding::UnknownUnit, n)],
+        }
+    }
+
+    /// `n` rows of `table` whose person id is null or no person's, as [`RowChecks`]' orphan
+    /// check counts them.
+    pub fn orphans(table: Table, n: u64) -> RowFindings {
+        RowFindings {
+            counts: vec![(table, "person_id", Finding::Orphan, n)],
         }
     }
 

@@ -336,3 +336,62 @@ fn a_runs_evaluation_counts_the_findings_check_counts() {
         }
     }
 }
+
+/// A run counts orphan rows where it looks up each record's patient row, as its tables are read
+/// (`engine::tables`): the same counts as `eligo check`, worked out by hand. Patients 10, 12 and
+/// 13: measurements of 9 (before the first), 11 (between) and 14 (after the last) are orphans
+/// (3; a null id rejects the extract); diagnoses, which the patient core and the diagnosis atoms
+/// both read, of 9 and 14 (2, counted once). Partitions of one patient, two, and all.
+#[test]
+fn a_runs_orphans_are_the_records_without_a_patient_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(&d.join("person.parquet"), person(&[12, 10, 13]));
+    let ids = [Some(9), Some(10), Some(11), Some(12), Some(13), Some(14)];
+    // Every column of the contract, so that the footers give every null count and the run
+    // leaves the tables' findings to evaluation.
+    let mut m = measurement(&ids);
+    m.push(("range_low", floats(&[Some(117.0); 6])));
+    m.push(("range_high", floats(&[Some(153.0); 6])));
+    write(&d.join("measurement.parquet"), m);
+    write(
+        &d.join("diagnosis.parquet"),
+        vec![
+            ("person_id", int_ids(&[9, 12, 14, 13])),
+            ("icd10", texts(&["C18.7"; 4])),
+            ("date", dates(&["2024-01-01"; 4])),
+            ("morphology", strs(&[None; 4])),
+            ("oncotree", strs(&[None; 4])),
+        ],
+    );
+    let extract = Extract::open(d).unwrap();
+    let progress = eligo::progress::Progress::new(true);
+    let orphans = |quality: &eligo::extract::DataQuality| -> Vec<(Table, u64)> {
+        (quality.tables.iter())
+            .flat_map(|t| t.columns.iter().map(move |c| (t.table, c)))
+            .filter(|(_, c)| c.column == "person_id" && c.orphan_rows > 0)
+            .map(|(table, c)| (table, c.orphan_rows))
+            .collect()
+    };
+    let want = vec![(Table::Diagnosis, 2), (Table::Measurement, 3)];
+    assert_eq!(orphans(&extract.validate(&progress, 1_000).unwrap()), want);
+    let pipeline = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/impress-norway.toml");
+    let definition = eligo::definition::load(Path::new(pipeline)).unwrap();
+    let inputs = Inputs::of(&extract).unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2025, 1, 15).unwrap();
+    for size in [1, 2, 1_000] {
+        let defer = Defer::Findings { max_rows: 1_000 };
+        let run = extract.validate_for_run(&progress, size, defer).unwrap();
+        let deferred: Vec<Table> = run.deferred.iter().map(|c| c.table()).collect();
+        assert_eq!(deferred, [Table::Diagnosis, Table::Measurement]);
+        let mut found = RowFindings::default();
+        for partition in split(&run.person_ids, size).unwrap() {
+            let partition = inputs.partition(&partition);
+            let checked = patient_outcomes_checked(&partition, &definition, as_of, &run.deferred);
+            found.add(&checked.unwrap().1);
+        }
+        let mut quality = run.quality;
+        found.record(&mut quality);
+        assert_eq!(orphans(&quality), want, "partitions of {size}");
+    }
+}

@@ -4,7 +4,7 @@
 
 use polars::prelude::*;
 
-use super::super::patient_core::patient_core;
+use super::super::patient_core::{patient_core, persons};
 use super::super::records::NORMAL_ICD10;
 use super::*;
 
@@ -50,7 +50,8 @@ fn the_primary_is_the_latest_primary_diagnosis_then_the_lowest_code() {
         Some("C250"),
     ];
     let primaries = |inputs: &Inputs| -> Vec<Option<String>> {
-        let (core, _) = patient_core(inputs, &hb_and_stroke(), as_of).unwrap();
+        let (person, rows) = persons(inputs, as_of).unwrap();
+        let core = patient_core(inputs, &hb_and_stroke(), person, rows.as_ref()).unwrap();
         let column = core.column("p_primary").unwrap();
         column
             .str()
@@ -60,7 +61,7 @@ fn the_primary_is_the_latest_primary_diagnosis_then_the_lowest_code() {
             .collect()
     };
     let want: Vec<Option<String>> = want.iter().map(|c| c.map(String::from)).collect();
-    let (_, rows) = patient_core(&inputs, &hb_and_stroke(), as_of).unwrap();
+    let (_, rows) = persons(&inputs, as_of).unwrap();
     assert!(rows.is_some(), "dense ids have a row lookup");
     assert_eq!(primaries(&inputs), want);
     for other_ids in [
@@ -68,7 +69,7 @@ fn the_primary_is_the_latest_primary_diagnosis_then_the_lowest_code() {
         (col("person_id") + lit(100i64)).cast(DataType::String),
     ] {
         let inputs = with_ids(&inputs, other_ids);
-        let (_, rows) = patient_core(&inputs, &hb_and_stroke(), as_of).unwrap();
+        let (_, rows) = persons(&inputs, as_of).unwrap();
         assert!(rows.is_none());
         assert_eq!(primaries(&inputs), want);
     }
