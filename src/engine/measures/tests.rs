@@ -404,6 +404,35 @@ fn age_factor_is_the_power_it_looks_up() {
     assert_eq!(age_factor(0), 1.0);
 }
 
+/// A remembered power has the bits of `powf` on the same base and exponent: creatinine ratios
+/// repeated (hits), more distinct bases than the table has slots (evictions, slots shared), the
+/// CKD-EPI exponents and others, and the edges (0, subnormal, negative, infinite, NaN bases; a
+/// NaN exponent).
+#[test]
+fn remembered_powers_are_the_powers() {
+    let exponents = [-0.241, -0.302, -1.2, 0.5, f64::NAN];
+    let mut bases: Vec<f64> = (0..5_000).map(|i| f64::from(i % 3_000) / 1_000.0).collect();
+    bases.extend([
+        0.0,
+        -0.0,
+        f64::MIN_POSITIVE / 2.0,
+        -1.5,
+        f64::INFINITY,
+        f64::NAN,
+    ]);
+    for round in 0..2 {
+        for &exponent in &exponents {
+            for &base in &bases {
+                let want = base.powf(exponent).to_bits();
+                let got = remembered_powf(base, exponent).to_bits();
+                assert_eq!(got, want, "{base}^{exponent}, round {round}");
+            }
+        }
+    }
+    // 2^-1.2 = 1 / 2^1.2 = 1 / 2.297397 = 0.435275, by hand.
+    assert!((remembered_powf(2.0, -1.2) - 0.435275).abs() < 1e-6);
+}
+
 /// The keys computed as a measurement table is read (`keys_counting_units`, from the contract's
 /// `loinc` and `unit` columns) are the key expression's, and the units it counts outside the
 /// contract's list are the units check's, on the unit as recorded. By hand: a padded ` g/dL `
