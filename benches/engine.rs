@@ -9,7 +9,9 @@
 //! - `molecular_matching`: the cohorts and the drugs' resistance alone, no criterion: each
 //!   variant's test found, its biomarker flags folded per patient (`engine/variants.rs`), each
 //!   cohort's match.
-//! - `mask_aggregation`: counting the mask table from the evaluated patient frame.
+//! - `mask_aggregation`: counting the mask table from the evaluated patient frame;
+//!   `mask_aggregation_partitions` the same frame counted as ten partitions' frames, their keys'
+//!   sorted runs merged into one table.
 //! - `report_aggregates`: the reports' counts from that mask table: per criterion (sole
 //!   exclusions, gain if relaxed), the waterfall in definition order, the strata.
 //! - `restricted_pages` and `restricted_pages_polars`: the Parquet pages of
@@ -113,6 +115,20 @@ fn benches(c: &mut Criterion) {
     assert_eq!(patients.height() as u64, PATIENTS);
     group.bench_function("mask_aggregation", |b| {
         b.iter(|| engine::count(&patients, &setup.definition).expect("mask table"))
+    });
+    // The same patients as ten partitions' frames: each frame's sorted runs, merged pairwise
+    // into one table at the end (`MaskCounter`), as a registry's partitions are.
+    group.bench_function("mask_aggregation_partitions", |b| {
+        b.iter(|| {
+            let mut counter = engine::MaskCounter::new(&setup.definition);
+            let size = patients.height() / 10;
+            for start in (0..patients.height()).step_by(size) {
+                counter
+                    .add(&patients.slice(start as i64, size))
+                    .expect("frame counted");
+            }
+            counter.finish()
+        })
     });
     let masks = engine::count(&patients, &setup.definition).expect("mask table");
     let order: Vec<usize> = (0..masks.criteria.len()).collect();
