@@ -96,10 +96,11 @@ impl<K: Key> Counts<K> {
         let mut runs = std::mem::take(&mut self.runs);
         while runs.len() > 1 {
             runs = runs
-                .par_chunks(2)
+                .par_chunks_mut(2)
                 .map(|pair| match pair {
                     [a, b] => merge_two(a, b),
-                    [a] => a.clone(),
+                    // The last of an odd number, left for the next level as it is.
+                    [a] => std::mem::take(a),
                     _ => unreachable!("chunks of two"),
                 })
                 .collect();

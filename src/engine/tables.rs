@@ -48,6 +48,11 @@ impl<'c> Tables<'c> {
         }
     }
 
+    /// The inputs as read so far.
+    pub(crate) fn inputs(&self) -> &Inputs {
+        &self.inputs
+    }
+
     /// What the records' keys are computed by as their tables are read, from here on.
     pub(crate) fn compute_keys(&mut self, keys: KeyRules) {
         self.keys = Some(keys);
