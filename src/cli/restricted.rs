@@ -179,12 +179,9 @@ fn compressed(page: Page) -> PolarsResult<CompressedPage> {
         static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
             const { std::cell::RefCell::new(None) };
     }
-    let CompressionOptions::Zstd(level) = CompressionOptions::from(compression()) else {
-        return Ok(compress(
-            page,
-            vec![],
-            CompressionOptions::from(compression()),
-        )?);
+    let options = CompressionOptions::from(compression());
+    let CompressionOptions::Zstd(level) = options else {
+        return Ok(compress(page, vec![], options)?);
     };
     let level = level.map(|l| l.compression_level()).unwrap_or_default();
     let zstd = |buffer: &[u8]| -> PolarsResult<Vec<u8>> {
@@ -202,11 +199,7 @@ fn compressed(page: Page) -> PolarsResult<CompressedPage> {
     Ok(match page {
         Page::Data(page) => {
             let DataPageHeader::V1(_) = page.header() else {
-                return Ok(compress(
-                    Page::Data(page),
-                    vec![],
-                    CompressionOptions::Zstd(None),
-                )?);
+                return Ok(compress(Page::Data(page), vec![], options)?);
             };
             let buffer = CowBuffer::Owned(zstd(page.buffer())?);
             let rows = page.num_rows.unwrap_or_default();
