@@ -3,43 +3,35 @@
 //! trivial aggregate of every value (sums; byte lengths of strings). Not counts: polars can
 //! answer a count from the Parquet statistics without decoding anything.
 //!
-//! `cargo run --release --example decode_floor -- EXTRACT_DIR`
+//! With PARTITION_PATIENTS, each table is read partition by partition as `eligo run` reads it
+//! (its `person_id` range filters, partitions on two threads), to see what reading by
+//! partition costs beyond reading each table whole.
+//!
+//! `cargo run --release --example decode_floor -- EXTRACT_DIR [PARTITION_PATIENTS]`
 
 use std::path::Path;
 use std::time::Instant;
 
 use eligo::engine::inputs::READ_COLUMNS;
-use eligo::extract::Extract;
+use eligo::extract::partition::{partitions, Partition};
+use eligo::extract::{Extract, Table};
 use polars::prelude::*;
+use rayon::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args()
         .nth(1)
-        .ok_or("usage: decode_floor EXTRACT_DIR")?;
+        .ok_or("usage: decode_floor EXTRACT_DIR [PARTITION_PATIENTS]")?;
     let extract = Extract::open(Path::new(&dir))?;
+    if let Some(size) = std::env::args().nth(2) {
+        return by_partition(&extract, size.parse()?);
+    }
     let started = Instant::now();
     let mut checksum = 0f64;
     for (table, columns) in READ_COLUMNS {
         let table_started = Instant::now();
         let frame = extract.scan(table)?;
-        let schema = frame.clone().collect_schema()?;
-        let sums: Vec<Expr> = columns
-            .iter()
-            .map(|c| {
-                let value = match schema.get(c) {
-                    Some(DataType::String) => col(*c).str().len_bytes(),
-                    _ => col(*c).cast(DataType::Float64),
-                };
-                value.cast(DataType::Float64).sum()
-            })
-            .collect();
-        let frame = frame
-            .select(sums)
-            .collect_with_engine(Engine::Streaming)?
-            .unwrap_single();
-        for column in frame.columns() {
-            checksum += column.f64()?.get(0).unwrap_or(0.0);
-        }
+        checksum += sums(frame, columns)?;
         eprintln!("{table}: {:.3} s", table_started.elapsed().as_secs_f64());
     }
     println!(
@@ -47,4 +39,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         started.elapsed().as_secs_f64()
     );
     Ok(())
+}
+
+/// The floor read partition by partition, two partitions at a time as `eligo run` evaluates
+/// them: the same checksum.
+fn by_partition(extract: &Extract, size: usize) -> Result<(), Box<dyn std::error::Error>> {
+    let parts = partitions(&extract.scan(Table::Person)?, size)?;
+    let started = Instant::now();
+    let read = |part: &Partition| -> Result<f64, String> {
+        let mut checksum = 0f64;
+        for (table, columns) in READ_COLUMNS {
+            let frame = part.filter(extract.scan(table).map_err(|e| e.to_string())?);
+            checksum += sums(frame, columns).map_err(|e| e.to_string())?;
+        }
+        Ok(checksum)
+    };
+    let checksums: Vec<f64> = parts
+        .par_iter()
+        .with_max_len(1)
+        .map(read)
+        .collect::<Result<_, _>>()?;
+    println!(
+        "decode floor, {} partitions: checksum {:.0} in {:.3} s",
+        parts.len(),
+        checksums.iter().sum::<f64>(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The sum of every value of `columns` of `frame` (byte lengths of strings).
+fn sums(frame: LazyFrame, columns: &[&str]) -> PolarsResult<f64> {
+    let mut checksum = 0f64;
+    let schema = frame.clone().collect_schema()?;
+    let sums: Vec<Expr> = columns
+        .iter()
+        .map(|c| {
+            let value = match schema.get(c) {
+                Some(DataType::String) => col(*c).str().len_bytes(),
+                _ => col(*c).cast(DataType::Float64),
+            };
+            value.cast(DataType::Float64).sum()
+        })
+        .collect();
+    let frame = frame
+        .select(sums)
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+    for column in frame.columns() {
+        checksum += column.f64()?.get(0).unwrap_or(0.0);
+    }
+    Ok(checksum)
 }
