@@ -4,7 +4,7 @@
 //! answer a count from the Parquet statistics without decoding anything.
 //!
 //! With PARTITION_PATIENTS, each table is read partition by partition as `eligo run` reads it
-//! (its `person_id` range filters, partitions on two threads), to see what reading by
+//! (its `person_id` range filters, a partition per rayon thread), to see what reading by
 //! partition costs beyond reading each table whole.
 //!
 //! `cargo run --release --example decode_floor -- EXTRACT_DIR [PARTITION_PATIENTS]`
@@ -41,8 +41,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The floor read partition by partition, two partitions at a time as `eligo run` evaluates
-/// them: the same checksum.
+/// The floor read partition by partition on rayon's threads (two on this 2-core machine, as
+/// `eligo run` evaluates two partitions at a time):
+/// the same checksum as the whole read.
 fn by_partition(extract: &Extract, size: usize) -> Result<(), Box<dyn std::error::Error>> {
     let parts = partitions(&extract.scan(Table::Person)?, size)?;
     let started = Instant::now();
