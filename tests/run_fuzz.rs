@@ -42,8 +42,8 @@ fn damaged_copy(dir: &Path, table: &str, flips: &[(usize, u8)]) {
     std::fs::write(&file, bytes).unwrap();
 }
 
-/// `eligo run` on `data` into `out`, with `--restricted`.
-fn run(data: &Path, out: &Path) -> std::process::Output {
+/// `eligo run` on `data` into `out`, with `--restricted`, in partitions of `partition_patients`.
+fn run(data: &Path, out: &Path, partition_patients: u32) -> std::process::Output {
     eligo()
         .args([
             "--quiet",
@@ -51,6 +51,8 @@ fn run(data: &Path, out: &Path) -> std::process::Output {
             "--as-of",
             "2026-01-15",
             "--restricted",
+            "--partition-patients",
+            &partition_patients.to_string(),
             "--data",
         ])
         .arg(data)
@@ -67,13 +69,17 @@ proptest! {
     fn damaged_pages_fail_the_run_cleanly(
         table in 0usize..Table::ALL.len(),
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
+        // The sample's 4,000 patients in one partition, or in four: each file is one row
+        // group, which the four partitions share, decoded by one while the next waits for it
+        // (`extract::row_groups`), so damage met there must fail that one and the waiting one.
+        partition_patients in prop::sample::select(vec![4000u32, 1000]),
     ) {
         let dir = tempfile::tempdir().unwrap();
         let data = dir.path().join("extract");
         let out = dir.path().join("reports");
         let table = Table::ALL[table].name();
         damaged_copy(&data, table, &flips);
-        let output = run(&data, &out);
+        let output = run(&data, &out, partition_patients);
         let stderr = String::from_utf8_lossy(&output.stderr);
         match output.status.code() {
             // A flip inside a value can leave a valid file.
@@ -95,12 +101,15 @@ fn the_sample_runs() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("extract");
     damaged_copy(&data, "person", &[]);
-    let output = run(&data, &dir.path().join("reports"));
-    assert!(
-        output.status.success(),
-        "{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    for partition_patients in [4000, 1000] {
+        let out = dir.path().join(format!("reports-{partition_patients}"));
+        let output = run(&data, &out, partition_patients);
+        assert!(
+            output.status.success(),
+            "{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
 }
 
 #[test]
@@ -111,12 +120,16 @@ fn a_damaged_column_is_named() {
     let dir = tempfile::tempdir().unwrap();
     let data = dir.path().join("extract");
     damaged_copy(&data, "diagnosis", &[(17593352598055317632, 35)]);
-    let output = run(&data, &dir.path().join("reports"));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert_eq!(output.status.code(), Some(1), "{stderr}");
-    let file = data.join("diagnosis.parquet");
-    let expected = format!("{}: column `icd10` of diagnosis", file.display());
-    assert!(stderr.contains(&expected), "{stderr}");
+    // In one partition, and in four that share the file's one row group: the partition that
+    // decodes it fails, and the one waiting for it fails too, not waiting for ever.
+    for partition_patients in [4000, 1000] {
+        let output = run(&data, &dir.path().join("reports"), partition_patients);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let file = data.join("diagnosis.parquet");
+        let expected = format!("{}: column `icd10` of diagnosis", file.display());
+        assert!(stderr.contains(&expected), "{stderr}");
+    }
     // Undamaged, every column decodes.
     let sample = eligo::extract::Extract::open(Path::new(SAMPLE)).unwrap();
     assert_eq!(eligo::extract::damaged::first_damaged(&sample), None);

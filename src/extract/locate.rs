@@ -13,6 +13,8 @@ use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::file::metadata::ParquetMetaData;
 
+use super::partition::Bound;
+use super::row_groups::GroupSpan;
 use super::schema::{self, Column, IdType, Kind};
 use super::{ExtractError, Table};
 
@@ -30,6 +32,9 @@ pub struct TableFile {
     /// Null counts of the contract columns whose every row group records one in its statistics
     /// (as arrow-rs, pyarrow, polars, DuckDB and Spark write them).
     pub nulls: BTreeMap<&'static str, u64>,
+    /// Each row group's rows and `person_id` range, where every row group's statistics record
+    /// it exactly (see [`super::row_groups`]).
+    pub groups: Option<Vec<GroupSpan>>,
 }
 
 /// A table found in the extract: where it is, its files, and its columns as the files have them.
@@ -105,6 +110,7 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
             bytes,
             zones: file_zones,
             nulls: file_nulls,
+            groups,
         } = read_footer(&path)?;
         match &first {
             None => {
@@ -155,6 +161,7 @@ pub fn locate(dir: &Path, table: Table) -> Result<Option<TableSource>, ExtractEr
             rows,
             hive,
             nulls,
+            groups,
         });
     }
     Ok(Some(TableSource {
@@ -256,6 +263,7 @@ fn read_footer(path: &Path) -> Result<Footer, ExtractError> {
         bytes,
         zones,
         nulls: recorded_nulls(loaded.metadata()),
+        groups: person_id_spans(loaded.metadata()),
     })
 }
 
@@ -294,6 +302,49 @@ struct Footer {
     zones: Vec<(String, String)>,
     /// See [`recorded_nulls`].
     nulls: Vec<(String, u64)>,
+    /// See [`person_id_spans`].
+    groups: Option<Vec<GroupSpan>>,
+}
+
+/// Each row group's rows and the range of its `person_id` statistics (numbers stored as
+/// integers; text only where the statistics are exact and in the current, byte-wise, order);
+/// None where a row group with rows records no such range.
+pub(super) fn person_id_spans(metadata: &ParquetMetaData) -> Option<Vec<GroupSpan>> {
+    use parquet::file::statistics::Statistics;
+    let columns = metadata.file_metadata().schema_descr().columns();
+    let column = columns
+        .iter()
+        .position(|c| c.path().parts() == ["person_id"] && c.max_rep_level() == 0)?;
+    let text = |bytes: Option<&[u8]>| Some(Bound::Text(std::str::from_utf8(bytes?).ok()?.into()));
+    let mut spans = Vec::with_capacity(metadata.num_row_groups());
+    for group in metadata.row_groups() {
+        let rows = u64::try_from(group.num_rows()).ok()?;
+        if rows == 0 {
+            continue;
+        }
+        let statistics = group.column(column).statistics()?;
+        let (min, max) = match statistics {
+            Statistics::Int64(s) => (Bound::Int(*s.min_opt()?), Bound::Int(*s.max_opt()?)),
+            Statistics::Int32(s) => (
+                Bound::Int((*s.min_opt()?).into()),
+                Bound::Int((*s.max_opt()?).into()),
+            ),
+            Statistics::ByteArray(s)
+                if s.min_is_exact() && s.max_is_exact() && !statistics.is_min_max_deprecated() =>
+            {
+                (text(s.min_bytes_opt())?, text(s.max_bytes_opt())?)
+            }
+            _ => return None,
+        };
+        let nulls = statistics.null_count_opt() != Some(0);
+        spans.push(GroupSpan {
+            rows,
+            min,
+            max,
+            nulls,
+        });
+    }
+    Some(spans)
 }
 
 /// Checks that the footer describes data inside the file: every column chunk's byte range lies

@@ -12,6 +12,7 @@ mod locate;
 mod meta;
 pub mod partition;
 mod quality;
+pub mod row_groups;
 mod scan;
 pub mod schema;
 mod validate;
@@ -276,6 +277,12 @@ impl Extract {
         defer: Defer,
     ) -> Result<Validation, ExtractError> {
         validate::validate(self, progress, partition_patients, defer)
+    }
+
+    /// The row groups of `table` in `person_id` order, where its files' statistics show them so
+    /// ([`row_groups::Layout::of`]).
+    pub fn layout(&self, table: Table) -> Option<row_groups::Layout> {
+        row_groups::Layout::of(self.source(table)?)
     }
 
     /// [`Extract::scan`] plus a column [`scan::FILE_COLUMN`] with each row's file (for errors).

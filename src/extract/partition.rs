@@ -2,7 +2,8 @@
 //! of patients, so that memory is bounded by the partition's size, not the registry's. Every table
 //! is filtered to the range; on an extract sorted or clustered by `person_id` (as database dumps
 //! and `eligo synth` write them) the Parquet row-group statistics skip the other partitions' row
-//! groups, so the extract is still decoded about once. Any order gives the same results.
+//! groups, and where they show the row groups in order, a partition reads its rows by row groups
+//! ([`super::row_groups`]), so that the extract is decoded once. Any order gives the same results.
 //! Validation counts orphan rows per partition too, against a small set of ids, where the ids are
 //! not dense enough for a bitmap ([`super::ids::DenseIds`]).
 
@@ -11,8 +12,9 @@ pub const DEFAULT_PARTITION_PATIENTS: usize = 250_000;
 
 use polars::prelude::*;
 
-/// One end of a partition's range: a `person_id` of the person table.
-#[derive(Debug, Clone, PartialEq)]
+/// One end of a partition's range: a `person_id` of the person table. Ordered as the ids are
+/// (numbers; text byte by byte), within one variant.
+#[derive(Debug, Clone, PartialEq, PartialOrd)]
 pub enum Bound {
     Int(i64),
     Text(String),

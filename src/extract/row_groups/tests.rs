@@ -1,0 +1,254 @@
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
+use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
+use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
+
+use super::*;
+use crate::extract::partition::split;
+
+/// Writes ids as `person_id` (with each row's number as `row`) into `dir/name` in row groups of
+/// `group_rows` rows; returns the path.
+fn written(dir: &Path, name: &str, ids: ArrayRef, group_rows: usize) -> PathBuf {
+    let rows: Vec<i64> = (0..ids.len() as i64).collect();
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("person_id", ids),
+        ("row", Arc::new(Int64Array::from(rows))),
+    ];
+    let batch = RecordBatch::try_from_iter(columns).unwrap();
+    let path = dir.join(name);
+    let properties = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(group_rows))
+        .build();
+    let file = File::create(&path).unwrap();
+    let mut writer = ArrowWriter::try_new(file, batch.schema(), Some(properties)).unwrap();
+    writer.write(&batch).unwrap();
+    writer.close().unwrap();
+    path
+}
+
+/// The file's layout, from its footer as the extract reads it.
+fn layout_of(path: &Path) -> Option<Layout> {
+    let file = File::open(path).unwrap();
+    let metadata = ArrowReaderMetadata::load(&file, ArrowReaderOptions::new()).unwrap();
+    let spans = super::super::locate::person_id_spans(metadata.metadata())?;
+    Layout::from_spans(&spans)
+}
+
+fn scan(path: &Path) -> LazyFrame {
+    let path = PlRefPath::try_from_path(path).unwrap();
+    LazyFrame::scan_parquet(path, ScanArgsParquet::default()).unwrap()
+}
+
+/// How the partitions are read.
+#[derive(Clone, Copy)]
+enum Order {
+    /// The last partition first.
+    Reversed,
+    /// Each on a thread of its own, all at once (as `eligo run` reads, on threads of its own).
+    Threads,
+}
+
+const ORDERS: [Order; 2] = [Order::Reversed, Order::Threads];
+
+/// The `row` column of each partition, as the reader gives it (read in `order`) and as the
+/// range filter gives it.
+fn read_both(
+    path: &Path,
+    partitions: &[Partition],
+    order: Order,
+) -> (Vec<Vec<i64>>, Vec<Vec<i64>>, RowGroupReader) {
+    let layout = layout_of(path).expect("in person_id order");
+    let reader = RowGroupReader::new([(Table::Person, scan(path), layout)], partitions);
+    let columns: Vec<PlSmallStr> = vec!["person_id".into(), "row".into()];
+    let rows = |frame: DataFrame| -> Vec<i64> {
+        let rows = frame.column("row").unwrap().i64().unwrap().clone();
+        rows.into_no_null_iter().collect()
+    };
+    let by_groups = |p: &Partition| rows(reader.read(Table::Person, p, &columns).unwrap().unwrap());
+    let read: Vec<Vec<i64>> = match order {
+        Order::Reversed => partitions.iter().rev().map(by_groups).rev().collect(),
+        Order::Threads => std::thread::scope(|scope| {
+            let threads: Vec<_> = (partitions.iter())
+                .map(|p| scope.spawn(|| by_groups(p)))
+                .collect();
+            threads.into_iter().map(|t| t.join().unwrap()).collect()
+        }),
+    };
+    let filtered = partitions
+        .iter()
+        .map(|p| rows(p.filter(scan(path)).collect().unwrap()))
+        .collect();
+    (read, filtered, reader)
+}
+
+/// Row groups decoded by `reader` (each once), and none kept.
+fn assert_decoded(reader: &RowGroupReader, _order: Order, groups: usize) {
+    assert_eq!(reader.decoded_and_kept(), (groups, 0));
+}
+
+fn int_ids(ids: &[Option<i64>]) -> ArrayRef {
+    Arc::new(Int64Array::from(ids.to_vec()))
+}
+
+fn sorted_ids(ids: &[Option<i64>]) -> Series {
+    let mut known: Vec<i64> = ids.iter().flatten().copied().collect();
+    known.sort_unstable();
+    known.dedup();
+    Series::new("person_id".into(), known)
+}
+
+#[test]
+fn every_partitions_rows_each_row_group_decoded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    // Row groups of three: [1 1 2] [2 3 null] [4 5 5] [5 null 6] [7 8 9] [9]; id 2 and id 5
+    // lie across row groups, a null id in none of the partitions (the second row group lies
+    // across a bound, the fourth inside one partition's range).
+    let ids = [1, 1, 2, 2, 3, -1, 4, 5, 5, 5, -1, 6, 7, 8, 9, 9].map(|id| (id >= 0).then_some(id));
+    let path = written(dir.path(), "person.parquet", int_ids(&ids), 3);
+    // Ids 1..9 two at a time: [..3) [3..5) [5..7) [7..9) [9..).
+    let partitions = split(&sorted_ids(&ids), 2).unwrap();
+    assert_eq!(partitions.len(), 5);
+    for order in ORDERS {
+        let (read, filtered, reader) = read_both(&path, &partitions, order);
+        assert_eq!(read, filtered);
+        // By hand: rows 0-3 (ids 1 1 2 2), 4 and 6 (ids 3 4), 7-9 and 11 (5 5 5 6), 12-13
+        // (7 8), 14-15 (9 9).
+        assert_eq!(
+            read,
+            vec![
+                vec![0, 1, 2, 3],
+                vec![4, 6],
+                vec![7, 8, 9, 11],
+                vec![12, 13],
+                vec![14, 15]
+            ]
+        );
+        // Six row groups, each decoded once, none kept after the last partition read it.
+        assert_decoded(&reader, order, 6);
+    }
+}
+
+#[test]
+fn one_row_group_holding_every_partition_is_decoded_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<Option<i64>> = (0..20).map(|i| Some(i / 2)).collect();
+    let path = written(dir.path(), "person.parquet", int_ids(&ids), 1000);
+    let partitions = split(&sorted_ids(&ids), 3).unwrap();
+    assert_eq!(partitions.len(), 4);
+    for order in ORDERS {
+        let (read, filtered, reader) = read_both(&path, &partitions, order);
+        assert_eq!(read, filtered);
+        assert_eq!(read.concat(), (0..20).collect::<Vec<_>>());
+        assert_decoded(&reader, order, 1);
+    }
+}
+
+#[test]
+fn text_ids_in_byte_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = ["A", "B", "B", "Z", "a", "b", "b", "ä"];
+    let array: ArrayRef = Arc::new(StringArray::from(ids.to_vec()));
+    let path = written(dir.path(), "person.parquet", array, 2);
+    let distinct = Series::new("person_id".into(), ["A", "B", "Z", "a", "b", "ä"]);
+    // [..Z) [Z..b) [b..): "ä" (0xC3 0xA4) sorts after every ASCII letter.
+    let partitions = split(&distinct, 2).unwrap();
+    assert_eq!(partitions[1].from, Some(Bound::Text("Z".into())));
+    let (read, filtered, reader) = read_both(&path, &partitions, Order::Threads);
+    assert_eq!(read, filtered);
+    assert_eq!(read, vec![vec![0, 1, 2], vec![3, 4], vec![5, 6, 7]]);
+    assert_eq!(reader.decoded_and_kept(), (4, 0));
+}
+
+#[test]
+fn row_groups_out_of_order_have_no_layout() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1, 2, 5, 6, 3, 4].map(Some);
+    let path = written(dir.path(), "person.parquet", int_ids(&ids), 2);
+    assert_eq!(layout_of(&path), None);
+    // Overlapping ranges: [1 3] then [2 4].
+    let ids = [1, 3, 2, 4].map(Some);
+    let path = written(dir.path(), "overlapping.parquet", int_ids(&ids), 2);
+    assert_eq!(layout_of(&path), None);
+    // One id across the bound is in order.
+    let ids = [1, 2, 2, 4].map(Some);
+    let path = written(dir.path(), "touching.parquet", int_ids(&ids), 2);
+    assert!(layout_of(&path).is_some());
+}
+
+#[test]
+fn a_row_group_of_nulls_records_no_range() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [Some(1), Some(2), None, None];
+    let path = written(dir.path(), "person.parquet", int_ids(&ids), 2);
+    assert_eq!(layout_of(&path), None);
+}
+
+/// A thread that comes back to a row group it is decoding (a pool's worker running another
+/// partition while it waits inside the decoding) decodes it for itself instead of waiting for
+/// itself.
+#[test]
+fn a_thread_decoding_a_row_group_does_not_wait_for_itself() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<Option<i64>> = (0..8).map(Some).collect();
+    let path = written(dir.path(), "person.parquet", int_ids(&ids), 8);
+    let partitions = split(&sorted_ids(&ids), 4).unwrap();
+    let layout = layout_of(&path).unwrap();
+    let reader = RowGroupReader::new([(Table::Person, scan(&path), layout)], &partitions);
+    let shared = reader.tables[0].shared_group(0).unwrap();
+    shared.state.lock().unwrap().decoding = Some(std::thread::current().id());
+    let columns: Vec<PlSmallStr> = vec!["row".into()];
+    let rows = reader
+        .read(Table::Person, &partitions[1], &columns)
+        .unwrap()
+        .unwrap();
+    let rows: Vec<i64> = rows
+        .column("row")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(rows, vec![4, 5, 6, 7]);
+}
+
+/// A partition waiting for a row group that another partition's decoding gave up on (a panic on
+/// damaged pages) decodes it itself instead of waiting for ever.
+#[test]
+fn a_decoding_that_panics_lets_the_waiting_partition_decode() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<Option<i64>> = (0..8).map(Some).collect();
+    let path = written(dir.path(), "person.parquet", int_ids(&ids), 8);
+    let partitions = split(&sorted_ids(&ids), 4).unwrap();
+    let layout = layout_of(&path).unwrap();
+    let reader = RowGroupReader::new([(Table::Person, scan(&path), layout)], &partitions);
+    let shared = reader.tables[0].shared_group(0).unwrap();
+    let panicking = std::thread::spawn({
+        let shared = shared.clone();
+        move || {
+            shared.state.lock().unwrap().decoding = Some(std::thread::current().id());
+            let _unwinding = Unwinding {
+                shared: Some(&shared),
+            };
+            std::thread::sleep(std::time::Duration::from_millis(50));
+            panic!("damaged pages");
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(10));
+    let columns: Vec<PlSmallStr> = vec!["row".into()];
+    let rows = reader
+        .read(Table::Person, &partitions[0], &columns)
+        .unwrap()
+        .unwrap();
+    let rows: Vec<i64> = rows
+        .column("row")
+        .unwrap()
+        .i64()
+        .unwrap()
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(rows, vec![0, 1, 2, 3]);
+    assert!(panicking.join().is_err());
+}
