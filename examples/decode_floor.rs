@@ -4,19 +4,21 @@
 //! answer a count from the Parquet statistics without decoding anything.
 //!
 //! With PARTITION_PATIENTS, each table is read partition by partition as `eligo run` reads it
-//! (its `person_id` range filters, a partition per rayon thread), to see what reading by
-//! partition costs beyond reading each table whole.
+//! (by row groups, each decoded once, where they are in `person_id` order; two partitions at a
+//! time), to see what reading by partition costs beyond reading each table whole; with
+//! `filter`, by the partitions' `person_id` range filters alone, as `eligo run` read before.
 //!
-//! `cargo run --release --example decode_floor -- EXTRACT_DIR [PARTITION_PATIENTS]`
+//! `cargo run --release --example decode_floor -- EXTRACT_DIR [PARTITION_PATIENTS [filter]]`
 
 use std::path::Path;
 use std::time::Instant;
 
+use eligo::engine::in_order::in_order;
 use eligo::engine::inputs::READ_COLUMNS;
 use eligo::extract::partition::{partitions, Partition};
+use eligo::extract::row_groups::RowGroupReader;
 use eligo::extract::{Extract, Table};
 use polars::prelude::*;
-use rayon::prelude::*;
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let dir = std::env::args()
@@ -24,7 +26,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .ok_or("usage: decode_floor EXTRACT_DIR [PARTITION_PATIENTS]")?;
     let extract = Extract::open(Path::new(&dir))?;
     if let Some(size) = std::env::args().nth(2) {
-        return by_partition(&extract, size.parse()?);
+        let filter = std::env::args().nth(3).as_deref() == Some("filter");
+        return by_partition(&extract, size.parse()?, filter);
     }
     let started = Instant::now();
     let mut checksum = 0f64;
@@ -41,30 +44,54 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     Ok(())
 }
 
-/// The floor read partition by partition on rayon's threads (two on this 2-core machine, as
-/// `eligo run` evaluates two partitions at a time), each table's scan and sums built once and
-/// filtered per partition, as `eligo run` filters its inputs: the same checksum as the whole
-/// read.
-fn by_partition(extract: &Extract, size: usize) -> Result<(), Box<dyn std::error::Error>> {
+/// The floor read partition by partition, two at a time as `eligo run` evaluates them, each table's scan and sums built once: by row
+/// groups through `eligo run`'s reader (the rows in memory, as `eligo run` reads them), or with
+/// `filter` by the range filters: the same checksum as the whole read.
+fn by_partition(
+    extract: &Extract,
+    size: usize,
+    filter: bool,
+) -> Result<(), Box<dyn std::error::Error>> {
     let parts = partitions(&extract.scan(Table::Person)?, size)?;
     let started = Instant::now();
     let tables = (READ_COLUMNS.iter())
         .map(|(table, columns)| sums_of(extract, *table, columns))
         .collect::<Result<Vec<_>, _>>()?;
+    let reader = RowGroupReader::new(
+        (READ_COLUMNS.iter().zip(&tables)).filter_map(|((table, _), (frame, _))| {
+            Some((*table, frame.clone(), extract.layout(*table)?))
+        }),
+        &parts,
+    );
     let read = |part: &Partition| -> PolarsResult<f64> {
-        let frames = tables.iter().cloned();
-        frames
-            .map(|(frame, sums)| checksum_of(part.filter(frame), sums))
-            .sum()
+        let mut checksum = 0.0;
+        for ((table, columns), (frame, sums)) in READ_COLUMNS.iter().zip(tables.iter().cloned()) {
+            let columns: Vec<PlSmallStr> = columns.iter().map(|c| (*c).into()).collect();
+            let rows = match filter {
+                false => reader.read(*table, part, &columns),
+                true => None,
+            };
+            checksum += match rows {
+                Some(rows) => checksum_of(rows?.lazy(), sums)?,
+                None => checksum_of(part.filter(frame), sums)?,
+            };
+        }
+        Ok(checksum)
     };
-    let checksums: Vec<f64> = parts
-        .par_iter()
-        .with_max_len(1)
-        .map(read)
-        .collect::<PolarsResult<_>>()?;
+    // Two partitions at a time on threads of their own, as `eligo run` evaluates them.
+    let mut checksums = Vec::with_capacity(parts.len());
+    in_order(&parts, 2, 3, read, |_, checksum| {
+        checksums.push(checksum);
+        Ok(())
+    })?;
+    let (decoded, _) = reader.decoded_and_kept();
     println!(
-        "decode floor, {} partitions: checksum {:.0} in {:.3} s",
+        "decode floor, {} partitions{}: checksum {:.0} in {:.3} s",
         parts.len(),
+        match filter {
+            true => " by range filters".to_string(),
+            false => format!(", {decoded} row groups read through eligo run's reader"),
+        },
         checksums.iter().sum::<f64>(),
         started.elapsed().as_secs_f64()
     );

@@ -167,6 +167,9 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         let partitions = partition::split(&person_ids, args.partition_patients as usize)
             .map_err(|e| engine_error(e.into()))?;
         drop(person_ids);
+        // Each partition's rows read by row groups, each decoded once, where the extract is in
+        // `person_id` order.
+        let inputs = Inputs::of_partitions(&extract, &partitions).map_err(Failure::runtime)?;
         let mut counter = engine::MaskCounter::new(&definition);
         let mut restricted = match args.restricted {
             true => Some(restricted::PatientWriter::create(

@@ -4,7 +4,10 @@
 
 use polars::prelude::*;
 
+use std::sync::Arc;
+
 use crate::extract::partition::Partition;
+use crate::extract::row_groups::RowGroupReader;
 use crate::extract::Table;
 
 /// The columns the engine reads of each table, whatever the definition (each table is read
@@ -64,6 +67,19 @@ pub struct Inputs {
     pub treatment: LazyFrame,
     pub molecular_test: LazyFrame,
     pub variant: LazyFrame,
+    /// Where the tables are read by row groups: the reader, and once they are a partition's, the
+    /// partition ([`Inputs::read_into_memory`] reads through it; the frames above stay the
+    /// range filter, for any other reader).
+    pub row_groups: Option<RowGroups>,
+}
+
+/// The reader of the partitions' row groups, and the partition the inputs are.
+#[derive(Clone)]
+pub struct RowGroups {
+    reader: Arc<RowGroupReader>,
+    partition: Option<Partition>,
+    /// The tables read through the reader (it hands each row group to each partition once).
+    read: Vec<Table>,
 }
 
 impl Inputs {
@@ -77,12 +93,42 @@ impl Inputs {
             treatment: extract.scan(Table::Treatment)?,
             molecular_test: extract.scan(Table::MolecularTest)?,
             variant: extract.scan(Table::Variant)?,
+            row_groups: None,
         })
+    }
+
+    /// The inputs of `extract` that [`Inputs::partition`] reads for each of `partitions` by row
+    /// groups, each decoded once, where a table's row groups are in `person_id` order
+    /// ([`crate::extract::row_groups`]); by the range filter otherwise.
+    pub fn of_partitions(
+        extract: &crate::extract::Extract,
+        partitions: &[Partition],
+    ) -> Result<Inputs, crate::extract::ExtractError> {
+        let mut inputs = Inputs::of(extract)?;
+        if partitions.len() > 1 {
+            let scans = Table::ALL.into_iter().filter_map(|table| {
+                let layout = extract.layout(table)?;
+                Some((table, inputs.table_mut(table).clone(), layout))
+            });
+            let reader = RowGroupReader::new(scans.collect::<Vec<_>>(), partitions);
+            inputs.row_groups = Some(RowGroups {
+                reader: Arc::new(reader),
+                partition: None,
+                read: Vec::new(),
+            });
+        }
+        Ok(inputs)
     }
 
     /// The tables restricted to the `person_id` range of `partition`.
     pub fn partition(&self, partition: &Partition) -> Inputs {
-        self.map(|table| partition.filter(table))
+        let mut inputs = self.map(|table| partition.filter(table));
+        inputs.row_groups = (self.row_groups.as_ref()).map(|groups| RowGroups {
+            reader: groups.reader.clone(),
+            partition: Some(partition.clone()),
+            read: Vec::new(),
+        });
+        inputs
     }
 
     /// The frame of `table`.
@@ -116,12 +162,26 @@ impl Inputs {
                 columns.push(column.clone());
             }
         }
+        let by_row_groups = match &mut self.row_groups {
+            Some(RowGroups {
+                reader,
+                partition: Some(partition),
+                read,
+            }) if !read.contains(&table) => {
+                read.push(table);
+                reader.read(table, partition, &columns)
+            }
+            _ => None,
+        };
         let frame = self.table_mut(table);
-        let rows = frame
-            .clone()
-            .select(columns.into_iter().map(col).collect::<Vec<_>>())
-            .collect_with_engine(Engine::Streaming)?
-            .unwrap_single();
+        let rows = match by_row_groups {
+            Some(rows) => rows?,
+            None => frame
+                .clone()
+                .select(columns.into_iter().map(col).collect::<Vec<_>>())
+                .collect_with_engine(Engine::Streaming)?
+                .unwrap_single(),
+        };
         *frame = rows.clone().lazy();
         Ok(rows)
     }
@@ -136,6 +196,7 @@ impl Inputs {
             treatment: f(self.treatment.clone()),
             molecular_test: f(self.molecular_test.clone()),
             variant: f(self.variant.clone()),
+            row_groups: None,
         }
     }
 }

@@ -94,6 +94,7 @@ pub(crate) fn empty_inputs(person: LazyFrame) -> Inputs {
             sn("alteration", &[]),
             f("value", &[]),
         ]),
+        row_groups: None,
     }
 }
 
