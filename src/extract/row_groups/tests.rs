@@ -85,7 +85,7 @@ fn read_both(
 }
 
 /// Row groups decoded by `reader` (each once), and none kept.
-fn assert_decoded(reader: &RowGroupReader, _order: Order, groups: usize) {
+fn assert_decoded(reader: &RowGroupReader, groups: usize) {
     assert_eq!(reader.decoded_and_kept(), (groups, 0));
 }
 
@@ -127,7 +127,7 @@ fn every_partitions_rows_each_row_group_decoded_once() {
             ]
         );
         // Six row groups, each decoded once, none kept after the last partition read it.
-        assert_decoded(&reader, order, 6);
+        assert_decoded(&reader, 6);
     }
 }
 
@@ -142,7 +142,7 @@ fn one_row_group_holding_every_partition_is_decoded_once() {
         let (read, filtered, reader) = read_both(&path, &partitions, order);
         assert_eq!(read, filtered);
         assert_eq!(read.concat(), (0..20).collect::<Vec<_>>());
-        assert_decoded(&reader, order, 1);
+        assert_decoded(&reader, 1);
     }
 }
 
@@ -186,31 +186,37 @@ fn a_row_group_of_nulls_records_no_range() {
     assert_eq!(layout_of(&path), None);
 }
 
+/// Ids 0-7 in one row group, read by two partitions ([..4) and [4..)).
+fn one_row_group_two_partitions(dir: &Path) -> (RowGroupReader, Vec<Partition>) {
+    let ids: Vec<Option<i64>> = (0..8).map(Some).collect();
+    let path = written(dir, "person.parquet", int_ids(&ids), 8);
+    let partitions = split(&sorted_ids(&ids), 4).unwrap();
+    let layout = layout_of(&path).unwrap();
+    let reader = RowGroupReader::new([(Table::Person, scan(&path), layout)], &partitions);
+    (reader, partitions)
+}
+
+/// The `row` column alone of `partition`'s rows, read by `reader`.
+fn row_column(reader: &RowGroupReader, partition: &Partition) -> Vec<i64> {
+    let columns: Vec<PlSmallStr> = vec!["row".into()];
+    let rows = reader
+        .read(Table::Person, partition, &columns)
+        .unwrap()
+        .unwrap();
+    let rows = rows.column("row").unwrap().i64().unwrap().clone();
+    rows.into_no_null_iter().collect()
+}
+
 /// A thread that comes back to a row group it is decoding (a pool's worker running another
 /// partition while it waits inside the decoding) decodes it for itself instead of waiting for
 /// itself.
 #[test]
 fn a_thread_decoding_a_row_group_does_not_wait_for_itself() {
     let dir = tempfile::tempdir().unwrap();
-    let ids: Vec<Option<i64>> = (0..8).map(Some).collect();
-    let path = written(dir.path(), "person.parquet", int_ids(&ids), 8);
-    let partitions = split(&sorted_ids(&ids), 4).unwrap();
-    let layout = layout_of(&path).unwrap();
-    let reader = RowGroupReader::new([(Table::Person, scan(&path), layout)], &partitions);
+    let (reader, partitions) = one_row_group_two_partitions(dir.path());
     let shared = reader.tables[0].shared_group(0).unwrap();
     shared.state.lock().unwrap().decoding = Some(std::thread::current().id());
-    let columns: Vec<PlSmallStr> = vec!["row".into()];
-    let rows = reader
-        .read(Table::Person, &partitions[1], &columns)
-        .unwrap()
-        .unwrap();
-    let rows: Vec<i64> = rows
-        .column("row")
-        .unwrap()
-        .i64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let rows = row_column(&reader, &partitions[1]);
     assert_eq!(rows, vec![4, 5, 6, 7]);
 }
 
@@ -219,11 +225,7 @@ fn a_thread_decoding_a_row_group_does_not_wait_for_itself() {
 #[test]
 fn a_decoding_that_panics_lets_the_waiting_partition_decode() {
     let dir = tempfile::tempdir().unwrap();
-    let ids: Vec<Option<i64>> = (0..8).map(Some).collect();
-    let path = written(dir.path(), "person.parquet", int_ids(&ids), 8);
-    let partitions = split(&sorted_ids(&ids), 4).unwrap();
-    let layout = layout_of(&path).unwrap();
-    let reader = RowGroupReader::new([(Table::Person, scan(&path), layout)], &partitions);
+    let (reader, partitions) = one_row_group_two_partitions(dir.path());
     let shared = reader.tables[0].shared_group(0).unwrap();
     let panicking = std::thread::spawn({
         let shared = shared.clone();
@@ -237,18 +239,7 @@ fn a_decoding_that_panics_lets_the_waiting_partition_decode() {
         }
     });
     std::thread::sleep(std::time::Duration::from_millis(10));
-    let columns: Vec<PlSmallStr> = vec!["row".into()];
-    let rows = reader
-        .read(Table::Person, &partitions[0], &columns)
-        .unwrap()
-        .unwrap();
-    let rows: Vec<i64> = rows
-        .column("row")
-        .unwrap()
-        .i64()
-        .unwrap()
-        .into_no_null_iter()
-        .collect();
+    let rows = row_column(&reader, &partitions[0]);
     assert_eq!(rows, vec![0, 1, 2, 3]);
     assert!(panicking.join().is_err());
 }
