@@ -266,7 +266,6 @@ impl TableGroups {
         partition: &Partition,
         columns: &[PlSmallStr],
     ) -> PolarsResult<DataFrame> {
-        let select = || columns.iter().cloned().map(col).collect::<Vec<_>>();
         let overlapped = self.layout.overlapped(partition);
         let mut pieces: Vec<DataFrame> = Vec::new();
         let mut group = overlapped.start;
@@ -282,29 +281,39 @@ impl TableGroups {
             while end < overlapped.end && self.shared_group(end).is_none() {
                 end += 1;
             }
-            let (offset, rows) = self.layout.rows(group..end);
-            self.decoded.fetch_add(end - group, Ordering::Relaxed);
-            let mut scan = self.scan.clone().slice(offset, rows);
             // Every id of these row groups is in the range: only null ids are to be dropped
             // (a filter of the range would be evaluated on every row).
-            if self.layout.nulls[group..end].contains(&true) {
-                scan = partition.filter(scan);
-            }
-            let piece = (scan.select(select()))
-                .collect_with_engine(Engine::Streaming)?
-                .unwrap_single();
-            pieces.push(piece);
+            let nulls = self.layout.nulls[group..end].contains(&true);
+            pieces.push(self.decode(group..end, columns, nulls.then_some(partition))?);
             group = end;
         }
         let mut pieces = pieces.into_iter();
         let Some(mut frame) = pieces.next() else {
-            let empty = self.scan.clone().slice(0, 0).select(select());
-            return empty.collect();
+            return self.decode(0..0, columns, None);
         };
         for piece in pieces {
             frame.vstack_mut_owned(piece)?;
         }
         Ok(frame)
+    }
+
+    /// The rows of `groups` (one slice: polars reads only those row groups), `columns` of them,
+    /// filtered to `partition` where given.
+    fn decode(
+        &self,
+        groups: Range<usize>,
+        columns: &[PlSmallStr],
+        partition: Option<&Partition>,
+    ) -> PolarsResult<DataFrame> {
+        self.decoded.fetch_add(groups.len(), Ordering::Relaxed);
+        let (offset, rows) = self.layout.rows(groups);
+        let mut scan = self.scan.clone().slice(offset, rows);
+        if let Some(partition) = partition {
+            scan = partition.filter(scan);
+        }
+        let select = columns.iter().cloned().map(col).collect::<Vec<_>>();
+        let frame = scan.select(select).collect_with_engine(Engine::Streaming)?;
+        Ok(frame.unwrap_single())
     }
 
     fn shared_group(&self, group: usize) -> Option<Arc<Shared>> {
@@ -345,18 +354,14 @@ impl TableGroups {
                     shared: first.then_some(shared),
                 };
                 drop(state);
-                let (offset, rows) = self.layout.rows(group..group + 1);
-                self.decoded.fetch_add(1, Ordering::Relaxed);
-                let select = columns.iter().cloned().map(col).collect::<Vec<_>>();
-                let frame = (self.scan.clone().slice(offset, rows).select(select))
-                    .collect_with_engine(Engine::Streaming);
+                let frame = self.decode(group..group + 1, columns, None);
                 unwinding.shared = None;
                 state = lock();
                 if first {
                     state.decoding = None;
                     shared.decoded.notify_all();
                 }
-                let frame = frame?.unwrap_single();
+                let frame = frame?;
                 if first {
                     state.frame = Some((columns.to_vec(), frame.clone()));
                 }
