@@ -70,8 +70,9 @@ proptest! {
         table in 0usize..Table::ALL.len(),
         flips in proptest::collection::vec((any::<usize>(), any::<u8>()), 1..6),
         // The sample's 4,000 patients in one partition, or in four: each file is one row
-        // group, which the four partitions share, decoded by one while the next waits for it
-        // (`extract::row_groups`), so damage met there must fail that one and the waiting one.
+        // group, which the four partitions share, decoded by one and kept for the others (or
+        // decoded again by one that asks meanwhile: `extract::row_groups`), so damage met there
+        // must fail whichever partition meets it.
         partition_patients in prop::sample::select(vec![4000u32, 1000]),
     ) {
         let dir = tempfile::tempdir().unwrap();

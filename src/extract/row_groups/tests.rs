@@ -5,6 +5,7 @@ use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use parquet::arrow::arrow_reader::{ArrowReaderMetadata, ArrowReaderOptions};
 use parquet::arrow::ArrowWriter;
 use parquet::file::properties::WriterProperties;
+use rayon::prelude::*;
 
 use super::*;
 use crate::extract::partition::split;
@@ -47,11 +48,14 @@ fn scan(path: &Path) -> LazyFrame {
 enum Order {
     /// The last partition first.
     Reversed,
-    /// Each on a thread of its own, all at once (as `eligo run` reads, on threads of its own).
+    /// Each on a thread of its own, all at once.
     Threads,
+    /// As jobs of a rayon pool of two threads, whose workers take other partitions' jobs while
+    /// they wait inside polars.
+    Rayon,
 }
 
-const ORDERS: [Order; 2] = [Order::Reversed, Order::Threads];
+const ORDERS: [Order; 3] = [Order::Reversed, Order::Threads, Order::Rayon];
 
 /// The `row` column of each partition, as the reader gives it (read in `order`) and as the
 /// range filter gives it.
@@ -76,6 +80,11 @@ fn read_both(
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         }),
+        Order::Rayon => {
+            let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build();
+            pool.unwrap()
+                .install(|| partitions.par_iter().map(by_groups).collect())
+        }
     };
     let filtered = partitions
         .iter()
@@ -84,9 +93,16 @@ fn read_both(
     (read, filtered, reader)
 }
 
-/// Row groups decoded by `reader` (each once), and none kept.
-fn assert_decoded(reader: &RowGroupReader, groups: usize) {
-    assert_eq!(reader.decoded_and_kept(), (groups, 0));
+/// Row groups decoded by `reader`, none kept: each once where partitions were read one after
+/// another, and up to `shared` more where they were read at once (a partition asking for a row
+/// group across a bound while another decodes it decodes it too).
+fn assert_decoded(reader: &RowGroupReader, order: Order, groups: usize, shared: usize) {
+    let (decoded, kept) = reader.decoded_and_kept();
+    assert_eq!(kept, 0);
+    match order {
+        Order::Reversed => assert_eq!(decoded, groups),
+        Order::Threads | Order::Rayon => assert!((groups..=groups + shared).contains(&decoded)),
+    }
 }
 
 fn int_ids(ids: &[Option<i64>]) -> ArrayRef {
@@ -126,8 +142,9 @@ fn every_partitions_rows_each_row_group_decoded_once() {
                 vec![14, 15]
             ]
         );
-        // Six row groups, each decoded once, none kept after the last partition read it.
-        assert_decoded(&reader, 6);
+        // Six row groups, each decoded once, none kept after the last partition read it; three
+        // of them across a bound (ids 2-3, 4-5 and 7-9).
+        assert_decoded(&reader, order, 6, 3);
     }
 }
 
@@ -142,7 +159,7 @@ fn one_row_group_holding_every_partition_is_decoded_once() {
         let (read, filtered, reader) = read_both(&path, &partitions, order);
         assert_eq!(read, filtered);
         assert_eq!(read.concat(), (0..20).collect::<Vec<_>>());
-        assert_decoded(&reader, 1);
+        assert_decoded(&reader, order, 1, 3);
     }
 }
 
@@ -159,7 +176,8 @@ fn text_ids_in_byte_order() {
     let (read, filtered, reader) = read_both(&path, &partitions, Order::Threads);
     assert_eq!(read, filtered);
     assert_eq!(read, vec![vec![0, 1, 2], vec![3, 4], vec![5, 6, 7]]);
-    assert_eq!(reader.decoded_and_kept(), (4, 0));
+    // Two row groups across a bound: ids B-Z and a-b.
+    assert_decoded(&reader, Order::Threads, 4, 2);
 }
 
 #[test]
@@ -207,39 +225,23 @@ fn row_column(reader: &RowGroupReader, partition: &Partition) -> Vec<i64> {
     rows.into_no_null_iter().collect()
 }
 
-/// A thread that comes back to a row group it is decoding (a pool's worker running another
-/// partition while it waits inside the decoding) decodes it for itself instead of waiting for
-/// itself.
+/// A partition asking for a row group that another partition is decoding (or was, when its
+/// decoding panicked on damaged pages) decodes it for itself rather than wait, and does not keep
+/// it; the next partition decodes and keeps it.
 #[test]
-fn a_thread_decoding_a_row_group_does_not_wait_for_itself() {
+fn a_row_group_being_decoded_is_decoded_again_not_waited_for() {
     let dir = tempfile::tempdir().unwrap();
     let (reader, partitions) = one_row_group_two_partitions(dir.path());
     let shared = reader.tables[0].shared_group(0).unwrap();
-    shared.state.lock().unwrap().decoding = Some(std::thread::current().id());
-    let rows = row_column(&reader, &partitions[1]);
-    assert_eq!(rows, vec![4, 5, 6, 7]);
-}
-
-/// A partition waiting for a row group that another partition's decoding gave up on (a panic on
-/// damaged pages) decodes it itself instead of waiting for ever.
-#[test]
-fn a_decoding_that_panics_lets_the_waiting_partition_decode() {
-    let dir = tempfile::tempdir().unwrap();
-    let (reader, partitions) = one_row_group_two_partitions(dir.path());
-    let shared = reader.tables[0].shared_group(0).unwrap();
-    let panicking = std::thread::spawn({
-        let shared = shared.clone();
-        move || {
-            shared.state.lock().unwrap().decoding = Some(std::thread::current().id());
-            let _unwinding = Unwinding {
-                shared: Some(&shared),
-            };
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            panic!("damaged pages");
-        }
-    });
-    std::thread::sleep(std::time::Duration::from_millis(10));
-    let rows = row_column(&reader, &partitions[0]);
-    assert_eq!(rows, vec![0, 1, 2, 3]);
-    assert!(panicking.join().is_err());
+    shared.state.lock().unwrap().decoding = true;
+    assert_eq!(row_column(&reader, &partitions[1]), vec![4, 5, 6, 7]);
+    assert_eq!(reader.decoded_and_kept(), (1, 0));
+    let state = shared.state.lock().unwrap();
+    assert_eq!((state.users, state.decoding), (1, true));
+    drop(state);
+    shared.state.lock().unwrap().decoding = false;
+    assert_eq!(row_column(&reader, &partitions[0]), vec![0, 1, 2, 3]);
+    assert_eq!(reader.decoded_and_kept(), (2, 0));
+    // The last partition let the row group go.
+    assert!(reader.tables[0].shared_group(0).is_none());
 }
