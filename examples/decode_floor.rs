@@ -4,8 +4,8 @@
 //! answer a count from the Parquet statistics without decoding anything.
 //!
 //! With PARTITION_PATIENTS, each table is read partition by partition as `eligo run` reads it
-//! (by row groups, each decoded once, where they are in `person_id` order; two partitions at a
-//! time), to see what reading by partition costs beyond reading each table whole; with
+//! (by row groups, each decoded once, where they are in `person_id` order; as many partitions at
+//! a time), to see what reading by partition costs beyond reading each table whole; with
 //! `filter`, by the partitions' `person_id` range filters alone, as `eligo run` read before.
 //!
 //! `cargo run --release --example decode_floor -- EXTRACT_DIR [PARTITION_PATIENTS [filter]]`
@@ -13,7 +13,7 @@
 use std::path::Path;
 use std::time::Instant;
 
-use eligo::engine::in_order::in_order;
+use eligo::engine::in_order::{in_order, PARTITIONS_AT_ONCE};
 use eligo::engine::inputs::READ_COLUMNS;
 use eligo::extract::partition::{partitions, Partition};
 use eligo::extract::row_groups::RowGroupReader;
@@ -78,9 +78,10 @@ fn by_partition(
         }
         Ok(checksum)
     };
-    // Two partitions at a time on threads of their own, as `eligo run` evaluates them.
+    // As many partitions at a time, on threads of their own, as `eligo run` evaluates.
     let mut checksums = Vec::with_capacity(parts.len());
-    in_order(&parts, 2, 3, read, |_, checksum| {
+    let at_once = PARTITIONS_AT_ONCE;
+    in_order(&parts, at_once, at_once + 1, read, |_, checksum| {
         checksums.push(checksum);
         Ok(())
     })?;

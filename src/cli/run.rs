@@ -43,7 +43,7 @@ pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Patients per partition (person_id ranges, evaluated two at a time): memory is bounded by
+    /// Patients per partition (person_id ranges, evaluated three at a time): memory is bounded by
     /// this, not by the registry's size. Results do not depend on it.
     #[arg(long, default_value_t = partition::DEFAULT_PARTITION_PATIENTS as u64,
           value_parser = clap::value_parser!(u64).range(1..))]
@@ -178,14 +178,13 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
             )?),
             false => None,
         };
-        // Two partitions are evaluated at a time and counted in order as they finish
+        // Partitions are evaluated a few at a time and counted in order as they finish
         // (`engine::in_order`): the stages overlap, so `evaluate` is the time until the last
         // partition is evaluated and `aggregate` the time spent counting, most of it during
         // evaluation.
-        let workers = if rayon::current_num_threads() > 1 {
-            2
-        } else {
-            1
+        let workers = match rayon::current_num_threads() {
+            1 => 1,
+            _ => engine::in_order::PARTITIONS_AT_ONCE,
         };
         let mut aggregate = 0.0;
         let mut unconvertible = 0;

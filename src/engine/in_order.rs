@@ -2,14 +2,20 @@
 //!
 //! One partition's evaluation keeps two cores about three quarters busy: polars' steps each
 //! have serial stretches (a Parquet page decoded while the other thread waits, a kernel's fold
-//! under the reduction's lock, the end of every parallel pass). Two partitions evaluated at once
-//! fill those gaps from each other, and counting a finished partition overlaps the next ones'
-//! evaluation. Results are handed on in partition order, so counting and the restricted files
-//! see exactly what a sequential loop would give them.
+//! under the reduction's lock, the end of every parallel pass). Partitions evaluated at once
+//! ([`PARTITIONS_AT_ONCE`]) fill those gaps from each other, and counting a finished partition
+//! overlaps the next ones' evaluation. Results are handed on in partition order, so counting and
+//! the restricted files see exactly what a sequential loop would give them.
 
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
+
+/// Partitions `eligo run` evaluates at once where it has more than one thread. Two filled the
+/// cores to about 1.75 of 2 at 10 M patients; three took 2-8 % off the run's wall time there
+/// (six alternated rounds, each faster) for 0.1-0.2 GB more at the peak, and four no more than
+/// three (BENCHMARKS.md, twenty-ninth session).
+pub const PARTITIONS_AT_ONCE: usize = 3;
 
 /// Runs `work` on every item, on `workers` threads, and hands each result to `consume` in the
 /// items' order, on the calling thread. At most `ahead` items are started and not yet consumed,
