@@ -118,10 +118,6 @@ impl Layout {
 
 /// A row group across partitions' bounds, decoded by the first of its partitions to need it.
 struct Shared {
-    state: Mutex<SharedState>,
-}
-
-struct SharedState {
     /// Partitions that have still to take their rows.
     users: usize,
     /// Whether a partition is decoding the row group to keep it (left set by a decoding that
@@ -136,7 +132,7 @@ struct TableGroups {
     table: Table,
     scan: LazyFrame,
     layout: Layout,
-    shared: Mutex<HashMap<usize, Arc<Shared>>>,
+    shared: Mutex<HashMap<usize, Arc<Mutex<Shared>>>>,
     /// Row groups decoded so far.
     decoded: AtomicUsize,
 }
@@ -171,15 +167,12 @@ impl RowGroupReader {
                 let shared = users
                     .into_iter()
                     .map(|(group, users)| {
-                        let state = SharedState {
+                        let shared = Shared {
                             users,
                             decoding: false,
                             frame: None,
                         };
-                        let shared = Shared {
-                            state: Mutex::new(state),
-                        };
-                        (group, Arc::new(shared))
+                        (group, Arc::new(Mutex::new(shared)))
                     })
                     .collect();
                 TableGroups {
@@ -216,7 +209,7 @@ impl RowGroupReader {
         let kept = self.tables.iter().map(|t| {
             let shared = t.shared.lock().unwrap_or_else(|e| e.into_inner());
             let kept = shared.values().filter(|s| {
-                let s = s.state.lock().unwrap_or_else(|e| e.into_inner());
+                let s = s.lock().unwrap_or_else(|e| e.into_inner());
                 s.frame.is_some()
             });
             kept.count()
@@ -295,7 +288,7 @@ impl TableGroups {
         Ok(frame.unwrap_single())
     }
 
-    fn shared_group(&self, group: usize) -> Option<Arc<Shared>> {
+    fn shared_group(&self, group: usize) -> Option<Arc<Mutex<Shared>>> {
         let shared = self.shared.lock().unwrap_or_else(|e| e.into_inner());
         shared.get(&group).cloned()
     }
@@ -308,12 +301,12 @@ impl TableGroups {
     /// rows lets the columns go.
     fn take_shared(
         &self,
-        shared: &Shared,
+        shared: &Mutex<Shared>,
         group: usize,
         partition: &Partition,
         columns: &[PlSmallStr],
     ) -> PolarsResult<DataFrame> {
-        let lock = || shared.state.lock().unwrap_or_else(|e| e.into_inner());
+        let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = lock();
         let kept = match &state.frame {
             Some((kept, frame)) if kept == columns => Some(frame.clone()),

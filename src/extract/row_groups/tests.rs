@@ -233,13 +233,13 @@ fn a_row_group_being_decoded_is_decoded_again_not_waited_for() {
     let dir = tempfile::tempdir().unwrap();
     let (reader, partitions) = one_row_group_two_partitions(dir.path());
     let shared = reader.tables[0].shared_group(0).unwrap();
-    shared.state.lock().unwrap().decoding = true;
+    shared.lock().unwrap().decoding = true;
     assert_eq!(row_column(&reader, &partitions[1]), vec![4, 5, 6, 7]);
     assert_eq!(reader.decoded_and_kept(), (1, 0));
-    let state = shared.state.lock().unwrap();
+    let state = shared.lock().unwrap();
     assert_eq!((state.users, state.decoding), (1, true));
     drop(state);
-    shared.state.lock().unwrap().decoding = false;
+    shared.lock().unwrap().decoding = false;
     assert_eq!(row_column(&reader, &partitions[0]), vec![0, 1, 2, 3]);
     assert_eq!(reader.decoded_and_kept(), (2, 0));
     // The last partition let the row group go.
