@@ -9,8 +9,9 @@
 //! rows, pyarrow's default) are decoded once per partition they hold. The price is memory: a row
 //! group across bounds stays decoded until its last partition has read it (a table written as
 //! one row group, for the whole run). No partition waits for another: one that asks for a row
-//! group while another decodes it decodes it too (5 of the 1,854 row groups a 10 M run reads),
-//! so partitions may be read on any threads, a thread pool's jobs included.
+//! group while another decodes it decodes it too (at 10 M patients, 4 to 11 more decodings than
+//! the 1,849 row groups the run reads), so partitions may be read on any threads, a thread
+//! pool's jobs included.
 
 use std::collections::HashMap;
 use std::ops::Range;
