@@ -19,6 +19,14 @@ fn complete(x: &mut Fixture) -> i64 {
 
 /// As [`complete`], but with no haemoglobin result: I4b unknown.
 fn without_haemoglobin(x: &mut Fixture) -> i64 {
+    let p = untested(x);
+    let test = x.test(p, Some(true), -20);
+    x.variant(p, &test, "BRAF", "snv", Some("V600E"), Some(0.3));
+    p
+}
+
+/// As [`without_haemoglobin`], but with no molecular test.
+fn untested(x: &mut Fixture) -> i64 {
     let p = x.patient();
     x.diagnosis(p, "C18.7", -200)
         .obs_text(p, "extent", -10, "metastatic")
@@ -33,8 +41,6 @@ fn without_haemoglobin(x: &mut Fixture) -> i64 {
         .lab(p, "98979-8", -5, 90.0, "mL/min/{1.73_m2}")
         .lab(p, "8636-3", -5, 420.0, "ms")
         .lab(p, "10230-1", -5, 60.0, "%");
-    let test = x.test(p, Some(true), -20);
-    x.variant(p, &test, "BRAF", "snv", Some("V600E"), Some(0.3));
     p
 }
 
@@ -255,7 +261,8 @@ fn partitions_of_a_few_patients_give_the_same_reports_and_patients() {
     let parts = x.run(&["--partition-patients", "4"]);
     assert_same_csvs(&whole.out, &parts.out, "with partitions of 4 patients");
     assert_eq!(whole.patients, parts.patients);
-    // Partitions are evaluated two at a time, yet written in person_id order, every patient once.
+    // Partitions are evaluated three at a time, yet written in person_id order, every patient
+    // once.
     let mut ids: Vec<i64> = whole.patients.keys().copied().collect();
     ids.sort_unstable();
     assert_eq!(ids.len(), 25);
@@ -278,4 +285,38 @@ fn partitions_of_a_few_patients_give_the_same_reports_and_patients() {
         ),
         (6, 4, 15)
     );
+}
+
+/// A variant counts with a test of its own patient only, whichever partitions hold the two:
+/// patient 26 is complete but for its own test, and its BRAF V600E names patient 1's test
+/// (`T1-1`, in the first partition of 4 patients; 26 is in the seventh). In one partition or
+/// seven, 26 is matched to no cohort, every report is the same, and the data quality report
+/// counts its test id as the one orphan of `variant.test_id` (shown as "<3", below the minimum
+/// cell of 3, where none would be "0", as `variant.person_id`'s are).
+#[test]
+fn a_variant_naming_another_patients_test_counts_in_no_partition() {
+    let mut x = fixture();
+    let p = untested(&mut x);
+    x.lab(p, "718-7", -5, 12.0, "g/dL");
+    x.variant(p, "T1-1", "BRAF", "snv", Some("V600E"), Some(0.3));
+    assert_eq!(p, 26);
+    let whole = x.run(&[]);
+    let parts = x.run(&["--partition-patients", "4"]);
+    assert_same_csvs(&whole.out, &parts.out, "with partitions of 4 patients");
+    assert_eq!(whole.patients, parts.patients);
+    for results in [&whole, &parts] {
+        assert_eq!(results.get(p, "VEM-BRAF-CRC"), None);
+        assert!(results.get(1, "VEM-BRAF-CRC").is_some());
+        let quality = read_csv(&results.out.join("data_quality.csv"));
+        let test_ids = quality
+            .iter()
+            .find(|r| r["table"] == "variant" && r["column"] == "test_id")
+            .unwrap();
+        assert_eq!(test_ids["orphan_rows"], "<3");
+        let persons = quality
+            .iter()
+            .find(|r| r["table"] == "variant" && r["column"] == "person_id")
+            .unwrap();
+        assert_eq!(persons["orphan_rows"], "0");
+    }
 }

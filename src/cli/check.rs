@@ -160,7 +160,7 @@ pub fn summary(extract: &Extract, quality: &DataQuality) -> String {
             }
             if c.orphan_rows > 0 {
                 let what = if c.column == "test_id" {
-                    "test not in molecular_test"
+                    "no test of its patient in molecular_test"
                 } else {
                     "patient not in person"
                 };

@@ -12,6 +12,7 @@ use polars_arrow::trusted_len::TrustedLen;
 
 use super::inputs::{days, Inputs};
 use super::kernel::optional_values;
+use super::lookup::PatientRows;
 use crate::definition::model::{Biomarker, Cohort, Definition};
 use crate::extract::distinct::{boolean_column, normal_form, trimmed};
 use crate::extract::ids::TextIds;
@@ -82,8 +83,10 @@ fn any_of(biomarkers: &[Biomarker]) -> Expr {
         .unwrap_or(lit(false))
 }
 
-/// The variant rows with their test's `report_date` and `approved_lab` (tests not in the
-/// molecular test table are dropped, as an inner join drops them); `person_id` is the variant's.
+/// The variant rows with their test's `report_date` and `approved_lab`; `person_id` is the
+/// variant's. A variant counts with a test of its own person only: one whose test is not in the
+/// partition's molecular tests, or is another person's, is dropped (validation counts it as an
+/// orphan test id), so that the result does not depend on which partition holds the test.
 ///
 /// The tests are looked up, not joined: their ids go into one table, and each variant's test is
 /// most often found among the few test rows after the last one found (a test's findings follow
@@ -100,9 +103,10 @@ pub(crate) fn variant_rows(inputs: &Inputs) -> PolarsResult<LazyFrame> {
             )
             .alias(name)
     };
-    let (report_date, approved_lab) = (
+    let (report_date, approved_lab, test_person) = (
         gathered("report_date", DataType::Int32),
         gathered("approved_lab", DataType::Boolean),
+        gathered(TEST_PERSON, tests.person_dtype()?),
     );
     let lookup = Arc::clone(&tests);
     let test_row = col("test_id").map(
@@ -120,17 +124,21 @@ pub(crate) fn variant_rows(inputs: &Inputs) -> PolarsResult<LazyFrame> {
             normal_form(col("alteration"), trimmed).alias("alteration"),
             col("value"),
         ])
-        .filter(col(TEST_ROW).neq(lit(NO_TEST)))
+        .filter(col(TEST_ROW).is_not_null())
+        .filter(test_person.eq(col("person_id")))
         .with_columns([report_date, approved_lab]))
 }
 
-/// A variant's row in its partition's tests ([`TestLookup`]), [`NO_TEST`] where it has none.
+/// A variant's row in its partition's tests ([`TestLookup`]), null where it has none (so that
+/// what is gathered at it is null too, wherever polars evaluates the gathers).
 const TEST_ROW: &str = "test_row";
-const NO_TEST: IdxSize = IdxSize::MAX;
+/// The tests' `person_id` column: a variant counts with a test of its own person.
+const TEST_PERSON: &str = "test_person";
 
 /// A partition's molecular tests: their ids as a set of rows, the columns variants need.
 pub(crate) struct TestLookup {
     ids: TextIds,
+    /// `report_date`, `approved_lab` and the test's person as [`TEST_PERSON`].
     columns: DataFrame,
 }
 
@@ -144,14 +152,27 @@ impl TestLookup {
                 col("test_id").cast(DataType::String),
                 days("report_date").alias("report_date"),
                 col("approved_lab"),
+                col("person_id").alias(TEST_PERSON),
             ])
             .collect_with_engine(Engine::Streaming)?
             .unwrap_single();
         let (ids, _) = TextIds::of(tests.column("test_id")?.str()?)
             .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
-        let mut columns = tests.select(["report_date", "approved_lab"])?;
+        let mut columns = tests.select(["report_date", "approved_lab", TEST_PERSON])?;
         columns.rechunk_mut();
         Ok(TestLookup { ids, columns })
+    }
+
+    /// The type of the tests' person ids.
+    fn person_dtype(&self) -> PolarsResult<DataType> {
+        Ok(self.columns.column(TEST_PERSON)?.dtype().clone())
+    }
+
+    /// Each test's patient row in `rows`' core, by test row: None for a test of no patient of
+    /// the partition.
+    pub(crate) fn patient_rows(&self, rows: &PatientRows) -> PolarsResult<Vec<Option<IdxSize>>> {
+        let found = rows.rows_column(self.columns.column(TEST_PERSON)?)?;
+        Ok(optional_values(found.idx()?))
     }
 
     /// Each variant test id's row in the tests, None where no test has it (or it is null).
@@ -175,14 +196,14 @@ impl TestLookup {
         Ok((dates, approval))
     }
 
-    /// Each variant test id's row in the tests.
+    /// Each variant test id's row in the tests, null where no test has it.
     fn rows_of(&self, ids: &Series) -> PolarsResult<Column> {
         let mut rows = Vec::with_capacity(ids.len());
         for array in ids.str()?.downcast_iter() {
             let found = self.ids.rows_of(array);
-            rows.extend(found.map(|row| row.map_or(NO_TEST, |row| row as IdxSize)));
+            rows.extend(found.map(|row| row.map(|row| row as IdxSize)));
         }
-        Ok(IdxCa::from_vec(TEST_ROW.into(), rows).into_column())
+        Ok(IdxCa::from_iter_options(TEST_ROW.into(), rows.into_iter()).into_column())
     }
 
     /// The tests' column `name` at `rows`.

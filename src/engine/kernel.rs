@@ -485,8 +485,9 @@ pub(crate) enum KernelAtoms {
     Observations(Arc<ObservationRules>, Vec<(String, RecordAtom)>),
     /// `any` atoms of code sets' diagnoses (a set by its index in the definition).
     Diagnoses(Arc<[CodeSet]>, Vec<(String, RecordAtom)>),
-    /// Molecular matching: the definition's flags, with the partition's molecular tests.
-    Variants(Arc<VariantRules>, Arc<TestLookup>),
+    /// Molecular matching: the definition's flags, with the partition's molecular tests and
+    /// each test's patient row (None for a test of no patient of the partition).
+    Variants(Arc<VariantRules>, Arc<TestLookup>, Vec<Option<IdxSize>>),
 }
 
 impl KernelAtoms {
@@ -518,8 +519,8 @@ impl KernelAtoms {
             KernelAtoms::Diagnoses(sets, atoms) => {
                 Box::new(DiagnosisKernel::new(sets, atoms, core)?)
             }
-            KernelAtoms::Variants(rules, tests) => {
-                Box::new(VariantKernel::new(rules, tests, core)?)
+            KernelAtoms::Variants(rules, tests, test_patients) => {
+                Box::new(VariantKernel::new(rules, tests, test_patients, core)?)
             }
         })
     }

@@ -168,10 +168,13 @@ impl<'c> PerPatient<'c> {
         if flag_rules(definition).is_empty() {
             return Ok(());
         }
-        if self.by_row() {
+        if let Some(rows) = &self.rows {
+            let tests = TestLookup::collect(inputs)?;
+            let test_patients = tests.patient_rows(rows)?;
             let kernel = KernelAtoms::Variants(
                 Arc::new(VariantRules::new(definition)?),
-                Arc::new(TestLookup::collect(inputs)?),
+                Arc::new(tests),
+                test_patients,
             );
             let records = self.with_patient(inputs.variant.clone(), &[])?;
             return self.reduce(records, &[], &[], Some(kernel));

@@ -146,6 +146,8 @@ pub(crate) struct VariantKernel {
     memo: HashMap<(u32, u32, u32), usize>,
     hits: Vec<Vec<Hit>>,
     tests: Arc<TestLookup>,
+    /// Per test row, its patient's row (None for a test of no patient of the partition).
+    test_patients: Vec<Option<IdxSize>>,
     /// Per test row, its report date and whether its laboratory is approved.
     report_date: Vec<Option<i32>>,
     approved: Vec<bool>,
@@ -159,14 +161,19 @@ pub(crate) struct VariantKernel {
 
 impl VariantKernel {
     /// The kernel of `rules` over the patients of `core` (`p_idx`, by row), with the
-    /// partition's `tests`.
+    /// partition's `tests` and each test's patient row.
     pub(crate) fn new(
         rules: Arc<VariantRules>,
         tests: Arc<TestLookup>,
+        test_patients: Vec<Option<IdxSize>>,
         core: &DataFrame,
     ) -> PolarsResult<VariantKernel> {
         let idx = index_dates(core)?;
         let (report_date, approved) = tests.dates_and_approval()?;
+        polars_ensure!(
+            test_patients.len() == report_date.len(),
+            ShapeMismatch: "{} tests but {} test patient rows", report_date.len(), test_patients.len()
+        );
         let patients = idx.len();
         Ok(VariantKernel {
             set: vec![vec![false; patients]; rules.names.len()],
@@ -176,6 +183,7 @@ impl VariantKernel {
             memo: HashMap::default(),
             hits: Vec::new(),
             tests,
+            test_patients,
             report_date,
             approved,
             idx,
@@ -256,9 +264,12 @@ impl Kernel for VariantKernel {
             found.extend(self.tests.rows(ids));
         }
         for (i, test) in found.into_iter().enumerate() {
-            // A variant counts where its test is in the table and was reported by the index
-            // date.
+            // A variant counts where its test is in the table, is its own patient's, and was
+            // reported by the index date.
             let Some(test) = test else { continue };
+            if self.test_patients[test] != Some(rows[i]) {
+                continue;
+            }
             let row = rows[i] as usize;
             let (Some(reported), Some(idx)) = (self.report_date[test], self.idx[row]) else {
                 continue;

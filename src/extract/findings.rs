@@ -9,11 +9,11 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use polars::prelude::*;
-use polars_arrow::array::{PrimitiveArray, Utf8ViewArray};
+use polars_arrow::array::PrimitiveArray;
 use polars_arrow::types::NativeType;
 
 use super::distinct::{boolean_column, map_distinct, text_flags};
-use super::ids::{DenseIds, TextIds};
+use super::ids::{DenseIds, TestIds};
 use super::validate::number;
 use super::{DataQuality, Table};
 
@@ -194,8 +194,9 @@ enum Rule {
     TextOutside,
     /// An id that is no person's (a null id too).
     NoPerson(Arc<DenseIds>),
-    /// A test id that is no molecular test's (a null too).
-    NoTest(Arc<TextIds>),
+    /// A test id that is no molecular test of the row's person (a null too; another person's
+    /// test too).
+    NoTest(Arc<TestIds>),
 }
 
 impl Rule {
@@ -222,7 +223,7 @@ impl Rule {
                 |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
             ),
             Rule::NoPerson(ids) => ids.absent(column),
-            Rule::NoTest(ids) => ids.absent(column),
+            Rule::NoTest(tests) => tests.not_own_expr("person_id", column),
         }
     }
 
@@ -271,11 +272,9 @@ impl Rule {
                 let present = arrays.map(|array| valid_where(array, |id| ids.contains(id)));
                 (series.len() - present.sum::<usize>()) as u64
             }
-            Rule::NoTest(ids) => {
-                let series = values.as_materialized_series().cast(&DataType::String)?;
-                let absent =
-                    |array: &Utf8ViewArray| ids.rows_of(array).filter(|row| row.is_none()).count();
-                series.str()?.downcast_iter().map(absent).sum::<usize>() as u64
+            Rule::NoTest(tests) => {
+                let persons = frame.column("person_id")?.as_materialized_series();
+                trues(&tests.not_own(persons, values.as_materialized_series())?)
             }
         })
     }
@@ -364,7 +363,7 @@ impl RowChecks {
     pub(crate) fn of(
         table: Table,
         dense: Option<&Arc<DenseIds>>,
-        tests: &Arc<TextIds>,
+        tests: &Arc<TestIds>,
     ) -> RowChecks {
         let mut checks: Vec<(&'static str, Finding, Rule)> = domain_rules(table)
             .into_iter()
@@ -459,7 +458,15 @@ impl RowChecks {
     pub fn columns(&self) -> Vec<PlSmallStr> {
         let mut columns: Vec<PlSmallStr> = Vec::new();
         let code = (self.table == Table::Observation).then_some("code");
-        for name in self.checks.iter().map(|(column, _, _)| *column).chain(code) {
+        // A variant's test is checked against its person.
+        let person = (self.checks.iter()).find_map(|(_, _, rule)| match rule {
+            Rule::NoTest(_) => Some("person_id"),
+            _ => None,
+        });
+        for name in (self.checks.iter().map(|(column, _, _)| *column))
+            .chain(code)
+            .chain(person)
+        {
             if !columns.iter().any(|c| c == name) {
                 columns.push(name.into());
             }

@@ -315,19 +315,105 @@ impl TextIds {
             found
         })
     }
+}
 
-    /// True where `column`'s id is not in the set (see [`absent`]).
-    pub fn absent(self: &Arc<Self>, column: &str) -> Expr {
-        let set = Arc::clone(self);
-        absent(column, move |ids| {
-            let ids = ids.cast(&DataType::String)?;
-            // Bits packed row by row, as DenseIds::absent does.
-            let chunks = ids.str()?.downcast_iter().map(|array| {
-                let absent = Bitmap::from_trusted_len_iter(set.rows_of(array).map(|r| r.is_none()));
-                BooleanArray::new(ArrowDataType::Boolean, absent, None)
-            });
-            Ok(BooleanChunked::from_chunk_iter(ids.name().clone(), chunks))
-        })
+/// The molecular tests' ids with each test's person: a variant counts with a test of its own
+/// person only, so that a variant naming another person's test is an orphan whichever
+/// partitions the two persons fall in (the engine reads a partition's own tests).
+pub struct TestIds {
+    ids: TextIds,
+    /// Each test's `person_id`, by row of `ids`, in one chunk (Int64 or String, as read).
+    persons: Series,
+}
+
+impl TestIds {
+    /// No tests.
+    pub fn empty() -> TestIds {
+        TestIds {
+            ids: TextIds::empty(),
+            persons: Series::new_empty("person_id".into(), &DataType::Int64),
+        }
+    }
+
+    /// The tests of `ids` with their `persons` (row by row), and whether some id occurs more
+    /// than once ([`TextIds::of`]).
+    pub fn of(ids: &StringChunked, persons: &Series) -> Result<(TestIds, bool), String> {
+        if ids.len() != persons.len() {
+            return Err(format!(
+                "{} test ids but {} person ids",
+                ids.len(),
+                persons.len()
+            ));
+        }
+        let (ids, repeats) = TextIds::of(ids)?;
+        let persons = persons.rechunk();
+        Ok((TestIds { ids, persons }, repeats))
+    }
+
+    /// The tests' ids.
+    pub fn ids(&self) -> &TextIds {
+        &self.ids
+    }
+
+    /// Per row, whether `tests` names no test of the row's person in `persons`: its id is null
+    /// or no test's, the test is another person's, or the row's person is null.
+    pub fn not_own(&self, persons: &Series, tests: &Series) -> PolarsResult<Vec<bool>> {
+        polars_ensure!(
+            persons.len() == tests.len(),
+            ShapeMismatch: "{} person ids beside {} test ids", persons.len(), tests.len()
+        );
+        let persons = persons.cast(self.persons.dtype())?;
+        let tests = tests.cast(&DataType::String)?;
+        let mut not_own = Vec::with_capacity(tests.len());
+        let mut offset = 0;
+        for array in tests.str()?.downcast_iter() {
+            let theirs = persons.slice(offset as i64, array.len()).rechunk();
+            offset += array.len();
+            let found = self.ids.rows_of(array);
+            // Whether a test of `owner` is no test of `person` (a null either side is not).
+            fn other<T: PartialEq>(owner: Option<T>, person: Option<T>) -> bool {
+                owner.is_none() || person.is_none() || owner != person
+            }
+            let rows = found.enumerate();
+            match self.persons.dtype() {
+                DataType::Int64 => {
+                    let (owners, theirs) = (self.persons.i64()?, theirs.i64()?);
+                    let (owners, theirs) = (owners.downcast_as_array(), theirs.downcast_as_array());
+                    not_own.extend(rows.map(|(i, test)| {
+                        test.is_none_or(|test| other(owners.get(test), theirs.get(i)))
+                    }));
+                }
+                _ => {
+                    let (owners, theirs) = (self.persons.str()?, theirs.str()?);
+                    let (owners, theirs) = (owners.downcast_as_array(), theirs.downcast_as_array());
+                    not_own.extend(rows.map(|(i, test)| {
+                        test.is_none_or(|test| other(owners.get(test), theirs.get(i)))
+                    }));
+                }
+            }
+        }
+        Ok(not_own)
+    }
+
+    /// True where the row's `test_column` names no test of its `person_column`
+    /// ([`TestIds::not_own`]), per morsel of a streaming scan.
+    pub fn not_own_expr(self: &Arc<Self>, person_column: &str, test_column: &str) -> Expr {
+        let tests = Arc::clone(self);
+        map_multiple(
+            move |columns: &mut [Column]| {
+                let (persons, ids) = (
+                    columns[0].as_materialized_series(),
+                    columns[1].as_materialized_series(),
+                );
+                let flags = tests.not_own(persons, ids)?;
+                let flags =
+                    BooleanArray::new(ArrowDataType::Boolean, Bitmap::from(flags.as_slice()), None);
+                Ok(BooleanChunked::with_chunk(ids.name().clone(), flags).into_column())
+            },
+            [col(person_column), col(test_column)],
+            |_, fields| Ok(Field::new(fields[1].name().clone(), DataType::Boolean)),
+        )
+        .alias(test_column)
     }
 }
 

@@ -47,7 +47,8 @@ pub struct InputFile {
 /// - unknown keys in extract.toml are ignored and listed by `eligo check`;
 /// - region is not checked against Norway's four regions (the contract gives them as an example);
 /// - a unit outside the contract's list (plus `U/mL`, `ng/mL`) counts as an unconvertible unit;
-///   a variant whose test_id is not in molecular_test counts as an orphan row on `test_id`;
+///   a variant whose test_id is not a test of its own person in molecular_test (no test's, or
+///   another person's) counts as an orphan row on `test_id`, and matches no biomarker;
 /// - a file holding a column polars cannot open (a 256-bit decimal, Float16) is an error, even if unused.
 #[derive(Debug, Clone)]
 pub struct Extract {

@@ -63,9 +63,10 @@ pub fn validate(
     // Dense person ids as a bitmap, once the person table is read: each later table counts its
     // orphan rows in its own aggregate pass, a bit test per row, instead of a pass of its own.
     let mut dense_ids: Option<Arc<ids::DenseIds>> = None;
-    // The molecular tests' ids, once that table is read: variants count their orphan test ids in
-    // their aggregate pass. An extract without molecular tests has no test ids.
-    let mut test_ids = Arc::new(ids::TextIds::empty());
+    // The molecular tests' ids and persons, once that table is read: variants count their orphan
+    // test ids (no test of their person) in their aggregate pass. An extract without molecular
+    // tests has no test ids.
+    let mut test_ids = Arc::new(ids::TestIds::empty());
     let mut deferred_checks = Vec::new();
     // A table's rows per partition, were they spread as the patients are: the share of the
     // largest partition (partitions hold at most `partition_patients` patients, their ids
@@ -171,13 +172,18 @@ pub fn validate(
             // The set is built from the column as read; `check_unique`'s group-by only runs to
             // describe repeats found.
             Table::MolecularTest => {
-                let ids = collect(lf.clone().select([col("test_id")]), table, location)?;
-                let ids = ids
+                let tests = collect(
+                    lf.clone().select([col("test_id"), col("person_id")]),
+                    table,
+                    location,
+                )?;
+                let (ids, persons) = tests
                     .column("test_id")
                     .and_then(|c| c.str().cloned())
+                    .and_then(|ids| Ok((ids, tests.column("person_id")?)))
                     .map_err(|e| read_error(table, location, e))?;
-                let (set, repeats) =
-                    ids::TextIds::of(&ids).map_err(|e| read_error(table, location, e))?;
+                let (set, repeats) = ids::TestIds::of(&ids, persons.as_materialized_series())
+                    .map_err(|e| read_error(table, location, e))?;
                 if repeats {
                     check_unique(extract, table, "test_id", location)?;
                 }

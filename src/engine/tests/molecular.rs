@@ -1,6 +1,7 @@
 //! Molecular matching at its edges (approved laboratory, report date against the index date, a
-//! test missing from the test table, normalized gene names, resistance), the same whether the
-//! flags are reduced by patient row or by polars' group-by (sparse or string ids).
+//! test missing from the test table or another patient's, normalized gene names, resistance),
+//! the same whether the flags are reduced by patient row or by polars' group-by (sparse or
+//! string ids).
 
 use polars::prelude::*;
 
@@ -101,29 +102,34 @@ fn braf_inputs(idx: i32) -> Inputs {
         ),
     ]);
     inputs.variant = frame(vec![
-        ids("person_id", &[1, 2, 3, 3, 4, 5, 5, 6]),
-        s("test_id", &["T1", "T2", "T3", "T3", "T9", "T5", "T5", "T6"]),
+        ids("person_id", &[1, 2, 2, 3, 3, 4, 4, 5, 5, 6]),
+        s(
+            "test_id",
+            &["T1", "T2", "T5", "T3", "T3", "T9", "T1", "T5", "T5", "T6"],
+        ),
         s(
             "gene",
             &[
-                "BRAF", "BRAF", "BRAF", "KRAS", "BRAF", " kras ", "BRAF", "BRAF",
+                "BRAF", "BRAF", "KRAS", "BRAF", "KRAS", "BRAF", "BRAF", " kras ", "BRAF", "BRAF",
             ],
         ),
-        s("class", &["snv"; 8]),
+        s("class", &["snv"; 10]),
         sn(
             "alteration",
             &[
                 Some("V600E"),
                 Some("V600E"),
+                Some("G12C"),
                 Some("V600E"),
                 Some("G12C"),
+                Some("V600E"),
                 Some("V600E"),
                 Some("G12C"),
                 Some("V600K"),
                 Some("V600E"),
             ],
         ),
-        f("value", &[None; 8]),
+        f("value", &[None; 10]),
     ]);
     inputs
 }
@@ -143,8 +149,8 @@ fn variants_find_their_test_in_any_order() {
     inputs.molecular_test = inputs.molecular_test.reverse();
     let variants = inputs.variant.clone().collect().unwrap();
     inputs.variant = variants
-        .slice(5, 3)
-        .vstack(&variants.slice(0, 5))
+        .slice(6, 4)
+        .vstack(&variants.slice(0, 6))
         .unwrap()
         .lazy();
     check_braf_outcomes(&inputs);
@@ -162,9 +168,10 @@ fn check_braf_outcomes(inputs: &Inputs) {
         let column = patients.column(&drug_criterion_column(0, 0)).unwrap();
         column.u8().unwrap().iter().map(|v| v.unwrap()).collect()
     };
-    // 1: approved, before the index date. 2: not an approved lab. 3: reported after the index
-    // date (its KRAS too). 4: test T9 is not in the test table. 5: reported on the index date,
-    // V600K and KRAS (gene name normalized). 6: approval not recorded.
+    // 1: approved, before the index date. 2: not an approved lab; its KRAS names patient 5's
+    // test T5, not its own. 3: reported after the index date (its KRAS too). 4: test T9 is not
+    // in the test table, and T1 is patient 1's test. 5: reported on the index date, V600K and
+    // KRAS (gene name normalized). 6: approval not recorded.
     let want_matched = [true, false, false, false, true, false];
     let want_resistance = [PASS, PASS, PASS, PASS, FAIL, PASS];
     assert_eq!(matched(&evaluation.patients), want_matched);

@@ -7,8 +7,10 @@ use polars_arrow::bitmap::Bitmap;
 fn checks(table: Table) -> RowChecks {
     let ids = Series::new("person_id".into(), [1i64, 2, 3]);
     let dense = Arc::new(DenseIds::of(&ids).unwrap());
+    // T1 is patient 1's test, T2 patient 2's.
     let tests = StringChunked::new("test_id".into(), ["T1", "T2"]);
-    let (tests, _) = TextIds::of(&tests).unwrap();
+    let owners = Series::new("person_id".into(), [1i64, 2]);
+    let (tests, _) = TestIds::of(&tests, &owners).unwrap();
     RowChecks::of(table, Some(&dense), &Arc::new(tests))
 }
 
@@ -78,13 +80,15 @@ fn counts_over_parts_add_up() {
 }
 
 /// Variants, counted in memory and by polars alike, worked out by hand: test ids T3, a null
-/// and T0 are no test's (3; T1 and T2 are); patients 0 and 4 and a null id are no one's (3);
+/// and T0 are no test's (3), T1 of patient 4 is patient 1's test and T2 of a null person is no
+/// test of the row's person (2; T1 of patient 1 and T2 of patient 2 are their own), 5 in all;
+/// patients 0 and 4 and a null id are no one's (3);
 /// values -0.5 and -inf are below zero (2; NaN, -0.0, a null and 0.3 are not); classes
 /// "SNV" and "gain" are not the contract's (2; a null is no finding).
 #[test]
 fn variants_counted_in_memory_as_by_polars() {
     let rows = df!(
-        "person_id" => [Some(1i64), Some(0), Some(2), None, Some(3), Some(4), Some(3)],
+        "person_id" => [Some(1i64), Some(0), Some(2), None, Some(3), Some(4), Some(2)],
         "test_id" => [Some("T1"), Some("T3"), None, Some("T2"), Some("T0"), Some("T1"), Some("T2")],
         "value" => [Some(-0.5), Some(f64::NAN), Some(-0.0), None, Some(f64::NEG_INFINITY), Some(0.3), Some(1.0)],
         "class" => [Some("snv"), Some("SNV"), Some("fusion"), None, Some("gain"), Some("amplification"), Some("snv")],
@@ -92,7 +96,7 @@ fn variants_counted_in_memory_as_by_polars() {
     .unwrap();
     let mut quality = recorded(Table::Variant, &rows);
     let mut q = |column| quality.column_mut(Table::Variant, column).clone();
-    assert_eq!(q("test_id").orphan_rows, 3);
+    assert_eq!(q("test_id").orphan_rows, 5);
     assert_eq!(q("person_id").orphan_rows, 3);
     assert_eq!(q("value").out_of_domain, 2);
     assert_eq!(q("class").out_of_domain, 2);

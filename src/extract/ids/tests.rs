@@ -246,18 +246,56 @@ fn text_ids_find_their_repeats_and_their_members() {
     assert!(!repeats && !empty.contains("T1"));
 }
 
+/// The tests of `values`, test `i` of person `persons[i]`.
+fn test_ids(values: &[Option<&str>], persons: Series) -> TestIds {
+    let ids = StringChunked::from_iter_options("test_id".into(), values.iter().copied());
+    TestIds::of(&ids, &persons).unwrap().0
+}
+
+/// How many variants name no test of their own person, worked out by hand: T4 (no test), the
+/// null, patient 2's T1 (patient 1's test) and t2 (ids are case-sensitive): 4. Alike with
+/// Int64 and string person ids, and by polars' expression.
 #[test]
-fn absent_text_ids_count_what_an_anti_join_counts() {
-    let (set, _) = text_ids(&[Some("T1"), Some("T2"), Some("T3")]);
-    let variants =
-        df!("test_id" => [Some("T1"), Some("T4"), None, Some("T3"), Some("T1"), Some("t2")])
-            .unwrap()
-            .lazy();
-    // T4, the null and t2 (ids are case-sensitive).
-    assert_eq!(
-        absent_rows(variants, Arc::new(set).absent("test_id")),
-        Some(3)
-    );
+fn variants_name_tests_of_their_own_person() {
+    let tests = [Some("T1"), Some("T2"), Some("T3")];
+    let persons = [1i64, 1, 2, 3, 2, 2];
+    let variant_tests = [
+        Some("T1"),
+        Some("T4"),
+        None,
+        Some("T3"),
+        Some("T1"),
+        Some("t2"),
+    ];
+    let want = [false, true, true, false, true, true];
+    for strings in [false, true] {
+        let ids = |values: &[i64]| {
+            let ids = Series::new("person_id".into(), values);
+            match strings {
+                true => ids.cast(&DataType::String).unwrap(),
+                false => ids,
+            }
+        };
+        let set = Arc::new(test_ids(&tests, ids(&[1, 2, 3])));
+        let variant_persons = ids(&persons);
+        let variant_ids = Series::new("test_id".into(), variant_tests);
+        assert_eq!(set.not_own(&variant_persons, &variant_ids).unwrap(), want);
+        let variants = DataFrame::new(
+            persons.len(),
+            vec![variant_persons.into_column(), variant_ids.into_column()],
+        )
+        .unwrap()
+        .lazy();
+        let expr = set.not_own_expr("person_id", "test_id");
+        assert_eq!(absent_rows(variants, expr), Some(4), "strings: {strings}");
+    }
+    // A null person names no test of its own, a person beside no tests neither.
+    let set = test_ids(&tests, Series::new("person_id".into(), [1i64, 2, 3]));
+    let persons = Series::new("person_id".into(), [None, Some(1i64)]);
+    let ids = Series::new("test_id".into(), ["T1", "T1"]);
+    assert_eq!(set.not_own(&persons, &ids).unwrap(), [true, false]);
+    let none = TestIds::empty();
+    assert_eq!(none.not_own(&persons, &ids).unwrap(), [true, true]);
 }
 
 /// In the window after `from`, beyond it, before it: the row a probe finds. A null row in
@@ -294,16 +332,22 @@ fn absent_text_ids_row_by_row() {
         .collect();
     let with_nulls: Vec<Option<&str>> = ids.iter().map(Option::as_deref).collect();
     let without: Vec<Option<&str>> = with_nulls.iter().copied().filter(Option::is_some).collect();
-    for (set, ascending) in [
-        (text_ids(&with_nulls).0, false),
-        (text_ids(&without).0, true),
-    ] {
-        assert_eq!(set.ascending, ascending);
+    // Test `T{i:03}-1` is person i's.
+    let persons = |values: &[Option<&str>]| -> Series {
+        let persons = values
+            .iter()
+            .map(|id| id.map(|id| id[1..4].parse::<i64>().unwrap()));
+        Series::new("person_id".into(), persons.collect::<Vec<_>>())
+    };
+    for (values, ascending) in [(&with_nulls, false), (&without, true)] {
+        let set = test_ids(values, persons(values));
+        assert_eq!(set.ids().ascending, ascending);
         absent_row_by_row(set);
     }
 }
 
-fn absent_row_by_row(set: TextIds) {
+/// Each variant of person i: absent exactly where its id is null or not a member.
+fn absent_row_by_row(set: TestIds) {
     let mut lookups: Vec<Option<String>> = Vec::new();
     for i in (0..200).chain((0..200).rev()).chain([7, 7, 7, 150, 3, 3]) {
         lookups.push(Some(format!("T{i:03}-1")));
@@ -331,11 +375,19 @@ fn absent_row_by_row(set: TextIds) {
             lookups[half..].iter().map(Option::as_deref),
         ))
         .unwrap();
-    let variants = DataFrame::new(lookups.len(), vec![column.into_series().into_column()])
-        .unwrap()
-        .lazy();
+    let person = |id: &Option<String>| id.as_deref().map_or(0, |id| id[1..4].parse().unwrap());
+    let persons = Series::new(
+        "person_id".into(),
+        lookups.iter().map(person).collect::<Vec<i64>>(),
+    );
+    let variants = DataFrame::new(
+        lookups.len(),
+        vec![persons.into_column(), column.into_series().into_column()],
+    )
+    .unwrap()
+    .lazy();
     let out = variants
-        .select([Arc::new(set).absent("test_id")])
+        .select([Arc::new(set).not_own_expr("person_id", "test_id")])
         .collect()
         .unwrap();
     let flags: Vec<Option<bool>> = out
