@@ -15,14 +15,14 @@ use polars::prelude::*;
 use polars_arrow::bitmap::Bitmap;
 
 use super::cohorts::TestLookup;
-use super::compile::DATE_OFFSET;
+use super::compile::{Reduce, DATE_OFFSET};
 use super::diagnoses::DiagnosisKernel;
 use super::measures::atoms::MeasureKernel;
 use super::measures::{greater, less, MeasureRules};
 use super::observations::{ObservationKernel, ObservationRules};
+use super::reduce::Slots;
 use super::variants::{VariantKernel, VariantRules};
 use crate::definition::model::{CmpOp, CodeSet, Window};
-use crate::extract::distinct::packed;
 
 /// A record's value of one source, valid in its domain.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -238,23 +238,20 @@ enum NumberTest {
     LatestNever(i32),
 }
 
-/// The atoms of one kernel with their per-patient results, and each patient's index date.
-///
-/// The results are patient-major: patient `row`'s results of every atom side by side, at
-/// `row * atoms + atom`. The records come in patient order, so a patient's records touch one
-/// stretch of memory; one array per atom made each record's atoms touch as many arrays, about
-/// a megabyte each for a partition, and the loads of their slots were a sixth of the
-/// measurement kernel's time (perf, 10 M patients).
+/// One atom's per-patient slots: an `any` code (Int8) or a `latest` key (Int32), by max.
+enum Slot {
+    Any(Slots<i8>),
+    Latest(Slots<i32>),
+}
+
+/// The atoms of one kernel with their slots, and each patient's index date.
 pub(crate) struct AtomSlots {
     names: Vec<String>,
-    atoms: Vec<RecordAtom>,
+    /// Each atom beside its slots: one index per atom a record tests.
+    atoms: Vec<(RecordAtom, Slot)>,
     /// Per source, its atoms (positions in `atoms`).
     of_source: Vec<Vec<usize>>,
     idx: Vec<Option<i32>>,
-    /// Each patient's result of each atom so far, by max: an `any` atom's code 2, a `latest`
-    /// atom's key; meaningful where `seen`.
-    results: Vec<i32>,
-    seen: Vec<bool>,
 }
 
 impl AtomSlots {
@@ -276,15 +273,21 @@ impl AtomSlots {
                     .collect()
             })
             .collect();
-        let slots = core.height() * atoms.len();
-        let (names, atoms) = atoms.into_iter().unzip();
+        let (names, atoms) = atoms
+            .into_iter()
+            .map(|(name, atom)| {
+                let slot = match atom.test {
+                    Test::Any => Slot::Any(Slots::new(core.height(), Reduce::Max)),
+                    Test::Latest { .. } => Slot::Latest(Slots::new(core.height(), Reduce::Max)),
+                };
+                (name, (atom, slot))
+            })
+            .unzip();
         Ok(AtomSlots {
             names,
             atoms,
             of_source,
             idx,
-            results: vec![i32::MIN; slots],
-            seen: vec![false; slots],
         })
     }
 
@@ -293,7 +296,7 @@ impl AtomSlots {
         let mut reach = Reach::default();
         for source in sources {
             for &a in self.of_source.get(source).into_iter().flatten() {
-                match self.atoms[a].lookback {
+                match self.atoms[a].0.lookback {
                     None => reach.unbounded = true,
                     Some(days) if !reach.lookbacks.contains(&days) => reach.lookbacks.push(days),
                     Some(_) => {}
@@ -316,20 +319,6 @@ impl AtomSlots {
         self.idx[row]
     }
 
-    /// The slot of atom `atom` of patient `row`.
-    #[inline(always)]
-    fn slot(&self, row: usize, atom: usize) -> usize {
-        row * self.atoms.len() + atom
-    }
-
-    /// Folds `result` into `slot` by max.
-    #[inline(always)]
-    fn max(&mut self, slot: usize, result: i32) {
-        let value = &mut self.results[slot];
-        *value = (*value).max(result);
-        self.seen[slot] = true;
-    }
-
     /// Whether no value of a record of patient `row` (index date `idx`) of `date`, of `source`,
     /// could change a slot of that source's atoms: each is outside its window, or its slot
     /// already holds a result at least as large as any the record could give. Such a record's
@@ -337,10 +326,13 @@ impl AtomSlots {
     #[inline(always)]
     pub(crate) fn settled(&self, row: usize, (date, idx): (i32, i32), source: usize) -> bool {
         self.of_source[source].iter().all(|&a| {
-            let atom = &self.atoms[a];
-            let slot = self.slot(row, a);
+            let (atom, slot) = &self.atoms[a];
             !atom.in_window(date, idx)
-                || (self.seen[slot] && self.results[slot] >= atom.largest(date))
+                || match slot {
+                    // An `any` atom's result is its code, 2.
+                    Slot::Any(slots) => slots.at_least(row, atom.largest(date) as i8),
+                    Slot::Latest(slots) => slots.at_least(row, atom.largest(date)),
+                }
         })
     }
 
@@ -354,10 +346,15 @@ impl AtomSlots {
         source: usize,
         value: Value,
     ) {
-        for i in 0..self.of_source[source].len() {
-            let a = self.of_source[source][i];
-            if let Some(result) = self.atoms[a].of(date, idx, value) {
-                self.max(self.slot(row, a), result);
+        for &a in &self.of_source[source] {
+            let (atom, slot) = &mut self.atoms[a];
+            let Some(result) = atom.of(date, idx, value) else {
+                continue;
+            };
+            match slot {
+                // An `any` atom's result is its code, 2.
+                Slot::Any(slots) => slots.max(row, result as i8),
+                Slot::Latest(slots) => slots.max(row, result),
             }
         }
     }
@@ -367,7 +364,7 @@ impl AtomSlots {
         let of_source = self.of_source.get(source).map_or(&[][..], Vec::as_slice);
         (of_source.iter())
             .map(|&at| {
-                let atom = &self.atoms[at];
+                let atom = &self.atoms[at].0;
                 let test = match &atom.test {
                     Test::Any => NumberTest::Any,
                     Test::Latest {
@@ -407,59 +404,44 @@ impl AtomSlots {
             if !(date <= idx && (atom.lookback).is_none_or(|days| date >= idx.wrapping_sub(days))) {
                 continue;
             }
-            let result = match atom.test {
-                // An `any` atom's result is its code, 2.
-                NumberTest::Any => 2,
-                NumberTest::Latest {
-                    op,
-                    threshold,
-                    bit_if_holds,
-                    bit_if_not,
-                } => {
+            match (atom.test, &mut self.atoms[atom.at].1) {
+                (NumberTest::Any, Slot::Any(slots)) => slots.max(row, 2),
+                (
+                    NumberTest::Latest {
+                        op,
+                        threshold,
+                        bit_if_holds,
+                        bit_if_not,
+                    },
+                    Slot::Latest(slots),
+                ) => {
                     let bit = if compare(value, op, threshold) {
                         bit_if_holds
                     } else {
                         bit_if_not
                     };
-                    latest_key(date, bit)
+                    slots.max(row, latest_key(date, bit));
                 }
-                NumberTest::LatestNever(bit) => latest_key(date, bit),
-            };
-            self.max(self.slot(row, atom.at), result);
+                (NumberTest::LatestNever(bit), Slot::Latest(slots)) => {
+                    slots.max(row, latest_key(date, bit));
+                }
+                // Slots are made by the atom's test (`AtomSlots::new`).
+                _ => {}
+            }
         }
     }
 
-    /// One column per atom, aligned with the core's rows: null where no record counted; an
-    /// `any` atom's Int8, a `latest` atom's Int32. Taken from the patient-major slots a block
-    /// of patients at a time, which stays in cache while each atom takes its own.
+    /// One column per atom, aligned with the core's rows: null where no record counted.
     pub(crate) fn finish(self) -> Vec<Column> {
-        const BLOCK: usize = 1024;
-        let atoms = self.atoms.len();
-        let patients = self.idx.len();
-        let mut results: Vec<Vec<i32>> = vec![Vec::with_capacity(patients); atoms];
-        let mut seen: Vec<Vec<bool>> = vec![Vec::with_capacity(patients); atoms];
-        if atoms > 0 {
-            let blocks = (self.results.chunks(BLOCK * atoms)).zip(self.seen.chunks(BLOCK * atoms));
-            for (block, block_seen) in blocks {
-                for a in 0..atoms {
-                    results[a].extend(block.iter().skip(a).step_by(atoms));
-                    seen[a].extend(block_seen.iter().skip(a).step_by(atoms));
+        self.names
+            .iter()
+            .zip(self.atoms)
+            .map(|(name, (_, slot))| {
+                match slot {
+                    Slot::Any(slots) => slots.finish::<Int8Type>(name),
+                    Slot::Latest(slots) => slots.finish::<Int32Type>(name),
                 }
-            }
-        }
-        (self.names.iter().zip(&self.atoms))
-            .zip(results.into_iter().zip(seen))
-            .map(|((name, atom), (results, seen))| {
-                let seen = Some(packed(&seen));
-                match atom.test {
-                    Test::Any => {
-                        let codes = results.into_iter().map(|r| r as i8).collect();
-                        Int8Chunked::from_vec_validity(name.into(), codes, seen).into_column()
-                    }
-                    Test::Latest { .. } => {
-                        Int32Chunked::from_vec_validity(name.into(), results, seen).into_column()
-                    }
-                }
+                .into_column()
             })
             .collect()
     }

@@ -58,6 +58,21 @@ impl<N: Word> Slots<N> {
         }
     }
 
+    /// Whether patient `row`'s slot has a value and it is at least `value`: folding `value` by
+    /// max would change nothing.
+    #[inline(always)]
+    pub(crate) fn at_least(&self, row: usize, value: N) -> bool {
+        self.seen[row] && self.values[row] >= value
+    }
+
+    /// Folds one value into the slot of patient `row` by max.
+    #[inline(always)]
+    pub(crate) fn max(&mut self, row: usize, value: N) {
+        let slot = &mut self.values[row];
+        *slot = (*slot).max(value);
+        self.seen[row] = true;
+    }
+
     /// Folds each record's value into its patient's slot; null values are skipped, as polars'
     /// aggregations skip them.
     fn fold(&mut self, rows: &[IdxSize], values: &PrimitiveArray<N>, reduce: Reduce)
