@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod diff;
+mod panics;
 mod restricted;
 pub mod run;
 pub mod synth;
@@ -51,6 +52,9 @@ pub enum Exit {
 pub struct Failure {
     pub exit: Exit,
     pub message: String,
+    /// Whether the panics met on the way are printed before the message: a panic eligo cannot
+    /// explain (a bug), where the message asks for them to be reported.
+    pub shows_panics: bool,
 }
 
 impl Failure {
@@ -58,6 +62,7 @@ impl Failure {
         Failure {
             exit: Exit::Runtime,
             message: message.to_string(),
+            shows_panics: false,
         }
     }
 
@@ -65,7 +70,27 @@ impl Failure {
         Failure {
             exit: Exit::Usage,
             message: message.to_string(),
+            shows_panics: false,
         }
+    }
+
+    /// A runtime failure after a panic that eligo cannot explain: the panics' messages are
+    /// printed before it.
+    pub fn bug(message: impl fmt::Display) -> Failure {
+        Failure {
+            shows_panics: true,
+            ..Failure::runtime(message)
+        }
+    }
+}
+
+/// The exit code of a panic that no command turned into an error (Rust's own).
+const PANIC_EXIT: u8 = 101;
+
+/// Prints the panics held so far ([`panics`]) to stderr.
+fn print_panics() {
+    for panic in panics::take() {
+        eprintln!("{}", panic.trim_end());
     }
 }
 
@@ -84,17 +109,27 @@ pub fn main() -> ExitCode {
         }
     };
     let progress = crate::progress::Progress::new(cli.quiet);
-    let result = match cli.command {
+    // A panic's message waits until eligo knows whether it explains it (damaged pages) or not.
+    panics::hold();
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Run(args) => run::execute(args, &progress),
         Command::Check(args) => check::execute(args, &progress),
         Command::Synth(args) => synth::execute(args, &progress),
         Command::Diff(args) => diff::execute(args, &progress),
-    };
+    }));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(failure) => {
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(failure)) => {
+            if failure.shows_panics {
+                print_panics();
+            }
             eprintln!("error: {}", failure.message.trim_end());
             ExitCode::from(failure.exit as u8)
+        }
+        Err(_) => {
+            print_panics();
+            eprintln!("error: eligo stopped on a bug: please report it with the message above");
+            ExitCode::from(PANIC_EXIT)
         }
     }
 }

@@ -153,7 +153,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
                 damaged.column,
                 damaged.table
             )),
-            None => Failure::runtime(format!(
+            None => Failure::bug(format!(
                 "{}: {e}; every column of the extract decodes, so this is a bug in eligo: \
                  please report it with the message above",
                 args.data.display()
