@@ -19,6 +19,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use polars::prelude::*;
+use polars_arrow::bitmap::MutableBitmap;
 
 use super::locate::TableSource;
 use super::partition::{Bound, Partition};
@@ -332,13 +333,103 @@ impl TableGroups {
             }
         };
         state.users = state.users.saturating_sub(1);
-        if state.users == 0 {
+        let last = state.users == 0;
+        if last {
             state.frame = None;
-            drop(state);
+        }
+        // Not held while the rows are taken out: that work runs on polars' thread pool, whose
+        // workers may be waiting for this lock themselves.
+        drop(state);
+        if last {
             let mut all = self.shared.lock().unwrap_or_else(|e| e.into_inner());
             all.remove(&group);
         }
-        partition.filter(decoded.lazy()).collect()
+        rows_in(decoded, partition)
+    }
+}
+
+/// `partition`'s rows of a decoded row group: one run of rows where the group's `person_id`s
+/// ascend with no null (as an extract sorted by person has them; the statistics give only the
+/// group's range), else the range filter, which compared every id with both bounds (1.7 % of
+/// the instructions at 250,000 patients in four partitions). The run is copied out, not
+/// sliced: a slice would hold the whole row group, other partitions' rows too, for as long as
+/// this partition's table lives (+0.1-0.17 GB at the peak of a 10 M run).
+fn rows_in(frame: DataFrame, partition: &Partition) -> PolarsResult<DataFrame> {
+    match ascending_rows(&frame, partition) {
+        Some(rows) => {
+            let mut run = MutableBitmap::with_capacity(frame.height());
+            run.extend_constant(rows.start, false);
+            run.extend_constant(rows.len(), true);
+            run.extend_constant(frame.height() - rows.end, false);
+            frame.filter(&BooleanChunked::from_bitmap(PlSmallStr::EMPTY, run.into()))
+        }
+        None => partition.filter(frame.lazy()).collect(),
+    }
+}
+
+/// The first of `rows` rows for which `before` is false, `before` being true of a prefix of
+/// them (a binary search).
+fn first_not(rows: usize, before: impl Fn(usize) -> bool) -> usize {
+    let (mut low, mut high) = (0, rows);
+    while low < high {
+        let middle = low + (high - low) / 2;
+        if before(middle) {
+            low = middle + 1;
+        } else {
+            high = middle;
+        }
+    }
+    low
+}
+
+/// The rows of `frame` in `partition`'s range, where its `person_id`s ascend with no null;
+/// None otherwise (or where the ids are not of the bounds' kind).
+fn ascending_rows(frame: &DataFrame, partition: &Partition) -> Option<Range<usize>> {
+    let ids = frame.column("person_id").ok()?.as_materialized_series();
+    if ids.null_count() > 0 {
+        return None;
+    }
+    match ids.dtype() {
+        DataType::Int64 => {
+            let ids = ids.i64().ok()?.rechunk();
+            let ids = ids.cont_slice().ok()?;
+            if !ids.is_sorted() {
+                return None;
+            }
+            let bound = |bound: &Option<Bound>| match bound {
+                None => Some(None),
+                Some(Bound::Int(id)) => Some(Some(*id)),
+                Some(Bound::Text(_)) => None,
+            };
+            let (from, until) = (bound(&partition.from)?, bound(&partition.until)?);
+            let at = |bound: Option<i64>, default| {
+                bound.map_or(default, |bound| {
+                    first_not(ids.len(), |row| ids[row] < bound)
+                })
+            };
+            Some(at(from, 0)..at(until, ids.len()))
+        }
+        DataType::String => {
+            let ids = ids.str().ok()?.rechunk();
+            let ids = ids.downcast_as_array();
+            let id = |row: usize| ids.value(row).as_bytes();
+            if (1..ids.len()).any(|row| id(row - 1) > id(row)) {
+                return None;
+            }
+            fn text(bound: &Option<Bound>) -> Option<Option<&[u8]>> {
+                match bound {
+                    None => Some(None),
+                    Some(Bound::Text(id)) => Some(Some(id.as_bytes())),
+                    Some(Bound::Int(_)) => None,
+                }
+            }
+            let (from, until) = (text(&partition.from)?, text(&partition.until)?);
+            let at = |bound: Option<&[u8]>, default| {
+                bound.map_or(default, |bound| first_not(ids.len(), |row| id(row) < bound))
+            };
+            Some(at(from, 0)..at(until, ids.len()))
+        }
+        _ => None,
     }
 }
 
