@@ -2,7 +2,8 @@
 //! groups follow one another in `person_id` order (their statistics say so, as an extract sorted
 //! by person is written), a partition's rows are the row groups its range overlaps: those inside
 //! the range are read by a row slice, and a row group across one of its bounds is decoded by the
-//! first partition that needs it and kept, as decoded columns, until the last has taken its rows.
+//! first partition that needs it and kept, as decoded columns, until the last has taken its rows
+//! (one run of them by binary search where the group's ids ascend, else by the range filter).
 //! Filtering each partition by its range instead makes every row group across a bound decoded by
 //! both partitions: at 250,000 patients a partition and the synthetic extract's 131,072 rows a
 //! row group, 1.2x the decoding of the whole extract, and a writer's larger row groups (a million
