@@ -17,6 +17,8 @@ use polars_arrow::bitmap::Bitmap;
 use polars_arrow::trusted_len::TrustedLen;
 use rayon::prelude::*;
 
+use super::distinct::boolean_column;
+
 /// The non-null `person_id`s of the person table, sorted ascending. The nulls are dropped after
 /// decoding, not by the Parquet reader: polars' filtered decoder panics, or aborts the process
 /// on an allocation of 2^61 bytes, on damaged pages where the plain decoder errs. A panic
@@ -350,11 +352,6 @@ impl TestIds {
         Ok((TestIds { ids, persons }, repeats))
     }
 
-    /// The tests' ids.
-    pub fn ids(&self) -> &TextIds {
-        &self.ids
-    }
-
     /// Per row, whether `tests` names no test of the row's person in `persons`: its id is null
     /// or no test's, the test is another person's, or the row's person is null.
     pub fn not_own(&self, persons: &Series, tests: &Series) -> PolarsResult<Vec<bool>> {
@@ -406,9 +403,7 @@ impl TestIds {
                     columns[1].as_materialized_series(),
                 );
                 let flags = tests.not_own(persons, ids)?;
-                let flags =
-                    BooleanArray::new(ArrowDataType::Boolean, Bitmap::from(flags.as_slice()), None);
-                Ok(BooleanChunked::with_chunk(ids.name().clone(), flags).into_column())
+                Ok(boolean_column(ids.name().clone(), &flags).into_column())
             },
             [col(person_column), col(test_column)],
             |_, fields| Ok(Field::new(fields[1].name().clone(), DataType::Boolean)),

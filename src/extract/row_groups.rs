@@ -369,7 +369,8 @@ fn rows_in(frame: DataFrame, partition: &Partition) -> PolarsResult<DataFrame> {
 }
 
 /// The first of `rows` rows for which `before` is false, `before` being true of a prefix of
-/// them (a binary search).
+/// them (a binary search: `slice::partition_point` over rows that are no slice, the views of a
+/// string array).
 fn first_not(rows: usize, before: impl Fn(usize) -> bool) -> usize {
     let (mut low, mut high) = (0, rows);
     while low < high {
@@ -404,9 +405,7 @@ fn ascending_rows(frame: &DataFrame, partition: &Partition) -> Option<Range<usiz
             };
             let (from, until) = (bound(&partition.from)?, bound(&partition.until)?);
             let at = |bound: Option<i64>, default| {
-                bound.map_or(default, |bound| {
-                    first_not(ids.len(), |row| ids[row] < bound)
-                })
+                bound.map_or(default, |bound| ids.partition_point(|&id| id < bound))
             };
             Some(at(from, 0)..at(until, ids.len()))
         }

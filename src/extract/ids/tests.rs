@@ -341,7 +341,7 @@ fn absent_text_ids_row_by_row() {
     };
     for (values, ascending) in [(&with_nulls, false), (&without, true)] {
         let set = test_ids(values, persons(values));
-        assert_eq!(set.ids().ascending, ascending);
+        assert_eq!(set.ids.ascending, ascending);
         absent_row_by_row(set);
     }
 }
