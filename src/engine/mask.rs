@@ -165,11 +165,9 @@ impl Outcomes {
         Outcome::of_bits(Self::code_in(&self.words, i).into())
     }
 
-    /// Outcome `i`'s code (`Outcome as u8`) in an outcomes' `words` ([`Outcomes::words`]),
-    /// without [`Outcomes::get`]'s check of `i` against the length: for a caller that checked
-    /// the row's length once for all its outcomes, and holds its words across them.
+    /// Outcome `i`'s code (`Outcome as u8`) in an outcomes' `words` ([`Outcomes::words`]).
     #[inline]
-    pub fn code_in(words: &[u64], i: usize) -> u8 {
+    fn code_in(words: &[u64], i: usize) -> u8 {
         (words[i / Self::PER_WORD] >> (2 * (i % Self::PER_WORD)) & 0b11) as u8
     }
 

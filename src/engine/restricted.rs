@@ -207,6 +207,33 @@ impl GroupCells {
     }
 }
 
+/// Rows of one group decoded at a time by [`decode_block`]: their words, laid out word by word,
+/// stay in the first-level cache while every column is filled from them.
+const BLOCK_ROWS: usize = 1024;
+
+/// Fills rows `start..start + block.len()` of the outcome columns from `block`, rows of one
+/// group whose outcome counts are checked: the rows' words are laid out word by word first, so
+/// that each cell's column is a shift and a mask over contiguous words, row after row. Decoding
+/// cell by cell, row by row, loaded each row's words again for each of its ~45 cells and indexed
+/// two vectors per cell (2.4 % of a run's instructions at 250,000 patients).
+fn decode_block(block: &[MaskRow], group: &GroupCells, outcomes: &mut [Vec<u8>], start: usize) {
+    let words = group.criteria.div_ceil(Outcomes::PER_WORD);
+    let mut lanes = vec![0u64; words * block.len()];
+    for (r, row) in block.iter().enumerate() {
+        for (w, word) in row.outcomes.words().iter().enumerate().take(words) {
+            lanes[w * block.len() + r] = *word;
+        }
+    }
+    for &(j, column) in &group.cells {
+        let (w, shift) = (j / Outcomes::PER_WORD, 2 * (j % Outcomes::PER_WORD));
+        let lane = &lanes[w * block.len()..(w + 1) * block.len()];
+        let cells = &mut outcomes[column][start..start + block.len()];
+        for (cell, word) in cells.iter_mut().zip(lane) {
+            *cell = (word >> shift & 0b11) as u8;
+        }
+    }
+}
+
 impl<'a> MaskFrames<'a> {
     pub fn new(masks: &'a MaskTable) -> MaskFrames<'a> {
         let mut ids: Vec<String> = masks.criteria.clone();
@@ -247,7 +274,7 @@ impl<'a> MaskFrames<'a> {
         let group_of = |row: &MaskRow| &self.groups[row.cohort.map_or(0, |c| c + 1)];
         let mut outcomes: Vec<Vec<u8>> = (0..self.ids.len()).map(|_| vec![0; n]).collect();
         let mut patients = Vec::with_capacity(n);
-        for (r, row) in rows.iter().enumerate() {
+        for row in rows {
             cohort.push(row.cohort);
             strata.push(row.stratum);
             let group = group_of(row);
@@ -258,11 +285,14 @@ impl<'a> MaskFrames<'a> {
                     group.criteria
                 )));
             }
-            let words = row.outcomes.words();
-            for &(j, column) in &group.cells {
-                outcomes[column][r] = Outcomes::code_in(words, j);
-            }
             patients.push(row.patients);
+        }
+        let mut start = 0;
+        for run in rows.chunk_by(|a, b| a.cohort == b.cohort) {
+            for block in run.chunks(BLOCK_ROWS) {
+                decode_block(block, group_of(&block[0]), &mut outcomes, start);
+                start += block.len();
+            }
         }
         // Null where a row does not carry the criterion: by runs of rows of one group (the rows
         // are sorted by cohort, so a slice has a few).

@@ -319,3 +319,63 @@ fn outcomes_across_a_words_edge_and_a_run_of_rows() {
     assert!(frames.slice(0..3).is_err());
     assert!(frames.slice(0..2).is_ok());
 }
+
+/// A slice longer than a decoded block ([`BLOCK_ROWS`]), starting inside the population's run
+/// and ending inside a cohort's, with 34 general criteria (two words) and a cohort criterion:
+/// each cell is worked out from how the rows are built (criterion i of row k is outcome
+/// (i + k) % 4, and the cohort criterion of row k is outcome (k * 3) % 4), null where a row's
+/// group has no such criterion.
+#[test]
+fn a_slice_across_blocks_and_groups() {
+    use crate::engine::mask::{CohortColumns, MaskRow, Outcomes};
+    let general = 34;
+    let outcome = |i: usize, k: usize| Outcome::ALL[(i + k) % 4];
+    let row = |k: usize, cohort: Option<usize>| {
+        let mut outcomes: Vec<Outcome> = (0..general).map(|i| outcome(i, k)).collect();
+        if cohort.is_some() {
+            outcomes.push(Outcome::ALL[(k * 3) % 4]);
+        }
+        MaskRow {
+            cohort,
+            stratum: 0,
+            outcomes: Outcomes::from_slice(&outcomes),
+            patients: k as u64 + 1,
+        }
+    };
+    let (population, cohort) = (1500, 1300);
+    let rows: Vec<MaskRow> = (0..population)
+        .map(|k| row(k, None))
+        .chain((population..population + cohort).map(|k| row(k, Some(0))))
+        .collect();
+    let table = MaskTable {
+        criteria: (0..general).map(|i| format!("G{i}")).collect(),
+        cohorts: vec![CohortColumns {
+            id: "A".into(),
+            criteria: vec!["D1".into()],
+        }],
+        strata: vec![stratum("North")],
+        rows,
+    };
+    let frames = MaskFrames::new(&table);
+    let rows = 700..population + 1200;
+    let coded = frames.slice(rows.clone()).unwrap();
+    assert_eq!(coded.frame.height(), rows.len());
+    let codes = |id: &str| -> Vec<Option<u8>> {
+        (coded.frame.column(id).unwrap().u8().unwrap())
+            .iter()
+            .collect()
+    };
+    for i in [0, 1, 31, 32, 33] {
+        let expected: Vec<Option<u8>> = rows.clone().map(|k| Some(outcome(i, k) as u8)).collect();
+        assert_eq!(codes(&format!("G{i}")), expected, "G{i}");
+    }
+    let expected: Vec<Option<u8>> = rows
+        .clone()
+        .map(|k| (k >= population).then(|| Outcome::ALL[(k * 3) % 4] as u8))
+        .collect();
+    assert_eq!(codes("D1"), expected);
+    let patients: Vec<u64> = (coded.frame.column("patients").unwrap().u64().unwrap())
+        .into_no_null_iter()
+        .collect();
+    assert_eq!(patients, rows.map(|k| k as u64 + 1).collect::<Vec<_>>());
+}
