@@ -404,7 +404,7 @@ fn count_rows<K: Key>(
 ) -> Vec<(K, u64)> {
     let mut population: Vec<K> = strata.map(|s| K::new(group(None, s), words)).collect();
     for (k, source) in columns.general.iter().enumerate() {
-        let (word, shift) = (k / Outcomes::PER_WORD, 2 * (k % Outcomes::PER_WORD));
+        let (word, shift) = Outcomes::place(k);
         for (key, code) in population.iter_mut().zip(&source[rows.clone()]) {
             key.words_mut()[word] |= u64::from(code & 0b11) << shift;
         }
@@ -418,9 +418,8 @@ fn count_rows<K: Key>(
             key.set_group(group(Some(c as u32), key.group() as u32));
             let row = rows.start + i;
             for (j, source) in own.iter().enumerate() {
-                let k = general_len + j;
-                key.words_mut()[k / Outcomes::PER_WORD] |=
-                    u64::from(source[row] & 0b11) << (2 * (k % Outcomes::PER_WORD));
+                let (word, shift) = Outcomes::place(general_len + j);
+                key.words_mut()[word] |= u64::from(source[row] & 0b11) << shift;
             }
             keys.push(key);
         }

@@ -121,10 +121,18 @@ pub struct Outcomes {
 impl Outcomes {
     pub const PER_WORD: usize = 32;
 
+    /// Where outcome `i` is kept: its word in the outcomes' words, and the shift of its two
+    /// bits in that word.
+    #[inline(always)]
+    pub fn place(i: usize) -> (usize, usize) {
+        (i / Self::PER_WORD, 2 * (i % Self::PER_WORD))
+    }
+
     pub fn from_slice(outcomes: &[Outcome]) -> Outcomes {
         let mut words = vec![0u64; outcomes.len().div_ceil(Self::PER_WORD)];
         for (i, outcome) in outcomes.iter().enumerate() {
-            words[i / Self::PER_WORD] |= (*outcome as u64) << (2 * (i % Self::PER_WORD));
+            let (word, shift) = Self::place(i);
+            words[word] |= (*outcome as u64) << shift;
         }
         Outcomes {
             words,
@@ -168,7 +176,8 @@ impl Outcomes {
     /// Outcome `i`'s code (`Outcome as u8`) in an outcomes' `words` ([`Outcomes::words`]).
     #[inline]
     fn code_in(words: &[u64], i: usize) -> u8 {
-        (words[i / Self::PER_WORD] >> (2 * (i % Self::PER_WORD)) & 0b11) as u8
+        let (word, shift) = Self::place(i);
+        (words[word] >> shift & 0b11) as u8
     }
 
     /// The outcomes in order, read a word at a time (a shift per outcome): the reports and

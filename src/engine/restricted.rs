@@ -225,7 +225,7 @@ fn decode_block(block: &[MaskRow], group: &GroupCells, outcomes: &mut [Vec<u8>],
         }
     }
     for &(j, column) in &group.cells {
-        let (w, shift) = (j / Outcomes::PER_WORD, 2 * (j % Outcomes::PER_WORD));
+        let (w, shift) = Outcomes::place(j);
         let lane = &lanes[w * block.len()..(w + 1) * block.len()];
         let cells = &mut outcomes[column][start..start + block.len()];
         for (cell, word) in cells.iter_mut().zip(lane) {
