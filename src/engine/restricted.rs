@@ -287,21 +287,21 @@ impl<'a> MaskFrames<'a> {
             }
             patients.push(row.patients);
         }
-        let mut start = 0;
-        for run in rows.chunk_by(|a, b| a.cohort == b.cohort) {
-            for block in run.chunks(BLOCK_ROWS) {
-                decode_block(block, group_of(&block[0]), &mut outcomes, start);
-                start += block.len();
-            }
-        }
-        // Null where a row does not carry the criterion: by runs of rows of one group (the rows
-        // are sorted by cohort, so a slice has a few).
+        // By runs of rows of one group (the rows are sorted by cohort, so a slice has a few):
+        // their outcomes decoded a block at a time, and null where a row does not carry the
+        // criterion.
         let mut validity: Vec<MutableBitmap> = (0..self.ids.len())
             .map(|_| MutableBitmap::with_capacity(n))
             .collect();
+        let mut start = 0;
         for run in rows.chunk_by(|a, b| a.cohort == b.cohort) {
+            let group = group_of(&run[0]);
+            for block in run.chunks(BLOCK_ROWS) {
+                decode_block(block, group, &mut outcomes, start);
+                start += block.len();
+            }
             let mut carried = vec![false; self.ids.len()];
-            for &(_, column) in &group_of(&run[0]).cells {
+            for &(_, column) in &group.cells {
                 carried[column] = true;
             }
             for (valid, carried) in validity.iter_mut().zip(carried) {
