@@ -170,14 +170,8 @@ impl Outcomes {
 
     pub fn get(&self, i: usize) -> Outcome {
         assert!(i < self.len, "criterion {i} out of {}", self.len);
-        Outcome::of_bits(Self::code_in(&self.words, i).into())
-    }
-
-    /// Outcome `i`'s code (`Outcome as u8`) in an outcomes' `words` ([`Outcomes::words`]).
-    #[inline]
-    fn code_in(words: &[u64], i: usize) -> u8 {
         let (word, shift) = Self::place(i);
-        (words[word] >> shift & 0b11) as u8
+        Outcome::of_bits(self.words[word] >> shift)
     }
 
     /// The outcomes in order, read a word at a time (a shift per outcome): the reports and
