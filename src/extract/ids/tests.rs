@@ -322,6 +322,41 @@ fn text_ids_are_found_near_or_far() {
     }
 }
 
+/// Ids compared by their views: of 12 bytes (held whole in the view) differing only in the
+/// last byte, of 13 and more sharing their length and first four bytes, an id that is a
+/// prefix of another. Each is found at its own row, near and by the probe, and a near miss
+/// is no match.
+#[test]
+fn ids_alike_in_their_views_are_told_apart() {
+    // In byte order, so that one set is searched and the other hashed.
+    let values = [
+        "T0000",
+        "T00000000001-1",
+        "T00000000001-10",
+        "T00000000001-2",
+        "T0000000001A",
+        "T0000000001B",
+    ];
+    let (searched, _) = text_ids(&values.map(Some));
+    assert!(searched.ascending);
+    let (hashed, _) = hashed_ids(&values.map(Some));
+    for set in [&searched, &hashed] {
+        for (row, id) in values.iter().enumerate() {
+            assert_eq!(set.row_near(id, row), Some(row), "{id} from its row");
+            assert_eq!(set.row_near(id, 0), Some(row), "{id} from 0");
+            assert_eq!(
+                set.row_near(id, values.len()),
+                Some(row),
+                "{id} from the end"
+            );
+        }
+        for absent in ["T0000000001C", "T00000000001-3", "T00000000001-11", "T000"] {
+            assert_eq!(set.row_near(absent, 0), None, "{absent}");
+            assert_eq!(set.row_near(absent, 2), None, "{absent}");
+        }
+    }
+}
+
 /// Row by row over two chunks, the lookups in the set's order, reversed, repeated, with
 /// orphans and nulls: absent exactly where the id is null or not a member. The set holds
 /// nulls (hash tables), or not (ascending, searched).
