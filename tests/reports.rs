@@ -287,6 +287,22 @@ fn partitions_of_a_few_patients_give_the_same_reports_and_patients() {
     );
 }
 
+/// Every table in row groups of three rows, so that partitions of four patients begin and end
+/// inside row groups of the person table and the others: each partition takes its rows of a row
+/// group across its bounds (decoded once for all of them, `extract::row_groups`), and the
+/// reports and patients are those of one partition, whose counts are worked out by hand above.
+#[test]
+fn row_groups_across_partition_bounds_give_the_same_reports_and_patients() {
+    let mut x = fixture();
+    let whole = x.run(&[]);
+    x.row_group_rows = Some(3);
+    let parts = x.run(&["--partition-patients", "4"]);
+    assert_same_csvs(&whole.out, &parts.out, "in row groups of 3 rows");
+    assert_eq!(whole.patients, parts.patients);
+    let patients = |out: &Path| common::person_order(&out.join("restricted/patients.parquet"));
+    assert_eq!(patients(&parts.out), (1..=25).collect::<Vec<i64>>());
+}
+
 /// A variant counts with a test of its own patient only, whichever partitions hold the two:
 /// patient 26 is complete but for its own test, and its BRAF V600E names patient 1's test
 /// (`T1-1`, in the first partition of 4 patients; 26 is in the seventh). In one partition or

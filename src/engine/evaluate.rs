@@ -203,7 +203,8 @@ fn evaluate(
 ) -> Result<Evaluation, EngineError> {
     // Sorted by `person_id`: columns reduced by patient row keep its order, so the patient frame
     // needs no sort of its own.
-    let (person, patient_rows) = persons(tables.inputs(), as_of)?;
+    let (person, patient_rows) = persons(tables.need_persons()?, as_of)?;
+    tables.done(Table::Person)?;
     tables.find_patient_rows(patient_rows.clone());
     let inputs = tables.need(&[Table::Diagnosis])?;
     let core_frame = patient_core(inputs, definition, person, patient_rows.as_ref())?;

@@ -48,11 +48,6 @@ impl<'c> Tables<'c> {
         }
     }
 
-    /// The inputs as read so far.
-    pub(crate) fn inputs(&self) -> &Inputs {
-        &self.inputs
-    }
-
     /// What the records' keys are computed by as their tables are read, from here on.
     pub(crate) fn compute_keys(&mut self, keys: KeyRules) {
         self.keys = Some(keys);
@@ -87,6 +82,23 @@ impl<'c> Tables<'c> {
                 self.read(check)?;
                 self.read.push(table);
             }
+        }
+        Ok(&self.inputs)
+    }
+
+    /// The inputs, with the person table read into memory: by row groups where the partition's
+    /// tables are read that way ([`Inputs::read_into_memory`]), its findings counted where it has
+    /// checks. The persons' range filter had decoded each row group across a partition bound
+    /// once per partition that overlaps it, as the other tables did before they were read by row
+    /// groups. [`Tables::done`] lets it go.
+    pub(crate) fn need_persons(&mut self) -> Result<&Inputs, EngineError> {
+        if self.checks.iter().any(|c| c.table() == Table::Person) {
+            return self.need(&[Table::Person]);
+        }
+        if !self.read.contains(&Table::Person) {
+            self.inputs.read_into_memory(Table::Person, &[])?;
+            // No check of its own to count: the table is marked read only to be let go.
+            self.read.push(Table::Person);
         }
         Ok(&self.inputs)
     }

@@ -18,6 +18,7 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use parquet::arrow::arrow_reader::{ParquetRecordBatchReader, ParquetRecordBatchReaderBuilder};
 use parquet::arrow::ArrowWriter;
+use parquet::file::properties::WriterProperties;
 
 /// The index date of every fixture patient unless a test says otherwise.
 pub const INDEX: &str = "2025-06-01";
@@ -59,6 +60,8 @@ pub struct Fixture {
     variants: Vec<Variant>,
     /// (person, criterion) -> (expected outcome, why)
     expected: BTreeMap<(i64, String), (String, String)>,
+    /// Rows per Parquet row group of every table written (arrow-rs's default where None).
+    pub row_group_rows: Option<usize>,
 }
 
 impl Default for Fixture {
@@ -79,6 +82,7 @@ impl Fixture {
             tests: Vec::new(),
             variants: Vec::new(),
             expected: BTreeMap::new(),
+            row_group_rows: None,
         }
     }
 
@@ -226,6 +230,7 @@ impl Fixture {
         std::fs::create_dir_all(dir).unwrap();
         let ps = &self.persons;
         write(
+            self.row_group_rows,
             dir,
             "person",
             vec![
@@ -280,6 +285,7 @@ impl Fixture {
         );
         let ds = &self.diagnoses;
         write(
+            self.row_group_rows,
             dir,
             "diagnosis",
             vec![
@@ -304,6 +310,7 @@ impl Fixture {
         );
         let ms = &self.measurements;
         write(
+            self.row_group_rows,
             dir,
             "measurement",
             vec![
@@ -352,6 +359,7 @@ impl Fixture {
         );
         let os = &self.observations;
         write(
+            self.row_group_rows,
             dir,
             "observation",
             vec![
@@ -390,6 +398,7 @@ impl Fixture {
         );
         let ts = &self.treatments;
         write(
+            self.row_group_rows,
             dir,
             "treatment",
             vec![
@@ -428,6 +437,7 @@ impl Fixture {
         );
         let mt = &self.tests;
         write(
+            self.row_group_rows,
             dir,
             "molecular_test",
             vec![
@@ -471,6 +481,7 @@ impl Fixture {
         );
         let vs = &self.variants;
         write(
+            self.row_group_rows,
             dir,
             "variant",
             vec![
@@ -588,7 +599,8 @@ pub fn eligo() -> Command {
     cmd
 }
 
-fn write(dir: &Path, table: &str, columns: Vec<(&str, bool, ArrayRef)>) {
+/// Writes `table`'s columns to `dir`, in row groups of at most `group_rows` rows where given.
+fn write(group_rows: Option<usize>, dir: &Path, table: &str, columns: Vec<(&str, bool, ArrayRef)>) {
     let fields: Vec<Field> = columns
         .iter()
         .map(|(name, nullable, array)| Field::new(*name, array.data_type().clone(), *nullable))
@@ -597,7 +609,12 @@ fn write(dir: &Path, table: &str, columns: Vec<(&str, bool, ArrayRef)>) {
     let batch =
         RecordBatch::try_new(schema.clone(), columns.into_iter().map(|c| c.2).collect()).unwrap();
     let file = File::create(dir.join(format!("{table}.parquet"))).unwrap();
-    let mut writer = ArrowWriter::try_new(file, schema, None).unwrap();
+    let properties = group_rows.map(|rows| {
+        WriterProperties::builder()
+            .set_max_row_group_row_count(Some(rows))
+            .build()
+    });
+    let mut writer = ArrowWriter::try_new(file, schema, properties).unwrap();
     writer.write(&batch).unwrap();
     writer.close().unwrap();
 }
