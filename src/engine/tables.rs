@@ -92,13 +92,16 @@ impl<'c> Tables<'c> {
     /// once per partition that overlaps it, as the other tables did before they were read by row
     /// groups. [`Tables::done`] lets it go.
     pub(crate) fn need_persons(&mut self) -> Result<&Inputs, EngineError> {
-        if self.checks.iter().any(|c| c.table() == Table::Person) {
-            return self.need(&[Table::Person]);
-        }
-        if !self.read.contains(&Table::Person) {
-            self.inputs.read_into_memory(Table::Person, &[])?;
-            // No check of its own to count: the table is marked read only to be let go.
-            self.read.push(Table::Person);
+        let table = Table::Person;
+        if !self.read.contains(&table) {
+            match self.checks.iter().find(|c| c.table() == table) {
+                Some(check) => self.read(check)?,
+                // No check to count: read all the same, and marked read to be let go.
+                None => {
+                    self.inputs.read_into_memory(table, &[])?;
+                }
+            }
+            self.read.push(table);
         }
         Ok(&self.inputs)
     }
