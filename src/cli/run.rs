@@ -124,6 +124,7 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
         mut quality,
         person_ids,
         deferred,
+        test_ids_left,
     } = extract
         .validate_for_run(
             progress,
@@ -228,6 +229,11 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
             },
         )?;
         let evaluate = evaluated.into_inner().unwrap_or_else(|e| e.into_inner());
+        // Before anything is written: the output folder is still a temporary one.
+        if test_ids_left {
+            (extract.check_test_ids(findings.test_id_span(), progress))
+                .map_err(Failure::runtime)?;
+        }
         if let Some(writer) = restricted {
             writer.finish()?;
         }

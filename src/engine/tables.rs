@@ -16,6 +16,7 @@ use super::EngineError;
 use crate::extract::findings::{
     code_kind, text_allowed, unit_outside_contract, RowChecks, RowFindings,
 };
+use crate::extract::ids::TestIds;
 use crate::extract::Table;
 
 /// A partition's tables as evaluation reads them: each table with checks is read into memory
@@ -33,6 +34,9 @@ pub(crate) struct Tables<'c> {
     /// Once the persons are read, where their ids have the lookup: each record's patient row,
     /// found as its table is read ([`ROW`](super::lookup::ROW)).
     patient_rows: Option<Arc<PatientRows>>,
+    /// The partition's molecular tests, once read where the variants' checks look their test
+    /// ids up among them ([`RowChecks::needs_partition_tests`]).
+    tests: Option<Arc<TestIds>>,
 }
 
 impl<'c> Tables<'c> {
@@ -45,6 +49,7 @@ impl<'c> Tables<'c> {
             read: Vec::new(),
             keys: None,
             patient_rows: None,
+            tests: None,
         }
     }
 
@@ -61,14 +66,40 @@ impl<'c> Tables<'c> {
 
     /// The findings of every checked table: those evaluation read, counted as they were read,
     /// and the others (the definition needs none of their rows) counted from the files.
+    ///
+    /// The molecular tests and variants are read into memory all the same where the tests' ids
+    /// are spanned or the variants' looked up among them: both need the partition's tests.
     pub(crate) fn into_findings(mut self) -> Result<RowFindings, EngineError> {
         for check in self.checks {
             if !self.read.contains(&check.table()) {
-                let rows = self.inputs.table_mut(check.table()).clone();
-                self.findings.add(&check.count(rows)?);
+                match check.spans_test_ids() || check.needs_partition_tests() {
+                    true => {
+                        self.read(check)?;
+                        self.read.push(check.table());
+                    }
+                    false => {
+                        let rows = self.inputs.table_mut(check.table()).clone();
+                        self.findings.add(&check.count(rows)?);
+                    }
+                }
             }
         }
         Ok(self.findings)
+    }
+
+    /// The partition's molecular tests, for the variants' checks: read with their own checks
+    /// where they have them (which span their ids), else from the partition's rows.
+    fn partition_tests(&mut self) -> Result<Arc<TestIds>, EngineError> {
+        if self.tests.is_none() {
+            self.need(&[Table::MolecularTest])?;
+        }
+        if let Some(tests) = &self.tests {
+            return Ok(Arc::clone(tests));
+        }
+        let (tests, _) = TestIds::read(self.inputs.molecular_test.clone())?;
+        let tests = Arc::new(tests);
+        self.tests = Some(Arc::clone(&tests));
+        Ok(tests)
     }
 
     /// The inputs, with each of `tables` that has checks read into memory and counted, unless
@@ -119,9 +150,28 @@ impl<'c> Tables<'c> {
     /// orphan check had looked up every person id a second time (1.3 % of a 10 M run's
     /// samples), and the diagnoses' patient rows were found twice, by the patient core and by
     /// the atoms.
+    ///
+    /// The molecular tests' ids, where the run takes them, are kept as the partition's tests
+    /// and their span counted in the findings; the variants' test ids are looked up among them.
     fn read(&mut self, check: &RowChecks) -> Result<(), EngineError> {
         let table = check.table();
+        let with_tests;
+        let check = match check.needs_partition_tests() {
+            true => {
+                with_tests = check.with_tests(&self.partition_tests()?);
+                &with_tests
+            }
+            false => check,
+        };
         let mut rows = self.inputs.read_into_memory(table, &check.columns())?;
+        if check.spans_test_ids() {
+            let (ids, persons) = (rows.column("test_id")?.str()?, rows.column("person_id")?);
+            let (tests, repeats) = TestIds::of(ids, persons.as_materialized_series())
+                .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
+            self.findings
+                .add(&RowFindings::test_ids(tests.span(repeats)));
+            self.tests = Some(Arc::new(tests));
+        }
         let (check, orphans) = match (&self.patient_rows, check.without_orphans()) {
             (Some(lookup), Some(without)) => {
                 let row = lookup.rows_column(rows.column("person_id")?)?;

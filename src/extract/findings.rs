@@ -15,7 +15,7 @@ use polars_arrow::types::NativeType;
 use super::distinct::{boolean_column, map_distinct, text_flags};
 use super::ids::{DenseIds, TestIds};
 use super::validate::number;
-use super::{DataQuality, Table};
+use super::Table;
 
 /// Units the contract lists (UCUM as labs send them), plus `U/mL` (CA-125) and `ng/mL` (PSA).
 pub const UNITS: &[&str] = &[
@@ -196,8 +196,31 @@ enum Rule {
     NoPerson(Arc<DenseIds>),
     /// A test id that is no molecular test of the row's person (a null too; another person's
     /// test too).
-    NoTest(Arc<TestIds>),
+    NoTest(TestSet),
 }
+
+/// The molecular tests a variant's test id is looked up among.
+#[derive(Clone)]
+pub enum TestSet {
+    /// The extract's tests, read whole by validation.
+    All(Arc<TestIds>),
+    /// The tests of the rows' partition, given to the checks by the run that reads them
+    /// ([`RowChecks::with_tests`]): a test of a row's person is in that person's partition, so
+    /// a variant's test is found there or nowhere. Counting before they are given is an error.
+    Partition,
+}
+
+impl TestSet {
+    fn tests(&self) -> PolarsResult<&Arc<TestIds>> {
+        match self {
+            TestSet::All(tests) => Ok(tests),
+            TestSet::Partition => Err(polars_err!(ComputeError: "{UNREAD_TESTS}")),
+        }
+    }
+}
+
+const UNREAD_TESTS: &str =
+    "the variants' test ids were checked before their partition's tests were read";
 
 impl Rule {
     /// True for a flagged row of `column`, null or false otherwise.
@@ -223,7 +246,13 @@ impl Rule {
                 |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
             ),
             Rule::NoPerson(ids) => ids.absent(column),
-            Rule::NoTest(tests) => tests.not_own_expr("person_id", column),
+            Rule::NoTest(tests) => match tests.tests() {
+                Ok(tests) => tests.not_own_expr("person_id", column),
+                Err(_) => col(column).map(
+                    |_| Err(polars_err!(ComputeError: "{UNREAD_TESTS}")),
+                    |_, field| Ok(field.clone()),
+                ),
+            },
         }
     }
 
@@ -274,7 +303,11 @@ impl Rule {
             }
             Rule::NoTest(tests) => {
                 let persons = frame.column("person_id")?.as_materialized_series();
-                trues(&tests.not_own(persons, values.as_materialized_series())?)
+                trues(
+                    &tests
+                        .tests()?
+                        .not_own(persons, values.as_materialized_series())?,
+                )
             }
         })
     }
@@ -354,17 +387,17 @@ impl Finding {
 pub struct RowChecks {
     table: Table,
     checks: Vec<(&'static str, Finding, Rule)>,
+    /// The molecular tests' ids are left to the run: each partition's reader takes the span of
+    /// its tests' ids ([`TestIdSpan`]), from which the run decides their uniqueness.
+    spans_test_ids: bool,
 }
 
 impl RowChecks {
     /// `table`'s checks: its domain rules, the measurements' units, orphan rows where the person
     /// ids are `dense` (else counted by anti joins, [`super::validate`]), and the variants'
-    /// test ids missing from `tests`.
-    pub(crate) fn of(
-        table: Table,
-        dense: Option<&Arc<DenseIds>>,
-        tests: &Arc<TestIds>,
-    ) -> RowChecks {
+    /// test ids missing from `tests`. Where `tests` are each partition's, the molecular tests'
+    /// ids are left to the partitions too ([`RowChecks::spans_test_ids`]).
+    pub(crate) fn of(table: Table, dense: Option<&Arc<DenseIds>>, tests: &TestSet) -> RowChecks {
         let mut checks: Vec<(&'static str, Finding, Rule)> = domain_rules(table)
             .into_iter()
             .map(|(column, rule)| (column, Finding::OutOfDomain, rule))
@@ -380,13 +413,42 @@ impl RowChecks {
             ));
         }
         if table == Table::Variant {
-            checks.push(("test_id", Finding::Orphan, Rule::NoTest(Arc::clone(tests))));
+            checks.push(("test_id", Finding::Orphan, Rule::NoTest(tests.clone())));
         }
-        RowChecks { table, checks }
+        let spans_test_ids = table == Table::MolecularTest && matches!(tests, TestSet::Partition);
+        RowChecks {
+            table,
+            checks,
+            spans_test_ids,
+        }
     }
 
     pub fn table(&self) -> Table {
         self.table
+    }
+
+    /// Whether the reader of a partition's rows of this table (the molecular tests) takes the
+    /// span of their ids ([`TestIds::span`]) into its findings ([`RowFindings::test_ids`]).
+    pub fn spans_test_ids(&self) -> bool {
+        self.spans_test_ids
+    }
+
+    /// Whether these checks look up the variants' test ids among their partition's tests, which
+    /// must be given first ([`RowChecks::with_tests`]).
+    pub fn needs_partition_tests(&self) -> bool {
+        (self.checks.iter()).any(|(_, _, rule)| matches!(rule, Rule::NoTest(TestSet::Partition)))
+    }
+
+    /// These checks with the variants' test ids looked up among `tests`: the tests of the
+    /// partition whose rows they count.
+    pub fn with_tests(&self, tests: &Arc<TestIds>) -> RowChecks {
+        let mut checks = self.clone();
+        for (_, _, rule) in &mut checks.checks {
+            if let Rule::NoTest(set) = rule {
+                *set = TestSet::All(Arc::clone(tests));
+            }
+        }
+        checks
     }
 
     /// These checks but the out-of-domain checks of text columns whose every value `values`
@@ -405,6 +467,7 @@ impl RowChecks {
         RowChecks {
             table: self.table,
             checks,
+            spans_test_ids: self.spans_test_ids,
         }
     }
 
@@ -419,6 +482,7 @@ impl RowChecks {
                 .filter(|(_, _, rule)| !orphans(rule))
                 .cloned()
                 .collect(),
+            spans_test_ids: self.spans_test_ids,
         })
     }
 
@@ -436,6 +500,7 @@ impl RowChecks {
             checks: checks
                 .filter(|(_, finding, _)| *finding != Finding::UnknownUnit)
                 .collect(),
+            spans_test_ids: self.spans_test_ids,
         }
     }
 
@@ -458,14 +523,17 @@ impl RowChecks {
     pub fn columns(&self) -> Vec<PlSmallStr> {
         let mut columns: Vec<PlSmallStr> = Vec::new();
         let code = (self.table == Table::Observation).then_some("code");
-        // A variant's test is checked against its person.
+        // A variant's test is checked against its person; the tests' ids, where the run spans
+        // them, with theirs.
         let person = (self.checks.iter()).find_map(|(_, _, rule)| match rule {
             Rule::NoTest(_) => Some("person_id"),
             _ => None,
         });
+        let tests = self.spans_test_ids.then_some(["test_id", "person_id"]);
         for name in (self.checks.iter().map(|(column, _, _)| *column))
             .chain(code)
             .chain(person)
+            .chain(tests.into_iter().flatten())
         {
             if !columns.iter().any(|c| c == name) {
                 columns.push(name.into());
@@ -484,7 +552,7 @@ impl RowChecks {
                 (self.table, *column, *finding, n)
             })
             .collect();
-        RowFindings { counts }
+        RowFindings::of(counts)
     }
 
     /// The findings among `rows` (the table's rows, or some of them), in one streaming pass.
@@ -536,56 +604,13 @@ impl RowChecks {
                 Ok((self.table, *column, *finding, count))
             })
             .collect::<PolarsResult<_>>()?;
-        Ok(RowFindings { counts })
+        Ok(RowFindings::of(counts))
     }
 }
 
-/// Counts of [`RowChecks`]: per table, column and finding, the rows flagged.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct RowFindings {
-    counts: Vec<(Table, &'static str, Finding, u64)>,
-}
+mod row_findings;
 
-impl RowFindings {
-    /// `n` measurements whose unit the contract does not list, as [`RowChecks`] count them.
-    pub fn unknown_units(n: u64) -> RowFindings {
-        RowFindings {
-            counts: vec![(Table::Measurement, "unit", Finding::UnknownUnit, n)],
-        }
-    }
-
-    /// `n` rows of `table` whose person id is null or no person's, as [`RowChecks`]' orphan
-    /// check counts them.
-    pub fn orphans(table: Table, n: u64) -> RowFindings {
-        RowFindings {
-            counts: vec![(table, "person_id", Finding::Orphan, n)],
-        }
-    }
-
-    /// Adds `other`'s counts (another partition's rows) to these.
-    pub fn add(&mut self, other: &RowFindings) {
-        for &(table, column, finding, n) in &other.counts {
-            match (self.counts.iter_mut())
-                .find(|(t, c, f, _)| (*t, *c, *f) == (table, column, finding))
-            {
-                Some(count) => count.3 += n,
-                None => self.counts.push((table, column, finding, n)),
-            }
-        }
-    }
-
-    /// Adds the counts to `quality`'s columns.
-    pub fn record(&self, quality: &mut DataQuality) {
-        for &(table, column, finding, n) in &self.counts {
-            let q = quality.column_mut(table, column);
-            match finding {
-                Finding::OutOfDomain => q.out_of_domain += n,
-                Finding::UnknownUnit => q.unconvertible_units += n,
-                Finding::Orphan => q.orphan_rows += n,
-            }
-        }
-    }
-}
+pub use row_findings::RowFindings;
 
 #[cfg(test)]
 mod tests;

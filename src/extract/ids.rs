@@ -342,6 +342,63 @@ impl TextIds {
     }
 }
 
+/// What a partition's molecular test ids prove about the uniqueness of the extract's, and what
+/// consecutive partitions' prove together ([`TestIdSpan::then`]): ids unique within each
+/// partition, each partition's from above the last one's largest, are unique throughout. A run
+/// reads each partition's tests anyway; validation then need not read every test id to decide
+/// the contract's uniqueness, where registries export their tests in patient order with ids
+/// ascending (as the synthetic extract does). Otherwise the span is unproven, and the ids are
+/// read whole after all (`validate::check_test_ids`).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub enum TestIdSpan {
+    /// No ids.
+    #[default]
+    Empty,
+    /// Unique ids, the smallest `min` and the largest `max` (byte order).
+    Unique { min: String, max: String },
+    /// Uniqueness not shown here: two partitions' ranges overlap, or some id occurs twice
+    /// (`repeats`, which decides it).
+    Unproven { repeats: bool },
+}
+
+impl TestIdSpan {
+    /// The span of the ids in `ids`, of which some occur more than once where `repeats` says so
+    /// ([`TextIds::of`]).
+    pub fn of(ids: &TextIds, repeats: bool) -> TestIdSpan {
+        if repeats {
+            return TestIdSpan::Unproven { repeats };
+        }
+        let mut values = ids.ids.non_null_values_iter();
+        let Some(first) = values.next() else {
+            return TestIdSpan::Empty;
+        };
+        let (min, max) = match ids.ascending {
+            true => (first, ids.ids.value(ids.ids.len() - 1)),
+            false => values.fold((first, first), |(min, max), id| (min.min(id), max.max(id))),
+        };
+        TestIdSpan::Unique {
+            min: min.to_string(),
+            max: max.to_string(),
+        }
+    }
+
+    /// The span of these ids and `next`'s together.
+    pub fn then(&self, next: &TestIdSpan) -> TestIdSpan {
+        use TestIdSpan::*;
+        match (self, next) {
+            (Empty, span) | (span, Empty) => span.clone(),
+            (Unique { min, max }, Unique { min: from, max: to }) if max < from => Unique {
+                min: min.clone(),
+                max: to.clone(),
+            },
+            (Unproven { repeats: true }, _) | (_, Unproven { repeats: true }) => {
+                Unproven { repeats: true }
+            }
+            _ => Unproven { repeats: false },
+        }
+    }
+}
+
 /// The molecular tests' ids with each test's person: a variant counts with a test of its own
 /// person only, so that a variant naming another person's test is an orphan whichever
 /// partitions the two persons fall in (the engine reads a partition's own tests).
@@ -373,6 +430,22 @@ impl TestIds {
         let (ids, repeats) = TextIds::of(ids)?;
         let persons = persons.rechunk();
         Ok((TestIds { ids, persons }, repeats))
+    }
+
+    /// The tests of `rows` (a `test_id` and a `person_id` column), read into memory, and whether
+    /// some id occurs more than once.
+    pub fn read(rows: LazyFrame) -> PolarsResult<(TestIds, bool)> {
+        let rows = rows
+            .select([col("test_id").cast(DataType::String), col("person_id")])
+            .collect()?;
+        let ids = rows.column("test_id")?.str()?;
+        let persons = rows.column("person_id")?.as_materialized_series();
+        TestIds::of(ids, persons).map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))
+    }
+
+    /// The span of the tests' ids, some of which occur more than once where `repeats` says so.
+    pub fn span(&self, repeats: bool) -> TestIdSpan {
+        TestIdSpan::of(&self.ids, repeats)
     }
 
     /// Per row, whether `tests` names no test of the row's person in `persons`: its id is null

@@ -280,6 +280,17 @@ impl Extract {
         validate::validate(self, progress, partition_patients, defer)
     }
 
+    /// Decides the uniqueness of the molecular tests' ids where validation left it to a run
+    /// ([`Validation::test_ids_left`]), from `span`, the spans of the run's partitions' tests
+    /// added in order ([`findings::RowFindings::test_id_span`]).
+    pub fn check_test_ids(
+        &self,
+        span: &ids::TestIdSpan,
+        progress: &crate::progress::Progress,
+    ) -> Result<(), ExtractError> {
+        validate::check_test_ids(self, span, progress)
+    }
+
     /// The row groups of `table` in `person_id` order, where its files' statistics show them so
     /// ([`row_groups::Layout::of`]).
     pub fn layout(&self, table: Table) -> Option<row_groups::Layout> {

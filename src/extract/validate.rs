@@ -15,8 +15,8 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::findings::RowChecks;
-use super::ids;
+use super::findings::{RowChecks, TestSet};
+use super::ids::{self, TestIdSpan};
 use super::scan::FILE_COLUMN;
 use super::schema;
 use super::{DataQuality, Extract, ExtractError, Table, TableQuality};
@@ -30,6 +30,10 @@ pub struct Validation {
     /// Tables whose value-by-value findings are not in `quality` yet: the run counts them on
     /// each partition's rows ([`RowChecks::count`]) and records their sum. Empty unless asked.
     pub deferred: Vec<RowChecks>,
+    /// Whether the uniqueness of the molecular tests' ids is left to the run, with their
+    /// findings: it reads each partition's tests and decides it from their spans
+    /// ([`check_test_ids`]) before it writes anything.
+    pub test_ids_left: bool,
 }
 
 /// Whether [`validate`] may leave tables' findings to a run ([`Validation::deferred`]).
@@ -65,8 +69,10 @@ pub fn validate(
     let mut dense_ids: Option<Arc<ids::DenseIds>> = None;
     // The molecular tests' ids and persons, once that table is read: variants count their orphan
     // test ids (no test of their person) in their aggregate pass. An extract without molecular
-    // tests has no test ids.
-    let mut test_ids = Arc::new(ids::TestIds::empty());
+    // tests has no test ids. Where both tables' findings are left to a run, it looks each
+    // variant's test up among its partition's tests, and the ids are not read here.
+    let mut test_ids = TestSet::All(Arc::new(ids::TestIds::empty()));
+    let mut test_ids_left = false;
     let mut deferred_checks = Vec::new();
     // A table's rows per partition, were they spread as the patients are: the share of the
     // largest partition (partitions hold at most `partition_patients` patients, their ids
@@ -89,21 +95,8 @@ pub fn validate(
         let lf = extract.scan(table)?;
         // Null counts from the footers' statistics where every file records them: a column
         // read for nothing else (a measurement's LOINC code, a diagnosis' date) is not decoded.
-        // A required column's nulls are an error: that is decided on the data, so its count
-        // is taken from the statistics only where they record none (a damaged footer must not
-        // make an error of its own, nor send the error's scan into damaged pages).
-        let recorded: Vec<Option<u64>> = columns
-            .iter()
-            .map(|column| {
-                extract
-                    .recorded_nulls(table, column)
-                    .filter(|&nulls| !column.required || nulls == 0)
-            })
-            .collect();
-        // A text column whose dictionaries hold only allowed values is not read for its domain.
-        let checks = RowChecks::of(table, dense_ids.as_ref(), &test_ids)
-            .without_proven(|column| extract.dictionary_values(table, column));
-        let deferred = match defer {
+        let recorded = recorded_nulls(extract, table);
+        let defers = |table: Table, recorded: &[Option<u64>]| match defer {
             Defer::Nothing => false,
             Defer::Findings { max_rows } => {
                 table != Table::Person
@@ -113,6 +106,18 @@ pub fn validate(
                         <= u128::from(max_rows)
             }
         };
+        let deferred = defers(table, &recorded);
+        if table == Table::MolecularTest && deferred {
+            let variants = Table::Variant;
+            test_ids_left = !extract.is_present(variants)
+                || defers(variants, &recorded_nulls(extract, variants));
+            if test_ids_left {
+                test_ids = TestSet::Partition;
+            }
+        }
+        // A text column whose dictionaries hold only allowed values is not read for its domain.
+        let checks = RowChecks::of(table, dense_ids.as_ref(), &test_ids)
+            .without_proven(|column| extract.dictionary_values(table, column));
         let stage = match deferred {
             true => progress.stage(&format!("checking {table} (its values while evaluating)")),
             false => progress.stage(&format!("checking {table}")),
@@ -169,25 +174,8 @@ pub fn validate(
                 share = ((partition_patients.max(1) as u64).min(patients), patients);
                 person_ids = Some(ids);
             }
-            // The set is built from the column as read; `check_unique`'s group-by only runs to
-            // describe repeats found.
-            Table::MolecularTest => {
-                let tests = collect(
-                    lf.clone().select([col("test_id"), col("person_id")]),
-                    table,
-                    location,
-                )?;
-                let (ids, persons) = tests
-                    .column("test_id")
-                    .and_then(|c| c.str().cloned())
-                    .and_then(|ids| Ok((ids, tests.column("person_id")?)))
-                    .map_err(|e| read_error(table, location, e))?;
-                let (set, repeats) = ids::TestIds::of(&ids, persons.as_materialized_series())
-                    .map_err(|e| read_error(table, location, e))?;
-                if repeats {
-                    check_unique(extract, table, "test_id", location)?;
-                }
-                test_ids = Arc::new(set);
+            Table::MolecularTest if !test_ids_left => {
+                test_ids = TestSet::All(Arc::new(all_test_ids(extract, location)?));
             }
             _ => {}
         }
@@ -218,7 +206,72 @@ pub fn validate(
         quality,
         person_ids,
         deferred: deferred_checks,
+        test_ids_left,
     })
+}
+
+/// A table's columns' null counts from its footers' statistics, where every file records them
+/// (in [`schema::columns`] order). A required column's count is taken only where it is zero: its
+/// nulls are an error, decided on the data (a damaged footer must not make an error of its own,
+/// nor send the error's scan into damaged pages).
+fn recorded_nulls(extract: &Extract, table: Table) -> Vec<Option<u64>> {
+    (schema::columns(table).iter())
+        .map(|column| {
+            extract
+                .recorded_nulls(table, column)
+                .filter(|&nulls| !column.required || nulls == 0)
+        })
+        .collect()
+}
+
+/// Every molecular test's id with its person, read whole; an error where some id occurs more
+/// than once. The set is built from the column as read; `check_unique`'s group-by only runs to
+/// describe repeats found.
+fn all_test_ids(extract: &Extract, location: &Path) -> Result<ids::TestIds, ExtractError> {
+    let table = Table::MolecularTest;
+    let tests = collect(
+        extract
+            .scan(table)?
+            .select([col("test_id"), col("person_id")]),
+        table,
+        location,
+    )?;
+    let (ids, persons) = tests
+        .column("test_id")
+        .and_then(|c| c.str().cloned())
+        .and_then(|ids| Ok((ids, tests.column("person_id")?)))
+        .map_err(|e| read_error(table, location, e))?;
+    let (set, repeats) = ids::TestIds::of(&ids, persons.as_materialized_series())
+        .map_err(|e| read_error(table, location, e))?;
+    if repeats {
+        check_unique(extract, table, "test_id", location)?;
+    }
+    Ok(set)
+}
+
+/// Decides the uniqueness of the molecular tests' ids that validation left to a run
+/// ([`Validation::test_ids_left`]) from `span`, the spans of its partitions' tests: proven
+/// unique, or an error naming repeats. Where the span proves neither (tests not in patient
+/// order with ascending ids), every id is read, as validation reads them otherwise.
+pub fn check_test_ids(
+    extract: &Extract,
+    span: &TestIdSpan,
+    progress: &Progress,
+) -> Result<(), ExtractError> {
+    let table = Table::MolecularTest;
+    let Some(location) = extract.location(table) else {
+        return Ok(());
+    };
+    match span {
+        TestIdSpan::Empty | TestIdSpan::Unique { .. } => Ok(()),
+        TestIdSpan::Unproven { repeats: true } => check_unique(extract, table, "test_id", location),
+        TestIdSpan::Unproven { repeats: false } => {
+            let stage = progress.stage(&format!("checking {table} ids"));
+            all_test_ids(extract, location)?;
+            stage.done();
+            Ok(())
+        }
+    }
 }
 
 /// Orphan rows of each referring table by anti joins, per person_id partition: an anti join

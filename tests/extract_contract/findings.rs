@@ -2,9 +2,11 @@
 
 use arrow::array::ArrayRef;
 use std::path::Path;
+use std::sync::Arc;
 
 use eligo::engine::{patient_outcomes_checked, Inputs};
 use eligo::extract::findings::RowFindings;
+use eligo::extract::ids::TestIds;
 use eligo::extract::partition::split;
 use eligo::extract::{Defer, Extract, Table};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
@@ -125,17 +127,18 @@ fn findings_extract(d: &Path) {
     mt.push(("specimen", strs(&[None, Some("tissue-primary")])));
     mt.push(("approved_lab", bools(&[Some(true), None])));
     write(&d.join("molecular_test.parquet"), mt);
-    // variant: test T9 is not in molecular_test; class "weird" and value -1 are out of domain.
+    // variant: test T9 is not in molecular_test, and T1 is not patient 3's (in another
+    // partition where they hold one patient each); class "weird" and value -1 are out of domain.
     write(
         &d.join("variant.parquet"),
         vec![
-            ("person_id", int_ids(&[1, 2])),
-            ("test_id", texts(&["T1", "T9"])),
-            ("gene", texts(&["BRAF", "KRAS"])),
-            ("class", texts(&["snv", "weird"])),
-            ("value", floats(&[Some(0.4), Some(-1.0)])),
-            ("alteration", texts(&["V600E", "G12C"])),
-            ("tier", texts(&["I", "II"])),
+            ("person_id", int_ids(&[1, 2, 3])),
+            ("test_id", texts(&["T1", "T9", "T1"])),
+            ("gene", texts(&["BRAF", "KRAS", "EGFR"])),
+            ("class", texts(&["snv", "weird", "snv"])),
+            ("value", floats(&[Some(0.4), Some(-1.0), Some(0.5)])),
+            ("alteration", texts(&["V600E", "G12C", "L858R"])),
+            ("tier", texts(&["I", "II", "I"])),
         ],
     );
 }
@@ -168,7 +171,7 @@ fn findings_are_counted_exactly() {
     assert_eq!(c(Table::MolecularTest, "method").out_of_domain, 1);
     assert_eq!(c(Table::MolecularTest, "specimen").nulls, 1);
     assert_eq!(c(Table::MolecularTest, "approved_lab").nulls, 1);
-    assert_eq!(c(Table::Variant, "test_id").orphan_rows, 1);
+    assert_eq!(c(Table::Variant, "test_id").orphan_rows, 2);
     assert_eq!(c(Table::Variant, "class").out_of_domain, 1);
     assert_eq!(c(Table::Variant, "value").out_of_domain, 1);
     // Absent tables are listed with no rows.
@@ -180,15 +183,16 @@ fn findings_are_counted_exactly() {
     assert!(!treatment.present);
     assert_eq!(treatment.rows, 0);
     // Set aside: 1 sex + 2 orphans + 1 value + 1 unit + 1 ECOG + 1 extent + 1 method
-    // + 1 test orphan + 1 class + 1 variant value = 11.
-    assert_eq!(q.findings(), 11);
+    // + 2 test orphans + 1 class + 1 variant value = 12.
+    assert_eq!(q.findings(), 12);
     assert_eq!(extract.meta().registry.as_deref(), Some("test"));
     // A run leaves a table's value-by-value findings to evaluation, which counts them on each
     // partition's rows, where the footers give every null count (here every table present
     // but person: no diagnosis, no treatment). Summed, the same quality: with partitions of one
     // patient (a share of 5 / 3 measurements), of two, one of all (5 measurements, 3
     // observations); at most 2 rows per partition, measurements and observations are left to
-    // it only in partitions of one.
+    // it only in partitions of one, and in one partition of all the 3 variants are not: the
+    // tests' ids are then read here, for the variants' checks, and not left to the run.
     let (m, o, t, v) = (
         Table::Measurement,
         Table::Observation,
@@ -200,7 +204,7 @@ fn findings_are_counted_exactly() {
         (2, 1_000, vec![m, o, t, v]),
         (1_000, 1_000, vec![m, o, t, v]),
         (1, 2, vec![m, o, t, v]),
-        (1_000, 2, vec![t, v]),
+        (1_000, 2, vec![t]),
     ] {
         let case = format!("partitions of {size}, at most {max_rows} rows");
         let run = extract
@@ -215,12 +219,31 @@ fn findings_are_counted_exactly() {
         // The specimens' dictionary holds only a contract value: that column is not read for
         // its domain. The methods' holds "guesswork": that one is.
         let tests = run.deferred.iter().find(|c| c.table() == t).unwrap();
-        assert_eq!(tests.columns(), ["method", "person_id"], "{case}");
+        // Its ids too where the variants are left to the run: it reads each partition's tests,
+        // and decides their uniqueness from them.
+        let left = expected.contains(&v);
+        let columns = match left {
+            true => vec!["method", "person_id", "test_id"],
+            false => vec!["method", "person_id"],
+        };
+        assert_eq!(tests.columns(), columns, "{case}");
+        assert_eq!(
+            (tests.spans_test_ids(), run.test_ids_left),
+            (left, left),
+            "{case}"
+        );
         assert_ne!(run.quality, q, "{case}: findings left for the run");
         let mut found = RowFindings::default();
         for partition in split(&run.person_ids, size).unwrap() {
+            // The variants' test ids are looked up among the partition's tests.
+            let tests = partition.filter(extract.scan(t).unwrap());
+            let tests = Arc::new(TestIds::read(tests).unwrap().0);
             for checks in &run.deferred {
                 let rows = partition.filter(extract.scan(checks.table()).unwrap());
+                let checks = match checks.needs_partition_tests() {
+                    true => checks.with_tests(&tests),
+                    false => checks.clone(),
+                };
                 found.add(&checks.count(rows).unwrap());
             }
         }
@@ -240,7 +263,7 @@ fn findings_are_counted_exactly() {
         "{stdout}"
     );
     assert!(stdout.contains("1 unknown unit"), "{stdout}");
-    assert!(stdout.contains("11 rows are set aside"), "{stdout}");
+    assert!(stdout.contains("12 rows are set aside"), "{stdout}");
 }
 
 /// Orphan rows are counted alike whichever way the person ids are held: a bitmap over dense
@@ -393,5 +416,78 @@ fn a_runs_orphans_are_the_records_without_a_patient_row() {
         let mut quality = run.quality;
         found.record(&mut quality);
         assert_eq!(orphans(&quality), want, "partitions of {size}");
+    }
+}
+
+/// A run that leaves the molecular tests' ids to its partitions (every column present, so the
+/// footers give every null count) decides their uniqueness from them before it writes
+/// anything: repeated ids across partitions of one patient, or within one, reject the extract
+/// as `eligo check` does, and no output folder is left; unique ids out of order across the
+/// partitions are read whole once more and pass, as do ascending ones.
+#[test]
+fn a_run_rejects_repeated_test_ids_its_partitions_read() {
+    let repeated = "molecular_test.parquet: column test_id: 1 values occur more than once \
+                    (first: T1 (2 rows))";
+    // (patient, test id) rows, patients per partition, the error expected.
+    type Case<'a> = (&'a [(i64, &'a str)], usize, Option<&'a str>);
+    let cases: [Case; 6] = [
+        (&[(1, "T1"), (2, "T1"), (3, "T3")], 1, Some(repeated)),
+        (&[(1, "T1"), (2, "T1"), (3, "T3")], 1_000, Some(repeated)),
+        (&[(1, "T1"), (1, "T1"), (3, "T3")], 1, Some(repeated)),
+        (&[(1, "T3"), (2, "T1"), (3, "T2")], 1, None),
+        (&[(1, "T1"), (2, "T2"), (3, "T3")], 1, None),
+        (&[(1, "T1"), (2, "T2"), (3, "T3")], 2, None),
+    ];
+    for (tests, size, error) in cases {
+        let case = format!("{tests:?} in partitions of {size}");
+        let dir = tempfile::tempdir().unwrap();
+        let d = dir.path().join("extract");
+        std::fs::create_dir(&d).unwrap();
+        write(
+            &d.join("person.parquet"),
+            vec![
+                ("person_id", int_ids(&[1, 2, 3])),
+                ("sex", texts(&["F", "M", "F"])),
+            ],
+        );
+        let n = tests.len();
+        let mut mt = molecular_test(tests);
+        mt.push(("specimen", strs(&vec![Some("tissue-primary"); n])));
+        mt.push(("approved_lab", bools(&vec![Some(true); n])));
+        write(&d.join("molecular_test.parquet"), mt);
+        let extract = Extract::open(&d).unwrap();
+        let progress = eligo::progress::Progress::new(true);
+        let defer = Defer::Findings { max_rows: 1_000 };
+        let run = extract.validate_for_run(&progress, size, defer).unwrap();
+        assert!(run.test_ids_left, "{case}");
+        let out = dir.path().join("out");
+        let ran = assert_cmd::Command::cargo_bin("eligo")
+            .unwrap()
+            .args(["--quiet", "run", "--as-of", "2025-01-15", "--data"])
+            .arg(&d)
+            .arg("--out")
+            .arg(&out)
+            .args(["--partition-patients", &size.to_string()])
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&ran.stderr);
+        match error {
+            Some(error) => {
+                assert_eq!(ran.status.code(), Some(1), "{case}: {stderr}");
+                assert!(stderr.contains(error), "{case}: {stderr}");
+                assert!(
+                    stderr.contains("test_id must be unique"),
+                    "{case}: {stderr}"
+                );
+                assert!(!out.exists(), "{case}");
+                let (code, _, checked) = check(&d);
+                assert_eq!(code, 1, "{case}");
+                assert!(checked.contains(error), "{case}: {checked}");
+            }
+            None => {
+                assert_eq!(ran.status.code(), Some(0), "{case}: {stderr}");
+                assert!(out.join("manifest.json").exists(), "{case}");
+            }
+        }
     }
 }

@@ -2,6 +2,7 @@
 
 use super::*;
 use crate::extract::schema::IdType;
+use crate::extract::DataQuality;
 use polars_arrow::bitmap::Bitmap;
 
 fn checks(table: Table) -> RowChecks {
@@ -11,7 +12,7 @@ fn checks(table: Table) -> RowChecks {
     let tests = StringChunked::new("test_id".into(), ["T1", "T2"]);
     let owners = Series::new("person_id".into(), [1i64, 2]);
     let (tests, _) = TestIds::of(&tests, &owners).unwrap();
-    RowChecks::of(table, Some(&dense), &Arc::new(tests))
+    RowChecks::of(table, Some(&dense), &TestSet::All(Arc::new(tests)))
 }
 
 /// `rows` of `table` counted in memory, which must agree with polars' count of them, recorded

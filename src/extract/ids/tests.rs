@@ -452,3 +452,61 @@ fn text_ids_over_every_part() {
     assert!(text_ids(&repeated).1);
     assert!(!TextIds::empty().contains("T00000-1"));
 }
+
+/// The span of `values`' ids, searched (where ascending) or hashed as [`TextIds::of`] builds
+/// them.
+fn span(values: &[Option<&str>]) -> TestIdSpan {
+    let (ids, repeats) = text_ids(values);
+    TestIdSpan::of(&ids, repeats)
+}
+
+fn unique(min: &str, max: &str) -> TestIdSpan {
+    TestIdSpan::Unique {
+        min: min.into(),
+        max: max.into(),
+    }
+}
+
+/// A partition's span: its smallest and largest id in byte order ("T10" before "T9"), whether
+/// its tests are in ascending order or not; a repeat decides it; no ids, or only nulls, span
+/// nothing.
+#[test]
+fn a_partitions_test_ids_span_their_smallest_to_their_largest() {
+    assert_eq!(
+        span(&[Some("T1"), Some("T10"), Some("T9")]),
+        unique("T1", "T9")
+    );
+    assert_eq!(
+        span(&[Some("T9"), Some("T1"), Some("T10")]),
+        unique("T1", "T9")
+    );
+    assert_eq!(span(&[Some("T5")]), unique("T5", "T5"));
+    // A null leaves the ids hashed; it is no id.
+    assert_eq!(span(&[None, Some("T2"), Some("T1")]), unique("T1", "T2"));
+    let repeated = TestIdSpan::Unproven { repeats: true };
+    assert_eq!(span(&[Some("T1"), Some("T2"), Some("T1")]), repeated);
+    assert_eq!(span(&[]), TestIdSpan::Empty);
+    assert_eq!(span(&[None]), TestIdSpan::Empty);
+}
+
+/// Partitions' spans in order: disjoint and ascending ranges prove the ids unique; an overlap,
+/// a shared bound or ranges out of order prove nothing; a repeat anywhere stays one; empty
+/// partitions change nothing.
+#[test]
+fn consecutive_spans_prove_uniqueness_only_in_ascending_order() {
+    let unproven = TestIdSpan::Unproven { repeats: false };
+    let repeated = TestIdSpan::Unproven { repeats: true };
+    let (a, b, c) = (unique("A1", "A5"), unique("B1", "B1"), unique("C0", "C9"));
+    assert_eq!(a.then(&b).then(&c), unique("A1", "C9"));
+    assert_eq!(a.then(&b.then(&c)), unique("A1", "C9"));
+    assert_eq!(a.then(&TestIdSpan::Empty).then(&b), unique("A1", "B1"));
+    assert_eq!(TestIdSpan::Empty.then(&a), a);
+    // "A5" ends the first and starts the second; "A3" lies inside the first.
+    assert_eq!(a.then(&unique("A5", "A9")), unproven);
+    assert_eq!(a.then(&unique("A3", "B0")), unproven);
+    assert_eq!(b.then(&a), unproven);
+    assert_eq!(unproven.then(&c), unproven);
+    assert_eq!(a.then(&repeated).then(&c), repeated);
+    assert_eq!(unproven.then(&repeated), repeated);
+    assert_eq!(repeated.then(&unproven), repeated);
+}
