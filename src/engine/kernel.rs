@@ -486,8 +486,14 @@ pub(crate) enum KernelAtoms {
     /// `any` atoms of code sets' diagnoses (a set by its index in the definition).
     Diagnoses(Arc<[CodeSet]>, Vec<(String, RecordAtom)>),
     /// Molecular matching: the definition's flags, with the partition's molecular tests and
-    /// each test's patient row (None for a test of no patient of the partition).
-    Variants(Arc<VariantRules>, Arc<TestLookup>, Vec<Option<IdxSize>>),
+    /// each test's patient row (None for a test of no patient of the partition); true where
+    /// the variants come with their test's row (`lookup::TEST_ROW`).
+    Variants(
+        Arc<VariantRules>,
+        Arc<TestLookup>,
+        Vec<Option<IdxSize>>,
+        bool,
+    ),
 }
 
 impl KernelAtoms {
@@ -519,9 +525,9 @@ impl KernelAtoms {
             KernelAtoms::Diagnoses(sets, atoms) => {
                 Box::new(DiagnosisKernel::new(sets, atoms, core)?)
             }
-            KernelAtoms::Variants(rules, tests, test_patients) => {
-                Box::new(VariantKernel::new(rules, tests, test_patients, core)?)
-            }
+            KernelAtoms::Variants(rules, tests, test_patients, found) => Box::new(
+                VariantKernel::new(rules, tests, test_patients, found, core)?,
+            ),
         })
     }
 }

@@ -23,6 +23,11 @@ const ABSENT: IdxSize = IdxSize::MAX;
 /// The records' column holding their patient's row of the core (dropped before aggregation).
 pub(crate) const ROW: &str = "__patient_row";
 
+/// The variants' column holding their test's row in the partition's molecular tests, null where
+/// no test has their test id (found as the variants are read, `Tables::read`, for the orphans'
+/// count and the variants' matching both).
+pub(crate) const TEST_ROW: &str = "__test_row";
+
 impl PatientRows {
     /// At most this many array slots per patient (so at most 32 bytes per patient).
     const MAX_SLOTS_PER_ID: usize = 8;

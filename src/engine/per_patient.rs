@@ -10,7 +10,7 @@ use super::cohorts::{flag_rules, reported_by_index, variant_flags, variant_rows,
 use super::compile::Reduce;
 use super::inputs::Inputs;
 use super::kernel::KernelAtoms;
-use super::lookup::{PatientRows, ROW};
+use super::lookup::{PatientRows, ROW, TEST_ROW};
 use super::patient_core::PRIMARY_SETS;
 use super::reduce::PatientReduction;
 use super::variants::VariantRules;
@@ -171,10 +171,13 @@ impl<'c> PerPatient<'c> {
         if let Some(rows) = &self.rows {
             let tests = TestLookup::collect(inputs)?;
             let test_patients = tests.patient_rows(rows)?;
+            // Their tests found as the variants were read (`Tables::read`), in the same rows.
+            let variants = inputs.variant.clone().collect_schema()?;
             let kernel = KernelAtoms::Variants(
                 Arc::new(VariantRules::new(definition)?),
                 Arc::new(tests),
                 test_patients,
+                variants.contains(TEST_ROW),
             );
             let records = self.with_patient(inputs.variant.clone(), &[])?;
             return self.reduce(records, &[], &[], Some(kernel));

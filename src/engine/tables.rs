@@ -10,7 +10,7 @@ use polars::prelude::*;
 use super::codes::normalized_icd10;
 use super::compile::KeyRules;
 use super::inputs::Inputs;
-use super::lookup::PatientRows;
+use super::lookup::{PatientRows, TEST_ROW};
 use super::records::NORMAL_ICD10;
 use super::EngineError;
 use crate::extract::findings::{
@@ -152,16 +152,14 @@ impl<'c> Tables<'c> {
     /// the atoms.
     ///
     /// The molecular tests' ids, where the run takes them, are kept as the partition's tests
-    /// and their span counted in the findings; the variants' test ids are looked up among them.
+    /// and their span counted in the findings. Each variant's test is then found among them
+    /// once ([`TEST_ROW`]), for the orphans' count here and the variants' matching: both had
+    /// looked it up.
     fn read(&mut self, check: &RowChecks) -> Result<(), EngineError> {
         let table = check.table();
-        let with_tests;
-        let check = match check.needs_partition_tests() {
-            true => {
-                with_tests = check.with_tests(&self.partition_tests()?);
-                &with_tests
-            }
-            false => check,
+        let tests = match check.needs_partition_tests() {
+            true => Some(self.partition_tests()?),
+            false => None,
         };
         let mut rows = self.inputs.read_into_memory(table, &check.columns())?;
         if check.spans_test_ids() {
@@ -172,15 +170,23 @@ impl<'c> Tables<'c> {
                 .add(&RowFindings::test_ids(tests.span(repeats)));
             self.tests = Some(Arc::new(tests));
         }
-        let (check, orphans) = match (&self.patient_rows, check.without_orphans()) {
-            (Some(lookup), Some(without)) => {
-                let row = lookup.rows_column(rows.column("person_id")?)?;
-                let orphans = row.null_count() as u64;
-                rows.with_column(row)?;
-                (Cow::Owned(without), Some(orphans))
-            }
-            _ => (Cow::Borrowed(check), None),
-        };
+        // Findings counted as the rows' patients and tests are found.
+        let mut found = RowFindings::default();
+        let mut check = Cow::Borrowed(check);
+        if let (Some(tests), Some(without)) = (tests, check.without_partition_tests()) {
+            let persons = rows.column("person_id")?.as_materialized_series();
+            let (test_rows, not_own) =
+                tests.rows_of(persons, rows.column("test_id")?.as_materialized_series())?;
+            rows.with_column(test_rows.with_name(TEST_ROW.into()).into_column())?;
+            found.add(&RowFindings::test_orphans(not_own));
+            check = Cow::Owned(without);
+        }
+        if let (Some(lookup), Some(without)) = (&self.patient_rows, check.without_orphans()) {
+            let row = lookup.rows_column(rows.column("person_id")?)?;
+            found.add(&RowFindings::orphans(table, row.null_count() as u64));
+            rows.with_column(row)?;
+            check = Cow::Owned(without);
+        }
         let (findings, keys) = match (&self.keys, table) {
             (Some(rules), Table::Measurement) if check.counts_units() => {
                 let (keys, outside) =
@@ -221,9 +227,7 @@ impl<'c> Tables<'c> {
             _ => (check.count_in_memory(&rows)?, Vec::new()),
         };
         self.findings.add(&findings);
-        if let Some(orphans) = orphans {
-            self.findings.add(&RowFindings::orphans(table, orphans));
-        }
+        self.findings.add(&found);
         let mut keyed = rows;
         for keys in keys {
             keyed.with_column(keys)?;

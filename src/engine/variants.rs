@@ -16,6 +16,7 @@ use regex::Regex;
 
 use super::cohorts::{flag_rules, glob_regex, TestLookup};
 use super::kernel::{index_dates, input, Kernel};
+use super::lookup::TEST_ROW;
 use super::measures::less;
 use crate::definition::model::{Biomarker, Definition};
 use crate::extract::distinct::{map_distinct, packed};
@@ -146,6 +147,9 @@ pub(crate) struct VariantKernel {
     memo: HashMap<(u32, u32, u32), usize>,
     hits: Vec<Vec<Hit>>,
     tests: Arc<TestLookup>,
+    /// Whether the variants come with their test's row in `tests` ([`TEST_ROW`], found as they
+    /// were read): not looked up again.
+    found: bool,
     /// Per test row, its patient's row (None for a test of no patient of the partition).
     test_patients: Vec<Option<IdxSize>>,
     /// Per test row, its report date and whether its laboratory is approved.
@@ -161,11 +165,13 @@ pub(crate) struct VariantKernel {
 
 impl VariantKernel {
     /// The kernel of `rules` over the patients of `core` (`p_idx`, by row), with the
-    /// partition's `tests` and each test's patient row.
+    /// partition's `tests` and each test's patient row; `found` where the variants come with
+    /// their test's row in `tests` ([`TEST_ROW`]).
     pub(crate) fn new(
         rules: Arc<VariantRules>,
         tests: Arc<TestLookup>,
         test_patients: Vec<Option<IdxSize>>,
+        found: bool,
         core: &DataFrame,
     ) -> PolarsResult<VariantKernel> {
         let idx = index_dates(core)?;
@@ -183,12 +189,45 @@ impl VariantKernel {
             memo: HashMap::default(),
             hits: Vec::new(),
             tests,
+            found,
             test_patients,
             report_date,
             approved,
             idx,
             seen: vec![false; patients],
         })
+    }
+
+    /// Each variant's test row in `tests`: as found when the variants were read, or looked up
+    /// here, array by array (the loop over the variants over a flat map of the arrays' lookups
+    /// stepped it through a call a variant).
+    fn tests_of(&self, morsel: &DataFrame, variants: usize) -> PolarsResult<Vec<Option<usize>>> {
+        let mut found = Vec::with_capacity(variants);
+        match self.found {
+            true => {
+                let rows = morsel.column(TEST_ROW)?.idx()?;
+                let tests = self.test_patients.len();
+                for array in rows.downcast_iter() {
+                    found.extend(array.iter().map(|row| row.map(|row| *row as usize)));
+                }
+                polars_ensure!(
+                    found.iter().flatten().all(|&row| row < tests),
+                    OutOfBounds: "a variant's test row is past the partition's {tests} tests"
+                );
+            }
+            false => {
+                let ids =
+                    (morsel.column("test_id")?.as_materialized_series()).cast(&DataType::String)?;
+                for ids in ids.str()?.downcast_iter() {
+                    found.extend(self.tests.rows(ids));
+                }
+            }
+        }
+        polars_ensure!(
+            found.len() == variants,
+            ShapeMismatch: "{} test rows for {variants} variants", found.len()
+        );
+        Ok(found)
     }
 
     /// The position in `hits` of the hits of a variant of gene key `gene` (not 0), class and
@@ -219,7 +258,10 @@ impl VariantKernel {
 
 impl Kernel for VariantKernel {
     fn inputs(&self) -> &'static [&'static str] {
-        &["test_id", "gene", "class", "alteration", "value"]
+        match self.found {
+            true => &[TEST_ROW, "gene", "class", "alteration", "value"],
+            false => &["test_id", "gene", "class", "alteration", "value"],
+        }
     }
 
     fn fold(&mut self, rows: &[IdxSize], morsel: &DataFrame) -> PolarsResult<()> {
@@ -228,18 +270,11 @@ impl Kernel for VariantKernel {
         let text = |name: &str| -> PolarsResult<Series> {
             (morsel.column(name)?.as_materialized_series()).cast(&DataType::String)
         };
-        let (test_ids, genes, classes, alterations) = (
-            text("test_id")?,
-            text("gene")?,
-            text("class")?,
-            text("alteration")?,
-        );
+        let (genes, classes, alterations) = (text("gene")?, text("class")?, text("alteration")?);
         let values = input(morsel, "value", &DataType::Float64)?;
         let values = values.f64()?.downcast_as_array();
-        let test_ids = test_ids.str()?;
         polars_ensure!(
-            [test_ids.len(), genes.len(), classes.len(), alterations.len(), values.len()]
-                == [rows.len(); 5],
+            [genes.len(), classes.len(), alterations.len(), values.len()] == [rows.len(); 4],
             ShapeMismatch: "variant columns are not as long as their rows"
         );
         let known = &self.rules.genes;
@@ -257,12 +292,7 @@ impl Kernel for VariantKernel {
                 interned.key(alteration.trim().to_string())
             })
         });
-        // Each variant's test found first, array by array: the loop below over a flat map of
-        // the arrays' lookups stepped it through a call a variant.
-        let mut found = Vec::with_capacity(rows.len());
-        for ids in test_ids.downcast_iter() {
-            found.extend(self.tests.rows(ids));
-        }
+        let found = self.tests_of(morsel, rows.len())?;
         for (i, test) in found.into_iter().enumerate() {
             // A variant counts where its test is in the table, is its own patient's, and was
             // reported by the index date.

@@ -475,11 +475,22 @@ impl RowChecks {
     /// that looks up every record's patient anyway and counts the records of none
     /// ([`RowFindings::orphans`]).
     pub fn without_orphans(&self) -> Option<RowChecks> {
-        let orphans = |rule: &Rule| matches!(rule, Rule::NoPerson(_));
-        (self.checks.iter().any(|(_, _, rule)| orphans(rule))).then(|| RowChecks {
+        self.without(|rule| matches!(rule, Rule::NoPerson(_)))
+    }
+
+    /// These checks but the variants' test ids' among their partition's tests, where they have
+    /// it: for a reader that looks up every variant's test anyway (`TestIds::rows_of`) and
+    /// counts the orphans ([`RowFindings::test_orphans`]).
+    pub fn without_partition_tests(&self) -> Option<RowChecks> {
+        self.without(|rule| matches!(rule, Rule::NoTest(TestSet::Partition)))
+    }
+
+    /// These checks but those whose rule `dropped` says, where there are some.
+    fn without(&self, dropped: impl Fn(&Rule) -> bool) -> Option<RowChecks> {
+        (self.checks.iter().any(|(_, _, rule)| dropped(rule))).then(|| RowChecks {
             table: self.table,
             checks: (self.checks.iter())
-                .filter(|(_, _, rule)| !orphans(rule))
+                .filter(|(_, _, rule)| !dropped(rule))
                 .cloned()
                 .collect(),
             spans_test_ids: self.spans_test_ids,

@@ -17,7 +17,7 @@ use polars_arrow::bitmap::Bitmap;
 use polars_arrow::trusted_len::TrustedLen;
 use rayon::prelude::*;
 
-use super::distinct::boolean_column;
+use super::distinct::{boolean_column, packed};
 
 /// The non-null `person_id`s of the person table, sorted ascending. The nulls are dropped after
 /// decoding, not by the Parquet reader: polars' filtered decoder panics, or aborts the process
@@ -451,13 +451,47 @@ impl TestIds {
     /// Per row, whether `tests` names no test of the row's person in `persons`: its id is null
     /// or no test's, the test is another person's, or the row's person is null.
     pub fn not_own(&self, persons: &Series, tests: &Series) -> PolarsResult<Vec<bool>> {
+        let mut not_own = Vec::with_capacity(tests.len());
+        self.each_row(persons, tests, |_, other| not_own.push(other))?;
+        Ok(not_own)
+    }
+
+    /// Per row, the row of the test `tests` names in these tests (null where its id is null or
+    /// no test's; whoever's test it is), and how many rows name no test of their own person
+    /// ([`TestIds::not_own`]): for a reader that counts the orphans and keeps the rows for the
+    /// variants' matching, which would look each test up again.
+    pub fn rows_of(&self, persons: &Series, tests: &Series) -> PolarsResult<(IdxCa, u64)> {
+        // The values and their validity apart, the validity packed once (an optional row a
+        // time into a chunked array set its bits one by one).
+        let mut rows = Vec::with_capacity(tests.len());
+        let mut valid = Vec::with_capacity(tests.len());
+        let mut not_own = 0;
+        self.each_row(persons, tests, |row, other| {
+            rows.push(row.unwrap_or(0) as IdxSize);
+            valid.push(row.is_some());
+            not_own += u64::from(other);
+        })?;
+        let valid = packed(&valid);
+        let valid = (valid.unset_bits() > 0).then_some(valid);
+        Ok((
+            IdxCa::from_vec_validity(tests.name().clone(), rows, valid),
+            not_own,
+        ))
+    }
+
+    /// `f(test row, not own)` of each row, in order ([`TestIds::not_own`]).
+    fn each_row(
+        &self,
+        persons: &Series,
+        tests: &Series,
+        mut f: impl FnMut(Option<usize>, bool),
+    ) -> PolarsResult<()> {
         polars_ensure!(
             persons.len() == tests.len(),
             ShapeMismatch: "{} person ids beside {} test ids", persons.len(), tests.len()
         );
         let persons = persons.cast(self.persons.dtype())?;
         let tests = tests.cast(&DataType::String)?;
-        let mut not_own = Vec::with_capacity(tests.len());
         let mut offset = 0;
         for array in tests.str()?.downcast_iter() {
             let theirs = persons.slice(offset as i64, array.len()).rechunk();
@@ -472,20 +506,26 @@ impl TestIds {
                 DataType::Int64 => {
                     let (owners, theirs) = (self.persons.i64()?, theirs.i64()?);
                     let (owners, theirs) = (owners.downcast_as_array(), theirs.downcast_as_array());
-                    not_own.extend(rows.map(|(i, test)| {
-                        test.is_none_or(|test| other(owners.get(test), theirs.get(i)))
-                    }));
+                    rows.for_each(|(i, test)| {
+                        f(
+                            test,
+                            test.is_none_or(|test| other(owners.get(test), theirs.get(i))),
+                        )
+                    });
                 }
                 _ => {
                     let (owners, theirs) = (self.persons.str()?, theirs.str()?);
                     let (owners, theirs) = (owners.downcast_as_array(), theirs.downcast_as_array());
-                    not_own.extend(rows.map(|(i, test)| {
-                        test.is_none_or(|test| other(owners.get(test), theirs.get(i)))
-                    }));
+                    rows.for_each(|(i, test)| {
+                        f(
+                            test,
+                            test.is_none_or(|test| other(owners.get(test), theirs.get(i))),
+                        )
+                    });
                 }
             }
         }
-        Ok(not_own)
+        Ok(())
     }
 
     /// True where the row's `test_column` names no test of its `person_column`

@@ -491,3 +491,38 @@ fn a_run_rejects_repeated_test_ids_its_partitions_read() {
         }
     }
 }
+
+/// Where a run leaves the variants' test ids to its partitions, each variant's test is found
+/// once, as the variants are read, and the variants' matching reads that row instead of
+/// looking the test up again: on the shipped sample (4,000 patients, 7,061 variants, cohorts
+/// matched), in partitions of 700 patients, the same patient-level frame as the matching's own
+/// lookup without the checks.
+#[test]
+fn the_matching_reads_the_test_rows_its_reader_found() {
+    let data = concat!(env!("CARGO_MANIFEST_DIR"), "/data-samples");
+    let extract = Extract::open(Path::new(data)).unwrap();
+    let progress = eligo::progress::Progress::new(true);
+    let size = 700;
+    let defer = Defer::Findings {
+        max_rows: eligo::extract::MAX_DEFERRED_ROWS,
+    };
+    let run = extract.validate_for_run(&progress, size, defer).unwrap();
+    assert!(run.test_ids_left);
+    let pipeline = concat!(env!("CARGO_MANIFEST_DIR"), "/pipelines/impress-norway.toml");
+    let definition = eligo::definition::load(Path::new(pipeline)).unwrap();
+    let inputs = Inputs::of(&extract).unwrap();
+    let as_of = chrono::NaiveDate::from_ymd_opt(2026, 1, 15).unwrap();
+    let mut matched = 0;
+    for partition in split(&run.person_ids, size).unwrap() {
+        let partition = inputs.partition(&partition);
+        let (checked, _) =
+            patient_outcomes_checked(&partition, &definition, as_of, &run.deferred).unwrap();
+        let looked_up = eligo::engine::patient_outcomes(&partition, &definition, as_of).unwrap();
+        assert_eq!(checked.patients, looked_up.patients);
+        for c in 0..definition.cohorts.len() {
+            let column = checked.patients.column(&format!("matched_{c}")).unwrap();
+            matched += column.bool().unwrap().sum().unwrap_or(0);
+        }
+    }
+    assert!(matched > 0, "no patient of the sample matched a cohort");
+}

@@ -42,6 +42,12 @@ impl RowFindings {
         }
     }
 
+    /// `n` variants whose test id names no test of their own person, as [`RowChecks`]' check
+    /// of the test ids counts them.
+    pub fn test_orphans(n: u64) -> RowFindings {
+        RowFindings::of(vec![(Table::Variant, "test_id", Finding::Orphan, n)])
+    }
+
     /// The molecular tests of a partition whose ids span `span` ([`TestIds::span`]).
     pub fn test_ids(span: TestIdSpan) -> RowFindings {
         RowFindings {

@@ -280,6 +280,12 @@ fn variants_name_tests_of_their_own_person() {
         let variant_persons = ids(&persons);
         let variant_ids = Series::new("test_id".into(), variant_tests);
         assert_eq!(set.not_own(&variant_persons, &variant_ids).unwrap(), want);
+        // Each variant's test row, whoever's test it is (patient 2's T1 is row 0), and the
+        // same count.
+        let (rows, not_own) = set.rows_of(&variant_persons, &variant_ids).unwrap();
+        let rows: Vec<Option<IdxSize>> = rows.iter().collect();
+        assert_eq!(rows, [Some(0), None, None, Some(2), Some(0), None]);
+        assert_eq!(not_own, 4, "strings: {strings}");
         let variants = DataFrame::new(
             persons.len(),
             vec![variant_persons.into_column(), variant_ids.into_column()],
@@ -294,8 +300,12 @@ fn variants_name_tests_of_their_own_person() {
     let persons = Series::new("person_id".into(), [None, Some(1i64)]);
     let ids = Series::new("test_id".into(), ["T1", "T1"]);
     assert_eq!(set.not_own(&persons, &ids).unwrap(), [true, false]);
+    let (rows, not_own) = set.rows_of(&persons, &ids).unwrap();
+    assert_eq!((rows.null_count(), not_own), (0, 1));
     let none = TestIds::empty();
     assert_eq!(none.not_own(&persons, &ids).unwrap(), [true, true]);
+    let (rows, not_own) = none.rows_of(&persons, &ids).unwrap();
+    assert_eq!((rows.null_count(), not_own), (2, 2));
 }
 
 /// In the window after `from`, beyond it, before it: the row a probe finds. A null row in
