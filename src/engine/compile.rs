@@ -517,7 +517,11 @@ impl<'d> Compiler<'d> {
             | Source::MolecularTest
             | Source::Measure(_) => None,
         };
-        let window = in_window(&query.window);
+        // Once per table and window: polars' common subexpressions do not find equal windows
+        // in its function of the columns.
+        let window = self.share(table, format!("window_{:?}", query.window), || {
+            in_window(&query.window)
+        });
         let selected = match source {
             Some(source) => source.and(window),
             None => window,
