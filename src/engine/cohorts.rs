@@ -15,7 +15,7 @@ use super::kernel::optional_values;
 use super::lookup::PatientRows;
 use crate::definition::model::{Biomarker, Cohort, Definition};
 use crate::extract::distinct::{boolean_column, normal_form, trimmed};
-use crate::extract::ids::TextIds;
+use crate::extract::ids::{TestIds, TextIds};
 
 /// Column of the per-patient "carries cohort c's biomarker" flag.
 pub(crate) fn biomarker_column(c: usize) -> String {
@@ -93,7 +93,7 @@ fn any_of(biomarkers: &[Biomarker]) -> Expr {
 /// it in patient order), where polars' join hashed every variant into a table of test ids.
 /// Test ids are unique, or validation has stopped the run.
 pub(crate) fn variant_rows(inputs: &Inputs) -> PolarsResult<LazyFrame> {
-    let tests = Arc::new(TestLookup::collect(inputs)?);
+    let tests = Arc::new(TestLookup::collect(inputs, None)?);
     let gathered = |name: &'static str, dtype: DataType| {
         let tests = Arc::clone(&tests);
         col(TEST_ROW)
@@ -137,30 +137,57 @@ const TEST_PERSON: &str = "test_person";
 
 /// A partition's molecular tests: their ids as a set of rows, the columns variants need.
 pub(crate) struct TestLookup {
-    ids: TextIds,
+    ids: TestIdSet,
     /// `report_date`, `approved_lab` and the test's person as [`TEST_PERSON`].
     columns: DataFrame,
 }
 
+/// The set of a partition's test ids: built here, or the one the reader built as it read the
+/// tests into memory (`engine::tables`), of the same rows.
+enum TestIdSet {
+    Own(TextIds),
+    Read(Arc<TestIds>),
+}
+
 impl TestLookup {
-    /// The lookup of the partition's tests (`inputs.molecular_test`).
-    pub(crate) fn collect(inputs: &Inputs) -> PolarsResult<TestLookup> {
-        let tests = inputs
-            .molecular_test
-            .clone()
-            .select([
-                col("test_id").cast(DataType::String),
-                days("report_date").alias("report_date"),
-                col("approved_lab"),
-                col("person_id").alias(TEST_PERSON),
-            ])
+    /// The lookup of the partition's tests (`inputs.molecular_test`), with the set of their ids
+    /// `read` where the reader built it from the same rows (held in memory).
+    pub(crate) fn collect(inputs: &Inputs, read: Option<Arc<TestIds>>) -> PolarsResult<TestLookup> {
+        let mut columns = vec![
+            days("report_date").alias("report_date"),
+            col("approved_lab"),
+            col("person_id").alias(TEST_PERSON),
+        ];
+        if read.is_none() {
+            columns.push(col("test_id").cast(DataType::String));
+        }
+        let tests = (inputs.molecular_test.clone().select(columns))
             .collect_with_engine(Engine::Streaming)?
             .unwrap_single();
-        let (ids, _) = TextIds::of(tests.column("test_id")?.str()?)
-            .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
+        let ids = match read {
+            Some(read) => {
+                polars_ensure!(
+                    read.len() == tests.height(),
+                    ShapeMismatch: "{} test ids read beside {} tests", read.len(), tests.height()
+                );
+                TestIdSet::Read(read)
+            }
+            None => {
+                let (ids, _) = TextIds::of(tests.column("test_id")?.str()?)
+                    .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
+                TestIdSet::Own(ids)
+            }
+        };
         let mut columns = tests.select(["report_date", "approved_lab", TEST_PERSON])?;
         columns.rechunk_mut();
         Ok(TestLookup { ids, columns })
+    }
+
+    fn ids(&self) -> &TextIds {
+        match &self.ids {
+            TestIdSet::Own(ids) => ids,
+            TestIdSet::Read(tests) => tests.ids(),
+        }
     }
 
     /// The type of the tests' person ids.
@@ -180,7 +207,7 @@ impl TestLookup {
         &'a self,
         ids: &'a Utf8ViewArray,
     ) -> impl TrustedLen<Item = Option<usize>> + 'a {
-        self.ids.rows_of(ids)
+        self.ids().rows_of(ids)
     }
 
     /// The tests' report dates (days since the epoch), and whether each is from an approved
@@ -200,7 +227,7 @@ impl TestLookup {
     fn rows_of(&self, ids: &Series) -> PolarsResult<Column> {
         let mut rows = Vec::with_capacity(ids.len());
         for array in ids.str()?.downcast_iter() {
-            let found = self.ids.rows_of(array);
+            let found = self.ids().rows_of(array);
             rows.extend(found.map(|row| row.map(|row| row as IdxSize)));
         }
         Ok(IdxCa::from_iter_options(TEST_ROW.into(), rows.into_iter()).into_column())

@@ -297,8 +297,9 @@ fn evaluate(
         true => &[],
         false => &[Table::Variant, Table::MolecularTest],
     };
-    let inputs = tables.need(variants)?;
-    per_patient.variants(inputs, definition)?;
+    tables.need(variants)?;
+    let tests = tables.tests();
+    per_patient.variants(tables.need(&[])?, definition, tests)?;
     tables.done(Table::Variant)?;
     tables.done(Table::MolecularTest)?;
     let in_core_order = per_patient.in_core_order();

@@ -16,6 +16,7 @@ use super::reduce::PatientReduction;
 use super::variants::VariantRules;
 use super::EngineError;
 use crate::definition::model::Definition;
+use crate::extract::ids::TestIds;
 
 /// The patient core's columns that record-level expressions read.
 pub(crate) const PERSON_COLUMNS: [&str; 6] = [
@@ -160,16 +161,18 @@ impl<'c> PerPatient<'c> {
     /// for patients without such a variant. By patient row, the variant kernel
     /// ([`super::variants`]) folds them; otherwise polars' flags per variant are reduced as 0/1
     /// bytes (the largest per patient), then Boolean again.
+    /// `tests` is the set of the partition's test ids where the reader built it (`Tables::tests`).
     pub(crate) fn variants(
         &mut self,
         inputs: &Inputs,
         definition: &Definition,
+        tests: Option<Arc<TestIds>>,
     ) -> Result<(), EngineError> {
         if flag_rules(definition).is_empty() {
             return Ok(());
         }
         if let Some(rows) = &self.rows {
-            let tests = TestLookup::collect(inputs)?;
+            let tests = TestLookup::collect(inputs, tests)?;
             let test_patients = tests.patient_rows(rows)?;
             // Their tests found as the variants were read (`Tables::read`), in the same rows.
             let variants = inputs.variant.clone().collect_schema()?;

@@ -87,6 +87,12 @@ impl<'c> Tables<'c> {
         Ok(self.findings)
     }
 
+    /// The partition's molecular tests, where they were read into memory for the checks: the
+    /// set of their ids, of the rows the table holds in memory.
+    pub(crate) fn tests(&self) -> Option<Arc<TestIds>> {
+        self.tests.clone()
+    }
+
     /// The partition's molecular tests, for the variants' checks: read with their own checks
     /// where they have them (which span their ids), else from the partition's rows.
     fn partition_tests(&mut self) -> Result<Arc<TestIds>, EngineError> {

@@ -443,6 +443,20 @@ impl TestIds {
         TestIds::of(ids, persons).map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))
     }
 
+    /// The tests' ids as a set of their rows.
+    pub fn ids(&self) -> &TextIds {
+        &self.ids
+    }
+
+    /// How many tests.
+    pub fn len(&self) -> usize {
+        self.persons.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
     /// The span of the tests' ids, some of which occur more than once where `repeats` says so.
     pub fn span(&self, repeats: bool) -> TestIdSpan {
         TestIdSpan::of(&self.ids, repeats)
