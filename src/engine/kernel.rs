@@ -466,10 +466,23 @@ pub(crate) fn all_valid(validities: &[Option<&Bitmap>]) -> Option<Bitmap> {
     })
 }
 
-/// Column `name` of `morsel` as one chunk of `dtype`.
+/// Column `name` of `morsel` as one chunk of `dtype` ([`one_chunk`]).
 pub(crate) fn input(morsel: &DataFrame, name: &str, dtype: &DataType) -> PolarsResult<Series> {
-    let column = morsel.column(name)?.as_materialized_series();
-    Ok(column.cast(dtype)?.rechunk())
+    one_chunk(morsel.column(name)?, dtype)
+}
+
+/// `column` as one chunk of `dtype`. Dates asked for as Int32 are their days as stored: a cast
+/// copied them.
+pub(crate) fn one_chunk(column: &Column, dtype: &DataType) -> PolarsResult<Series> {
+    let column = column.as_materialized_series();
+    let cast = match (column.dtype(), dtype) {
+        (DataType::Date, DataType::Int32) => column.to_physical_repr().into_owned(),
+        _ => column.cast(dtype)?,
+    };
+    Ok(match cast.chunks().len() {
+        1 => cast,
+        _ => cast.rechunk(),
+    })
 }
 
 /// A table's kernel atoms (name, atom) with the rules that read its records; for variants, the

@@ -10,6 +10,7 @@ use polars_arrow::bitmap::Bitmap;
 
 use super::codes::{normalized_atc, normalized_icd10, CODE_SETS, DRUG_ATC};
 use super::inputs::{days, Inputs};
+use super::kernel::one_chunk;
 use super::lookup::ROW;
 use super::measures::MEASURE_KEY;
 use super::observations::{OBSERVATION_KEY, TEXT_KEY};
@@ -157,18 +158,11 @@ pub(crate) fn in_window(window: &Window) -> Expr {
 /// comparisons of the values in Int32 arithmetic (wrapping, as polars subtracts), packed, then
 /// the validities and-ed in (`end`'s or-ed: no end is ongoing).
 fn window_flags(window: &Window, columns: &[Column]) -> PolarsResult<BooleanChunked> {
-    // Dates as their days without a copy (a cast copied them), in one chunk.
     let days = |column: &Column| -> PolarsResult<PrimitiveArray<i32>> {
-        let column = column.as_materialized_series();
-        let days = match column.dtype() {
-            DataType::Date => column.to_physical_repr().into_owned(),
-            _ => column.cast(&DataType::Int32)?,
-        };
-        let days = days.i32()?;
-        Ok(match days.chunks().len() {
-            1 => days.downcast_as_array().clone(),
-            _ => days.rechunk().downcast_as_array().clone(),
-        })
+        Ok(one_chunk(column, &DataType::Int32)?
+            .i32()?
+            .downcast_as_array()
+            .clone())
     };
     let (date, idx) = (days(&columns[0])?, days(&columns[1])?);
     polars_ensure!(
