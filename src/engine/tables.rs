@@ -169,8 +169,7 @@ impl<'c> Tables<'c> {
         };
         let mut rows = self.inputs.read_into_memory(table, &check.columns())?;
         if check.spans_test_ids() {
-            let (ids, persons) = (rows.column("test_id")?.str()?, rows.column("person_id")?);
-            let (tests, repeats) = TestIds::of(ids, persons.as_materialized_series())
+            let (tests, repeats) = TestIds::of_frame(&rows)
                 .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
             self.findings
                 .add(&RowFindings::test_ids(tests.span(repeats)));

@@ -204,9 +204,11 @@ enum Rule {
 pub enum TestSet {
     /// The extract's tests, read whole by validation.
     All(Arc<TestIds>),
-    /// The tests of the rows' partition, given to the checks by the run that reads them
-    /// ([`RowChecks::with_tests`]): a test of a row's person is in that person's partition, so
-    /// a variant's test is found there or nowhere. Counting before they are given is an error.
+    /// The tests of the rows' partition: a test of a row's person is in that person's
+    /// partition, so a variant's test is found there or nowhere. The run's reader looks the
+    /// variants up among them itself and counts the orphans
+    /// ([`RowChecks::without_partition_tests`]); otherwise they are given to the checks
+    /// ([`RowChecks::with_tests`]). Counting before either is an error.
     Partition,
 }
 
@@ -433,8 +435,8 @@ impl RowChecks {
         self.spans_test_ids
     }
 
-    /// Whether these checks look up the variants' test ids among their partition's tests, which
-    /// must be given first ([`RowChecks::with_tests`]).
+    /// Whether these checks look up the variants' test ids among their partition's tests
+    /// ([`TestSet::Partition`]).
     pub fn needs_partition_tests(&self) -> bool {
         (self.checks.iter()).any(|(_, _, rule)| matches!(rule, Rule::NoTest(TestSet::Partition)))
     }

@@ -432,29 +432,33 @@ impl TestIds {
         Ok((TestIds { ids, persons }, repeats))
     }
 
-    /// The tests of `rows` (a `test_id` and a `person_id` column), read into memory, and whether
-    /// some id occurs more than once.
+    /// The tests of `rows` (a String `test_id` and a `person_id` column) and whether some id
+    /// occurs more than once ([`TestIds::of`]).
+    pub fn of_frame(rows: &DataFrame) -> Result<(TestIds, bool), String> {
+        let ids = rows.column("test_id").and_then(|ids| ids.str());
+        let persons = rows.column("person_id");
+        let (ids, persons) = ids
+            .and_then(|ids| Ok((ids, persons?)))
+            .map_err(|e| e.to_string())?;
+        TestIds::of(ids, persons.as_materialized_series())
+    }
+
+    /// The tests of `rows`, read into memory ([`TestIds::of_frame`]).
     pub fn read(rows: LazyFrame) -> PolarsResult<(TestIds, bool)> {
         let rows = rows
             .select([col("test_id").cast(DataType::String), col("person_id")])
             .collect()?;
-        let ids = rows.column("test_id")?.str()?;
-        let persons = rows.column("person_id")?.as_materialized_series();
-        TestIds::of(ids, persons).map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))
+        TestIds::of_frame(&rows).map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))
     }
 
     /// The tests' ids as a set of their rows.
-    pub fn ids(&self) -> &TextIds {
+    pub(crate) fn ids(&self) -> &TextIds {
         &self.ids
     }
 
     /// How many tests.
-    pub fn len(&self) -> usize {
+    pub(crate) fn len(&self) -> usize {
         self.persons.len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// The span of the tests' ids, some of which occur more than once where `repeats` says so.

@@ -236,13 +236,8 @@ fn all_test_ids(extract: &Extract, location: &Path) -> Result<ids::TestIds, Extr
         table,
         location,
     )?;
-    let (ids, persons) = tests
-        .column("test_id")
-        .and_then(|c| c.str().cloned())
-        .and_then(|ids| Ok((ids, tests.column("person_id")?)))
-        .map_err(|e| read_error(table, location, e))?;
-    let (set, repeats) = ids::TestIds::of(&ids, persons.as_materialized_series())
-        .map_err(|e| read_error(table, location, e))?;
+    let (set, repeats) =
+        ids::TestIds::of_frame(&tests).map_err(|e| read_error(table, location, e))?;
     if repeats {
         check_unique(extract, table, "test_id", location)?;
     }

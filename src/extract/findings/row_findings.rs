@@ -27,19 +27,13 @@ impl RowFindings {
 
     /// `n` measurements whose unit the contract does not list, as [`RowChecks`] count them.
     pub fn unknown_units(n: u64) -> RowFindings {
-        RowFindings {
-            counts: vec![(Table::Measurement, "unit", Finding::UnknownUnit, n)],
-            ..RowFindings::default()
-        }
+        RowFindings::of(vec![(Table::Measurement, "unit", Finding::UnknownUnit, n)])
     }
 
     /// `n` rows of `table` whose person id is null or no person's, as [`RowChecks`]' orphan
     /// check counts them.
     pub fn orphans(table: Table, n: u64) -> RowFindings {
-        RowFindings {
-            counts: vec![(table, "person_id", Finding::Orphan, n)],
-            ..RowFindings::default()
-        }
+        RowFindings::of(vec![(table, "person_id", Finding::Orphan, n)])
     }
 
     /// `n` variants whose test id names no test of their own person, as [`RowChecks`]' check
@@ -48,7 +42,8 @@ impl RowFindings {
         RowFindings::of(vec![(Table::Variant, "test_id", Finding::Orphan, n)])
     }
 
-    /// The molecular tests of a partition whose ids span `span` ([`TestIds::span`]).
+    /// The molecular tests of a partition whose ids span `span`
+    /// ([`TestIds::span`](crate::extract::ids::TestIds::span)).
     pub fn test_ids(span: TestIdSpan) -> RowFindings {
         RowFindings {
             test_ids: span,
