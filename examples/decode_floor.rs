@@ -68,7 +68,7 @@ fn by_partition(
         for ((table, columns), (frame, sums)) in READ_COLUMNS.iter().zip(tables.iter().cloned()) {
             let columns: Vec<PlSmallStr> = columns.iter().map(|c| (*c).into()).collect();
             let rows = match filter {
-                false => reader.read(*table, part, &columns),
+                false => reader.read(*table, part, &columns, &[]),
                 true => None,
             };
             checksum += match rows {

@@ -10,14 +10,14 @@
 //! ```
 //!
 //! The categorical decoder fails on a page that is not dictionary-encoded (a writer falls back
-//! to plain pages where a dictionary grows too large), so this is a measurement, not a reader.
+//! to plain pages where a dictionary grows too large); eligo's reader of text columns as keys
+//! (`extract/text_keys.rs`) then decodes strings, this measurement stops.
 
 use std::time::{Duration, Instant};
 
+use eligo::extract::text_keys::indices_field;
 use polars::io::prelude::_internal::to_deserializer;
-use polars_arrow::datatypes::{
-    ArrowDataType, Field, IntegerType, Metadata, DTYPE_CATEGORICAL_LEGACY,
-};
+use polars_arrow::datatypes::{ArrowDataType, Field};
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut args = std::env::args().skip(1);
@@ -47,16 +47,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     .collect();
                 let field = match as_indices {
                     false => Field::new(name.into(), ArrowDataType::Utf8View, true),
-                    true => {
-                        let indices = ArrowDataType::Dictionary(
-                            IntegerType::UInt32,
-                            Box::new(ArrowDataType::Utf8View),
-                            false,
-                        );
-                        let mut categorical = Metadata::new();
-                        categorical.insert(DTYPE_CATEGORICAL_LEGACY.into(), "".into());
-                        Field::new(name.into(), indices, true).with_metadata(categorical)
-                    }
+                    true => indices_field(name),
                 };
                 let (arrays, _) = to_deserializer(chunks, field, None)?;
                 values += arrays.iter().map(|array| array.len()).sum::<usize>();

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::extract::partition::Partition;
 use crate::extract::row_groups::RowGroupReader;
+use crate::extract::text_keys::TextKey;
 use crate::extract::Table;
 
 /// The columns the engine reads of each table, whatever the definition (each table is read
@@ -110,7 +111,12 @@ impl Inputs {
                 let layout = extract.layout(table)?;
                 Some((table, inputs.table_mut(table).clone(), layout))
             });
-            let reader = RowGroupReader::new(scans.collect::<Vec<_>>(), partitions);
+            let mut reader = RowGroupReader::new(scans.collect::<Vec<_>>(), partitions);
+            for table in Table::ALL {
+                if let Some(chunks) = extract.column_chunks(table) {
+                    reader = reader.with_chunks(table, chunks);
+                }
+            }
             inputs.row_groups = Some(RowGroups {
                 reader: Arc::new(reader),
                 partition: None,
@@ -145,21 +151,22 @@ impl Inputs {
     }
 
     /// Reads `table` into memory: the columns the engine reads ([`READ_COLUMNS`]) and `also`
-    /// (another pass's, such as validation's findings), decoded once for both. The engine then
+    /// (another pass's, such as validation's findings), decoded once for both, then the key
+    /// column of each of `keyed`, whose text column is read only as its keys. The engine then
     /// reads the frame in memory; the frame is returned for the other pass.
     pub fn read_into_memory(
         &mut self,
         table: Table,
         also: &[PlSmallStr],
+        keyed: &[TextKey],
     ) -> PolarsResult<DataFrame> {
-        let mut columns: Vec<PlSmallStr> = READ_COLUMNS
-            .iter()
-            .filter(|(t, _)| *t == table)
-            .flat_map(|(_, columns)| columns.iter().map(|c| PlSmallStr::from(*c)))
-            .collect();
-        for column in also {
-            if !columns.contains(column) {
-                columns.push(column.clone());
+        let mut columns: Vec<PlSmallStr> = Vec::new();
+        let read = READ_COLUMNS.iter().filter(|(t, _)| *t == table);
+        let read = read.flat_map(|(_, columns)| columns.iter().map(|c| PlSmallStr::from(*c)));
+        for column in read.chain(also.iter().cloned()) {
+            let as_key = keyed.iter().any(|key| key.column == column);
+            if !as_key && !columns.contains(&column) {
+                columns.push(column);
             }
         }
         let by_row_groups = match &mut self.row_groups {
@@ -169,18 +176,33 @@ impl Inputs {
                 read,
             }) if !read.contains(&table) => {
                 read.push(table);
-                reader.read(table, partition, &columns)
+                reader.read(table, partition, &columns, keyed)
             }
             _ => None,
         };
         let frame = self.table_mut(table);
         let rows = match by_row_groups {
             Some(rows) => rows?,
-            None => frame
-                .clone()
-                .select(columns.into_iter().map(col).collect::<Vec<_>>())
-                .collect_with_engine(Engine::Streaming)?
-                .unwrap_single(),
+            None => {
+                let mut texts: Vec<PlSmallStr> = Vec::new();
+                for key in keyed {
+                    if !texts.contains(&key.column) {
+                        texts.push(key.column.clone());
+                    }
+                }
+                let select = columns.into_iter().chain(texts.iter().cloned()).map(col);
+                let rows = (frame.clone().select(select.collect::<Vec<_>>()))
+                    .collect_with_engine(Engine::Streaming)?
+                    .unwrap_single();
+                let keys = (keyed.iter())
+                    .map(|key| key.of_strings(rows.column(&key.column)?))
+                    .collect::<PolarsResult<Vec<_>>>()?;
+                let mut rows = rows.drop_many(texts);
+                for keys in keys {
+                    rows.with_column(keys)?;
+                }
+                rows
+            }
         };
         *frame = rows.clone().lazy();
         Ok(rows)

@@ -14,12 +14,19 @@ use polars::prelude::*;
 use polars_arrow::array::{BooleanArray, PrimitiveArray, Utf8ViewArray};
 use polars_arrow::bitmap::MutableBitmap;
 
-use super::{concatenated, in_parallel};
 use crate::definition::model::{Conversion, Definition, Measure, MeasureValue};
 use crate::extract::distinct::map_distinct;
+use crate::extract::text_keys::TextKey;
 
 /// Column of each measurement record's (LOINC, unit) key, computed before the measures' values.
 pub(crate) const MEASURE_KEY: &str = "__measure_key";
+/// A measurement's code key, as the table is read ([`MeasureRules::text_keys`]).
+pub(crate) const CODE_KEY: &str = "__loinc_key";
+/// A measurement's unit key, as the table is read ([`MeasureRules::text_keys`]).
+pub(crate) const UNIT_KEY: &str = "__unit_key";
+/// The bit of a unit key that says the unit as recorded was flagged.
+const FLAG_BIT: u32 = 31;
+const FLAGGED: u32 = 1 << FLAG_BIT;
 
 /// How one measure reads a record with a given (LOINC, unit) pair.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -179,7 +186,7 @@ impl MeasureRules {
         let this = Arc::clone(self);
         map_multiple(
             move |columns: &mut [Column]| {
-                let (keys, _) = this.keys_of(columns[0].str()?, columns[1].str()?, |_| false);
+                let keys = this.keys_of(columns[0].str()?, columns[1].str()?);
                 Ok(UInt32Chunked::from_vec(MEASURE_KEY.into(), keys).into_column())
             },
             [col("code"), col("unit")],
@@ -187,64 +194,77 @@ impl MeasureRules {
         )
     }
 
-    /// The record keys ([`MEASURE_KEY`]) of measurements in memory as the contract names their
-    /// columns (`loinc`, `unit`), and how many of their units the contract does not list
-    /// (`unit_outside`, on the unit as recorded): each column mapped once per distinct value,
-    /// the unit once for both, where the key and the units check had each mapped every unit.
-    pub(crate) fn keys_counting_units(
-        &self,
-        frame: &DataFrame,
-        unit_outside: impl Fn(&str) -> bool + Sync,
-    ) -> PolarsResult<(Column, u64)> {
-        let (codes, units) = (frame.column("loinc")?.str()?, frame.column("unit")?.str()?);
-        // Row ranges in parallel, as the streaming engine spread the key's UDF over its
-        // morsels: one thread mapping a partition's measurements left the other idle.
-        let parts = in_parallel(frame.height(), |offset, len| {
-            let (codes, units) = (codes.slice(offset, len), units.slice(offset, len));
-            self.keys_of(&codes, &units, &unit_outside)
-        });
-        let outside = parts.iter().map(|(_, outside)| outside).sum();
-        let keys = concatenated(
-            parts.iter().map(|(keys, _)| keys.as_slice()),
-            frame.height(),
+    /// The measurement table's text columns as it is read ([`TextKey`]): each `loinc`'s code
+    /// key ([`CODE_KEY`]) and each `unit`'s unit key, trimmed ([`UNIT_KEY`]), with the bit
+    /// [`FLAGGED`] where `flagged` holds the unit as recorded (the contract's units check). Both
+    /// computed once per dictionary entry or distinct string; [`MeasureRules::keys_of_read`]
+    /// then combines them.
+    pub(crate) fn text_keys(
+        self: &Arc<Self>,
+        flagged: impl Fn(&str) -> bool + Send + Sync + 'static,
+    ) -> [TextKey; 2] {
+        let (codes, units) = (Arc::clone(self), Arc::clone(self));
+        [
+            TextKey::new("loinc", CODE_KEY, move |code| codes.code_key(code)),
+            TextKey::new("unit", UNIT_KEY, move |unit| units.unit_key(unit, &flagged)),
+        ]
+    }
+
+    /// The record keys ([`MEASURE_KEY`]) of measurements read with [`MeasureRules::text_keys`],
+    /// and how many of their units were flagged; the two key columns are dropped.
+    pub(crate) fn keys_of_read(&self, frame: &mut DataFrame) -> PolarsResult<(Column, u64)> {
+        let (codes, units) = (
+            frame.column(CODE_KEY)?.u32()?,
+            frame.column(UNIT_KEY)?.u32()?,
         );
+        let (codes, units) = (codes.rechunk(), units.rechunk());
+        let (codes, units) = (codes.cont_slice()?, units.cont_slice()?);
+        let (keys, flagged) = self.combined(codes, units);
         let keys = UInt32Chunked::from_vec(MEASURE_KEY.into(), keys).into_column();
-        Ok((keys, outside))
+        *frame = frame.drop_many([CODE_KEY, UNIT_KEY]);
+        Ok((keys, flagged))
+    }
+
+    /// A record's code key: the code's index among the definition's codes, 0 for any other.
+    fn code_key(&self, code: Option<&str>) -> u32 {
+        code.and_then(|code| self.codes.get(code))
+            .copied()
+            .unwrap_or(0)
+    }
+
+    /// A record's unit key: the trimmed unit's index among the definition's units (0 for any
+    /// other), with the bit [`FLAGGED`] where `flagged` holds the unit as recorded.
+    fn unit_key(&self, unit: Option<&str>, flagged: impl Fn(&str) -> bool) -> u32 {
+        let key = unit.and_then(|unit| self.units.get(unit.trim()));
+        let flag = match unit.is_some_and(flagged) {
+            true => FLAGGED,
+            false => 0,
+        };
+        key.copied().unwrap_or(0) | flag
+    }
+
+    /// Each record's key from its code and unit keys, and how many of the units are flagged:
+    /// two plain loops, which the compiler vectorizes, side by side (one loop doing both
+    /// collected a key at a time, 23 instructions a record).
+    fn combined(&self, codes: &[u32], units: &[u32]) -> (Vec<u32>, u64) {
+        let stride = self.stride();
+        rayon::join(
+            || {
+                let pairs = codes.iter().zip(units);
+                pairs
+                    .map(|(code, unit)| code * stride + (unit & !FLAGGED))
+                    .collect()
+            },
+            || units.iter().map(|unit| u64::from(unit >> FLAG_BIT)).sum(),
+        )
     }
 
     /// Each record's key from its code and unit (trimmed), each looked up once per distinct
-    /// value of a chunk, and how many units (as recorded) `flagged` holds, from the same
-    /// mapping of the units.
-    fn keys_of(
-        &self,
-        codes: &StringChunked,
-        units: &StringChunked,
-        flagged: impl Fn(&str) -> bool,
-    ) -> (Vec<u32>, u64) {
-        /// The bit of a unit's mapping that `flagged` holds.
-        const FLAG_BIT: u32 = 31;
-        const FLAGGED: u32 = 1 << FLAG_BIT;
-        let look = |index: &HashMap<Box<str>, u32>, text: Option<&str>| {
-            text.and_then(|t| index.get(t)).copied().unwrap_or(0)
-        };
-        let codes = map_distinct(codes, |code| look(&self.codes, code));
-        let units = map_distinct(units, |unit| {
-            let flag = if unit.is_some_and(&flagged) {
-                FLAGGED
-            } else {
-                0
-            };
-            look(&self.units, unit.map(str::trim)) | flag
-        });
-        let stride = self.stride();
-        let mut count = 0;
-        let keys = (codes.iter().zip(&units))
-            .map(|(code, unit)| {
-                count += u64::from(unit >> FLAG_BIT);
-                code * stride + (unit & !FLAGGED)
-            })
-            .collect();
-        (keys, count)
+    /// value of a chunk.
+    fn keys_of(&self, codes: &StringChunked, units: &StringChunked) -> Vec<u32> {
+        let codes = map_distinct(codes, |code| self.code_key(code));
+        let units = map_distinct(units, |unit| self.unit_key(unit, |_| false));
+        self.combined(&codes, &units).0
     }
 
     /// Whether the record is of some measure but has a unit none of those measures converts.

@@ -63,19 +63,21 @@ impl RecordTable {
                 let columns = vec![col("person_id"), days("date").alias("date"), code];
                 with_read_keys(&inputs.diagnosis, columns, &[])
             }
-            RecordTable::Measurement => with_read_keys(
-                &inputs.measurement,
-                vec![
+            RecordTable::Measurement => {
+                let mut columns = vec![
                     col("person_id"),
                     days("date").alias("date"),
-                    col("loinc").alias("code"),
                     col("value"),
-                    // Trimmed where it is read (`measures.rs`): no trimmed copy of every unit.
-                    col("unit"),
                     col("range_high"),
-                ],
-                &[MEASURE_KEY],
-            ),
+                ];
+                // Where the key was computed as the table was read, its code and unit were read
+                // as their keys only (`MeasureRules::text_keys`).
+                if !has(&inputs.measurement, MEASURE_KEY) {
+                    // The unit trimmed where it is read (`measures.rs`): no trimmed copy.
+                    columns.extend([col("loinc").alias("code"), col("unit")]);
+                }
+                with_read_keys(&inputs.measurement, columns, &[MEASURE_KEY])
+            }
             RecordTable::Observation => with_read_keys(
                 &inputs.observation,
                 vec![

@@ -135,7 +135,7 @@ impl<'c> Tables<'c> {
                 Some(check) => self.read(check)?,
                 // No check to count: read all the same, and marked read to be let go.
                 None => {
-                    self.inputs.read_into_memory(table, &[])?;
+                    self.inputs.read_into_memory(table, &[], &[])?;
                 }
             }
             self.read.push(table);
@@ -167,7 +167,15 @@ impl<'c> Tables<'c> {
             true => Some(self.partition_tests()?),
             false => None,
         };
-        let mut rows = self.inputs.read_into_memory(table, &check.columns())?;
+        // The measurements' codes and units read as their keys, the units check among them.
+        let (keyed, columns) = match (&self.keys, table) {
+            (Some(rules), Table::Measurement) if check.counts_units() => (
+                rules.measures.text_keys(unit_outside_contract).to_vec(),
+                check.without_units().columns(),
+            ),
+            _ => (Vec::new(), check.columns()),
+        };
+        let mut rows = self.inputs.read_into_memory(table, &columns, &keyed)?;
         if check.spans_test_ids() {
             let (tests, repeats) = TestIds::of_frame(&rows)
                 .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
@@ -193,9 +201,8 @@ impl<'c> Tables<'c> {
             check = Cow::Owned(without);
         }
         let (findings, keys) = match (&self.keys, table) {
-            (Some(rules), Table::Measurement) if check.counts_units() => {
-                let (keys, outside) =
-                    (rules.measures).keys_counting_units(&rows, unit_outside_contract)?;
+            (Some(rules), Table::Measurement) if !keyed.is_empty() => {
+                let (keys, outside) = rules.measures.keys_of_read(&mut rows)?;
                 let mut findings = check.without_units().count_in_memory(&rows)?;
                 findings.add(&RowFindings::unknown_units(outside));
                 (findings, vec![keys])

@@ -70,7 +70,7 @@ fn file_values(path: &Path, column: &str, values: &mut BTreeSet<String>) -> Opti
 
 /// Whether the chunk has a dictionary page and its data pages are all dictionary-encoded, as
 /// its encoding statistics record (a chunk without them proves nothing).
-fn dictionary_only(chunk: &ColumnChunkMetaData) -> bool {
+pub(super) fn dictionary_only(chunk: &ColumnChunkMetaData) -> bool {
     chunk.dictionary_page_offset().is_some()
         && chunk.page_encoding_stats_mask().is_some_and(|mask| {
             mask.is_only(Encoding::RLE_DICTIONARY) || mask.is_only(Encoding::PLAIN_DICTIONARY)

@@ -15,6 +15,7 @@ mod quality;
 pub mod row_groups;
 mod scan;
 pub mod schema;
+pub mod text_keys;
 mod validate;
 
 pub use error::ExtractError;
@@ -295,6 +296,12 @@ impl Extract {
     /// ([`row_groups::Layout::of`]).
     pub fn layout(&self, table: Table) -> Option<row_groups::Layout> {
         row_groups::Layout::of(self.source(table)?)
+    }
+
+    /// Where `table`'s row groups are stored, to read its text columns as keys
+    /// ([`text_keys`]); None where a file does not record its row groups.
+    pub fn column_chunks(&self, table: Table) -> Option<text_keys::ColumnChunks> {
+        text_keys::ColumnChunks::of(self.source(table)?)
     }
 
     /// [`Extract::scan`] plus a column [`scan::FILE_COLUMN`] with each row's file (for errors).

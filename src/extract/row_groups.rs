@@ -24,6 +24,7 @@ use polars_arrow::bitmap::MutableBitmap;
 
 use super::locate::TableSource;
 use super::partition::{Bound, Partition};
+use super::text_keys::{ColumnChunks, TextKey};
 use super::Table;
 
 /// One row group of a file: its rows and the range of its `person_id` statistics.
@@ -126,8 +127,22 @@ struct Shared {
     /// Whether a partition is decoding the row group to keep it (left set by a decoding that
     /// panicked: the others then decode it for themselves).
     decoding: bool,
-    /// The decoded columns, and which they are.
+    /// The decoded columns, and which they are (the columns, then the keys).
     frame: Option<(Vec<PlSmallStr>, DataFrame)>,
+}
+
+/// The columns a partition reads of a table, and the text columns it reads as keys.
+struct Wanted<'k> {
+    columns: Vec<PlSmallStr>,
+    keyed: &'k [TextKey],
+}
+
+impl Wanted<'_> {
+    /// The columns of the frame read: the columns, then the keys.
+    fn names(&self) -> Vec<PlSmallStr> {
+        let keys = self.keyed.iter().map(|key| key.name.clone());
+        self.columns.iter().cloned().chain(keys).collect()
+    }
 }
 
 /// One table's scan, layout and row groups across bounds.
@@ -135,6 +150,9 @@ struct TableGroups {
     table: Table,
     scan: LazyFrame,
     layout: Layout,
+    /// Where the row groups are stored, to read text columns as keys; None where they are read
+    /// as strings and mapped.
+    chunks: Option<ColumnChunks>,
     shared: Mutex<HashMap<usize, Arc<Mutex<Shared>>>>,
     /// Row groups decoded so far.
     decoded: AtomicUsize,
@@ -182,6 +200,7 @@ impl RowGroupReader {
                     table,
                     scan,
                     layout,
+                    chunks: None,
                     shared: Mutex::new(shared),
                     decoded: AtomicUsize::new(0),
                 }
@@ -190,16 +209,26 @@ impl RowGroupReader {
         RowGroupReader { tables }
     }
 
-    /// `columns` of `table`'s rows in `partition`'s range, in the scan's order; None where the
-    /// table has no layout (read it through the range filter).
+    /// Reads `table`'s text columns as keys from the row groups' files ([`ColumnChunks`]).
+    pub fn with_chunks(mut self, table: Table, chunks: ColumnChunks) -> RowGroupReader {
+        if let Some(groups) = self.tables.iter_mut().find(|t| t.table == table) {
+            groups.chunks = Some(chunks);
+        }
+        self
+    }
+
+    /// `columns` of `table`'s rows in `partition`'s range, in the scan's order, then each of
+    /// `keyed`'s key column; None where the table has no layout (read it through the range
+    /// filter).
     pub fn read(
         &self,
         table: Table,
         partition: &Partition,
         columns: &[PlSmallStr],
+        keyed: &[TextKey],
     ) -> Option<PolarsResult<DataFrame>> {
         let groups = self.tables.iter().find(|t| t.table == table)?;
-        Some(groups.read(partition, columns))
+        Some(groups.read(partition, columns, keyed))
     }
 
     /// Row groups decoded so far, and row groups across bounds kept for a partition yet to
@@ -222,25 +251,26 @@ impl RowGroupReader {
 }
 
 impl TableGroups {
-    fn read(&self, partition: &Partition, wanted: &[PlSmallStr]) -> PolarsResult<DataFrame> {
+    fn read(
+        &self,
+        partition: &Partition,
+        wanted: &[PlSmallStr],
+        keyed: &[TextKey],
+    ) -> PolarsResult<DataFrame> {
         // The row groups across bounds are filtered to the range by their ids.
         let mut columns = wanted.to_vec();
         let id = PlSmallStr::from_static("person_id");
         if !columns.contains(&id) {
             columns.push(id.clone());
         }
-        let frame = self.read_columns(partition, &columns)?;
+        let frame = self.read_columns(partition, &Wanted { columns, keyed })?;
         match wanted.contains(&id) {
             true => Ok(frame),
             false => frame.drop(&id),
         }
     }
 
-    fn read_columns(
-        &self,
-        partition: &Partition,
-        columns: &[PlSmallStr],
-    ) -> PolarsResult<DataFrame> {
+    fn read_columns(&self, partition: &Partition, columns: &Wanted) -> PolarsResult<DataFrame> {
         let overlapped = self.layout.overlapped(partition);
         let mut pieces: Vec<DataFrame> = Vec::new();
         let mut group = overlapped.start;
@@ -273,22 +303,70 @@ impl TableGroups {
     }
 
     /// The rows of `groups` (one slice: polars reads only those row groups), `columns` of them,
-    /// filtered to `partition` where given.
+    /// filtered to `partition` where given. The keys are read from the files' chunks where the
+    /// rows are whole row groups, and from the text columns decoded as strings otherwise.
     fn decode(
         &self,
         groups: Range<usize>,
-        columns: &[PlSmallStr],
+        columns: &Wanted,
         partition: Option<&Partition>,
     ) -> PolarsResult<DataFrame> {
         self.decoded.fetch_add(groups.len(), Ordering::Relaxed);
-        let (offset, rows) = self.layout.rows(groups);
+        let (offset, rows) = self.layout.rows(groups.clone());
         let mut scan = self.scan.clone().slice(offset, rows);
         if let Some(partition) = partition {
             scan = partition.filter(scan);
         }
-        let select = columns.iter().cloned().map(col).collect::<Vec<_>>();
-        let frame = scan.select(select).collect_with_engine(Engine::Streaming)?;
-        Ok(frame.unwrap_single())
+        let chunks = (self.chunks.as_ref()).filter(|chunks| {
+            partition.is_none() && columns.keyed.iter().all(|k| chunks.reads(&k.column))
+        });
+        let mut select = columns.columns.clone();
+        if chunks.is_none() {
+            for key in columns.keyed {
+                if !select.contains(&key.column) {
+                    select.push(key.column.clone());
+                }
+            }
+        }
+        let select = select.into_iter().map(col).collect::<Vec<_>>();
+        let mut frame =
+            (scan.select(select).collect_with_engine(Engine::Streaming)?).unwrap_single();
+        let keys = match chunks {
+            Some(chunks) => {
+                use rayon::prelude::*;
+                polars_ensure!(
+                    rows as usize == frame.height(),
+                    ComputeError: "{} rows read of row groups of {rows}", frame.height()
+                );
+                // The keys of each column, in row groups' order; the columns side by side.
+                let read = |key: &TextKey| {
+                    let mut keys = Vec::with_capacity(frame.height());
+                    for group in groups.clone() {
+                        let (_, rows) = self.layout.rows(group..group + 1);
+                        chunks.keys(group, rows as usize, key, &mut keys)?;
+                    }
+                    Ok(UInt32Chunked::from_vec(key.name.clone(), keys).into_column())
+                };
+                columns
+                    .keyed
+                    .par_iter()
+                    .map(read)
+                    .collect::<PolarsResult<Vec<_>>>()?
+            }
+            None => {
+                let keys = (columns.keyed.iter())
+                    .map(|key| key.of_strings(frame.column(&key.column)?))
+                    .collect::<PolarsResult<Vec<_>>>()?;
+                let texts = columns.keyed.iter().map(|key| &key.column);
+                let dropped = texts.filter(|column| !columns.columns.contains(column));
+                frame = frame.drop_many(dropped.cloned());
+                keys
+            }
+        };
+        for keys in keys {
+            frame.with_column(keys)?;
+        }
+        Ok(frame)
     }
 
     fn shared_group(&self, group: usize) -> Option<Arc<Mutex<Shared>>> {
@@ -307,12 +385,12 @@ impl TableGroups {
         shared: &Mutex<Shared>,
         group: usize,
         partition: &Partition,
-        columns: &[PlSmallStr],
+        columns: &Wanted,
     ) -> PolarsResult<DataFrame> {
         let lock = || shared.lock().unwrap_or_else(|e| e.into_inner());
         let mut state = lock();
         let kept = match &state.frame {
-            Some((kept, frame)) if kept == columns => Some(frame.clone()),
+            Some((kept, frame)) if *kept == columns.names() => Some(frame.clone()),
             _ => None,
         };
         let decoded = match kept {
@@ -328,7 +406,7 @@ impl TableGroups {
                 }
                 let frame = frame?;
                 if keep {
-                    state.frame = Some((columns.to_vec(), frame.clone()));
+                    state.frame = Some((columns.names(), frame.clone()));
                 }
                 frame
             }

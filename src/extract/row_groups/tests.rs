@@ -9,6 +9,7 @@ use rayon::prelude::*;
 
 use super::*;
 use crate::extract::partition::split;
+use crate::extract::text_keys::{ColumnChunks, TextKey};
 
 /// Writes ids as `person_id` (with each row's number as `row`) into `dir/name` in row groups of
 /// `group_rows` rows; returns the path.
@@ -18,6 +19,16 @@ fn written(dir: &Path, name: &str, ids: ArrayRef, group_rows: usize) -> PathBuf 
         ("person_id", ids),
         ("row", Arc::new(Int64Array::from(rows))),
     ];
+    written_columns(dir, name, columns, group_rows)
+}
+
+/// Writes `columns` into `dir/name` in row groups of `group_rows` rows; returns the path.
+fn written_columns(
+    dir: &Path,
+    name: &str,
+    columns: Vec<(&str, ArrayRef)>,
+    group_rows: usize,
+) -> PathBuf {
     let batch = RecordBatch::try_from_iter(columns).unwrap();
     let path = dir.join(name);
     let properties = WriterProperties::builder()
@@ -71,26 +82,38 @@ fn read_both(
         let rows = frame.column("row").unwrap().i64().unwrap().clone();
         rows.into_no_null_iter().collect()
     };
-    let by_groups = |p: &Partition| rows(reader.read(Table::Person, p, &columns).unwrap().unwrap());
-    let read: Vec<Vec<i64>> = match order {
-        Order::Reversed => partitions.iter().rev().map(by_groups).rev().collect(),
+    let by_groups = |p: &Partition| {
+        let frame = reader.read(Table::Person, p, &columns, &[]);
+        rows(frame.unwrap().unwrap())
+    };
+    let read = read_in(order, partitions, by_groups);
+    let filtered = partitions
+        .iter()
+        .map(|p| rows(p.filter(scan(path)).collect().unwrap()))
+        .collect();
+    (read, filtered, reader)
+}
+
+/// `read` of each partition, the partitions read in `order`.
+fn read_in<T: Send>(
+    order: Order,
+    partitions: &[Partition],
+    read: impl Fn(&Partition) -> T + Sync + Send,
+) -> Vec<T> {
+    match order {
+        Order::Reversed => partitions.iter().rev().map(read).rev().collect(),
         Order::Threads => std::thread::scope(|scope| {
             let threads: Vec<_> = (partitions.iter())
-                .map(|p| scope.spawn(|| by_groups(p)))
+                .map(|p| scope.spawn(|| read(p)))
                 .collect();
             threads.into_iter().map(|t| t.join().unwrap()).collect()
         }),
         Order::Rayon => {
             let pool = rayon::ThreadPoolBuilder::new().num_threads(2).build();
             pool.unwrap()
-                .install(|| partitions.par_iter().map(by_groups).collect())
+                .install(|| partitions.par_iter().map(read).collect())
         }
-    };
-    let filtered = partitions
-        .iter()
-        .map(|p| rows(p.filter(scan(path)).collect().unwrap()))
-        .collect();
-    (read, filtered, reader)
+    }
 }
 
 /// Row groups decoded by `reader`, none kept: each once where partitions were read one after
@@ -219,7 +242,7 @@ fn one_row_group_two_partitions(dir: &Path) -> (RowGroupReader, Vec<Partition>) 
 fn row_column(reader: &RowGroupReader, partition: &Partition) -> Vec<i64> {
     let columns: Vec<PlSmallStr> = vec!["row".into()];
     let rows = reader
-        .read(Table::Person, partition, &columns)
+        .read(Table::Person, partition, &columns, &[])
         .unwrap()
         .unwrap();
     let rows = rows.column("row").unwrap().i64().unwrap().clone();
@@ -304,5 +327,61 @@ fn row_groups_unordered_inside_are_filtered() {
         // By hand, ids two at a time ([..3) [3..5) [5..)): rows 0-1 (ids 2 1), 2-5 and 7
         // (3 4 3 4 4), 6 and 8 (6 5).
         assert_eq!(read, vec![vec![0, 1], vec![2, 3, 4, 5, 7], vec![6, 8]]);
+    }
+}
+
+/// A text column read as keys ([`TextKey`]) through the reader: each partition's keys are those
+/// of its rows' texts, worked out row by row from the range filter's read of the same rows.
+/// The ids are the first test's, null ids and all: the runs of row groups holding a null id
+/// are read through the range filter (their keys from the texts decoded as strings), the
+/// others' from the Parquet dictionaries of the row groups' chunks, those across bounds kept
+/// with their keys for the next partition. Every order of reading.
+#[test]
+fn text_columns_read_as_keys_are_their_rows_keys() {
+    use arrow::array::StringArray;
+    let dir = tempfile::tempdir().unwrap();
+    let ids = [1, 1, 2, 2, 3, -1, 4, 5, 5, 5, -1, 6, 7, 8, 9, 9].map(|id| (id >= 0).then_some(id));
+    let codes: Vec<Option<String>> = (0..ids.len())
+        .map(|row| (row % 5 != 4).then(|| format!("c{}", "x".repeat(row % 4))))
+        .collect();
+    let rows: Vec<i64> = (0..ids.len() as i64).collect();
+    let columns: Vec<(&str, ArrayRef)> = vec![
+        ("person_id", int_ids(&ids)),
+        ("row", Arc::new(Int64Array::from(rows))),
+        ("code", Arc::new(StringArray::from(codes))),
+    ];
+    let path = written_columns(dir.path(), "diagnosis.parquet", columns, 3);
+
+    // A code's key: its length, 100 for a null.
+    let key_by_hand = |code: Option<&str>| code.map_or(100, |code| code.len() as u32);
+    let key = TextKey::new("code", "__code_key", key_by_hand);
+    let partitions = split(&sorted_ids(&ids), 2).unwrap();
+    for order in ORDERS {
+        let chunks = ColumnChunks::new(vec![(path.clone(), 6)], vec!["code"]);
+        let layout = layout_of(&path).unwrap();
+        let reader = RowGroupReader::new([(Table::Diagnosis, scan(&path), layout)], &partitions)
+            .with_chunks(Table::Diagnosis, chunks);
+        let columns: Vec<PlSmallStr> = vec!["row".into()];
+        let read = |p: &Partition| {
+            let frame = reader.read(Table::Diagnosis, p, &columns, std::slice::from_ref(&key));
+            let frame = frame.unwrap().unwrap();
+            assert_eq!(frame.get_column_names(), ["row", "__code_key"]);
+            let rows = frame.column("row").unwrap().i64().unwrap().clone();
+            let keys = frame.column("__code_key").unwrap().u32().unwrap().clone();
+            (rows.into_no_null_iter())
+                .zip(keys.into_no_null_iter())
+                .collect::<Vec<(i64, u32)>>()
+        };
+        let read = read_in(order, &partitions, read);
+        for (partition, read) in partitions.iter().zip(&read) {
+            let filtered = partition.filter(scan(&path)).collect().unwrap();
+            let rows = filtered.column("row").unwrap().i64().unwrap().clone();
+            let codes = filtered.column("code").unwrap().str().unwrap().clone();
+            let want: Vec<(i64, u32)> = (rows.into_no_null_iter())
+                .zip(codes.iter().map(key_by_hand))
+                .collect();
+            assert_eq!(*read, want);
+        }
+        assert_eq!(read.concat().len(), 14, "every row but the null ids'");
     }
 }
