@@ -13,10 +13,14 @@ use super::measures::{greater, index, less};
 use super::{concatenated, in_parallel};
 use crate::definition::model::{Definition, ValueKind};
 use crate::extract::distinct::map_distinct;
+use crate::extract::text_keys::TextKey;
 
 /// Column of each observation record's key: its code's index among the definition's observation
 /// codes, from 1 (0: any other code, or none).
 pub(crate) const OBSERVATION_KEY: &str = "__observation_key";
+/// An observation's code key and code kind as the table is read
+/// ([`ObservationRules::code_text_key`]).
+const CODE_AND_KIND: &str = "__observation_code_and_kind";
 /// Column of each observation record's text: [`NO_TEXT`], [`OTHER_TEXT`], or its index in the
 /// definition's vocabulary of texts (every value of every text domain).
 pub(crate) const TEXT_KEY: &str = "__text_key";
@@ -132,21 +136,44 @@ impl ObservationRules {
         )
     }
 
-    /// The code keys ([`OBSERVATION_KEY`]) of observations in memory (their `code`, trimmed as
-    /// [`ObservationRules::key`] trims it), and each code's `kind` (of the code as recorded),
-    /// in one mapping of the codes: for validation's checks, which read the kinds.
-    pub(crate) fn keys_with_kinds(
-        &self,
-        frame: &DataFrame,
-        kind: impl Fn(Option<&str>) -> u8 + Sync,
-    ) -> PolarsResult<(Column, Vec<u8>)> {
+    /// The observation table's `code` as it is read ([`TextKey`]): each code's key (trimmed as
+    /// [`ObservationRules::key`] trims it) with its `kind` (of the code as recorded) in the top
+    /// byte, computed once per dictionary entry or distinct code; for validation's checks,
+    /// which read the kinds. [`ObservationRules::keys_with_kinds`] splits them.
+    pub(crate) fn code_text_key(
+        self: &Arc<Self>,
+        kind: impl Fn(Option<&str>) -> u8 + Send + Sync + 'static,
+    ) -> PolarsResult<TextKey> {
         polars_ensure!(
             self.codes.len() < KEY_BITS as usize,
             ComputeError: "more than 2^24 observation codes"
         );
-        let codes = frame.column("code")?.str()?;
-        let (keys, kinds) = keys_and_bytes(codes, |code| (self.code_key_of(code), kind(code)));
+        let this = Arc::clone(self);
+        Ok(TextKey::new("code", CODE_AND_KIND, move |code| {
+            this.code_key_of(code) | u32::from(kind(code)) << 24
+        }))
+    }
+
+    /// The code keys ([`OBSERVATION_KEY`]) of observations read with
+    /// [`ObservationRules::code_text_key`], and each code's kind; the read column is dropped.
+    pub(crate) fn keys_with_kinds(&self, frame: &mut DataFrame) -> PolarsResult<(Column, Vec<u8>)> {
+        let both = frame.column(CODE_AND_KIND)?.u32()?.rechunk();
+        let both = both.cont_slice()?;
+        // Two plain loops side by side: a pair per row and its unzip cost a third more.
+        let (keys, kinds) = rayon::join(
+            || {
+                both.iter()
+                    .map(|both| both & KEY_BITS)
+                    .collect::<Vec<u32>>()
+            },
+            || {
+                both.iter()
+                    .map(|both| (both >> 24) as u8)
+                    .collect::<Vec<u8>>()
+            },
+        );
         let keys = UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column();
+        *frame = frame.drop(CODE_AND_KIND)?;
         Ok((keys, kinds))
     }
 

@@ -78,18 +78,21 @@ impl RecordTable {
                 }
                 with_read_keys(&inputs.measurement, columns, &[MEASURE_KEY])
             }
-            RecordTable::Observation => with_read_keys(
-                &inputs.observation,
-                vec![
+            RecordTable::Observation => {
+                let mut columns = vec![
                     col("person_id"),
                     days("date").alias("date"),
-                    // Trimmed where it is read (the code key, `observations.rs`).
-                    col("code"),
                     col("value_num"),
                     normal_form(col("value_text"), trimmed).alias("value_text"),
-                ],
-                &[OBSERVATION_KEY, TEXT_KEY],
-            ),
+                ];
+                // Where the key was computed as the table was read, the code was read as its
+                // key only (`ObservationRules::code_text_key`).
+                if !has(&inputs.observation, OBSERVATION_KEY) {
+                    // Trimmed where it is read (the code key, `observations.rs`).
+                    columns.push(col("code"));
+                }
+                with_read_keys(&inputs.observation, columns, &[OBSERVATION_KEY, TEXT_KEY])
+            }
             RecordTable::Treatment => with_read_keys(
                 &inputs.treatment,
                 vec![

@@ -173,6 +173,11 @@ impl<'c> Tables<'c> {
                 rules.measures.text_keys(unit_outside_contract).to_vec(),
                 check.without_units().columns(),
             ),
+            // The observations' codes read as their keys and kinds.
+            (Some(rules), Table::Observation) => (
+                vec![rules.observations.code_text_key(code_kind)?],
+                check.columns(),
+            ),
             _ => (Vec::new(), check.columns()),
         };
         let mut rows = self.inputs.read_into_memory(table, &columns, &keyed)?;
@@ -208,7 +213,7 @@ impl<'c> Tables<'c> {
                 (findings, vec![keys])
             }
             (Some(rules), Table::Observation) => {
-                let (keys, kinds) = rules.observations.keys_with_kinds(&rows, code_kind)?;
+                let (keys, kinds) = rules.observations.keys_with_kinds(&mut rows)?;
                 let (texts, allowed) =
                     (rules.observations).text_keys_with_allowed(&rows, text_allowed)?;
                 let findings = check.count_observations_in_memory(&rows, kinds, &allowed)?;
