@@ -74,14 +74,20 @@ impl TextKey {
             let by_entry: Vec<u32> = entries.iter().map(|text| (self.key_of)(text)).collect();
             let indices = array.keys();
             let start = keys.len();
-            // A gather from a table of a few hundred entries; an index past the dictionary
-            // (the decoder checks them) would be a null's key.
-            keys.extend(
-                indices
-                    .values()
-                    .iter()
-                    .map(|&index| by_entry.get(index as usize).copied().unwrap_or(of_null)),
-            );
+            // A gather from the entries' keys. The decoder checks every index against the
+            // dictionary; past it, a key would be a null's. A dictionary of at most 256
+            // entries (a contract column's codes or units) is read through a table of 256,
+            // by the index's low byte: no bounds check to take.
+            let indices_values = indices.values().iter();
+            if by_entry.len() <= 256 {
+                let mut table = [of_null; 256];
+                table[..by_entry.len()].copy_from_slice(&by_entry);
+                let low_byte = |index: u32| (index & 0xFF) as usize;
+                keys.extend(indices_values.map(|&index| table[low_byte(index)]));
+            } else {
+                let key = |index: u32| by_entry.get(index as usize).copied();
+                keys.extend(indices_values.map(|&index| key(index).unwrap_or(of_null)));
+            }
             if let Some(validity) = indices.validity().filter(|v| v.unset_bits() > 0) {
                 for row in (!validity).true_idx_iter() {
                     keys[start + row] = of_null;

@@ -80,8 +80,9 @@ fn keys_of_chunks(path: &Path, rows: usize, groups: usize) -> Vec<u32> {
 /// the same column read by polars as strings and mapped (the path of any other reader): with
 /// every page dictionary-encoded (arrow-rs' default), with no dictionary at all, and with a
 /// dictionary that outgrows its limit within each row group, so that its chunks start
-/// dictionary-encoded and fall back to plain pages. 2,500 rows: two full row groups and a
-/// short one.
+/// dictionary-encoded and fall back to plain pages. 2,500 rows: two full row groups, whose
+/// dictionaries hold more than 256 codes, and a short one, whose dictionary holds fewer (the
+/// two ways of looking a row's key up).
 #[test]
 fn keys_are_the_texts_keys_however_the_chunks_are_encoded() {
     let dir = tempfile::tempdir().unwrap();
