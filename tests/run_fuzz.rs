@@ -141,3 +141,48 @@ fn a_damaged_column_is_named() {
     let sample = eligo::extract::Extract::open(Path::new(SAMPLE)).unwrap();
     assert_eq!(eligo::extract::damaged::first_damaged(&sample), None);
 }
+
+/// Damage in a text column read as keys from its Parquet dictionary (the measurements' `unit`,
+/// `extract/text_keys.rs`): one byte of the column's chunk, in the sample's one row group,
+/// makes a dictionary index point past the dictionary. In four partitions (the chunk read as
+/// keys) and in one (decoded as strings by polars, then found by decoding each column alone),
+/// the run fails with one line naming the file and the column and saying what to do, and
+/// writes nothing.
+#[test]
+fn a_damaged_text_column_read_as_keys_is_named() {
+    use parquet::file::reader::{FileReader, SerializedFileReader};
+    let sample = Path::new(SAMPLE).join("measurement.parquet");
+    let reader = SerializedFileReader::new(std::fs::File::open(&sample).unwrap()).unwrap();
+    let group = reader.metadata().row_group(0);
+    let unit = (0..group.num_columns())
+        .map(|i| group.column(i))
+        .find(|c| c.column_path().string() == "unit")
+        .unwrap();
+    let (start, length) = unit.byte_range();
+    // A byte of the chunk found by flipping bytes of the sample one at a time: in its last
+    // data page, where it makes a dictionary index point past the dictionary.
+    let at = start as usize + 14_210;
+    assert!(14_210 < length);
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("extract");
+    damaged_copy(&data, "measurement", &[]);
+    let file = data.join("measurement.parquet");
+    let mut bytes = std::fs::read(&file).unwrap();
+    bytes[at] ^= 0x5A;
+    std::fs::write(&file, bytes).unwrap();
+    for partition_patients in [1000, 4000] {
+        let out = dir.path().join("reports");
+        let output = run(&data, &out, partition_patients);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{stderr}");
+        let named = format!("{}: column `unit`", file.display());
+        assert!(stderr.contains(&named), "{partition_patients}: {stderr}");
+        assert!(stderr.contains("write the file again"), "{stderr}");
+        assert!(
+            !stderr.contains("panicked") && !stderr.contains("bug in eligo"),
+            "{stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(!out.exists());
+    }
+}

@@ -144,21 +144,30 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
     let (period_start, period_end) = period(&extract, &inputs, as_of)?;
 
     let folder = OutputFolder::create(&args.out).map_err(Failure::runtime)?;
+    let damage = |damaged: damaged::DamagedColumn| {
+        Failure::runtime(format!(
+            "{}: column `{}` of {} could not be decoded: its Parquet pages are damaged \
+             (`eligo check` does not decode this column); write the file again",
+            damaged.location.display(),
+            damaged.column,
+            damaged.table
+        ))
+    };
     let engine_error = |e: engine::EngineError| match e {
         // Damaged pages, or a bug: decoding each column alone tells which.
         engine::EngineError::Panicked => match damaged::first_damaged(&extract) {
-            Some(damaged) => Failure::runtime(format!(
-                "{}: column `{}` of {} could not be decoded: its Parquet pages are damaged \
-                 (`eligo check` does not decode this column); write the file again",
-                damaged.location.display(),
-                damaged.column,
-                damaged.table
-            )),
+            Some(damaged) => damage(damaged),
             None => Failure::bug(format!(
                 "{}: {e}; every column of the extract decodes, so this is a bug in eligo: \
                  please report it with the message above",
                 args.data.display()
             )),
+        },
+        // The reader's error on damaged pages names neither the file nor the column: where
+        // decoding each column alone finds one that fails, that is the message.
+        engine::EngineError::Polars(_) => match damaged::first_damaged(&extract) {
+            Some(damaged) => damage(damaged),
+            None => Failure::runtime(format!("{}: {e}", args.data.display())),
         },
         e => Failure::runtime(format!("{}: {e}", args.data.display())),
     };

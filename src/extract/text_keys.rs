@@ -204,9 +204,14 @@ impl ColumnChunks {
             Ok((arrays, _)) => arrays,
             Err(_) => {
                 let field = ArrowField::new(key.column.clone(), ArrowDataType::Utf8View, true);
-                to_deserializer(chunks, field, None)
-                    .map_err(|e| in_file(&e))?
-                    .0
+                let decoded = to_deserializer(chunks, field, None).map_err(|e| {
+                    polars_err!(
+                        ComputeError: "{}: column `{}` could not be decoded ({e}): its Parquet \
+                        pages are damaged (`eligo check` does not decode this column); write \
+                        the file again", file.path.display(), key.column
+                    )
+                })?;
+                decoded.0
             }
         };
         let start = keys.len();
