@@ -18,6 +18,11 @@
 //!   `restricted/patients`' outcome and status columns (uncompressed), encoded by eligo
 //!   (`report::word_pages`) and, for comparison, by polars-parquet's own dictionary encoder.
 //!
+//! - `text_keys_from_dictionary` and `text_keys_from_strings`: the measurements' units read as
+//!   keys from their Parquet dictionary indices (`extract/text_keys.rs`, as a partition's
+//!   reader reads them) and, for comparison, decoded as strings by a polars scan and mapped
+//!   once per distinct string.
+//!
 //! Each evaluation includes the patient core (index date, primary cancer), as every run does.
 
 use std::path::Path;
@@ -199,7 +204,44 @@ fn benches(c: &mut Criterion) {
             }
         })
     });
+    text_keys(&mut group, &setup._dir.path().join("measurement.parquet"));
     group.finish();
+}
+
+/// The measurements' units read as keys (a unit's key: its length), from the chunks'
+/// dictionary indices as a partition's reader reads them, and for comparison decoded as
+/// strings by a polars scan and mapped once per distinct string, as they were before.
+fn text_keys(
+    group: &mut criterion::BenchmarkGroup<'_, criterion::measurement::WallTime>,
+    path: &Path,
+) {
+    use eligo::extract::text_keys::{ColumnChunks, TextKey};
+    use polars::prelude::{col, LazyFrame, PlRefPath, ScanArgsParquet};
+    let mut file = std::fs::File::open(path).expect("the measurements");
+    let footer = polars_parquet::read::read_metadata(&mut file).expect("a footer");
+    let rows: Vec<usize> = footer.row_groups.iter().map(|g| g.num_rows()).collect();
+    let chunks = ColumnChunks::new(vec![(path.to_path_buf(), rows.len())], vec!["unit"]);
+    let key = TextKey::new("unit", "__unit_key", |unit| {
+        unit.map_or(0, |u| u.len() as u32)
+    });
+    group.bench_function("text_keys_from_dictionary", |b| {
+        b.iter(|| {
+            let mut keys = Vec::new();
+            for (group, rows) in rows.iter().enumerate() {
+                chunks.keys(group, *rows, &key, &mut keys).expect("keys");
+            }
+            keys
+        })
+    });
+    group.bench_function("text_keys_from_strings", |b| {
+        b.iter(|| {
+            let path = PlRefPath::try_from_path(path).expect("a path");
+            let scan = LazyFrame::scan_parquet(path, ScanArgsParquet::default()).expect("a scan");
+            let units = scan.select([col("unit")]).collect().expect("the units");
+            key.of_strings(units.column("unit").expect("unit"))
+                .expect("keys")
+        })
+    });
 }
 
 criterion_group!(engine_benches, benches);

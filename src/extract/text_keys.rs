@@ -139,7 +139,7 @@ impl ColumnChunks {
 
     /// The row groups of `files` (each a path and its number of row groups, in scan order),
     /// whose columns `texts` are stored as text.
-    pub(crate) fn new(files: Vec<(PathBuf, usize)>, texts: Vec<&'static str>) -> ColumnChunks {
+    pub fn new(files: Vec<(PathBuf, usize)>, texts: Vec<&'static str>) -> ColumnChunks {
         let groups = (files.iter().enumerate())
             .flat_map(|(file, (_, groups))| (0..*groups).map(move |group| (file, group)))
             .collect();
