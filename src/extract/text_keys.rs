@@ -45,6 +45,7 @@ impl std::fmt::Debug for TextKey {
 }
 
 impl TextKey {
+    /// `column` read as the key column `name`: each row's key `key_of` of its text.
     pub fn new(
         column: &str,
         name: &str,
