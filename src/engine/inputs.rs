@@ -8,7 +8,7 @@ use std::sync::Arc;
 
 use crate::extract::partition::Partition;
 use crate::extract::row_groups::RowGroupReader;
-use crate::extract::text_keys::TextKey;
+use crate::extract::text_keys::{keyed_strings, with_texts, TextKey};
 use crate::extract::Table;
 
 /// The columns the engine reads of each table, whatever the definition (each table is read
@@ -184,24 +184,11 @@ impl Inputs {
         let rows = match by_row_groups {
             Some(rows) => rows?,
             None => {
-                let mut texts: Vec<PlSmallStr> = Vec::new();
-                for key in keyed {
-                    if !texts.contains(&key.column) {
-                        texts.push(key.column.clone());
-                    }
-                }
-                let select = columns.into_iter().chain(texts.iter().cloned()).map(col);
+                let select = with_texts(&columns, keyed).into_iter().map(col);
                 let rows = (frame.clone().select(select.collect::<Vec<_>>()))
                     .collect_with_engine(Engine::Streaming)?
                     .unwrap_single();
-                let keys = (keyed.iter())
-                    .map(|key| key.of_strings(rows.column(&key.column)?))
-                    .collect::<PolarsResult<Vec<_>>>()?;
-                let mut rows = rows.drop_many(texts);
-                for keys in keys {
-                    rows.with_column(keys)?;
-                }
-                rows
+                keyed_strings(rows, &columns, keyed)?
             }
         };
         *frame = rows.clone().lazy();

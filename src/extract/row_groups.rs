@@ -24,7 +24,7 @@ use polars_arrow::bitmap::MutableBitmap;
 
 use super::locate::TableSource;
 use super::partition::{Bound, Partition};
-use super::text_keys::{ColumnChunks, TextKey};
+use super::text_keys::{keyed_strings, with_texts, ColumnChunks, TextKey};
 use super::Table;
 
 /// One row group of a file: its rows and the range of its `person_id` statistics.
@@ -320,50 +320,32 @@ impl TableGroups {
         let chunks = (self.chunks.as_ref()).filter(|chunks| {
             partition.is_none() && columns.keyed.iter().all(|k| chunks.reads(&k.column))
         });
-        let mut select = columns.columns.clone();
-        if chunks.is_none() {
-            for key in columns.keyed {
-                if !select.contains(&key.column) {
-                    select.push(key.column.clone());
-                }
-            }
-        }
+        let select = match chunks {
+            Some(_) => columns.columns.clone(),
+            None => with_texts(&columns.columns, columns.keyed),
+        };
         let select = select.into_iter().map(col).collect::<Vec<_>>();
         let mut frame =
             (scan.select(select).collect_with_engine(Engine::Streaming)?).unwrap_single();
-        let keys = match chunks {
-            Some(chunks) => {
-                use rayon::prelude::*;
-                polars_ensure!(
-                    rows as usize == frame.height(),
-                    ComputeError: "{} rows read of row groups of {rows}", frame.height()
-                );
-                // The keys of each column, in row groups' order; the columns side by side.
-                let read = |key: &TextKey| {
-                    let mut keys = Vec::with_capacity(frame.height());
-                    for group in groups.clone() {
-                        let (_, rows) = self.layout.rows(group..group + 1);
-                        chunks.keys(group, rows as usize, key, &mut keys)?;
-                    }
-                    Ok(UInt32Chunked::from_vec(key.name.clone(), keys).into_column())
-                };
-                columns
-                    .keyed
-                    .par_iter()
-                    .map(read)
-                    .collect::<PolarsResult<Vec<_>>>()?
-            }
-            None => {
-                let keys = (columns.keyed.iter())
-                    .map(|key| key.of_strings(frame.column(&key.column)?))
-                    .collect::<PolarsResult<Vec<_>>>()?;
-                let texts = columns.keyed.iter().map(|key| &key.column);
-                let dropped = texts.filter(|column| !columns.columns.contains(column));
-                frame = frame.drop_many(dropped.cloned());
-                keys
-            }
+        let Some(chunks) = chunks else {
+            return keyed_strings(frame, &columns.columns, columns.keyed);
         };
-        for keys in keys {
+        use rayon::prelude::*;
+        polars_ensure!(
+            rows as usize == frame.height(),
+            ComputeError: "{} rows read of row groups of {rows}", frame.height()
+        );
+        // The keys of each column, in row groups' order; the columns side by side.
+        let read = |key: &TextKey| {
+            let mut keys = Vec::with_capacity(frame.height());
+            for group in groups.clone() {
+                let (_, rows) = self.layout.rows(group..group + 1);
+                chunks.keys(group, rows as usize, key, &mut keys)?;
+            }
+            Ok(UInt32Chunked::from_vec(key.name.clone(), keys).into_column())
+        };
+        let keys = columns.keyed.par_iter().map(read);
+        for keys in keys.collect::<PolarsResult<Vec<_>>>()? {
             frame.with_column(keys)?;
         }
         Ok(frame)

@@ -104,6 +104,36 @@ impl TextKey {
     }
 }
 
+/// What a reader of strings selects for `columns` and the key columns of `keyed`: `columns`,
+/// then each keyed text column not among them.
+pub fn with_texts(columns: &[PlSmallStr], keyed: &[TextKey]) -> Vec<PlSmallStr> {
+    let mut select = columns.to_vec();
+    for key in keyed {
+        if !select.contains(&key.column) {
+            select.push(key.column.clone());
+        }
+    }
+    select
+}
+
+/// `rows` read as strings ([`with_texts`] of `columns` and `keyed`) with `keyed`'s key columns
+/// added after `columns`, and the text columns not among `columns` dropped.
+pub fn keyed_strings(
+    rows: DataFrame,
+    columns: &[PlSmallStr],
+    keyed: &[TextKey],
+) -> PolarsResult<DataFrame> {
+    let keys = (keyed.iter())
+        .map(|key| key.of_strings(rows.column(&key.column)?))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let texts = keyed.iter().map(|key| &key.column);
+    let mut rows = rows.drop_many(texts.filter(|text| !columns.contains(text)).cloned());
+    for keys in keys {
+        rows.with_column(keys)?;
+    }
+    Ok(rows)
+}
+
 /// One Parquet file of a table, its footer read when a key is first read from it.
 struct ChunkFile {
     path: PathBuf,
