@@ -158,20 +158,7 @@ impl ObservationRules {
     /// [`ObservationRules::code_text_key`], and each code's kind; the read column is dropped.
     pub(crate) fn keys_with_kinds(&self, frame: &mut DataFrame) -> PolarsResult<(Column, Vec<u8>)> {
         let both = frame.column(CODE_AND_KIND)?.u32()?.rechunk();
-        let both = both.cont_slice()?;
-        // Two plain loops side by side: a pair per row and its unzip cost a third more.
-        let (keys, kinds) = rayon::join(
-            || {
-                both.iter()
-                    .map(|both| both & KEY_BITS)
-                    .collect::<Vec<u32>>()
-            },
-            || {
-                both.iter()
-                    .map(|both| (both >> 24) as u8)
-                    .collect::<Vec<u8>>()
-            },
-        );
+        let (keys, kinds) = split_top_byte(both.cont_slice()?);
         let keys = UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column();
         *frame = frame.drop(CODE_AND_KIND)?;
         Ok((keys, kinds))
@@ -340,23 +327,28 @@ impl Kernel for ObservationKernel {
 /// are far fewer than 2^24.
 const KEY_BITS: u32 = (1 << 24) - 1;
 
+/// Each key of `both` below its top byte ([`KEY_BITS`]), and its top byte: two plain loops side
+/// by side (a pair per row and its unzip cost a third more).
+fn split_top_byte(both: &[u32]) -> (Vec<u32>, Vec<u8>) {
+    rayon::join(
+        || both.iter().map(|both| both & KEY_BITS).collect(),
+        || both.iter().map(|both| (both >> 24) as u8).collect(),
+    )
+}
+
 /// Per row of `texts`, a key and a byte, `key_and_byte` of each distinct text, over row ranges
 /// in parallel. The byte travels in the key's top byte through the mapping, then the two are
-/// split in two plain loops: a pair per row and its unzip cost a third more.
+/// split ([`split_top_byte`]).
 fn keys_and_bytes(
     texts: &StringChunked,
     key_and_byte: impl Fn(Option<&str>) -> (u32, u8) + Sync,
 ) -> (Vec<u32>, Vec<u8>) {
     let parts = in_parallel(texts.len(), |offset, len| {
-        let mut keys = map_distinct(&texts.slice(offset, len), |text| {
+        let both = map_distinct(&texts.slice(offset, len), |text| {
             let (key, byte) = key_and_byte(text);
             key | u32::from(byte) << 24
         });
-        let bytes: Vec<u8> = keys.iter().map(|both| (both >> 24) as u8).collect();
-        for key in &mut keys {
-            *key &= KEY_BITS;
-        }
-        (keys, bytes)
+        split_top_byte(&both)
     });
     let height = texts.len();
     let bytes = concatenated(parts.iter().map(|(_, bytes)| bytes.as_slice()), height);
