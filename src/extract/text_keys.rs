@@ -205,8 +205,8 @@ impl ColumnChunks {
             .ok_or_else(|| polars_err!(ComputeError: "no row group {group}"))?;
         let file = &self.files[file];
         let in_file = |e: &dyn std::fmt::Display| polars_err!(ComputeError: "{}: column {}: {e}", file.path.display(), key.column);
+        let mut handle = File::open(&file.path).map_err(|e| in_file(&e))?;
         let footer = file.footer.get_or_init(|| {
-            let mut handle = File::open(&file.path).map_err(|e| e.to_string())?;
             polars_parquet::read::read_metadata(&mut handle).map_err(|e| e.to_string())
         });
         let footer = footer.as_ref().map_err(|e| in_file(e))?;
@@ -217,7 +217,6 @@ impl ColumnChunks {
             ComputeError: "{}: row group {index} has {} rows, its statistics said {rows}",
             file.path.display(), row_group.num_rows()
         );
-        let mut handle = File::open(&file.path).map_err(|e| in_file(&e))?;
         let chunks = (row_group.columns_under_root_iter(&key.column))
             .ok_or_else(|| in_file(&"not in the file"))?
             .map(|chunk| {
