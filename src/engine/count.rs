@@ -36,6 +36,11 @@ trait Key: Ord + Clone + Send + Sync + AsRef<[u64]> + AsMut<[u64]> {
     /// A key of group `group` and `words` outcome words, all outcomes 0.
     fn new(group: u64, words: usize) -> Self;
 
+    /// Whether `a` comes before `b`.
+    fn less(a: &Self, b: &Self) -> bool {
+        a < b
+    }
+
     /// Sorts keys in their order.
     fn sort(keys: &mut [Self]) {
         keys.sort_unstable();
@@ -67,13 +72,14 @@ impl<const N: usize> Key for [u64; N] {
     /// By a comparison without branches: word by word from the last, `a < b` where the word is
     /// less, or equal and the rest less. The arrays' own comparison branches at each word, and
     /// keys that share their group and first words make those branches hard to predict.
+    fn less(a: &Self, b: &Self) -> bool {
+        (0..N)
+            .rev()
+            .fold(false, |less, i| (a[i] < b[i]) | ((a[i] == b[i]) & less))
+    }
+
     fn sort(keys: &mut [Self]) {
-        fn less<const N: usize>(a: &[u64; N], b: &[u64; N]) -> bool {
-            (0..N)
-                .rev()
-                .fold(false, |less, i| (a[i] < b[i]) | ((a[i] == b[i]) & less))
-        }
-        keys.sort_unstable_by(|a, b| match (less(a, b), less(b, a)) {
+        keys.sort_unstable_by(|a, b| match (Self::less(a, b), Self::less(b, a)) {
             (true, _) => std::cmp::Ordering::Less,
             (_, true) => std::cmp::Ordering::Greater,
             _ => std::cmp::Ordering::Equal,
@@ -205,25 +211,25 @@ fn codes<'f>(frame: &'f DataFrame, name: &str) -> Result<&'f [u8], EngineError> 
 }
 
 /// One sorted run of the keys of two sorted, unique runs, the counts of a key in both added up.
+///
+/// Without a branch on the keys' order: each step writes the lesser head (`a`'s on a tie, with
+/// `b`'s count added) and advances the run or runs it came from, by selects. Runs from
+/// different row ranges interleave at random, so a branch on the order mispredicted about every
+/// other key: `merge_two` was 1.9 % of a 10 M run's samples for 0.5 % of its instructions, and
+/// is 1.2 % with the selects (`select_unpredictable`: plain `if`s compiled back to branches).
 fn merge_two<K: Key>(a: &[(K, u64)], b: &[(K, u64)]) -> Vec<(K, u64)> {
     let mut merged = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     while i < a.len() && j < b.len() {
-        match a[i].0.cmp(&b[j].0) {
-            std::cmp::Ordering::Less => {
-                merged.push(a[i].clone());
-                i += 1;
-            }
-            std::cmp::Ordering::Greater => {
-                merged.push(b[j].clone());
-                j += 1;
-            }
-            std::cmp::Ordering::Equal => {
-                merged.push((a[i].0.clone(), a[i].1 + b[j].1));
-                i += 1;
-                j += 1;
-            }
-        }
+        let (x, y) = (&a[i], &b[j]);
+        let a_first = !K::less(&y.0, &x.0);
+        let b_first = !K::less(&x.0, &y.0);
+        let head = std::hint::select_unpredictable(a_first, x, y);
+        // `b`'s count is added where both heads are the key (a tie takes `a`'s head).
+        let tied = std::hint::select_unpredictable(a_first & b_first, y.1, 0);
+        merged.push((head.0.clone(), head.1 + tied));
+        i += usize::from(a_first);
+        j += usize::from(b_first);
     }
     merged.extend_from_slice(&a[i..]);
     merged.extend_from_slice(&b[j..]);
@@ -516,6 +522,52 @@ mod tests {
             check::<2>(seed);
             check::<3>(seed);
             check::<5>(seed);
+        }
+    }
+
+    /// Two sorted, unique runs of keys drawn from a few values (so that most heads tie or share
+    /// their first words) merge into the keys of both with their counts added, as a tally of the
+    /// two runs' keys in a `BTreeMap` counts them: array keys of two and three words and `Vec`
+    /// keys, runs of unequal lengths and empty runs.
+    #[test]
+    fn two_runs_merge_as_a_tally_of_their_keys() {
+        fn run<K: Key>(next: &mut impl FnMut() -> u64, len: usize, words: usize) -> Vec<(K, u64)> {
+            let mut tally = std::collections::BTreeMap::new();
+            for _ in 0..len {
+                let mut key = K::new(next() % 3, words);
+                key.words_mut().iter_mut().for_each(|w| *w = next());
+                *tally.entry(key).or_insert(0) += next() % 5 + 1;
+            }
+            tally.into_iter().collect()
+        }
+        fn check<K: Key + std::fmt::Debug>(seed: u64, words: usize) {
+            let mut state = seed;
+            let mut next = || {
+                state = state
+                    .wrapping_mul(6364136223846793005)
+                    .wrapping_add(1442695040888963407);
+                [0, 1, u64::MAX, 1 << 63][(state >> 62) as usize]
+            };
+            let lengths = [(0, 0), (0, 40), (40, 0), (1, 200), (150, 150), (300, 7)];
+            for (a_len, b_len) in lengths {
+                let a: Vec<(K, u64)> = run(&mut next, a_len, words);
+                let b: Vec<(K, u64)> = run(&mut next, b_len, words);
+                let mut tally = std::collections::BTreeMap::new();
+                for (key, patients) in a.iter().chain(&b) {
+                    *tally.entry(key.clone()).or_insert(0) += patients;
+                }
+                let expected: Vec<(K, u64)> = tally.into_iter().collect();
+                assert_eq!(
+                    merge_two(&a, &b),
+                    expected,
+                    "seed {seed}, {a_len} and {b_len}"
+                );
+            }
+        }
+        for seed in 0..20 {
+            check::<[u64; 2]>(seed, 1);
+            check::<[u64; 3]>(seed, 2);
+            check::<Vec<u64>>(seed, 3);
         }
     }
 
