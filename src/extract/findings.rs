@@ -156,21 +156,33 @@ fn grades_outside(kinds: &[CodeKind], values: &Column) -> PolarsResult<Vec<bool>
         ShapeMismatch: "{} observation codes for {} values", kinds.len(), values.len()
     );
     // NaN is in no range (polars orders it above every number). Within 0..=5 a value is whole
-    // where it survives a round trip through an integer (exact there; `trunc` is a libm call).
-    let outside = |v: f64| !(0.0..=5.0).contains(&v) || (v as i64) as f64 != v;
+    // where adding and taking away 2^52 leaves it as it is (the sum rounds to a whole number;
+    // a cast to an integer saturates behind a branch, and `trunc` is a libm call). `&` and
+    // `|`, not `&&` and `||`, and the nulls cleared after: graded and ungraded codes
+    // interleave, and the branches on each row's kind, value and validity mispredicted
+    // (0.9 % of a 10 M run's samples).
+    const WHOLE: f64 = 4_503_599_627_370_496.0;
+    let outside = |v: f64| !((0.0 <= v) & (v <= 5.0)) | ((v + WHOLE) - WHOLE != v);
     let graded = |kind: &CodeKind| kind & GRADED != 0;
     let mut flags: Vec<bool> = Vec::with_capacity(kinds.len());
     // Array by array, values and validity apart: the arrays' iterators of optional values cost
     // more than the test.
     for array in values.f64()?.downcast_iter() {
-        let kinds = &kinds[flags.len()..flags.len() + array.len()];
+        let start = flags.len();
+        let kinds = &kinds[start..start + array.len()];
         let rows = kinds.iter().zip(array.values().iter());
-        match array.validity().filter(|valid| valid.unset_bits() > 0) {
-            None => flags.extend(rows.map(|(kind, &value)| graded(kind) && outside(value))),
-            Some(valid) => flags.extend(
-                (rows.zip(valid.iter()))
-                    .map(|((kind, &value), valid)| valid && graded(kind) && outside(value)),
-            ),
+        flags.extend(rows.map(|(kind, &value)| graded(kind) & outside(value)));
+        if let Some(valid) = array.validity().filter(|valid| valid.unset_bits() > 0) {
+            // Sixty-four rows to a word of the validity: null values (the text observations')
+            // are three rows in five of the synthetic extract's, too many to visit one by one.
+            let words = valid.chunks::<u64>();
+            let last = words.remainder();
+            let rows = flags[start..].chunks_mut(64);
+            for (rows, bits) in rows.zip(words.chain(std::iter::once(last))) {
+                for (i, flag) in rows.iter_mut().enumerate() {
+                    *flag &= bits >> i & 1 != 0;
+                }
+            }
         }
     }
     Ok(flags)

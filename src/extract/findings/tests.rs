@@ -45,8 +45,9 @@ fn ecog_and_grades_are_whole_numbers_from_0_to_5() {
 }
 
 /// Grades at the edges of the domain, by polars' float order (NaN above every number): out
-/// are NaN, both infinities, 5.000001 and 1e300; in are -0.0, 0, 4 and 5, and a graded
-/// value under a padded code (codes are compared as stored).
+/// are NaN, both infinities, 5.000001 and 1e300, and the neighbours of whole numbers (the
+/// double just below 5 and just above 3, 0.5 and 1e-300: none is whole); in are -0.0, 0, 4
+/// and 5, and a graded value under a padded code (codes are compared as stored).
 #[test]
 fn grades_at_the_edges_of_their_domain() {
     let values = [
@@ -60,16 +61,38 @@ fn grades_at_the_edges_of_their_domain() {
         4.0,
         5.0,
         2.5,
+        f64::from_bits(5.0f64.to_bits() - 1),
+        f64::from_bits(3.0f64.to_bits() + 1),
+        0.5,
+        1e-300,
     ];
     let mut codes = vec![Some("89247-1"); values.len()];
     codes[9] = Some(" 89247-1");
     let df = df!(
         "code" => codes,
         "value_num" => values.map(Some),
-        "value_text" => [None::<&str>; 10],
+        "value_text" => [None::<&str>; 14],
     )
     .unwrap();
-    assert_eq!(count(Table::Observation, "value_num", df), 5);
+    assert_eq!(count(Table::Observation, "value_num", df), 9);
+}
+
+/// A null grade is no finding whatever value its slot holds: two graded rows whose values
+/// are both 7, the first null.
+#[test]
+fn a_null_grade_is_no_finding_whatever_its_slot_holds() {
+    let values = PrimitiveArray::new(
+        ArrowDataType::Float64,
+        vec![7.0f64, 7.0].into(),
+        Some(polars_arrow::bitmap::Bitmap::from([false, true])),
+    );
+    let df = df!(
+        "code" => ["89247-1", "89247-1"],
+        "value_num" => Float64Chunked::from_chunk_iter("value_num".into(), [values]),
+        "value_text" => [None::<&str>; 2],
+    )
+    .unwrap();
+    assert_eq!(count(Table::Observation, "value_num", df), 1);
 }
 
 #[test]
