@@ -162,7 +162,7 @@ fn grades_outside(kinds: &[CodeKind], values: &Column) -> PolarsResult<Vec<bool>
     // interleave, and the branches on each row's kind, value and validity mispredicted
     // (0.9 % of a 10 M run's samples).
     const WHOLE: f64 = 4_503_599_627_370_496.0;
-    let outside = |v: f64| !((0.0 <= v) & (v <= 5.0)) | ((v + WHOLE) - WHOLE != v);
+    let outside = |v: f64| !(0.0..=5.0).contains(&v) | ((v + WHOLE) - WHOLE != v);
     let graded = |kind: &CodeKind| kind & GRADED != 0;
     let mut flags: Vec<bool> = Vec::with_capacity(kinds.len());
     // Array by array, values and validity apart: the arrays' iterators of optional values cost
