@@ -132,6 +132,38 @@ fn nulls_count_whatever_values_they_hide() {
     assert_eq!(q("value").out_of_domain, 1);
 }
 
+/// Nulls over several words of the validity: 150 measurements, row `i` valued -1.0 where `i`
+/// is even and 1.0 where odd, null where `i` is a multiple of 3 or from 60 to 70 (across the
+/// first word's end). Below zero: the even rows that are neither, worked out by counting them
+/// apart: 75 even rows, less the 25 multiples of 6, less the even rows from 60 to 70 that are
+/// not multiples of 6 (62, 64, 68, 70) = 46. In memory and by polars alike.
+#[test]
+fn nulls_across_validity_words_count_whatever_values_they_hide() {
+    let rows = 150;
+    let null = |i: usize| i % 3 == 0 || (60..=70).contains(&i);
+    let values = Float64Chunked::from_vec_validity(
+        "value".into(),
+        (0..rows)
+            .map(|i| if i % 2 == 0 { -1.0 } else { 1.0 })
+            .collect(),
+        Some(Bitmap::from_iter((0..rows).map(|i| !null(i)))),
+    );
+    let ids = Int64Chunked::new("person_id".into(), vec![1i64; rows]);
+    let units = StringChunked::new("unit".into(), vec!["g/L"; rows]);
+    let rows = DataFrame::new(
+        rows,
+        vec![ids.into_column(), values.into_column(), units.into_column()],
+    )
+    .unwrap();
+    let mut quality = recorded(Table::Measurement, &rows);
+    assert_eq!(
+        quality
+            .column_mut(Table::Measurement, "value")
+            .out_of_domain,
+        46
+    );
+}
+
 /// Observations, whose grade and text checks share one reading of the codes, worked out by
 /// hand: ECOG 7 is out of its grades (1; CTCAE 2 is in, and a text code's number is not a
 /// grade), "regional" is no extent (1; "local" is one, a padded " extent" is no text code as
