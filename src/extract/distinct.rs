@@ -220,6 +220,20 @@ pub(crate) fn packed_by_eight<T>(
     Bitmap::from_u8_vec(bytes, values.len())
 }
 
+/// `clear(row, bit)` for each of `rows` with its bit of `bits` (as many bits as rows),
+/// sixty-four rows to a word of the bitmap: each row's bit by a shift, a loop the compiler can
+/// unroll, where an iterator of bits or of the false bits alone cost a branch a row.
+pub(crate) fn with_bits<T>(rows: &mut [T], bits: &Bitmap, mut clear: impl FnMut(&mut T, bool)) {
+    debug_assert_eq!(rows.len(), bits.len(), "a bit per row");
+    let words = bits.chunks::<u64>();
+    let last = words.remainder();
+    for (rows, word) in rows.chunks_mut(64).zip(words.chain(std::iter::once(last))) {
+        for (i, row) in rows.iter_mut().enumerate() {
+            clear(row, word >> i & 1 != 0);
+        }
+    }
+}
+
 /// The string column `expr` with `f` of each value (null where null), computed once per distinct
 /// value of a chunk ([`map_distinct_text`]): for normal forms of codes (trimmed, upper case).
 pub(crate) fn normal_form(expr: Expr, f: fn(&str) -> String) -> Expr {
@@ -319,6 +333,19 @@ fn text_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Each row gets its own bit, over several words and a last short one, from a bitmap that
+    /// starts inside a byte (a slice at offset 3): the rows' bits as the bitmap's iterator reads
+    /// them, rows 0 to 149 of a pattern with no period of 64.
+    #[test]
+    fn each_row_gets_its_own_bit() {
+        let whole = Bitmap::from_iter((0..153).map(|i: usize| (i * i + i / 7) % 5 < 2));
+        let bits = whole.sliced(3, 150);
+        let mut rows: Vec<Option<bool>> = vec![None; 150];
+        with_bits(&mut rows, &bits, |row, bit| *row = Some(bit));
+        let expected: Vec<Option<bool>> = bits.iter().map(Some).collect();
+        assert_eq!(rows, expected);
+    }
 
     /// Flags packed eight to a byte read back as the same booleans, for lengths around whole
     /// bytes (0, 1, 7, 8, 9, 17) and a pattern with no period of 8.

@@ -12,7 +12,7 @@ use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
 use polars_arrow::types::NativeType;
 
-use super::distinct::{boolean_column, map_distinct, text_flags};
+use super::distinct::{boolean_column, map_distinct, text_flags, with_bits};
 use super::ids::{DenseIds, TestIds};
 use super::validate::number;
 use super::Table;
@@ -172,17 +172,10 @@ fn grades_outside(kinds: &[CodeKind], values: &Column) -> PolarsResult<Vec<bool>
         let kinds = &kinds[start..start + array.len()];
         let rows = kinds.iter().zip(array.values().iter());
         flags.extend(rows.map(|(kind, &value)| graded(kind) & outside(value)));
+        // By words of the validity: null values (the text observations') are three rows in
+        // five of the synthetic extract's, too many to visit one by one.
         if let Some(valid) = array.validity().filter(|valid| valid.unset_bits() > 0) {
-            // Sixty-four rows to a word of the validity: null values (the text observations')
-            // are three rows in five of the synthetic extract's, too many to visit one by one.
-            let words = valid.chunks::<u64>();
-            let last = words.remainder();
-            let rows = flags[start..].chunks_mut(64);
-            for (rows, bits) in rows.zip(words.chain(std::iter::once(last))) {
-                for (i, flag) in rows.iter_mut().enumerate() {
-                    *flag &= bits >> i & 1 != 0;
-                }
-            }
+            with_bits(&mut flags[start..], valid, |flag, valid| *flag &= valid);
         }
     }
     Ok(flags)
