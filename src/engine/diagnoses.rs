@@ -81,10 +81,16 @@ impl Kernel for DiagnosisKernel {
             [dates.len(), keys.len()] == [rows.len(); 2],
             ShapeMismatch: "diagnosis columns are not as long as their rows"
         );
-        for (i, &row) in rows.iter().enumerate() {
-            if keys[i] == NONE {
-                continue;
-            }
+        // The records whose code is in a read set, listed first without a branch: codes in a
+        // set and codes in none interleave, and a branch on each record's key mispredicted.
+        let mut held = vec![0u32; keys.len()];
+        let mut count = 0;
+        for (i, &key) in keys.iter().enumerate() {
+            held[count] = i as u32;
+            count += usize::from(key != NONE);
+        }
+        for &i in &held[..count] {
+            let (i, row) = (i as usize, rows[i as usize]);
             let row = row as usize;
             let (Some(date), Some(idx)) = (dates.get(i), self.atoms.idx(row)) else {
                 continue;
