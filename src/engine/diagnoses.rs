@@ -90,8 +90,8 @@ impl Kernel for DiagnosisKernel {
             count += usize::from(key != NONE);
         }
         for &i in &held[..count] {
-            let (i, row) = (i as usize, rows[i as usize]);
-            let row = row as usize;
+            let i = i as usize;
+            let row = rows[i] as usize;
             let (Some(date), Some(idx)) = (dates.get(i), self.atoms.idx(row)) else {
                 continue;
             };
