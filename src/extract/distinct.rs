@@ -220,16 +220,16 @@ pub(crate) fn packed_by_eight<T>(
     Bitmap::from_u8_vec(bytes, values.len())
 }
 
-/// `clear(row, bit)` for each of `rows` with its bit of `bits` (as many bits as rows),
+/// `each(row, bit)` for each of `rows` with its bit of `bits` (as many bits as rows),
 /// sixty-four rows to a word of the bitmap: each row's bit by a shift, a loop the compiler can
 /// unroll, where an iterator of bits or of the false bits alone cost a branch a row.
-pub(crate) fn with_bits<T>(rows: &mut [T], bits: &Bitmap, mut clear: impl FnMut(&mut T, bool)) {
+pub(crate) fn with_bits<T>(rows: &mut [T], bits: &Bitmap, mut each: impl FnMut(&mut T, bool)) {
     debug_assert_eq!(rows.len(), bits.len(), "a bit per row");
     let words = bits.chunks::<u64>();
     let last = words.remainder();
     for (rows, word) in rows.chunks_mut(64).zip(words.chain(std::iter::once(last))) {
         for (i, row) in rows.iter_mut().enumerate() {
-            clear(row, word >> i & 1 != 0);
+            each(row, word >> i & 1 != 0);
         }
     }
 }
