@@ -3,7 +3,8 @@
 //! code set of the definition matched at once, a bit per set; and every drug's ATC list matched
 //! at once, a bit per drug.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 
 use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
@@ -12,6 +13,7 @@ use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use super::cohorts::true_rows;
 use crate::definition::model::{CodePattern, CodeSet};
 use crate::extract::distinct::{map_distinct, normal_form, packed_by_eight, text_flags, with_bits};
+use crate::extract::text_keys::TextKey;
 
 /// An ICD-10 column normalized for matching: trimmed, upper case, dot removed (`c34.1` -> `C341`).
 pub(crate) fn normalized_icd10(column: &str) -> Expr {
@@ -184,36 +186,111 @@ pub(crate) const DRUG_ATC: &str = "drug_atc";
 /// word, those asked for, both from one mapping of the codes as recorded, as the table is read
 /// (`engine::tables::Tables::read`). Computed from the normal form (`normalized_atc`) instead, each
 /// was a pass over every treatment of its own, after the normal form's.
+#[derive(Clone)]
 pub(crate) struct AtcWords {
     /// The sets of [`set_bits`] ([`word_sets`]), where a set is tested on treatments.
     pub(crate) sets: Option<Arc<[CodeSet]>>,
     /// The drugs' prefixes ([`atc_prefixes`]), where `atc is drug atc` is tested.
     pub(crate) drugs: Option<AtcPrefixes>,
+    /// Whether an atom reads the treatments' codes as text besides the words (a code set past
+    /// the word's [`MAX_WORD_SETS`], a drug's ATC list in a pass of its own). Where none does,
+    /// `atc` is read as keys only ([`AtcWords::text_key`]), its strings never decoded.
+    pub(crate) codes_read: bool,
+}
+
+/// The key column the treatments' `atc` is read as ([`AtcWords::text_key`]).
+const ATC_WORDS_KEY: &str = "__atc_words_key";
+
+/// Every pair of words ([`AtcWords::pair_of`]) a treatment's code has been read as, each under
+/// a key of its own, for the process. Appended to, never changed: a key means the same pair in
+/// every partition (a row group across a partition's bounds is read as keys by one partition
+/// and taken by the next, `extract::row_groups`) and every run. It holds one pair per distinct
+/// set of words met: at most one per distinct ATC code, a few hundred.
+static WORD_PAIRS: LazyLock<Mutex<WordPairs>> = LazyLock::new(Default::default);
+
+#[derive(Default)]
+struct WordPairs {
+    keys: HashMap<(u64, u64), u32>,
+    pairs: Vec<(u64, u64)>,
+}
+
+impl WordPairs {
+    /// The key of `pair`, a new one where it is new.
+    fn key(&mut self, pair: (u64, u64)) -> u32 {
+        // Fewer than 2^32 pairs: the table would fill the memory first.
+        let next = self.pairs.len() as u32;
+        *self.keys.entry(pair).or_insert_with(|| {
+            self.pairs.push(pair);
+            next
+        })
+    }
+}
+
+fn word_pairs() -> MutexGuard<'static, WordPairs> {
+    WORD_PAIRS.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 impl AtcWords {
     /// The words of the codes `atc` (as recorded), named [`CODE_SETS`] and [`DRUG_ATC`]: the
     /// values of `set_bits` and `atc_bits` over the normal form.
     pub(crate) fn columns(&self, atc: &StringChunked) -> Vec<Column> {
-        let words = map_distinct(atc, |code| {
-            let Some(code) = code else {
-                return (0, 0);
-            };
-            let normal = atc_normal_form(code);
-            let sets = self.sets.as_ref().map_or(0, |sets| set_word(&normal, sets));
-            let drugs = (self.drugs.as_ref()).map_or(0, |drugs| drug_word(&normal, drugs));
-            (sets, drugs)
+        let pairs = map_distinct(atc, |code| self.pair_of(code));
+        self.word_columns(|word| pairs.iter().map(word).collect())
+    }
+
+    /// The treatments' `atc` read as a key column in its place ([`TextKey`]): each code's
+    /// words computed once per entry of a Parquet dictionary (or distinct code), and kept under
+    /// their key ([`WORD_PAIRS`]). Decoded as strings, each row's code had been a 16-byte view
+    /// mapped back to its words ([`AtcWords::columns`]).
+    pub(crate) fn text_key(&self) -> TextKey {
+        let words = self.clone();
+        TextKey::new("atc", ATC_WORDS_KEY, move |code| {
+            word_pairs().key(words.pair_of(code))
+        })
+    }
+
+    /// The words of treatments read with [`AtcWords::text_key`], as [`AtcWords::columns`] gives
+    /// them of the codes; the key column is dropped.
+    pub(crate) fn columns_of_keys(&self, frame: &mut DataFrame) -> PolarsResult<Vec<Column>> {
+        let keys = frame.column(ATC_WORDS_KEY)?.u32()?.rechunk();
+        let keys = keys.cont_slice()?;
+        let pairs = word_pairs().pairs.clone();
+        polars_ensure!(
+            keys.iter().max().is_none_or(|&key| (key as usize) < pairs.len()),
+            ComputeError: "a treatment's ATC code read as a key of no words"
+        );
+        // Each word column gathered from a table of its own word by key.
+        let columns = self.word_columns(|word| {
+            let of_key: Vec<u64> = pairs.iter().map(word).collect();
+            keys.iter().map(|&key| of_key[key as usize]).collect()
         });
+        *frame = frame.drop(ATC_WORDS_KEY)?;
+        Ok(columns)
+    }
+
+    /// The words of a code as recorded (0 and 0 where null): its [`set_word`] and [`drug_word`]
+    /// of the normal form.
+    fn pair_of(&self, code: Option<&str>) -> (u64, u64) {
+        let Some(code) = code else {
+            return (0, 0);
+        };
+        let normal = atc_normal_form(code);
+        let sets = self.sets.as_ref().map_or(0, |sets| set_word(&normal, sets));
+        let drugs = (self.drugs.as_ref()).map_or(0, |drugs| drug_word(&normal, drugs));
+        (sets, drugs)
+    }
+
+    /// The columns asked for, each the rows' `words` by one word of their pairs.
+    fn word_columns(&self, words: impl Fn(fn(&(u64, u64)) -> u64) -> Vec<u64>) -> Vec<Column> {
         let column = |name: &str, word: fn(&(u64, u64)) -> u64| {
-            let words: Vec<u64> = words.iter().map(word).collect();
-            UInt64Chunked::from_vec(name.into(), words).into_column()
+            UInt64Chunked::from_vec(name.into(), words(word)).into_column()
         };
         let mut columns = Vec::new();
         if self.sets.is_some() {
-            columns.push(column(CODE_SETS, |words| words.0));
+            columns.push(column(CODE_SETS, |pair| pair.0));
         }
         if self.drugs.is_some() {
-            columns.push(column(DRUG_ATC, |words| words.1));
+            columns.push(column(DRUG_ATC, |pair| pair.1));
         }
         columns
     }

@@ -116,6 +116,9 @@ pub(crate) struct Compiler<'d> {
     /// Whether the treatments' ATC codes are matched to the drugs' lists, by a word per
     /// treatment ([`DRUG_ATC`]).
     drug_atc_words: bool,
+    /// Whether an atom reads the treatments' codes as text, not only their words
+    /// ([`AtcWords::codes_read`]).
+    treatment_codes_read: bool,
     /// The atoms' answers the conditions read, each a column of the patient frame.
     answers: Vec<AnswerColumn>,
 }
@@ -156,6 +159,7 @@ impl<'d> Compiler<'d> {
             shared_names: HashSet::new(),
             code_set_words: BTreeSet::new(),
             drug_atc_words: false,
+            treatment_codes_read: false,
             answers: Vec::new(),
         }
     }
@@ -179,7 +183,11 @@ impl<'d> Compiler<'d> {
         KeyRules {
             measures: Arc::clone(&self.measures),
             observations: Arc::clone(&self.observations),
-            treatments: (sets.is_some() || drugs.is_some()).then_some(AtcWords { sets, drugs }),
+            treatments: (sets.is_some() || drugs.is_some()).then_some(AtcWords {
+                sets,
+                drugs,
+                codes_read: self.treatment_codes_read,
+            }),
         }
     }
 
@@ -217,6 +225,8 @@ impl<'d> Compiler<'d> {
     fn code_in(&mut self, table: RecordTable, set: usize) -> Expr {
         if set < MAX_WORD_SETS {
             self.code_set_words.insert(table);
+        } else if table == RecordTable::Treatment {
+            self.treatment_codes_read = true;
         }
         in_set_by_word(CODE_SETS, "code", &self.definition.code_sets, set)
     }
@@ -464,7 +474,10 @@ impl<'d> Compiler<'d> {
             RecordCond::AtcIsDrugAtc => {
                 let (_, drug) = ctx.drug.ok_or_else(|| cohort_only("atc is drug atc"))?;
                 match table {
-                    RecordTable::Treatment => atc_in(col("code"), &drug.atc),
+                    RecordTable::Treatment => {
+                        self.treatment_codes_read = true;
+                        atc_in(col("code"), &drug.atc)
+                    }
                     _ => return Err(wrong_table("atc is drug atc")),
                 }
             }

@@ -93,18 +93,21 @@ impl RecordTable {
                 }
                 with_read_keys(&inputs.observation, columns, &[OBSERVATION_KEY, TEXT_KEY])
             }
-            RecordTable::Treatment => with_read_keys(
-                &inputs.treatment,
-                vec![
+            RecordTable::Treatment => {
+                let mut columns = vec![
                     col("person_id"),
                     days("start_date").alias("date"),
                     days("end_date").alias("end"),
-                    // Left out by polars where only the words below read it.
-                    normalized_atc(col("atc")).alias("code"),
                     col("kind"),
-                ],
-                &[CODE_SETS, DRUG_ATC],
-            ),
+                ];
+                // Where the words were computed as the table was read and no atom reads the
+                // code, it was read as their key only (`AtcWords::text_key`). Else left out by
+                // polars where only the words read it.
+                if has(&inputs.treatment, "atc") {
+                    columns.push(normalized_atc(col("atc")).alias("code"));
+                }
+                with_read_keys(&inputs.treatment, columns, &[CODE_SETS, DRUG_ATC])
+            }
             RecordTable::MolecularTest => with_read_keys(
                 &inputs.molecular_test,
                 vec![

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use super::codes::normalized_icd10;
+use super::codes::{normalized_icd10, AtcWords};
 use super::compile::KeyRules;
 use super::inputs::Inputs;
 use super::lookup::{PatientRows, TEST_ROW};
@@ -167,6 +167,20 @@ impl<'c> Tables<'c> {
             true => Some(self.partition_tests()?),
             false => None,
         };
+        // The treatments' ATC codes read as keys of their words, where nothing reads them as
+        // text.
+        let atc_words = match (&self.keys, table) {
+            (
+                Some(KeyRules {
+                    treatments: Some(words),
+                    ..
+                }),
+                Table::Treatment,
+            ) => Some(words),
+            _ => None,
+        };
+        let atc_as_keys = atc_words
+            .filter(|words| !words.codes_read && !check.columns().iter().any(|c| c == "atc"));
         // The measurements' codes and units read as their keys, the units check among them.
         let (keyed, columns) = match (&self.keys, table) {
             (Some(rules), Table::Measurement) if check.counts_units() => (
@@ -176,6 +190,10 @@ impl<'c> Tables<'c> {
             // The observations' codes read as their keys and kinds.
             (Some(rules), Table::Observation) => (
                 vec![rules.observations.code_text_key(code_kind)?],
+                check.columns(),
+            ),
+            (Some(_), Table::Treatment) if atc_as_keys.is_some() => (
+                atc_as_keys.map(AtcWords::text_key).into_iter().collect(),
                 check.columns(),
             ),
             _ => (Vec::new(), check.columns()),
@@ -219,16 +237,16 @@ impl<'c> Tables<'c> {
                 let findings = check.count_observations_in_memory(&rows, kinds, &allowed)?;
                 (findings, vec![keys, texts])
             }
-            // The code sets' and the drugs' words from one mapping of the codes.
-            (
-                Some(KeyRules {
-                    treatments: Some(words),
-                    ..
-                }),
-                Table::Treatment,
-            ) => {
+            // The code sets' and the drugs' words from one mapping of the codes, or of their
+            // keys.
+            (_, Table::Treatment) => {
                 let findings = check.count_in_memory(&rows)?;
-                (findings, words.columns(rows.column("atc")?.str()?))
+                let words = match (atc_as_keys, atc_words) {
+                    (Some(words), _) => words.columns_of_keys(&mut rows)?,
+                    (None, Some(words)) => words.columns(rows.column("atc")?.str()?),
+                    (None, None) => Vec::new(),
+                };
+                (findings, words)
             }
             // The patient core and the diagnosis atoms each read the records, and each had
             // computed the normal form.

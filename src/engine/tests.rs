@@ -11,6 +11,8 @@ use super::records::RecordTable;
 use super::*;
 use crate::definition::model::Window;
 use crate::definition::model::*;
+use crate::extract::findings::{RowChecks, TestSet};
+use crate::extract::Table;
 
 mod molecular;
 mod primary;
@@ -622,6 +624,21 @@ fn drug_atc_matches_for_every_drug_at_once() {
         reduces,
         [Reduce::BitOr, Reduce::Max, Reduce::Max, Reduce::Max]
     );
+    // The per-drug atoms read the treatments' codes as text; the word atoms alone do not.
+    let codes_read = |criteria: &[Criterion]| {
+        let mut compiler = Compiler::new(&definition);
+        for (d, drug) in definition.drugs.iter().enumerate() {
+            let ctx = Context {
+                drug: Some((d, drug)),
+            };
+            for criterion in criteria {
+                let _outcome = compiler.criterion(criterion, ctx).unwrap();
+            }
+        }
+        compiler.key_rules().treatments.unwrap().codes_read
+    };
+    assert!(codes_read(&definition.cohort_criteria));
+    assert!(!codes_read(&definition.cohort_criteria[..4]));
 
     let patients = patient_outcomes(&inputs, &definition, as_of)
         .unwrap()
@@ -661,6 +678,25 @@ fn drug_atc_matches_for_every_drug_at_once() {
             assert_eq!(outcome(d, j), want.to_vec(), "drug {d}, criterion {j}");
             assert_eq!(outcome(d, j + 4), want.to_vec(), "drug {d}, per-drug {j}");
         }
+    }
+    // Read into memory with the treatments' checks, as a run reads its tables: the words from
+    // the codes read as text (the per-drug atoms read them), or, for the word atoms alone, from
+    // the codes read as keys of their words only. The same answers.
+    let checks = [RowChecks::of(Table::Treatment, None, &TestSet::Partition)];
+    let checked = |definition: &Definition| {
+        patient_outcomes_checked(&inputs, definition, as_of, &checks)
+            .unwrap()
+            .0
+            .patients
+    };
+    assert_eq!(checked(&definition), patients);
+    let mut word_atoms_only = definition.clone();
+    word_atoms_only.cohort_criteria.truncate(4);
+    let keyed = checked(&word_atoms_only);
+    for (d, j) in (0..3).flat_map(|d| (0..4).map(move |j| (d, j))) {
+        let column = drug_criterion_column(d, j);
+        let column = keyed.column(&column).unwrap();
+        assert_eq!(column, patients.column(column.name()).unwrap(), "{d}, {j}");
     }
     // Sparse and string ids reduce the atoms in polars' group-by (bitwise or, max): the same.
     for other_ids in [

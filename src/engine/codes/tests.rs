@@ -404,45 +404,60 @@ fn ranges_of_subcategories() {
     assert!(!matches("K92", &set));
 }
 
-/// The treatments' words on read, from the codes as recorded, are the words computed from
-/// their normal form: `set_bits` and `atc_bits` of `normalized_atc`. Worked out by hand: the
-/// antineoplastics set (`L01*`) and the castration set (`L02AE*`); drug 0 lists `L01EC*`,
-/// drug 1 `L01FF05`, drug 2 `L02AE01`; padded, lower-case and non-ASCII codes, a null.
-#[test]
-fn treatment_words_on_read_are_the_normal_forms_words() {
-    let prefix = |p: &str| CodePattern::Prefix(p.into());
-    let set = |p: &str| CodeSet {
+/// The sets and drugs the treatments' words are tested with, worked out by hand: the
+/// antineoplastics set (`L01*`) and the castration set (`L02AE*`); drug 0 lists `L01EC*`, drug 1
+/// `L01FF05`, drug 2 `L02AE01`.
+fn hand_worked_atc_words() -> (Vec<CodeSet>, Vec<Vec<String>>, AtcWords) {
+    let set = |prefix: &str| CodeSet {
         name: String::new(),
         vocabulary: Vocabulary::Atc,
-        patterns: vec![prefix(p)],
+        patterns: vec![CodePattern::Prefix(prefix.into())],
         except: vec![],
     };
-    let sets = [set("L01"), set("L02AE")];
+    let sets = vec![set("L01"), set("L02AE")];
     let lists = vec![
         vec!["L01EC*".to_string()],
         vec!["l01ff05".to_string()],
         vec!["L02AE01".to_string()],
     ];
-    let codes = [
-        Some("L01EC02"),
-        Some(" l01ff05 "),
-        Some("L02AE01"),
-        None,
-        Some("N03AF01"),
-        Some("l01ec\u{e9}"),
-        Some(""),
-    ];
-    let atc = StringChunked::new("atc".into(), codes);
     let words = AtcWords {
         sets: Some(word_sets(&sets)),
         drugs: Some(atc_prefixes(&lists)),
+        codes_read: false,
     };
+    (sets, lists, words)
+}
+
+/// Treatments' codes as recorded: padded, lower-case and non-ASCII codes, a null.
+const RECORDED_ATC: [Option<&str>; 7] = [
+    Some("L01EC02"),
+    Some(" l01ff05 "),
+    Some("L02AE01"),
+    None,
+    Some("N03AF01"),
+    Some("l01ec\u{e9}"),
+    Some(""),
+];
+
+/// [`RECORDED_ATC`]'s words by [`hand_worked_atc_words`]: its code sets', its drugs'.
+const RECORDED_ATC_WORDS: [[u64; 7]; 2] = [
+    [0b01, 0b01, 0b10, 0, 0, 0b01, 0],
+    [0b001, 0b010, 0b100, 0, 0, 0b001, 0],
+];
+
+/// The treatments' words on read, from the codes as recorded, are the words computed from
+/// their normal form: `set_bits` and `atc_bits` of `normalized_atc`, and those worked out by
+/// hand.
+#[test]
+fn treatment_words_on_read_are_the_normal_forms_words() {
+    let (sets, lists, words) = hand_worked_atc_words();
+    let atc = StringChunked::new("atc".into(), RECORDED_ATC);
     let on_read = words.columns(&atc);
     let read = |c: usize| -> Vec<u64> { on_read[c].u64().unwrap().into_no_null_iter().collect() };
     assert_eq!(on_read[0].name().as_str(), CODE_SETS);
     assert_eq!(on_read[1].name().as_str(), DRUG_ATC);
-    assert_eq!(read(0), [0b01, 0b01, 0b10, 0, 0, 0b01, 0]);
-    assert_eq!(read(1), [0b001, 0b010, 0b100, 0, 0, 0b001, 0]);
+    assert_eq!(read(0), RECORDED_ATC_WORDS[0]);
+    assert_eq!(read(1), RECORDED_ATC_WORDS[1]);
     // The same from the normal form, as the compiler prepares them where not read.
     let prepared = DataFrame::new(7, vec![atc.into_column()])
         .unwrap()
@@ -466,10 +481,46 @@ fn treatment_words_on_read_are_the_normal_forms_words() {
     let drugs_only = AtcWords {
         sets: None,
         drugs: Some(atc_prefixes(&lists)),
+        codes_read: false,
     };
     let columns = drugs_only.columns(&StringChunked::new("atc".into(), [Some("L01EC01")]));
     assert_eq!(columns.len(), 1);
     assert_eq!(columns[0].name().as_str(), DRUG_ATC);
+}
+
+/// A treatment's words read back from its code's key are those of its code, worked out by
+/// hand; keys that another definition's words took in between (another run's, in the same
+/// process) change nothing. A key past the table of words is an error, not a panic.
+#[test]
+fn atc_words_read_back_from_keys() {
+    let (_, _, words) = hand_worked_atc_words();
+    let atc = StringChunked::new("atc".into(), RECORDED_ATC).into_column();
+    let key = words.text_key();
+    assert_eq!(
+        (key.column.as_str(), key.name.as_str()),
+        ("atc", ATC_WORDS_KEY)
+    );
+    let keys = key.of_strings(&atc).unwrap();
+    let other = AtcWords {
+        sets: None,
+        drugs: Some(atc_prefixes(&[vec!["N03*".to_string()]])),
+        codes_read: false,
+    };
+    let between = StringChunked::new("atc".into(), [Some("N03AF01"), Some("B01AC06")]);
+    other.text_key().of_strings(&between.into_column()).unwrap();
+
+    let mut frame = DataFrame::new(7, vec![keys]).unwrap();
+    let read = words.columns_of_keys(&mut frame).unwrap();
+    assert_eq!(frame.width(), 0, "the key column is dropped");
+    let word = |c: usize| -> Vec<u64> { read[c].u64().unwrap().into_no_null_iter().collect() };
+    assert_eq!(read[0].name().as_str(), CODE_SETS);
+    assert_eq!(read[1].name().as_str(), DRUG_ATC);
+    assert_eq!(word(0), RECORDED_ATC_WORDS[0]);
+    assert_eq!(word(1), RECORDED_ATC_WORDS[1]);
+
+    let past = UInt32Chunked::from_vec(ATC_WORDS_KEY.into(), vec![u32::MAX]).into_column();
+    let mut past = DataFrame::new(1, vec![past]).unwrap();
+    assert!(words.columns_of_keys(&mut past).is_err());
 }
 
 /// A treatment's drug word kept where its atom selects the row, as `atc_bits` keeps it.
