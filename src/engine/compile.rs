@@ -18,7 +18,7 @@ use polars::prelude::*;
 
 use super::codes::{
     atc_bits, atc_in, atc_prefixes, in_set_by_word, normalized_atc, selected_words, set_bits,
-    word_sets, AtcWords, CODE_SETS, DRUG_ATC, MAX_WORD_SETS,
+    word_sets, AtcPrefixes, AtcWords, CODE_SETS, DRUG_ATC, MAX_WORD_SETS,
 };
 use super::kernel::RecordAtom;
 use super::measures::{MeasureRules, MEASURE_KEY};
@@ -89,10 +89,13 @@ pub(crate) struct Context<'a> {
 
 /// What a table's reader computes of its records as it reads them, for the engine and the
 /// checks at once (`engine::tables::Tables::read`): the measurements' and observations' keys, the
-/// treatments' ATC words where the atoms read them.
+/// treatments' ATC words and the observations' drug words where the atoms read them.
 pub(crate) struct KeyRules {
     pub(crate) measures: Arc<MeasureRules>,
     pub(crate) observations: Arc<ObservationRules>,
+    /// The drugs' prefixes an observation's text is matched to ([`DRUG_ATC`]), where `value is
+    /// drug atc` is tested by a word.
+    pub(crate) observation_drugs: Option<AtcPrefixes>,
     pub(crate) treatments: Option<AtcWords>,
 }
 
@@ -113,9 +116,9 @@ pub(crate) struct Compiler<'d> {
     shared_names: HashSet<(RecordTable, String)>,
     /// The tables whose records' code sets are tested, by a word per record ([`CODE_SETS`]).
     code_set_words: BTreeSet<RecordTable>,
-    /// Whether the treatments' ATC codes are matched to the drugs' lists, by a word per
-    /// treatment ([`DRUG_ATC`]).
-    drug_atc_words: bool,
+    /// The tables whose records are matched to the drugs' ATC lists, by a word per record
+    /// ([`DRUG_ATC`]): the treatments' codes, the observations' texts.
+    drug_atc_words: BTreeSet<RecordTable>,
     /// Whether an atom reads the treatments' codes as text, not only their words
     /// ([`AtcWords::codes_read`]).
     treatment_codes_read: bool,
@@ -158,7 +161,7 @@ impl<'d> Compiler<'d> {
             shared: BTreeMap::new(),
             shared_names: HashSet::new(),
             code_set_words: BTreeSet::new(),
-            drug_atc_words: false,
+            drug_atc_words: BTreeSet::new(),
             treatment_codes_read: false,
             answers: Vec::new(),
         }
@@ -171,18 +174,20 @@ impl<'d> Compiler<'d> {
     }
 
     /// What the tables' readers compute of their records as they read them ([`KeyRules`]):
-    /// the measurement and observation keys, and the treatments' ATC words the compiled atoms
-    /// read (so only once every condition is compiled).
+    /// the measurement and observation keys, and the treatments' ATC words and observations'
+    /// drug words the compiled atoms read (so only once every condition is compiled).
     pub(crate) fn key_rules(&self) -> KeyRules {
         let treatments = RecordTable::Treatment;
         let sets = (self.code_set_words.contains(&treatments))
             .then(|| word_sets(&self.definition.code_sets));
-        let drugs = self
-            .drug_atc_words
-            .then(|| atc_prefixes(&self.drug_lists()));
+        let drugs_of = |table: RecordTable| {
+            (self.drug_atc_words.contains(&table)).then(|| atc_prefixes(&self.drug_lists()))
+        };
+        let drugs = drugs_of(treatments);
         KeyRules {
             measures: Arc::clone(&self.measures),
             observations: Arc::clone(&self.observations),
+            observation_drugs: drugs_of(RecordTable::Observation),
             treatments: (sets.is_some() || drugs.is_some()).then_some(AtcWords {
                 sets,
                 drugs,
@@ -198,9 +203,10 @@ impl<'d> Compiler<'d> {
             .collect()
     }
 
-    /// A treatment's [`DRUG_ATC`] word where `selected`, 0 elsewhere.
-    pub(super) fn drug_atc_word(&mut self, selected: Expr) -> Expr {
-        self.drug_atc_words = true;
+    /// A `table` record's [`DRUG_ATC`] word (a treatment's of its code, an observation's of its
+    /// text) where `selected`, 0 elsewhere.
+    pub(super) fn drug_atc_word(&mut self, table: RecordTable, selected: Expr) -> Expr {
+        self.drug_atc_words.insert(table);
         selected_words(selected, col(DRUG_ATC))
     }
 
@@ -248,9 +254,14 @@ impl<'d> Compiler<'d> {
         if self.code_set_words.contains(&table) {
             prepared.push((CODE_SETS, set_bits(col("code"), &self.definition.code_sets)));
         }
-        if self.drug_atc_words && table == RecordTable::Treatment {
+        if self.drug_atc_words.contains(&table) {
+            // The observations' texts are matched as their normal form (`normalized_atc`).
+            let (matched, normalize) = match table {
+                RecordTable::Observation => ("value_text", true),
+                _ => ("code", false),
+            };
             let every_row = lit(true);
-            let words = atc_bits(every_row, col("code"), &self.drug_lists(), false);
+            let words = atc_bits(every_row, col(matched), &self.drug_lists(), normalize);
             prepared.push((DRUG_ATC, words));
         }
         (prepared.into_iter())

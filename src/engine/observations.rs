@@ -8,6 +8,7 @@ use std::sync::Arc;
 use foldhash::HashMap;
 use polars::prelude::*;
 
+use super::codes::{raw_drug_word, AtcPrefixes, DRUG_ATC};
 use super::kernel::{all_valid, input, AtomSlots, Kernel, Reach, RecordAtom, Value};
 use super::measures::{greater, index, less};
 use super::{concatenated, in_parallel};
@@ -166,22 +167,46 @@ impl ObservationRules {
 
     /// The text keys ([`TEXT_KEY`]) of observations in memory (their `value_text` trimmed, as
     /// the standard column holds it) and each text's `allowed` bits (of the text as recorded),
-    /// in one mapping of the texts: for validation's text check, which reads the bits.
+    /// in one mapping of the texts: for validation's text check, which reads the bits. Where
+    /// `drugs` are given, each text's word of the drugs whose ATC list holds it too
+    /// ([`DRUG_ATC`], as `atc_bits` of the normal form gives it): `value is drug atc` had
+    /// mapped every text again, and the standard column's trimmed copy first.
     pub(crate) fn text_keys_with_allowed(
         &self,
         frame: &DataFrame,
         allowed: impl Fn(Option<&str>) -> u8 + Sync,
-    ) -> PolarsResult<(Column, Vec<u8>)> {
+        drugs: Option<&AtcPrefixes>,
+    ) -> PolarsResult<(Column, Vec<u8>, Option<Column>)> {
         polars_ensure!(
             self.texts.len() < KEY_BITS as usize,
             ComputeError: "more than 2^24 observation texts"
         );
         let texts = frame.column("value_text")?.str()?;
-        let (keys, allowed) = keys_and_bytes(texts, |text| {
-            (self.text_key_of(text.map(str::trim)), allowed(text))
-        });
+        let key_and_allowed =
+            |text: Option<&str>| (self.text_key_of(text.map(str::trim)), allowed(text));
+        let (keys, allowed, words) = match drugs {
+            None => {
+                let (keys, allowed, _) = keys_and_bytes(texts, |text| {
+                    let (key, allowed) = key_and_allowed(text);
+                    (key, allowed, ())
+                });
+                (keys, allowed, None)
+            }
+            Some(drugs) => {
+                let (keys, allowed, words) = keys_and_bytes(texts, |text| {
+                    let (key, allowed) = key_and_allowed(text);
+                    (
+                        key,
+                        allowed,
+                        text.map_or(0, |text| raw_drug_word(text, drugs)),
+                    )
+                });
+                let words = UInt64Chunked::from_vec(DRUG_ATC.into(), words);
+                (keys, allowed, Some(words.into_column()))
+            }
+        };
         let keys = UInt32Chunked::from_vec(TEXT_KEY.into(), keys).into_column();
-        Ok((keys, allowed))
+        Ok((keys, allowed, words))
     }
 
     /// The text key of a (trimmed) text.
@@ -336,24 +361,42 @@ fn split_top_byte(both: &[u32]) -> (Vec<u32>, Vec<u8>) {
     )
 }
 
-/// Per row of `texts`, a key and a byte, `key_and_byte` of each distinct text, over row ranges
-/// in parallel. The byte travels in the key's top byte through the mapping, then the two are
-/// split ([`split_top_byte`]).
-fn keys_and_bytes(
+/// Per row of `texts`, a key, a byte and a word (`()` where none is wanted), `of_text` of each
+/// distinct text, over row ranges in parallel. The byte travels in the key's top byte through
+/// the mapping, then the three are split.
+fn keys_and_bytes<W: Copy + Default + Send + Sync>(
     texts: &StringChunked,
-    key_and_byte: impl Fn(Option<&str>) -> (u32, u8) + Sync,
-) -> (Vec<u32>, Vec<u8>) {
+    of_text: impl Fn(Option<&str>) -> (u32, u8, W) + Sync,
+) -> (Vec<u32>, Vec<u8>, Vec<W>) {
     let parts = in_parallel(texts.len(), |offset, len| {
-        let both = map_distinct(&texts.slice(offset, len), |text| {
-            let (key, byte) = key_and_byte(text);
-            key | u32::from(byte) << 24
+        let all = map_distinct(&texts.slice(offset, len), |text| {
+            let (key, byte, word) = of_text(text);
+            (key | u32::from(byte) << 24, word)
         });
-        split_top_byte(&both)
+        let ((keys, bytes), words) = rayon::join(
+            || {
+                rayon::join(
+                    || {
+                        all.iter()
+                            .map(|(both, _)| both & KEY_BITS)
+                            .collect::<Vec<_>>()
+                    },
+                    || {
+                        all.iter()
+                            .map(|(both, _)| (both >> 24) as u8)
+                            .collect::<Vec<_>>()
+                    },
+                )
+            },
+            || all.iter().map(|(_, word)| *word).collect::<Vec<W>>(),
+        );
+        (keys, bytes, words)
     });
     let height = texts.len();
-    let bytes = concatenated(parts.iter().map(|(_, bytes)| bytes.as_slice()), height);
-    let keys = concatenated(parts.iter().map(|(keys, _)| keys.as_slice()), height);
-    (keys, bytes)
+    let keys = concatenated(parts.iter().map(|(keys, _, _)| keys.as_slice()), height);
+    let bytes = concatenated(parts.iter().map(|(_, bytes, _)| bytes.as_slice()), height);
+    let words = concatenated(parts.iter().map(|(_, _, words)| words.as_slice()), height);
+    (keys, bytes, words)
 }
 
 #[cfg(test)]

@@ -91,7 +91,8 @@ impl RecordTable {
                     // Trimmed where it is read (the code key, `observations.rs`).
                     columns.push(col("code"));
                 }
-                with_read_keys(&inputs.observation, columns, &[OBSERVATION_KEY, TEXT_KEY])
+                let keys = [OBSERVATION_KEY, TEXT_KEY, DRUG_ATC];
+                with_read_keys(&inputs.observation, columns, &keys)
             }
             RecordTable::Treatment => {
                 let mut columns = vec![

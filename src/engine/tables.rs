@@ -232,10 +232,14 @@ impl<'c> Tables<'c> {
             }
             (Some(rules), Table::Observation) => {
                 let (keys, kinds) = rules.observations.keys_with_kinds(&mut rows)?;
-                let (texts, allowed) =
-                    (rules.observations).text_keys_with_allowed(&rows, text_allowed)?;
+                let drugs = rules.observation_drugs.as_ref();
+                let (texts, allowed, drug_words) =
+                    (rules.observations).text_keys_with_allowed(&rows, text_allowed, drugs)?;
                 let findings = check.count_observations_in_memory(&rows, kinds, &allowed)?;
-                (findings, vec![keys, texts])
+                (
+                    findings,
+                    [keys, texts].into_iter().chain(drug_words).collect(),
+                )
             }
             // The code sets' and the drugs' words from one mapping of the codes, or of their
             // keys.

@@ -679,10 +679,12 @@ fn drug_atc_matches_for_every_drug_at_once() {
             assert_eq!(outcome(d, j + 4), want.to_vec(), "drug {d}, per-drug {j}");
         }
     }
-    // Read into memory with the treatments' checks, as a run reads its tables: the words from
-    // the codes read as text (the per-drug atoms read them), or, for the word atoms alone, from
-    // the codes read as keys of their words only. The same answers.
-    let checks = [RowChecks::of(Table::Treatment, None, &TestSet::Partition)];
+    // Read into memory with their checks, as a run reads its tables: the treatments' words
+    // from the codes read as text (the per-drug atoms read them), or, for the word atoms alone,
+    // from the codes read as keys of their words only; the observations' drug words in the
+    // mapping of their texts to text keys. The same answers.
+    let checks = [Table::Treatment, Table::Observation]
+        .map(|table| RowChecks::of(table, None, &TestSet::Partition));
     let checked = |definition: &Definition| {
         patient_outcomes_checked(&inputs, definition, as_of, &checks)
             .unwrap()

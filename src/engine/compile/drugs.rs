@@ -4,7 +4,7 @@
 
 use polars::prelude::*;
 
-use super::super::codes::{atc_bits, bit_of, MAX_ATC_LISTS};
+use super::super::codes::{bit_of, MAX_ATC_LISTS};
 use super::super::records::RecordTable;
 use super::super::EngineError;
 use super::{any_branches, never_null, Compiler, Context, Reduce};
@@ -41,12 +41,12 @@ impl Compiler<'_> {
             return Ok(None);
         }
         let table = RecordTable::of(&query.source);
-        let (code, normalize) = match (matches[0], table) {
-            (RecordCond::ValueIsDrugAtc, RecordTable::Observation) => (col("value_text"), true),
-            (RecordCond::AtcIsDrugAtc, RecordTable::Treatment) => (col("code"), false),
+        match (matches[0], table) {
+            (RecordCond::ValueIsDrugAtc, RecordTable::Observation)
+            | (RecordCond::AtcIsDrugAtc, RecordTable::Treatment) => {}
             // The per-drug path names the error.
             _ => return Ok(None),
-        };
+        }
         let (_, selected) = self.any_selected(query);
         let rest = match rest.as_slice() {
             [] => None,
@@ -58,12 +58,8 @@ impl Compiler<'_> {
         let (hit, unknown) = any_branches(selected, rest);
         let mut word_atom = |kind: &str, rows: Expr| {
             let key = format!("any-drugs|{kind}|{query:?}");
-            // A treatment's word is computed once (as the table is read, or before its atoms),
-            // an observation's text once per atom.
-            let words = match table {
-                RecordTable::Treatment => self.drug_atc_word(rows),
-                _ => atc_bits(rows, code.clone(), &self.drug_lists(), normalize),
-            };
+            // A record's word is computed once (as the table is read, or before its atoms).
+            let words = self.drug_atc_word(table, rows);
             self.atom(key, (table, Reduce::BitOr), None, || words)
         };
         let hits = word_atom("hit", hit);

@@ -5,6 +5,7 @@ use polars::prelude::*;
 
 use super::*;
 use crate::definition::model::{CmpOp, Window};
+use crate::engine::codes::atc_prefixes;
 use crate::engine::kernel::tests::{core, folded, shipped, IDX};
 use crate::engine::kernel::{Test, Truth};
 use crate::engine::lookup::ROW;
@@ -185,13 +186,29 @@ fn text_keys_computed_on_read_carry_the_allowed_codes() {
         None,
     ];
     let frame = df!("value_text" => texts).unwrap();
-    let (keys, allowed) = rules.text_keys_with_allowed(&frame, text_allowed).unwrap();
-    let standard = (frame.lazy()).select([normal_form(col("value_text"), trimmed)]);
+    let (keys, allowed, words) = rules
+        .text_keys_with_allowed(&frame, text_allowed, None)
+        .unwrap();
+    assert!(words.is_none());
+    let standard = (frame.clone().lazy()).select([normal_form(col("value_text"), trimmed)]);
+    let key_column = keys.clone();
     let keys = keys_as_computed_by(&keys, standard, rules.text_key());
     assert_eq!(allowed, [0b1, 0b111_0110, 0, 0b1000, 0, u8::MAX]);
     // A padded text is keyed as the text itself; a null has no text.
     assert_eq!(keys[1], keys[2]);
     assert_eq!(keys[5], NO_TEXT);
+
+    // With the drugs' words in the same mapping (drug 0 lists `met*`, drug 1 `NONE`, matched
+    // as the upper-case normal form): the same keys and bits, and each text's word.
+    let drugs = atc_prefixes(&[vec!["met*".to_string()], vec!["NONE".to_string()]]);
+    let (with_words, same_allowed, words) = rules
+        .text_keys_with_allowed(&frame, text_allowed, Some(&drugs))
+        .unwrap();
+    assert_eq!((with_words, same_allowed), (key_column, allowed));
+    let words = words.unwrap();
+    assert_eq!(words.name().as_str(), DRUG_ATC);
+    let words: Vec<u64> = words.u64().unwrap().into_no_null_iter().collect();
+    assert_eq!(words, [0b01, 0, 0, 0b10, 0, 0]);
 }
 
 /// `keys` computed on read, checked equal to `expression` over `rows`, as plain keys.
