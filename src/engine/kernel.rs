@@ -474,15 +474,20 @@ pub(crate) fn input(morsel: &DataFrame, name: &str, dtype: &DataType) -> PolarsR
 /// `column` as one chunk of `dtype`. Dates asked for as Int32 are their days as stored: a cast
 /// copied them.
 pub(crate) fn one_chunk(column: &Column, dtype: &DataType) -> PolarsResult<Series> {
-    let column = column.as_materialized_series();
-    let cast = match (column.dtype(), dtype) {
-        (DataType::Date, DataType::Int32) => column.to_physical_repr().into_owned(),
-        _ => column.cast(dtype)?,
-    };
+    let cast = as_dtype(column, dtype)?;
     Ok(match cast.chunks().len() {
         1 => cast,
         _ => cast.rechunk(),
     })
+}
+
+/// `column` as `dtype`, in its chunks: a date column's days without a copy.
+pub(crate) fn as_dtype(column: &Column, dtype: &DataType) -> PolarsResult<Series> {
+    let column = column.as_materialized_series();
+    match (column.dtype(), dtype) {
+        (DataType::Date, DataType::Int32) => Ok(column.to_physical_repr().into_owned()),
+        _ => column.cast(dtype),
+    }
 }
 
 /// A table's kernel atoms (name, atom) with the rules that read its records; for variants, the
