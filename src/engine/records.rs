@@ -183,7 +183,7 @@ fn window_flags(window: &Window, columns: &[Column]) -> PolarsResult<BooleanChun
     };
     let mut flags = packed(&pairs_by_chunk(&date, &idx, |date, idx| {
         date <= idx && lookback.is_none_or(|n| date >= idx.wrapping_sub(n))
-    })?);
+    }));
     for valid in [date.rechunk_validity(), idx.rechunk_validity()]
         .into_iter()
         .flatten()
@@ -199,7 +199,7 @@ fn window_flags(window: &Window, columns: &[Column]) -> PolarsResult<BooleanChun
         let grace = *grace_days as i32;
         let mut open = packed(&pairs_by_chunk(&end, &idx, |end, idx| {
             end >= idx.wrapping_sub(grace)
-        })?);
+        }));
         if let Some(valid) = end.rechunk_validity() {
             open = &open | &!&valid;
         }
@@ -218,10 +218,11 @@ fn pairs_by_chunk(
     left: &Int32Chunked,
     right: &Int32Chunked,
     test: impl Fn(i32, i32) -> bool,
-) -> PolarsResult<Vec<bool>> {
+) -> Vec<bool> {
     let mut flags = Vec::with_capacity(left.len());
     let mut offset = 0;
-    for chunk in left.downcast_iter() {
+    // An empty chunk has nothing to pair (and its slice of `right` may have no chunk).
+    for chunk in left.downcast_iter().filter(|chunk| chunk.len() > 0) {
         let beside = right.slice(offset as i64, chunk.len());
         let beside = match beside.chunks().len() {
             1 => beside,
@@ -232,7 +233,7 @@ fn pairs_by_chunk(
         flags.extend(pairs.map(|(&l, &r)| test(l, r)));
         offset += chunk.len();
     }
-    Ok(flags)
+    flags
 }
 
 /// [`in_window`] as polars expressions: the reference of the tests.
