@@ -158,8 +158,16 @@ impl ObservationRules {
     /// The code keys ([`OBSERVATION_KEY`]) of observations read with
     /// [`ObservationRules::code_text_key`], and each code's kind; the read column is dropped.
     pub(crate) fn keys_with_kinds(&self, frame: &mut DataFrame) -> PolarsResult<(Column, Vec<u8>)> {
-        let both = frame.column(CODE_AND_KIND)?.u32()?.rechunk();
-        let (keys, kinds) = split_top_byte(both.cont_slice()?);
+        let both = frame.column(CODE_AND_KIND)?.u32()?;
+        polars_ensure!(
+            both.null_count() == 0,
+            ComputeError: "observation code keys with nulls"
+        );
+        // By the read's chunks, not copied into one first.
+        let chunks: Vec<&[u32]> = (both.downcast_iter())
+            .map(|chunk| chunk.values().as_slice())
+            .collect();
+        let (keys, kinds) = split_top_byte(&chunks, both.len());
         let keys = UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column();
         *frame = frame.drop(CODE_AND_KIND)?;
         Ok((keys, kinds))
@@ -352,12 +360,24 @@ impl Kernel for ObservationKernel {
 /// are far fewer than 2^24.
 const KEY_BITS: u32 = (1 << 24) - 1;
 
-/// Each key of `both` below its top byte ([`KEY_BITS`]), and its top byte: two plain loops side
-/// by side (a pair per row and its unzip cost a third more).
-fn split_top_byte(both: &[u32]) -> (Vec<u32>, Vec<u8>) {
+/// Each key of `both` (its chunks, `len` values in all) below its top byte ([`KEY_BITS`]), and
+/// its top byte: two plain loops side by side (a pair per row and its unzip cost a third more).
+fn split_top_byte(both: &[&[u32]], len: usize) -> (Vec<u32>, Vec<u8>) {
     rayon::join(
-        || both.iter().map(|both| both & KEY_BITS).collect(),
-        || both.iter().map(|both| (both >> 24) as u8).collect(),
+        || {
+            let mut keys = Vec::with_capacity(len);
+            for chunk in both {
+                keys.extend(chunk.iter().map(|both| both & KEY_BITS));
+            }
+            keys
+        },
+        || {
+            let mut bytes = Vec::with_capacity(len);
+            for chunk in both {
+                bytes.extend(chunk.iter().map(|both| (both >> 24) as u8));
+            }
+            bytes
+        },
     )
 }
 

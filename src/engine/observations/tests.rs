@@ -157,6 +157,18 @@ fn keys_computed_on_read_carry_the_codes_kinds() {
         .unwrap();
     let (keys, kinds) = rules.keys_with_kinds(&mut read).unwrap();
     assert_eq!(read.get_column_names(), ["code"], "the read column dropped");
+    // As the row groups' reader gives them, a chunk per row group (here 2 + 4 rows): the same.
+    let read_part = |offset: i64, len: usize| {
+        let part = frame.slice(offset, len);
+        let keys = key.of_strings(part.column("code").unwrap()).unwrap();
+        keys.as_materialized_series().u32().unwrap().clone()
+    };
+    let mut chunked = read_part(0, 2);
+    chunked.append(&read_part(2, 4)).unwrap();
+    assert_eq!(chunked.chunks().len(), 2);
+    let mut chunked = DataFrame::new(6, vec![chunked.into_column()]).unwrap();
+    let (chunked_keys, chunked_kinds) = rules.keys_with_kinds(&mut chunked).unwrap();
+    assert_eq!((&chunked_keys, &chunked_kinds), (&keys, &kinds));
     let keys = keys_as_computed_by(&keys, frame.lazy(), rules.key());
     let want: Vec<u8> = codes.iter().map(|code| code_kind(*code)).collect();
     assert_eq!(kinds, want);
