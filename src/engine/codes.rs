@@ -252,17 +252,22 @@ impl AtcWords {
     /// The words of treatments read with [`AtcWords::text_key`], as [`AtcWords::columns`] gives
     /// them of the codes; the key column is dropped.
     pub(crate) fn columns_of_keys(&self, frame: &mut DataFrame) -> PolarsResult<Vec<Column>> {
-        let keys = frame.column(ATC_WORDS_KEY)?.u32()?.rechunk();
-        let keys = keys.cont_slice()?;
+        let keys = frame.column(ATC_WORDS_KEY)?.u32()?;
         let pairs = word_pairs().pairs.clone();
         polars_ensure!(
-            keys.iter().max().is_none_or(|&key| (key as usize) < pairs.len()),
+            keys.null_count() == 0
+                && keys.max().is_none_or(|key| (key as usize) < pairs.len()),
             ComputeError: "a treatment's ATC code read as a key of no words"
         );
-        // Each word column gathered from a table of its own word by key.
+        // Each word column gathered from a table of its own word by key, by the read's chunks
+        // (not copied into one first).
         let columns = self.word_columns(|word| {
             let of_key: Vec<u64> = pairs.iter().map(word).collect();
-            keys.iter().map(|&key| of_key[key as usize]).collect()
+            let mut words = Vec::with_capacity(keys.len());
+            for chunk in keys.downcast_iter() {
+                words.extend(chunk.values().iter().map(|&key| of_key[key as usize]));
+            }
+            words
         });
         *frame = frame.drop(ATC_WORDS_KEY)?;
         Ok(columns)

@@ -192,7 +192,7 @@ impl<'c> Tables<'c> {
                 vec![rules.observations.code_text_key(code_kind)?],
                 check.columns(),
             ),
-            (Some(_), Table::Treatment) if atc_as_keys.is_some() => (
+            (_, Table::Treatment) => (
                 atc_as_keys.map(AtcWords::text_key).into_iter().collect(),
                 check.columns(),
             ),

@@ -509,8 +509,17 @@ fn atc_words_read_back_from_keys() {
     let between = StringChunked::new("atc".into(), [Some("N03AF01"), Some("B01AC06")]);
     other.text_key().of_strings(&between.into_column()).unwrap();
 
+    // The keys in two chunks, as read by row groups: the same words.
+    let one_chunk = keys.as_materialized_series().u32().unwrap().clone();
+    let mut chunked = one_chunk.slice(0, 3);
+    chunked.append(&one_chunk.slice(3, 4)).unwrap();
+    assert_eq!(chunked.chunks().len(), 2);
+    let mut chunked = DataFrame::new(7, vec![chunked.into_column()]).unwrap();
+    let from_chunks = words.columns_of_keys(&mut chunked).unwrap();
+
     let mut frame = DataFrame::new(7, vec![keys]).unwrap();
     let read = words.columns_of_keys(&mut frame).unwrap();
+    assert_eq!(from_chunks, read);
     assert_eq!(frame.width(), 0, "the key column is dropped");
     let word = |c: usize| -> Vec<u64> { read[c].u64().unwrap().into_no_null_iter().collect() };
     assert_eq!(read[0].name().as_str(), CODE_SETS);
