@@ -167,7 +167,7 @@ impl ObservationRules {
         let chunks: Vec<&[u32]> = (both.downcast_iter())
             .map(|chunk| chunk.values().as_slice())
             .collect();
-        let (keys, kinds) = split_top_byte(&chunks, both.len());
+        let (keys, kinds) = split_top_byte(&chunks, both.len(), |&both| both);
         let keys = UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column();
         *frame = frame.drop(CODE_AND_KIND)?;
         Ok((keys, kinds))
@@ -360,21 +360,26 @@ impl Kernel for ObservationKernel {
 /// are far fewer than 2^24.
 const KEY_BITS: u32 = (1 << 24) - 1;
 
-/// Each key of `both` (its chunks, `len` values in all) below its top byte ([`KEY_BITS`]), and
-/// its top byte: two plain loops side by side (a pair per row and its unzip cost a third more).
-fn split_top_byte(both: &[&[u32]], len: usize) -> (Vec<u32>, Vec<u8>) {
+/// Each key of `both` (its chunks, `len` values in all, each value's key `key_of` it) below its
+/// top byte ([`KEY_BITS`]), and its top byte: two plain loops side by side (a pair per row and
+/// its unzip cost a third more).
+fn split_top_byte<T: Sync>(
+    both: &[&[T]],
+    len: usize,
+    key_of: impl Fn(&T) -> u32 + Sync,
+) -> (Vec<u32>, Vec<u8>) {
     rayon::join(
         || {
             let mut keys = Vec::with_capacity(len);
             for chunk in both {
-                keys.extend(chunk.iter().map(|both| both & KEY_BITS));
+                keys.extend(chunk.iter().map(|both| key_of(both) & KEY_BITS));
             }
             keys
         },
         || {
             let mut bytes = Vec::with_capacity(len);
             for chunk in both {
-                bytes.extend(chunk.iter().map(|both| (both >> 24) as u8));
+                bytes.extend(chunk.iter().map(|both| (key_of(both) >> 24) as u8));
             }
             bytes
         },
@@ -383,7 +388,7 @@ fn split_top_byte(both: &[&[u32]], len: usize) -> (Vec<u32>, Vec<u8>) {
 
 /// Per row of `texts`, a key, a byte and a word (`()` where none is wanted), `of_text` of each
 /// distinct text, over row ranges in parallel. The byte travels in the key's top byte through
-/// the mapping, then the three are split.
+/// the mapping, then the three are split ([`split_top_byte`]).
 fn keys_and_bytes<W: Copy + Default + Send + Sync>(
     texts: &StringChunked,
     of_text: impl Fn(Option<&str>) -> (u32, u8, W) + Sync,
@@ -394,20 +399,7 @@ fn keys_and_bytes<W: Copy + Default + Send + Sync>(
             (key | u32::from(byte) << 24, word)
         });
         let ((keys, bytes), words) = rayon::join(
-            || {
-                rayon::join(
-                    || {
-                        all.iter()
-                            .map(|(both, _)| both & KEY_BITS)
-                            .collect::<Vec<_>>()
-                    },
-                    || {
-                        all.iter()
-                            .map(|(both, _)| (both >> 24) as u8)
-                            .collect::<Vec<_>>()
-                    },
-                )
-            },
+            || split_top_byte(&[&all], all.len(), |(both, _)| *both),
             || all.iter().map(|(_, word)| *word).collect::<Vec<W>>(),
         );
         (keys, bytes, words)
