@@ -3,7 +3,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::mask::Outcome;
+use crate::engine::mask::{Outcome, Outcomes};
 
 use super::aggregate::Row;
 
@@ -21,17 +21,31 @@ pub struct CriterionCounts {
     pub gain_if_relaxed: u64,
 }
 
-/// The counts of the first `criteria` columns, in one pass over the rows (in parallel). Each
-/// outcome adds the row's patients to its criterion's count of its code (an index, not a match);
-/// a row that fails once, or does not pass once, adds them to that one criterion's sole
-/// exclusions, or gain, found from the row's words.
+/// The counts of the first `criteria` columns of rows that hold at least that many outcomes
+/// (population rows, `aggregate::check_shape`), in one pass over the rows (in parallel). Only
+/// the outcomes that are not a pass are visited, a set bit of the row's words at a time, each
+/// adding the row's patients to its criterion's count of its code; a pass is every patient less
+/// the others. A row that fails once, or does not pass once, adds them to that one criterion's
+/// sole exclusions, or gain, found from the row's words. Visiting every outcome cost about 330
+/// instructions a row (callgrind), where most outcomes pass.
 pub fn counts(rows: &[Row], criteria: usize) -> Vec<CriterionCounts> {
     /// Per criterion: patients by outcome code, sole exclusions, gain if relaxed.
     type Sums = Vec<([u64; 4], u64, u64)>;
+    const LOW_BITS: u64 = 0x5555_5555_5555_5555;
     let add = |mut sums: Sums, row: &Row| {
         let n = row.patients;
-        for ((by_code, _, _), own) in sums.iter_mut().zip(row.outcomes.iter()) {
-            by_code[own as usize] += n;
+        debug_assert!(row.outcomes.len() >= criteria);
+        for (w, &word) in row.outcomes.words().iter().enumerate() {
+            // The low bit of each pair whose code is not 00 (a pass).
+            let mut coded = (word | word >> 1) & LOW_BITS;
+            while coded != 0 {
+                let shift = coded.trailing_zeros();
+                let criterion = w * Outcomes::PER_WORD + shift as usize / 2;
+                if let Some((by_code, _, _)) = sums.get_mut(criterion) {
+                    by_code[(word >> shift & 0b11) as usize] += n;
+                }
+                coded &= coded - 1;
+            }
         }
         if row.fails == 1 {
             if let Some((_, sole, _)) = row.outcomes.first_fail().and_then(|k| sums.get_mut(k)) {
@@ -58,17 +72,21 @@ pub fn counts(rows: &[Row], criteria: usize) -> Vec<CriterionCounts> {
     };
     let zero = || vec![([0; 4], 0, 0); criteria];
     let sums = rows.par_iter().fold(zero, add).reduce(zero, merge);
+    let patients: u64 = rows.iter().map(|row| row.patients).sum();
     sums.into_iter()
-        .map(
-            |(by_code, sole_exclusions, gain_if_relaxed)| CriterionCounts {
-                pass: by_code[Outcome::Pass as usize],
-                fail: by_code[Outcome::Fail as usize],
-                unknown: by_code[Outcome::Unknown as usize],
-                not_applicable: by_code[Outcome::NotApplicable as usize],
+        .map(|(by_code, sole_exclusions, gain_if_relaxed)| {
+            let [fail, unknown, not_applicable] =
+                [Outcome::Fail, Outcome::Unknown, Outcome::NotApplicable]
+                    .map(|code| by_code[code as usize]);
+            CriterionCounts {
+                pass: patients - fail - unknown - not_applicable,
+                fail,
+                unknown,
+                not_applicable,
                 sole_exclusions,
                 gain_if_relaxed,
-            },
-        )
+            }
+        })
         .collect()
 }
 
