@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use crate::engine::mask::{MaskTable, Outcome};
+use crate::engine::mask::{MaskTable, Outcomes};
 
 use super::aggregate::{self, Row};
 use super::ReportError;
@@ -37,23 +37,32 @@ pub(crate) fn waterfall(rows: &[Row], order: &[usize]) -> Vec<AttritionCounts> {
     // Patients by the first step at which their row fails, and by the first at which it stops
     // passing (`order.len()`: never). After step s remain those whose first lies beyond s.
     let steps = order.len();
+    // Each criterion's first step (`steps` where the order leaves it out).
+    let mut step_of = vec![steps; order.iter().max().map_or(0, |&c| c + 1)];
+    for (step, &criterion) in order.iter().enumerate().rev() {
+        step_of[criterion] = step;
+    }
+    const LOW_BITS: u64 = 0x5555_5555_5555_5555;
     let histogram = |mut at: Vec<[u64; 2]>, row: &Row| {
-        // One walk along the steps for both, none for a row that passes every criterion: a
-        // fail is the first fail and, if none came before, the first not passing too; the walk
-        // ends there, or at the first not passing where the row has no fail.
+        // The earliest steps of the row's outcomes that do not pass, and of those that fail,
+        // found from the set bits of its words (none for a row that passes every criterion):
+        // a few outcomes a row, where walking the steps read each outcome up to the first
+        // fail (about 170 instructions a row, callgrind).
         let (mut first_fail, mut first_not_passing) = (steps, steps);
         if row.not_passing > 0 {
-            for (step, criterion) in order.iter().enumerate() {
-                let outcome = row.outcomes.get(*criterion);
-                if !outcome.passes() && first_not_passing == steps {
-                    first_not_passing = step;
-                    if row.fails == 0 {
-                        break;
+            for (w, &word) in row.outcomes.words().iter().enumerate() {
+                let (low, high) = (word & LOW_BITS, (word >> 1) & LOW_BITS);
+                let fails = low & !high;
+                let mut not_passing = low ^ high;
+                while not_passing != 0 {
+                    let shift = not_passing.trailing_zeros();
+                    let criterion = w * Outcomes::PER_WORD + shift as usize / 2;
+                    let step = step_of.get(criterion).copied().unwrap_or(steps);
+                    first_not_passing = first_not_passing.min(step);
+                    if fails >> shift & 1 == 1 {
+                        first_fail = first_fail.min(step);
                     }
-                }
-                if outcome == Outcome::Fail {
-                    first_fail = step;
-                    break;
+                    not_passing &= not_passing - 1;
                 }
             }
         }
