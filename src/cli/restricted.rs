@@ -31,6 +31,17 @@ fn compression() -> ParquetCompression {
     ParquetCompression::Zstd(ZstdLevel::try_new(1).ok())
 }
 
+/// The encodings of a column of `dtype`: a 64-bit integer column's (`restricted/patients`'
+/// `person_id`) delta-encoded, where polars writes eight bytes a value. A partition's ids
+/// ascend, so their deltas pack into a few bits; written plain they were 45 % of the bytes
+/// the file's pages gave zstd to compress. Every other column's are polars' (`by_polars`).
+fn integer_encodings(dtype: &DataType, by_polars: Vec<Encoding>) -> Vec<Encoding> {
+    match dtype {
+        DataType::Int64 => vec![Encoding::DeltaBinaryPacked],
+        _ => by_polars,
+    }
+}
+
 /// A Parquet file written frame by frame (zstd); the schema is the first frame's.
 struct ParquetSink {
     path: PathBuf,
@@ -73,6 +84,8 @@ impl ParquetSink {
                     .iter()
                     .cloned()
                     .zip(encodings.iter().cloned())
+                    .zip(schema.iter_values())
+                    .map(|((type_, encodings), dtype)| (type_, integer_encodings(dtype, encodings)))
                     .collect();
                 writer
             }
