@@ -521,7 +521,26 @@ impl<'d> Compiler<'d> {
     /// The record's selection by source and window, and its value (null: dropped).
     fn selection(&mut self, query: &Query) -> (RecordTable, Expr, Option<Expr>) {
         let table = RecordTable::of(&query.source);
+        let selected = self.selected(query);
         let definition = self.definition;
+        let value = match &query.source {
+            Source::Measure(m) => {
+                let measures = Arc::clone(&self.measures);
+                Some(self.share(table, format!("value_measure_{m}"), || measures.value(*m)))
+            }
+            Source::Observation(o) => {
+                Some(self.share(table, format!("value_observation_{o}"), || {
+                    observation_value(&definition.observations[*o])
+                }))
+            }
+            _ => None,
+        };
+        (table, selected, value)
+    }
+
+    /// The record's selection by source and window.
+    fn selected(&mut self, query: &Query) -> Expr {
+        let table = RecordTable::of(&query.source);
         let source = match &query.source {
             Source::Diagnosis(Some(set)) | Source::Treatment(Some(set)) => {
                 let hit = self.code_in(table, *set);
@@ -546,32 +565,28 @@ impl<'d> Compiler<'d> {
         let window = self.share(table, format!("window_{:?}", query.window), || {
             in_window(&query.window)
         });
-        let selected = match source {
+        match source {
             Some(source) => source.and(window),
             None => window,
-        };
-        let value = match &query.source {
-            Source::Measure(m) => {
-                let measures = Arc::clone(&self.measures);
-                Some(self.share(table, format!("value_measure_{m}"), || measures.value(*m)))
-            }
-            Source::Observation(o) => {
-                Some(self.share(table, format!("value_observation_{o}"), || {
-                    observation_value(&definition.observations[*o])
-                }))
-            }
-            _ => None,
-        };
-        (table, selected, value)
+        }
     }
 
     /// The records an `any` query selects: by source and window, with a value where the source
-    /// has values.
+    /// has values. A text observation's value is tested by its text key
+    /// ([`ObservationRules::has_text`]), so that its text is not read.
     fn any_selected(&mut self, query: &Query) -> (RecordTable, Expr) {
-        let (table, selected, value) = self.selection(query);
-        match value {
-            Some(value) => (table, selected.and(value.is_not_null())),
-            None => (table, selected),
+        let table = RecordTable::of(&query.source);
+        match &query.source {
+            Source::Observation(o) if !self.observations.is_number(*o) => {
+                let selected = self.selected(query);
+                let has_text = self.observations.has_text(*o);
+                let has_text = self.share(table, format!("has_text_observation_{o}"), || has_text);
+                (table, selected.and(has_text))
+            }
+            _ => match self.selection(query) {
+                (table, selected, Some(value)) => (table, selected.and(value.is_not_null())),
+                (table, selected, None) => (table, selected),
+            },
         }
     }
 

@@ -13,7 +13,7 @@ use super::kernel::{all_valid, input, AtomSlots, Kernel, Reach, RecordAtom, Valu
 use super::measures::{greater, index, less};
 use super::{concatenated, in_parallel};
 use crate::definition::model::{Definition, ValueKind};
-use crate::extract::distinct::map_distinct;
+use crate::extract::distinct::{boolean_column, map_distinct};
 use crate::extract::text_keys::TextKey;
 
 /// Column of each observation record's key: its code's index among the definition's observation
@@ -102,6 +102,32 @@ impl ObservationRules {
                     .collect(),
             ),
             _ => None,
+        }
+    }
+
+    /// Whether a record of text observation `o` has a value, from its text key ([`TEXT_KEY`]):
+    /// a text of its domain, or any text where it has none. What `observation_value(o)` (the
+    /// trimmed text where its domain holds it) gives not null, without reading the texts: an
+    /// `any` query had trimmed every observation's text only to test it for null. False for a
+    /// number observation.
+    pub(crate) fn has_text(&self, o: usize) -> Expr {
+        match &self.values[o] {
+            ValueRule::Number(_) => lit(false),
+            ValueRule::Text(None) => col(TEXT_KEY).neq(lit(NO_TEXT)),
+            ValueRule::Text(Some(member)) => {
+                let member = member.clone();
+                col(TEXT_KEY).map(
+                    move |keys: Column| {
+                        let keys = keys.u32()?;
+                        let in_domain = |key: Option<u32>| {
+                            key.is_some_and(|key| member.get(key as usize) == Some(&true))
+                        };
+                        let flags: Vec<bool> = keys.iter().map(in_domain).collect();
+                        Ok(boolean_column(keys.name().clone(), &flags).into_column())
+                    },
+                    |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+                )
+            }
         }
     }
 

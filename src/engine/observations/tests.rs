@@ -229,3 +229,55 @@ fn keys_as_computed_by(keys: &Column, rows: LazyFrame, expression: Expr) -> Vec<
     assert_eq!(*keys, by_expression.collect().unwrap()[0]);
     keys.u32().unwrap().into_no_null_iter().collect()
 }
+
+/// A text observation's records with a value, by text key, are those whose trimmed text
+/// `observation_value` gives not null: brain metastasis status (a domain of none, stable,
+/// progressive) holds none of another domain's "true", an outside text, an empty text or a null;
+/// allergy (no domain) holds every text, the empty one too, and not a null. Worked out by hand
+/// and checked against the expression on the texts.
+#[test]
+fn records_with_a_text_value_are_found_by_text_key() {
+    use crate::engine::records::observation_value;
+    let definition = shipped();
+    let rules = Arc::new(ObservationRules::new(&definition));
+    let (brain, allergy, ecog) = (
+        observation(&definition, "brain_mets_status"),
+        observation(&definition, "allergy"),
+        observation(&definition, "ecog"),
+    );
+    let texts = [
+        Some("progressive"),
+        Some("stable"),
+        Some("true"),
+        Some("L01XE"),
+        Some(""),
+        None,
+        Some("Stable"),
+    ];
+    let frame = df!("value_text" => texts).unwrap().lazy();
+    let got = frame
+        .with_column(rules.text_key().alias(TEXT_KEY))
+        .select([
+            rules.has_text(brain).alias("brain"),
+            (observation_value(&definition.observations[brain]).is_not_null())
+                .alias("brain_by_text"),
+            rules.has_text(allergy).alias("allergy"),
+            (observation_value(&definition.observations[allergy]).is_not_null())
+                .alias("allergy_by_text"),
+            rules.has_text(ecog).alias("ecog"),
+        ])
+        .collect()
+        .unwrap();
+    let flags = |name: &str| -> Vec<bool> {
+        let column = got.column(name).unwrap().as_materialized_series();
+        let column = column.bool().unwrap();
+        (0..texts.len()).map(|i| column.get(i).unwrap()).collect()
+    };
+    let brain_by_hand = [true, true, false, false, false, false, false];
+    let allergy_by_hand = [true, true, true, true, true, false, true];
+    assert_eq!(flags("brain"), brain_by_hand);
+    assert_eq!(flags("brain_by_text"), brain_by_hand);
+    assert_eq!(flags("allergy"), allergy_by_hand);
+    assert_eq!(flags("allergy_by_text"), allergy_by_hand);
+    assert_eq!(flags("ecog"), [false; 7]);
+}
