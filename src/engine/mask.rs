@@ -121,6 +121,10 @@ pub struct Outcomes {
 impl Outcomes {
     pub const PER_WORD: usize = 32;
 
+    /// The low bit of every outcome's pair of code bits in a word: `word & LOW_BITS` and
+    /// `(word >> 1) & LOW_BITS` are its outcomes' low and high bits, each in its pair's low bit.
+    pub const LOW_BITS: u64 = 0x5555_5555_5555_5555;
+
     /// Where outcome `i` is kept: its word in the outcomes' words, and the shift of its two
     /// bits in that word.
     #[inline(always)]
@@ -212,9 +216,8 @@ impl Outcomes {
 
     /// The first outcome whose pair of code bits sets the low bit of `pick`.
     fn first(&self, pick: impl Fn(u64, u64) -> u64) -> Option<usize> {
-        const LOW_BITS: u64 = 0x5555_5555_5555_5555;
         self.words.iter().enumerate().find_map(|(w, word)| {
-            let picked = pick(word & LOW_BITS, (word >> 1) & LOW_BITS);
+            let picked = pick(word & Self::LOW_BITS, (word >> 1) & Self::LOW_BITS);
             (picked != 0).then(|| w * Self::PER_WORD + picked.trailing_zeros() as usize / 2)
         })
     }
@@ -222,10 +225,9 @@ impl Outcomes {
     /// The set bits of `pick` over every word's low and high code bits, each in the low bit of
     /// its pair. The bits past the last outcome are zero (a pass), so they never count.
     fn count(&self, pick: impl Fn(u64, u64) -> u64) -> u32 {
-        const LOW_BITS: u64 = 0x5555_5555_5555_5555;
         self.words
             .iter()
-            .map(|word| pick(word & LOW_BITS, (word >> 1) & LOW_BITS).count_ones())
+            .map(|word| pick(word & Self::LOW_BITS, (word >> 1) & Self::LOW_BITS).count_ones())
             .sum()
     }
 }

@@ -42,7 +42,6 @@ pub(crate) fn waterfall(rows: &[Row], order: &[usize]) -> Vec<AttritionCounts> {
     for (step, &criterion) in order.iter().enumerate().rev() {
         step_of[criterion] = step;
     }
-    const LOW_BITS: u64 = 0x5555_5555_5555_5555;
     let histogram = |mut at: Vec<[u64; 2]>, row: &Row| {
         // The earliest steps of the row's outcomes that do not pass, and of those that fail,
         // found from the set bits of its words (none for a row that passes every criterion):
@@ -51,7 +50,7 @@ pub(crate) fn waterfall(rows: &[Row], order: &[usize]) -> Vec<AttritionCounts> {
         let (mut first_fail, mut first_not_passing) = (steps, steps);
         if row.not_passing > 0 {
             for (w, &word) in row.outcomes.words().iter().enumerate() {
-                let (low, high) = (word & LOW_BITS, (word >> 1) & LOW_BITS);
+                let (low, high) = (word & Outcomes::LOW_BITS, (word >> 1) & Outcomes::LOW_BITS);
                 let fails = low & !high;
                 let mut not_passing = low ^ high;
                 while not_passing != 0 {

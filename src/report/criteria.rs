@@ -31,13 +31,12 @@ pub struct CriterionCounts {
 pub fn counts(rows: &[Row], criteria: usize) -> Vec<CriterionCounts> {
     /// Per criterion: patients by outcome code, sole exclusions, gain if relaxed.
     type Sums = Vec<([u64; 4], u64, u64)>;
-    const LOW_BITS: u64 = 0x5555_5555_5555_5555;
     let add = |mut sums: Sums, row: &Row| {
         let n = row.patients;
         debug_assert!(row.outcomes.len() >= criteria);
         for (w, &word) in row.outcomes.words().iter().enumerate() {
             // The low bit of each pair whose code is not 00 (a pass).
-            let mut coded = (word | word >> 1) & LOW_BITS;
+            let mut coded = (word | word >> 1) & Outcomes::LOW_BITS;
             while coded != 0 {
                 let shift = coded.trailing_zeros();
                 let criterion = w * Outcomes::PER_WORD + shift as usize / 2;
