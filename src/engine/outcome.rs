@@ -158,15 +158,19 @@ impl OutcomeParts {
             Some(_) => bits("applies")?.false_rows().collect(),
             None => vec![0; failing.len()],
         };
-        let mut codes: Vec<u8> = Vec::with_capacity(failing.len() * 8);
-        for ((&fail, &missing), &not_applicable) in
-            failing.iter().zip(&missing).zip(&not_applicable)
-        {
-            let word = (SPREAD[fail as usize] * u64::from(FAIL))
-                | (SPREAD[missing as usize] * u64::from(code))
-                | (SPREAD[not_applicable as usize] * u64::from(NOT_APPLICABLE));
-            codes.extend_from_slice(&word.to_le_bytes());
-        }
+        // A byte of flags gives its eight codes as one word's bytes, collected at once (an
+        // iterator of arrays has an exact length). `extend_from_slice` checked the capacity for
+        // every eight codes (60 M instructions at 250,000 patients, against 37 M); a zeroed
+        // buffer written in place cost its zeroing (callgrind).
+        let flags = failing.iter().zip(&missing).zip(&not_applicable);
+        let mut codes: Vec<u8> = flags
+            .flat_map(|((&fail, &missing), &not_applicable)| {
+                let word = (SPREAD[fail as usize] * u64::from(FAIL))
+                    | (SPREAD[missing as usize] * u64::from(code))
+                    | (SPREAD[not_applicable as usize] * u64::from(NOT_APPLICABLE));
+                word.to_le_bytes()
+            })
+            .collect();
         codes.truncate(frame.height());
         Ok(UInt8Chunked::from_vec(name.into(), codes).into_column())
     }
