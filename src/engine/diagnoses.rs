@@ -92,6 +92,7 @@ impl Kernel for DiagnosisKernel {
         for &i in &held[..count] {
             let i = i as usize;
             let row = rows[i] as usize;
+            self.atoms.look_ahead(row);
             let (Some(date), Some(idx)) = (dates.get(i), self.atoms.idx(row)) else {
                 continue;
             };

@@ -356,10 +356,11 @@ impl Kernel for ObservationKernel {
             {
                 continue;
             }
+            let row = row as usize;
+            self.atoms.look_ahead(row);
             let Some((observations, reach)) = self.observations_of_key.get(key as usize) else {
                 continue;
             };
-            let row = row as usize;
             let Some(idx) = self.atoms.idx(row) else {
                 continue;
             };

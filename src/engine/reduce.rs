@@ -14,7 +14,7 @@ use polars_arrow::bitmap::utils::SlicesIterator;
 use polars_arrow::types::NativeType;
 
 use super::compile::Reduce;
-use super::kernel::Kernel;
+use super::kernel::{prefetch, Kernel};
 use super::lookup::ROW;
 use crate::extract::distinct::packed;
 
@@ -63,6 +63,13 @@ impl<N: Word> Slots<N> {
     #[inline(always)]
     pub(crate) fn at_least(&self, row: usize, value: N) -> bool {
         self.seen[row] && self.values[row] >= value
+    }
+
+    /// Asks for the cache lines of patient `row`'s slot ([`prefetch`]).
+    #[inline(always)]
+    pub(crate) fn prefetch(&self, row: usize) {
+        prefetch(&self.values, row);
+        prefetch(&self.seen, row);
     }
 
     /// Folds one value into the slot of patient `row` by max.

@@ -145,6 +145,8 @@ impl Kernel for MeasureKernel {
             .zip(dates.values().iter().zip(values.values().iter()))
             .enumerate();
         for (i, ((&row, &key), (&date, &value))) in records {
+            let row = row as usize;
+            self.atoms.look_ahead(row);
             if complete
                 .as_ref()
                 .is_some_and(|complete| !complete.get_bit(i))
@@ -154,7 +156,6 @@ impl Kernel for MeasureKernel {
             let Some((measures, reach)) = self.measures_of_key.get(key as usize) else {
                 continue;
             };
-            let row = row as usize;
             let Some(idx) = self.atoms.idx(row) else {
                 continue;
             };
