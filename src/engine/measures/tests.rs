@@ -459,6 +459,39 @@ fn keys_computed_on_read_count_the_contracts_units() {
     assert_ne!(keys[0], keys[2]);
 }
 
+/// Key columns read in chunks (a row group's each) give the keys of one chunk, in order,
+/// whether both columns' chunks line up (as a row group's reader gives them) or not: the
+/// first test's seven records, 3 units outside the contract, in chunks of 3 + 4 rows, and with
+/// the unit keys in one chunk against the code keys' two.
+#[test]
+fn keys_computed_on_read_from_chunks() {
+    use crate::extract::findings::unit_outside_contract;
+    let rules = Arc::new(MeasureRules::new(&shipped()));
+    let frame = df![
+        "loinc" => [Some("718-7"), Some("718-7"), Some("718-7"), Some("718-7"), Some("0000-0"), None, Some("718-7")],
+        "unit" => [Some("g/dL"), Some(" g/dL "), Some("mg/L"), None, Some("g/L"), Some("g/L"), Some("furlong")],
+    ]
+    .unwrap();
+    let mut read = frame.clone();
+    for key in rules.text_keys(unit_outside_contract) {
+        let keys = key.of_strings(frame.column(&key.column).unwrap()).unwrap();
+        read.with_column(keys).unwrap();
+    }
+    let (whole, outside) = rules.keys_of_read(&mut read.clone()).unwrap();
+    assert_eq!(outside, 3);
+    let mut chunked = read.slice(0, 3);
+    chunked.vstack_mut(&read.slice(3, 4)).unwrap();
+    let mut misaligned = chunked.clone();
+    let units = read.column(UNIT_KEY).unwrap().clone();
+    misaligned.with_column(units).unwrap();
+    for (mut frame, unit_chunks) in [(chunked, 2), (misaligned, 1)] {
+        assert_eq!(frame.column(CODE_KEY).unwrap().n_chunks(), 2);
+        assert_eq!(frame.column(UNIT_KEY).unwrap().n_chunks(), unit_chunks);
+        let (keys, counted) = rules.keys_of_read(&mut frame).unwrap();
+        assert_eq!((keys, counted), (whole.clone(), 3));
+    }
+}
+
 /// Keys computed on read over many rows are the key expression's, in order, and the units
 /// outside the contract add up: 300,000 records cycling through four (code, unit) pairs, one
 /// of them `mg/L` (a quarter of the rows, 75,000, outside the contract's list).
