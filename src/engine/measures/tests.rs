@@ -447,16 +447,22 @@ fn remembered_powers_are_the_powers() {
 #[test]
 fn keys_computed_on_read_count_the_contracts_units() {
     let rules = Arc::new(MeasureRules::new(&shipped()));
-    let frame = df![
-        "loinc" => [Some("718-7"), Some("718-7"), Some("718-7"), Some("718-7"), Some("0000-0"), None, Some("718-7")],
-        "unit" => [Some("g/dL"), Some(" g/dL "), Some("mg/L"), None, Some("g/L"), Some("g/L"), Some("furlong")],
-    ]
-    .unwrap();
+    let frame = seven_records();
     let (keys, outside) = keys_on_read(&rules, frame);
     assert_eq!(outside, 3);
     let keys: Vec<u32> = keys.u32().unwrap().into_no_null_iter().collect();
     assert_eq!(keys[0], keys[1], "a padded unit is keyed trimmed");
     assert_ne!(keys[0], keys[2]);
+}
+
+/// Seven measurements, three of whose units are outside the contract's list (see
+/// `keys_computed_on_read_count_the_contracts_units`).
+fn seven_records() -> DataFrame {
+    df![
+        "loinc" => [Some("718-7"), Some("718-7"), Some("718-7"), Some("718-7"), Some("0000-0"), None, Some("718-7")],
+        "unit" => [Some("g/dL"), Some(" g/dL "), Some("mg/L"), None, Some("g/L"), Some("g/L"), Some("furlong")],
+    ]
+    .unwrap()
 }
 
 /// Key columns read in chunks (a row group's each) give the keys of one chunk, in order,
@@ -467,11 +473,7 @@ fn keys_computed_on_read_count_the_contracts_units() {
 fn keys_computed_on_read_from_chunks() {
     use crate::extract::findings::unit_outside_contract;
     let rules = Arc::new(MeasureRules::new(&shipped()));
-    let frame = df![
-        "loinc" => [Some("718-7"), Some("718-7"), Some("718-7"), Some("718-7"), Some("0000-0"), None, Some("718-7")],
-        "unit" => [Some("g/dL"), Some(" g/dL "), Some("mg/L"), None, Some("g/L"), Some("g/L"), Some("furlong")],
-    ]
-    .unwrap();
+    let frame = seven_records();
     let mut read = frame.clone();
     for key in rules.text_keys(unit_outside_contract) {
         let keys = key.of_strings(frame.column(&key.column).unwrap()).unwrap();
