@@ -398,7 +398,7 @@ impl<'a> MaskCounter<'a> {
                 .map(|(key, patients)| {
                     let (cohort, stratum) = ungroup(key.group());
                     let width = width(cohort);
-                    let words = key.words()[..width.div_ceil(Outcomes::PER_WORD)].to_vec();
+                    let words = &key.words()[..width.div_ceil(Outcomes::PER_WORD)];
                     MaskRow {
                         cohort: cohort.map(|c| c as usize),
                         stratum: stratum as usize,

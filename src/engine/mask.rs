@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use smallvec::{smallvec, SmallVec};
+
 /// The result of one criterion for one patient (or patient x cohort pair).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 #[repr(u8)]
@@ -112,9 +114,13 @@ impl Status {
 }
 
 /// Outcomes of any number of criteria, packed two bits each, 32 to a word.
+///
+/// Up to two words (64 criteria, the IMPRESS definition's widest row) are kept in place: a mask
+/// table has a row per patient combination, millions at 10 M patients, and a word vector of
+/// its own per row was as many allocations to make, read behind a pointer, and free.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
 pub struct Outcomes {
-    words: Vec<u64>,
+    words: SmallVec<[u64; 2]>,
     len: usize,
 }
 
@@ -133,7 +139,7 @@ impl Outcomes {
     }
 
     pub fn from_slice(outcomes: &[Outcome]) -> Outcomes {
-        let mut words = vec![0u64; outcomes.len().div_ceil(Self::PER_WORD)];
+        let mut words = smallvec![0u64; outcomes.len().div_ceil(Self::PER_WORD)];
         for (i, outcome) in outcomes.iter().enumerate() {
             let (word, shift) = Self::place(i);
             words[word] |= (*outcome as u64) << shift;
@@ -146,7 +152,7 @@ impl Outcomes {
 
     /// From packed words, as the engine computes them (criterion i in bits 2(i%32).. of word i/32).
     /// Returns None where a word holds bits beyond `len` criteria.
-    pub fn from_words(words: Vec<u64>, len: usize) -> Option<Outcomes> {
+    pub fn from_words(words: &[u64], len: usize) -> Option<Outcomes> {
         if words.len() != len.div_ceil(Self::PER_WORD) {
             return None;
         }
@@ -157,7 +163,10 @@ impl Outcomes {
                 return None;
             }
         }
-        Some(Outcomes { words, len })
+        Some(Outcomes {
+            words: SmallVec::from_slice(words),
+            len,
+        })
     }
 
     pub fn words(&self) -> &[u64] {
@@ -355,7 +364,7 @@ mod tests {
         assert_eq!(packed.iter().len(), 70);
         let by_index: Vec<Outcome> = (0..70).map(|i| packed.get(i)).collect();
         assert_eq!(by_index, all);
-        let again = Outcomes::from_words(packed.words().to_vec(), 70).unwrap();
+        let again = Outcomes::from_words(packed.words(), 70).unwrap();
         assert_eq!(again, packed);
         // Exactly two words, and none.
         let two_words = Outcomes::from_slice(&all[..64]);
@@ -414,9 +423,9 @@ mod tests {
 
     #[test]
     fn from_words_rejects_bits_beyond_len() {
-        assert!(Outcomes::from_words(vec![0b11 << 6], 3).is_none());
-        assert!(Outcomes::from_words(vec![0b11 << 4], 3).is_some());
-        assert!(Outcomes::from_words(vec![0, 0], 3).is_none());
+        assert!(Outcomes::from_words(&[0b11 << 6], 3).is_none());
+        assert!(Outcomes::from_words(&[0b11 << 4], 3).is_some());
+        assert!(Outcomes::from_words(&[0, 0], 3).is_none());
     }
 
     #[test]
