@@ -11,7 +11,7 @@ use foldhash::HashMap;
 use polars::prelude::*;
 
 use super::codes::in_set_normalized;
-use super::kernel::{input, AtomSlots, Kernel, RecordAtom, Value};
+use super::kernel::{input, AtomSlots, Kernel, NumberAtom, RecordAtom};
 use crate::definition::model::CodeSet;
 use crate::extract::distinct::map_distinct;
 
@@ -24,8 +24,9 @@ pub(crate) struct DiagnosisKernel {
     atoms: AtomSlots,
     /// Each distinct code seen that some read set holds, by key.
     keys: HashMap<Box<str>, u32>,
-    /// Per key, the read sets that hold its code.
-    sets_of_key: Vec<Vec<usize>>,
+    /// Per key, the atoms of the read sets that hold its code, resolved as a numeric source's
+    /// (an `any` atom reads no value).
+    atoms_of_key: Vec<Vec<NumberAtom>>,
 }
 
 impl DiagnosisKernel {
@@ -41,7 +42,7 @@ impl DiagnosisKernel {
             sets,
             atoms,
             keys: HashMap::default(),
-            sets_of_key: Vec::new(),
+            atoms_of_key: Vec::new(),
         })
     }
 
@@ -56,8 +57,9 @@ impl DiagnosisKernel {
         let key = match held.is_empty() {
             true => NONE,
             false => {
-                self.sets_of_key.push(held);
-                (self.sets_of_key.len() - 1) as u32
+                let atoms = held.iter().flat_map(|&s| self.atoms.number_atoms(s));
+                self.atoms_of_key.push(atoms.collect());
+                (self.atoms_of_key.len() - 1) as u32
             }
         };
         self.keys.insert(code.into(), key);
@@ -96,10 +98,8 @@ impl Kernel for DiagnosisKernel {
             let (Some(date), Some(idx)) = (dates.get(i), self.atoms.idx(row)) else {
                 continue;
             };
-            for &set in &self.sets_of_key[keys[i] as usize] {
-                // An `any` atom reads no value.
-                self.atoms.fold(row, (date, idx), set, Value::Number(0.0));
-            }
+            let atoms = &self.atoms_of_key[keys[i] as usize];
+            self.atoms.fold_number(row, (date, idx), atoms, 0.0);
         }
         Ok(())
     }

@@ -42,8 +42,8 @@ pub(crate) enum Truth {
     TextIn(Vec<u32>),
 }
 
+#[cfg(test)]
 impl Truth {
-    #[inline(always)]
     fn holds(&self, value: Value) -> bool {
         match (self, value) {
             (Truth::Compare(op, threshold), Value::Number(value)) => {
@@ -97,18 +97,14 @@ impl RecordAtom {
         })
     }
 
-    /// `date <= idx` and, within a number of days, `date >= idx - days` (polars' wrapping
-    /// Int32 arithmetic, as `records::in_window` computes it).
+    /// Whether a record of `date` is in the atom's window ([`in_window`]).
     #[inline(always)]
     fn in_window(&self, date: i32, idx: i32) -> bool {
-        date <= idx
-            && self
-                .lookback
-                .is_none_or(|days| date >= idx.wrapping_sub(days))
+        in_window(self.lookback, date, idx)
     }
 
     /// The atom's value for a record of `date` with `value`, or None outside the window.
-    #[inline(always)]
+    #[cfg(test)]
     fn of(&self, date: i32, idx: i32, value: Value) -> Option<i32> {
         if !self.in_window(date, idx) {
             return None;
@@ -130,8 +126,8 @@ impl RecordAtom {
         })
     }
 
-    /// The largest value [`RecordAtom::of`] can give a record of `date` in the window, whatever
-    /// the record's value.
+    /// The largest value `RecordAtom::of` (the tests' reference) can give a record of `date` in
+    /// the window, whatever the record's value.
     #[inline(always)]
     fn largest(&self, date: i32) -> i32 {
         match &self.test {
@@ -143,6 +139,14 @@ impl RecordAtom {
             } => latest_key(date, *bit_if_holds).max(latest_key(date, *bit_if_not)),
         }
     }
+}
+
+/// Whether a record of `date` is in a window of `lookback` days (None: any time) up to index
+/// date `idx`: `date <= idx` and, within a number of days, `date >= idx - days` (polars'
+/// wrapping Int32 arithmetic, as `records::in_window` computes it).
+#[inline(always)]
+fn in_window(lookback: Option<i32>, date: i32, idx: i32) -> bool {
+    date <= idx && lookback.is_none_or(|days| date >= idx.wrapping_sub(days))
 }
 
 /// A `latest` atom's key of a record of `date` whose truth chose `bit` (polars' wrapping Int32
@@ -236,6 +240,27 @@ enum NumberTest {
     },
     /// A `latest` whose truth never holds of a number: always `bit_if_not`.
     LatestNever(i32),
+}
+
+/// An atom of a text source as [`AtomSlots::fold_text`] reads it: its slot's position, its
+/// window, and its test with the truth's texts as a table by text key.
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct TextAtom {
+    at: usize,
+    lookback: Option<i32>,
+    test: TextTest,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum TextTest {
+    Any,
+    /// `latest`: whether the truth holds of a text, by its key (false past the table: a
+    /// comparison never holds of a text, nor a text of no list).
+    Latest {
+        holds: Box<[bool]>,
+        bit_if_holds: i32,
+        bit_if_not: i32,
+    },
 }
 
 /// One atom's per-patient slots: an `any` code (Int8) or a `latest` key (Int32), by max.
@@ -364,8 +389,10 @@ impl AtomSlots {
     }
 
     /// Folds a record of patient `row` (index date `idx`), of `date`, with `value` of `source`,
-    /// into the slots of that source's atoms.
-    #[inline(always)]
+    /// into the slots of that source's atoms, each atom's test matched to the value: the
+    /// reference that the kernels' resolved folds ([`AtomSlots::fold_number`],
+    /// [`AtomSlots::fold_text`]) are checked against.
+    #[cfg(test)]
     pub(crate) fn fold(
         &mut self,
         row: usize,
@@ -416,9 +443,86 @@ impl AtomSlots {
             .collect()
     }
 
+    /// The atoms of `source` resolved for [`AtomSlots::fold_text`] (a text source's).
+    pub(crate) fn text_atoms(&self, source: usize) -> Vec<TextAtom> {
+        let of_source = self.of_source.get(source).map_or(&[][..], Vec::as_slice);
+        (of_source.iter())
+            .map(|&at| {
+                let atom = &self.atoms[at].0;
+                let test = match &atom.test {
+                    Test::Any => TextTest::Any,
+                    Test::Latest {
+                        truth,
+                        bit_if_holds,
+                        bit_if_not,
+                    } => {
+                        // A comparison's truth never holds of a text (`Truth::holds`).
+                        let texts = match truth {
+                            Truth::TextIn(texts) => texts.as_slice(),
+                            Truth::Compare(..) => &[],
+                        };
+                        let size = texts.iter().max().map_or(0, |&max| max as usize + 1);
+                        let mut holds = vec![false; size];
+                        for &text in texts {
+                            holds[text as usize] = true;
+                        }
+                        TextTest::Latest {
+                            holds: holds.into(),
+                            bit_if_holds: *bit_if_holds,
+                            bit_if_not: *bit_if_not,
+                        }
+                    }
+                };
+                TextAtom {
+                    at,
+                    lookback: atom.lookback,
+                    test,
+                }
+            })
+            .collect()
+    }
+
+    /// Folds a text (by its key) of patient `row` (index date `idx`), of `date`, into the slots
+    /// of `atoms`: as `AtomSlots::fold` (the tests' reference) of `Value::Text` on their source,
+    /// without looking up the source's atoms, matching the value's kind, or searching the
+    /// truth's texts.
+    #[inline(always)]
+    pub(crate) fn fold_text(
+        &mut self,
+        row: usize,
+        (date, idx): (i32, i32),
+        atoms: &[TextAtom],
+        text: u32,
+    ) {
+        for atom in atoms {
+            if !in_window(atom.lookback, date, idx) {
+                continue;
+            }
+            match (&atom.test, &mut self.atoms[atom.at].1) {
+                (TextTest::Any, Slot::Any(slots)) => slots.max(row, 2),
+                (
+                    TextTest::Latest {
+                        holds,
+                        bit_if_holds,
+                        bit_if_not,
+                    },
+                    Slot::Latest(slots),
+                ) => {
+                    let bit = match holds.get(text as usize) {
+                        Some(true) => *bit_if_holds,
+                        _ => *bit_if_not,
+                    };
+                    slots.max(row, latest_key(date, bit));
+                }
+                // Slots are made by the atom's test (`AtomSlots::new`).
+                _ => {}
+            }
+        }
+    }
+
     /// Folds a number of patient `row` (index date `idx`), of `date`, into the slots of `atoms`:
-    /// as [`AtomSlots::fold`] of `Value::Number` on their source, without looking up the
-    /// source's atoms or matching the value's kind.
+    /// as `AtomSlots::fold` (the tests' reference) of `Value::Number` on their source, without
+    /// looking up the source's atoms or matching the value's kind.
     #[inline(always)]
     pub(crate) fn fold_number(
         &mut self,
@@ -428,7 +532,7 @@ impl AtomSlots {
         value: f64,
     ) {
         for atom in atoms {
-            if !(date <= idx && (atom.lookback).is_none_or(|days| date >= idx.wrapping_sub(days))) {
+            if !in_window(atom.lookback, date, idx) {
                 continue;
             }
             match (atom.test, &mut self.atoms[atom.at].1) {

@@ -9,7 +9,9 @@ use foldhash::HashMap;
 use polars::prelude::*;
 
 use super::codes::{raw_drug_word, AtcPrefixes, DRUG_ATC};
-use super::kernel::{all_valid, input, AtomSlots, Kernel, Reach, RecordAtom, Value};
+use super::kernel::{
+    all_valid, input, AtomSlots, Kernel, NumberAtom, Reach, RecordAtom, TextAtom, Value,
+};
 use super::measures::{greater, index, less};
 use super::{concatenated, in_parallel};
 use crate::definition::model::{Definition, ValueKind};
@@ -289,12 +291,19 @@ impl ObservationRules {
     }
 }
 
+/// An observation's atoms, resolved by the kind of its values.
+enum Step {
+    Number(usize, Vec<NumberAtom>),
+    Text(usize, Vec<TextAtom>),
+}
+
 /// The observation atoms of one table's pass, with their slots.
 pub(crate) struct ObservationKernel {
     rules: Arc<ObservationRules>,
     atoms: AtomSlots,
-    /// Per code key, the observations read by some atom, and the dates their atoms could count.
-    observations_of_key: Vec<(Vec<usize>, Reach)>,
+    /// Per code key, the observations read by some atom with their atoms, and the dates their
+    /// atoms could count.
+    observations_of_key: Vec<(Vec<Step>, Reach)>,
 }
 
 impl ObservationKernel {
@@ -309,7 +318,13 @@ impl ObservationKernel {
             .map(|of| {
                 let read: Vec<usize> = of.iter().copied().filter(|&o| atoms.reads(o)).collect();
                 let reach = atoms.reach(read.iter().copied());
-                (read, reach)
+                let steps = (read.into_iter())
+                    .map(|o| match rules.is_number(o) {
+                        true => Step::Number(o, atoms.number_atoms(o)),
+                        false => Step::Text(o, atoms.text_atoms(o)),
+                    })
+                    .collect();
+                (steps, reach)
             })
             .collect();
         Ok(ObservationKernel {
@@ -369,9 +384,21 @@ impl Kernel for ObservationKernel {
             }
             let number = || numbers.get(i);
             let text = || texts.get(i).unwrap_or(NO_TEXT);
-            for &o in observations {
-                if let Some(value) = self.rules.value(o, number, text) {
-                    self.atoms.fold(row, (date, idx), o, value);
+            // Each observation's atoms resolved for its kind of value (`fold_number`,
+            // `fold_text`): the generic fold matched each atom's test and the value's kind,
+            // and searched a `latest` truth's texts.
+            for step in observations {
+                match step {
+                    Step::Number(o, atoms) => {
+                        if let Some(Value::Number(value)) = self.rules.value(*o, number, text) {
+                            self.atoms.fold_number(row, (date, idx), atoms, value);
+                        }
+                    }
+                    Step::Text(o, atoms) => {
+                        if let Some(Value::Text(value)) = self.rules.value(*o, number, text) {
+                            self.atoms.fold_text(row, (date, idx), atoms, value);
+                        }
+                    }
                 }
             }
         }

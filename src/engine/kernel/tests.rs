@@ -431,6 +431,60 @@ fn a_number_folds_alike_through_resolved_atoms() {
     assert_eq!(text.get(2), Some(latest_key(IDX, 0)));
 }
 
+/// A text folded through its source's resolved atoms (`fold_text`, the observation kernel's
+/// path) fills the same slots as the generic fold of `Value::Text`: an `any` atom within 30
+/// days, a `latest` truth of two texts (keys 3 and 5), one of no text, and a comparison, which
+/// never holds of a text. By hand: text 5 at 30 days is in the window and in the list, so its
+/// key carries `bit_if_holds`; text 4 (between the listed keys) and text 9 (past the largest)
+/// carry `bit_if_not`; a record at 31 days changes nothing.
+#[test]
+fn a_text_folds_alike_through_resolved_atoms() {
+    use crate::definition::model::{CmpOp, Window};
+    let latest = |truth: Truth| Test::Latest {
+        truth,
+        bit_if_holds: 1,
+        bit_if_not: 0,
+    };
+    let within = Window::WithinDays(30);
+    let atoms: Vec<(String, RecordAtom)> = [
+        ("any", Test::Any),
+        ("in", latest(Truth::TextIn(vec![5, 3]))),
+        ("none", latest(Truth::TextIn(vec![]))),
+        ("compare", latest(Truth::Compare(CmpOp::Ge, 0.0))),
+    ]
+    .into_iter()
+    .map(|(name, test)| (name.to_string(), RecordAtom::new(0, &within, test).unwrap()))
+    .collect();
+    let patients = core(&[Some("F"); 4], &[Some(50); 4]);
+    let mut generic = AtomSlots::new(atoms.clone(), 1, &patients).unwrap();
+    let mut resolved = AtomSlots::new(atoms, 1, &patients).unwrap();
+    let text_atoms = resolved.text_atoms(0);
+    let records = [
+        (0, IDX - 30, 5),
+        (0, IDX - 31, 3),
+        (1, IDX - 2, 4),
+        (1, IDX - 40, 5),
+        (2, IDX, 9),
+        (2, IDX - 1, 3),
+        (3, IDX + 1, 5),
+    ];
+    for (row, date, text) in records {
+        generic.fold(row, (date, IDX), 0, Value::Text(text));
+        resolved.fold_text(row, (date, IDX), &text_atoms, text);
+    }
+    let (generic, resolved) = (generic.finish(), resolved.finish());
+    assert_eq!(generic, resolved);
+    let listed = resolved[1].i32().unwrap();
+    assert_eq!(resolved[1].name().as_str(), "in");
+    assert_eq!(listed.get(0), Some(latest_key(IDX - 30, 1)));
+    assert_eq!(listed.get(1), Some(latest_key(IDX - 2, 0)));
+    assert_eq!(listed.get(2), Some(latest_key(IDX, 0)));
+    assert_eq!(listed.get(3), None);
+    assert_eq!(resolved[0].i8().unwrap().get(2), Some(2));
+    let compare = resolved[3].i32().unwrap();
+    assert_eq!(compare.get(0), Some(latest_key(IDX - 30, 0)));
+}
+
 /// A column's options array by array, as polars' own iterator gives them: a chunk with nulls
 /// (sliced, so its validity starts inside a byte), one without, one all null, and an empty one.
 #[test]
