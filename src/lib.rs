@@ -14,3 +14,4 @@ pub mod extract;
 pub mod progress;
 pub mod report;
 pub mod synth;
+mod udf;

@@ -14,6 +14,7 @@ use super::cohorts::true_rows;
 use crate::definition::model::{CodePattern, CodeSet};
 use crate::extract::distinct::{map_distinct, normal_form, packed_by_eight, text_flags, with_bits};
 use crate::extract::text_keys::TextKey;
+use crate::udf::MapColumn;
 
 /// An ICD-10 column normalized for matching: trimmed, upper case, dot removed (`c34.1` -> `C341`).
 pub(crate) fn normalized_icd10(column: &str) -> Expr {
@@ -65,7 +66,7 @@ pub(crate) fn in_set(code: Expr, set: &CodeSet) -> Expr {
 /// where a chain of `when(in_set(..))` took a pass over every row per set and another per `when`.
 pub(crate) fn first_set(code: Expr, sets: Vec<CodeSet>) -> Expr {
     const NONE: u32 = u32::MAX;
-    code.map(
+    code.map_column(
         move |codes: Column| {
             let first = map_distinct(codes.str()?, |code| {
                 code.and_then(|code| sets.iter().position(|set| in_set_normalized(code, set)))
@@ -326,7 +327,7 @@ pub(crate) const MAX_WORD_SETS: usize = 64;
 /// subexpressions, so each use of `in_set` was a pass). [`has_bit`] reads a set's bit back.
 pub(crate) fn set_bits(code: Expr, sets: &[CodeSet]) -> Expr {
     let sets = word_sets(sets);
-    code.map(
+    code.map_column(
         move |codes: Column| {
             let word = |code: &str| set_word(code, &sets);
             let words = map_distinct(codes.str()?, |code| code.map_or(0, word));
@@ -362,7 +363,7 @@ pub(crate) fn in_set_by_word(word: &str, code: &str, sets: &[CodeSet], set: usiz
 /// ([`bit_of`]).
 pub(crate) fn has_bit(words: Expr, bit: usize) -> Expr {
     let mask = 1u64 << bit;
-    words.map(
+    words.map_column(
         move |words: Column| {
             let bits = bit_of(&words, mask)?;
             Ok(BooleanChunked::from_bitmap(words.name().clone(), bits).into_column())

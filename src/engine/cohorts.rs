@@ -16,6 +16,7 @@ use super::lookup::PatientRows;
 use crate::definition::model::{Biomarker, Cohort, Definition};
 use crate::extract::distinct::{boolean_column, normal_form, trimmed};
 use crate::extract::ids::{TestIds, TextIds};
+use crate::udf::MapColumn;
 
 /// Column of the per-patient "carries cohort c's biomarker" flag.
 pub(crate) fn biomarker_column(c: usize) -> String {
@@ -97,7 +98,7 @@ pub(crate) fn variant_rows(inputs: &Inputs) -> PolarsResult<LazyFrame> {
     let gathered = |name: &'static str, dtype: DataType| {
         let tests = Arc::clone(&tests);
         col(TEST_ROW)
-            .map(
+            .map_column(
                 move |rows: Column| tests.gather(name, rows.idx()?),
                 move |_, _| Ok(Field::new(name.into(), dtype.clone())),
             )
@@ -109,7 +110,7 @@ pub(crate) fn variant_rows(inputs: &Inputs) -> PolarsResult<LazyFrame> {
         gathered(TEST_PERSON, tests.person_dtype()?),
     );
     let lookup = Arc::clone(&tests);
-    let test_row = col("test_id").map(
+    let test_row = col("test_id").map_column(
         move |ids: Column| lookup.rows_of(ids.as_materialized_series()),
         |_, _| Ok(Field::new(TEST_ROW.into(), IDX_DTYPE)),
     );

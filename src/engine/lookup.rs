@@ -9,6 +9,7 @@ use polars::prelude::*;
 
 use crate::extract::distinct::{packed, packed_by_eight};
 use crate::extract::ids::dense_range;
+use crate::udf::MapColumn;
 
 /// The row of each person id of the patient core, as an array over the ids' range.
 #[derive(Debug)]
@@ -119,7 +120,7 @@ impl PatientRows {
         columns: &[&str],
     ) -> PolarsResult<LazyFrame> {
         let lookup = Arc::clone(self);
-        let row = col("person_id").map(
+        let row = col("person_id").map_column(
             move |ids: Column| {
                 Ok(lookup
                     .rows_of(ids.as_materialized_series().i64()?)
@@ -138,7 +139,7 @@ impl PatientRows {
             let field = Field::new(name.into(), source.dtype().clone());
             gathered.push(
                 col(ROW)
-                    .map(
+                    .map_column(
                         move |rows: Column| gather(&source, rows.idx()?),
                         move |_, _| Ok(field.clone()),
                     )

@@ -18,6 +18,7 @@ use polars_arrow::bitmap::MutableBitmap;
 use crate::definition::model::{Conversion, Definition, Measure, MeasureValue};
 use crate::extract::distinct::map_distinct;
 use crate::extract::text_keys::TextKey;
+use crate::udf::MapColumn;
 
 /// Column of each measurement record's (LOINC, unit) key, computed before the measures' values.
 pub(crate) const MEASURE_KEY: &str = "__measure_key";
@@ -290,7 +291,7 @@ impl MeasureRules {
     /// Whether the record is of some measure but has a unit none of those measures converts.
     pub(crate) fn unconvertible(self: &Arc<Self>) -> Expr {
         let table = Arc::clone(&self.unconvertible);
-        col(MEASURE_KEY).map(
+        col(MEASURE_KEY).map_column(
             move |keys: Column| {
                 let keys = keys.as_materialized_series().rechunk();
                 let keys = keys.u32()?.cont_slice()?;

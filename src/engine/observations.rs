@@ -17,6 +17,7 @@ use super::{concatenated, in_parallel};
 use crate::definition::model::{Definition, ValueKind};
 use crate::extract::distinct::{boolean_column, map_distinct};
 use crate::extract::text_keys::TextKey;
+use crate::udf::MapColumn;
 
 /// Column of each observation record's key: its code's index among the definition's observation
 /// codes, from 1 (0: any other code, or none).
@@ -118,7 +119,7 @@ impl ObservationRules {
             ValueRule::Text(None) => col(TEXT_KEY).neq(lit(NO_TEXT)),
             ValueRule::Text(Some(member)) => {
                 let member = member.clone();
-                col(TEXT_KEY).map(
+                col(TEXT_KEY).map_column(
                     move |keys: Column| {
                         let keys = keys.u32()?;
                         let in_domain = |key: Option<u32>| {
@@ -156,7 +157,7 @@ impl ObservationRules {
     /// before (a pass of their own over every observation).
     pub(crate) fn key(self: &Arc<Self>) -> Expr {
         let this = Arc::clone(self);
-        col("code").map(
+        col("code").map_column(
             move |code: Column| {
                 let keys = map_distinct(code.str()?, |code| this.code_key_of(code));
                 Ok(UInt32Chunked::from_vec(OBSERVATION_KEY.into(), keys).into_column())
@@ -256,7 +257,7 @@ impl ObservationRules {
     /// The text key (UInt32, see [`TEXT_KEY`]) of the standard observation column `value_text`.
     pub(crate) fn text_key(self: &Arc<Self>) -> Expr {
         let this = Arc::clone(self);
-        col("value_text").map(
+        col("value_text").map_column(
             move |text: Column| {
                 let keys = map_distinct(text.str()?, |text| this.text_key_of(text));
                 Ok(UInt32Chunked::from_vec(TEXT_KEY.into(), keys).into_column())

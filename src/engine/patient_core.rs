@@ -17,6 +17,7 @@ use super::records::RecordTable;
 use super::EngineError;
 use crate::definition::model::{CodePattern, CodeSet, Definition, Vocabulary};
 use crate::extract::distinct::map_distinct;
+use crate::udf::MapColumn;
 
 /// The code set the definition names `name`, or the convention of impress-norway.md.
 fn named_or(definition: &Definition, name: &str, default: CodeSet) -> CodeSet {
@@ -228,7 +229,7 @@ fn person(inputs: &Inputs, as_of: chrono::NaiveDate) -> LazyFrame {
 /// integer arithmetic ([`year_of_days`]): polars' `dt().year()` converted each date through
 /// chrono, about 160 instructions a patient (0.7 % of a run's).
 fn year(days: Expr) -> Expr {
-    days.map(
+    days.map_column(
         |days: Column| {
             let days = days.as_materialized_series().cast(&DataType::Int32)?;
             let years: Int32Chunked = days.i32()?.apply_values(year_of_days);
@@ -243,7 +244,7 @@ fn year(days: Expr) -> Expr {
 /// instructions a patient, callgrind).
 fn sex(sex: Expr) -> Expr {
     const SEXES: [Option<&str>; 4] = [Some("F"), Some("M"), Some("U"), None];
-    sex.map(
+    sex.map_column(
         |sex: Column| {
             let sex = sex.str()?;
             let picked = map_distinct(sex, |sex| {

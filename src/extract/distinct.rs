@@ -12,6 +12,8 @@ use std::collections::HashMap;
 
 use foldhash::fast::FixedState;
 use polars::prelude::*;
+
+use crate::udf::MapColumn;
 use polars_arrow::array::{Array, MutableBinaryViewArray, Utf8ViewArray, View};
 use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::ArrowDataType;
@@ -168,7 +170,7 @@ impl<'a, T: Copy + Default, F: FnMut(Option<&str>) -> T> Distinct<'a, T, F> {
 /// per distinct value of a chunk ([`map_distinct`]): one test per distinct code instead of a
 /// vectorized pass per pattern or listed value over every row.
 pub(crate) fn text_flags(expr: Expr, test: impl Fn(&str) -> bool + Send + Sync + 'static) -> Expr {
-    expr.map(
+    expr.map_column(
         move |texts: Column| {
             let texts = texts.str()?;
             let flags = map_distinct(texts, |text| text.is_some_and(&test));
@@ -237,7 +239,7 @@ pub(crate) fn with_bits<T>(rows: &mut [T], bits: &Bitmap, mut each: impl FnMut(&
 /// The string column `expr` with `f` of each value (null where null), computed once per distinct
 /// value of a chunk ([`map_distinct_text`]): for normal forms of codes (trimmed, upper case).
 pub(crate) fn normal_form(expr: Expr, f: fn(&str) -> String) -> Expr {
-    expr.map(
+    expr.map_column(
         move |texts: Column| Ok(map_distinct_text(texts.str()?, f)?.into_column()),
         |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
     )
@@ -270,7 +272,7 @@ pub(crate) fn map_distinct_text(
 /// column's numbering, 0.7 % of a run's instructions); mapping each row to its distinct value's
 /// view instead cost about 28 instructions a row (callgrind).
 pub(crate) fn filled_text(expr: Expr, fill: &'static str) -> Expr {
-    expr.map(
+    expr.map_column(
         move |texts: Column| {
             let texts = texts.str()?;
             let chunks = texts.downcast_iter().map(|array| filled_chunk(array, fill));

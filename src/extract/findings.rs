@@ -16,6 +16,7 @@ use super::distinct::{boolean_column, map_distinct, text_flags, with_bits};
 use super::ids::{DenseIds, TestIds};
 use super::validate::number;
 use super::Table;
+use crate::udf::MapColumn;
 
 /// Units the contract lists (UCUM as labs send them), plus `U/mL` (CA-125) and `ng/mL` (PSA).
 pub const UNITS: &[&str] = &[
@@ -255,7 +256,7 @@ impl Rule {
             Rule::NoPerson(ids) => ids.absent(column),
             Rule::NoTest(tests) => match tests.tests() {
                 Ok(tests) => tests.not_own_expr("person_id", column),
-                Err(_) => col(column).map(
+                Err(_) => col(column).map_column(
                     |_| Err(polars_err!(ComputeError: "{UNREAD_TESTS}")),
                     |_, field| Ok(field.clone()),
                 ),

@@ -18,6 +18,7 @@ use polars_arrow::trusted_len::TrustedLen;
 use rayon::prelude::*;
 
 use super::distinct::{boolean_column, packed};
+use crate::udf::MapColumn;
 
 /// The non-null `person_id`s of the person table, sorted ascending. The nulls are dropped after
 /// decoding, not by the Parquet reader: polars' filtered decoder panics, or aborts the process
@@ -72,7 +73,7 @@ fn absent(
     column: &str,
     absent: impl Fn(&Series) -> PolarsResult<BooleanChunked> + Send + Sync + 'static,
 ) -> Expr {
-    col(column).map(
+    col(column).map_column(
         move |ids: Column| {
             let ids = ids.as_materialized_series();
             Ok(absent(ids)?.with_name(ids.name().clone()).into_column())

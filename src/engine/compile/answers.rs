@@ -12,6 +12,7 @@ use polars_arrow::datatypes::ArrowDataType;
 use polars_arrow::types::NativeType;
 
 use crate::extract::distinct::packed;
+use crate::udf::MapColumn;
 
 /// What an atom's value answers.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -35,7 +36,7 @@ impl AnswerColumn {
     pub(crate) fn expr(&self) -> Expr {
         let answer = self.answer;
         col(self.atom.as_str())
-            .map(
+            .map_column(
                 move |atom: Column| {
                     let name = atom.name().clone();
                     let atom = atom.as_materialized_series();
