@@ -25,7 +25,9 @@ use super::variants::{VariantKernel, VariantRules};
 use crate::definition::model::{CmpOp, CodeSet, Window};
 pub(crate) use resolved::{NumberAtom, TextAtom};
 
-/// A record's value of one source, valid in its domain.
+/// A record's value of one source, valid in its domain, as the generic fold (the tests'
+/// reference) reads it.
+#[cfg(test)]
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) enum Value {
     Number(f64),

@@ -9,9 +9,7 @@ use foldhash::HashMap;
 use polars::prelude::*;
 
 use super::codes::{raw_drug_word, AtcPrefixes, DRUG_ATC};
-use super::kernel::{
-    all_valid, input, AtomSlots, Kernel, NumberAtom, Reach, RecordAtom, TextAtom, Value,
-};
+use super::kernel::{all_valid, input, AtomSlots, Kernel, NumberAtom, Reach, RecordAtom, TextAtom};
 use super::measures::{greater, index, less};
 use super::{concatenated, in_parallel};
 use crate::definition::model::{Definition, ValueKind};
@@ -265,42 +263,30 @@ impl ObservationRules {
             |_, _| Ok(Field::new(TEXT_KEY.into(), DataType::UInt32)),
         )
     }
-
-    /// Observation `o`'s value of a record, if it has one in the domain: its `value_num`
-    /// (`number`) or its text key (`text`), whichever the observation reads, read only then.
-    #[inline(always)]
-    fn value(
-        &self,
-        o: usize,
-        number: impl FnOnce() -> Option<f64>,
-        text: impl FnOnce() -> u32,
-    ) -> Option<Value> {
-        match &self.values[o] {
-            ValueRule::Number(domain) => {
-                let number = number()?;
-                let inside =
-                    domain.is_none_or(|(low, high)| !less(number, low) && !greater(number, high));
-                inside.then_some(Value::Number(number))
-            }
-            ValueRule::Text(domain) => {
-                let text = text();
-                let inside =
-                    text != NO_TEXT && domain.as_ref().is_none_or(|member| member[text as usize]);
-                inside.then_some(Value::Text(text))
-            }
-        }
-    }
 }
 
-/// An observation's atoms, resolved by the kind of its values.
+/// Whether `number` is in an observation's number `domain` (inclusive, polars' float order);
+/// any number where it has none.
+#[inline(always)]
+fn number_inside(domain: Option<(f64, f64)>, number: f64) -> bool {
+    domain.is_none_or(|(low, high)| !less(number, low) && !greater(number, high))
+}
+
+/// Whether a record's text key is a text of an observation's text `domain` (a membership table
+/// by text key); any text where it has none. A record without a text has no value.
+#[inline(always)]
+fn text_inside(domain: Option<&[bool]>, text: u32) -> bool {
+    text != NO_TEXT && domain.is_none_or(|member| member[text as usize])
+}
+
+/// An observation's atoms, resolved by the kind of its values, with its domain.
 enum Step {
-    Number(usize, Vec<NumberAtom>),
-    Text(usize, Vec<TextAtom>),
+    Number(Option<(f64, f64)>, Vec<NumberAtom>),
+    Text(Option<Box<[bool]>>, Vec<TextAtom>),
 }
 
 /// The observation atoms of one table's pass, with their slots.
 pub(crate) struct ObservationKernel {
-    rules: Arc<ObservationRules>,
     atoms: AtomSlots,
     /// Per code key, the observations read by some atom with their atoms, and the dates their
     /// atoms could count.
@@ -320,16 +306,18 @@ impl ObservationKernel {
                 let read: Vec<usize> = of.iter().copied().filter(|&o| atoms.reads(o)).collect();
                 let reach = atoms.reach(read.iter().copied());
                 let steps = (read.into_iter())
-                    .map(|o| match rules.is_number(o) {
-                        true => Step::Number(o, atoms.number_atoms(o)),
-                        false => Step::Text(o, atoms.text_atoms(o)),
+                    .map(|o| match &rules.values[o] {
+                        ValueRule::Number(domain) => Step::Number(*domain, atoms.number_atoms(o)),
+                        ValueRule::Text(domain) => {
+                            let domain = domain.as_deref().map(Box::from);
+                            Step::Text(domain, atoms.text_atoms(o))
+                        }
                     })
                     .collect();
                 (steps, reach)
             })
             .collect();
         Ok(ObservationKernel {
-            rules,
             atoms,
             observations_of_key,
         })
@@ -383,21 +371,21 @@ impl Kernel for ObservationKernel {
             if !reach.may_count(date, idx) {
                 continue;
             }
-            let number = || numbers.get(i);
-            let text = || texts.get(i).unwrap_or(NO_TEXT);
             // Each observation's atoms resolved for its kind of value (`fold_number`,
             // `fold_text`): the generic fold matched each atom's test and the value's kind,
-            // and searched a `latest` truth's texts.
+            // and searched a `latest` truth's texts. Its value is read only where it is folded.
             for step in observations {
                 match step {
-                    Step::Number(o, atoms) => {
-                        if let Some(Value::Number(value)) = self.rules.value(*o, number, text) {
-                            self.atoms.fold_number(row, (date, idx), atoms, value);
+                    Step::Number(domain, atoms) => {
+                        let number = numbers.get(i);
+                        if let Some(number) = number.filter(|&n| number_inside(*domain, n)) {
+                            self.atoms.fold_number(row, (date, idx), atoms, number);
                         }
                     }
-                    Step::Text(o, atoms) => {
-                        if let Some(Value::Text(value)) = self.rules.value(*o, number, text) {
-                            self.atoms.fold_text(row, (date, idx), atoms, value);
+                    Step::Text(domain, atoms) => {
+                        let text = texts.get(i).unwrap_or(NO_TEXT);
+                        if text_inside(domain.as_deref(), text) {
+                            self.atoms.fold_text(row, (date, idx), atoms, text);
                         }
                     }
                 }
