@@ -136,6 +136,27 @@ impl Gate {
     }
 }
 
+/// Runs `work` with polars' in-memory operations (a frame's filter, a collected query's
+/// morsels put in order) on the calling thread instead of polars' thread pool, and restores the
+/// thread's setting after, even on a panic.
+///
+/// For work that runs beside other such work on every core, as partitions evaluated at once do:
+/// there polars' pool adds no parallelism, only threads. Each time a partition's worker woke
+/// the pool's two threads, both spun through rayon's idle rounds, a `sched_yield` each, before
+/// sleeping again: half of a 10 M run's 74,000 context switches (BENCHMARKS.md, fortieth
+/// session). polars' streaming engine keeps its own executor threads either way.
+pub fn with_polars_inline<R>(work: impl FnOnce() -> R) -> R {
+    use polars_async::executor::ALLOW_RAYON_THREADS;
+    struct Restore(bool);
+    impl Drop for Restore {
+        fn drop(&mut self) {
+            ALLOW_RAYON_THREADS.set(self.0);
+        }
+    }
+    let _restore = Restore(ALLOW_RAYON_THREADS.replace(false));
+    work()
+}
+
 /// Stops the dispatch when dropped: a worker's on a panic (else the consumer would wait for its
 /// result while the other workers wait for the consumer), the consumer's always.
 struct Stop<'a> {
@@ -153,7 +174,9 @@ impl Drop for Stop<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::in_order;
+    use super::{in_order, with_polars_inline};
+    use polars::prelude::*;
+    use polars_async::executor::ALLOW_RAYON_THREADS;
     use std::sync::atomic::{AtomicUsize, Ordering};
     use std::time::Duration;
 
@@ -313,5 +336,28 @@ mod tests {
         )
         .unwrap();
         assert_eq!(seen, [1, 2, 3]);
+    }
+
+    /// Inside, polars may not use its thread pool from this thread; after, it may again, also
+    /// after a panic inside; and a frame's operations give the same result either way.
+    #[test]
+    fn polars_runs_inline_inside_and_as_before_after() {
+        let frame = df!("a" => (0..10_000).collect::<Vec<i64>>()).unwrap();
+        let keep = |frame: &DataFrame| {
+            let values = frame.column("a").unwrap().i64().unwrap();
+            let mask: BooleanChunked = values.iter().map(|a| a.map(|a| a % 2 == 0)).collect();
+            frame.filter(&mask).unwrap()
+        };
+        assert!(ALLOW_RAYON_THREADS.get());
+        let inline = with_polars_inline(|| {
+            assert!(!ALLOW_RAYON_THREADS.get());
+            keep(&frame)
+        });
+        assert!(ALLOW_RAYON_THREADS.get());
+        assert_eq!(inline.height(), 5_000);
+        assert!(inline.equals(&keep(&frame)));
+        let panicked = std::panic::catch_unwind(|| with_polars_inline(|| panic!("inside")));
+        assert!(panicked.is_err());
+        assert!(ALLOW_RAYON_THREADS.get(), "restored after a panic");
     }
 }
