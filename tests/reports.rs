@@ -261,7 +261,7 @@ fn partitions_of_a_few_patients_give_the_same_reports_and_patients() {
     let parts = x.run(&["--partition-patients", "4"]);
     assert_same_csvs(&whole.out, &parts.out, "with partitions of 4 patients");
     assert_eq!(whole.patients, parts.patients);
-    // Partitions are evaluated three at a time, yet written in person_id order, every patient
+    // Partitions are evaluated four at a time, yet written in person_id order, every patient
     // once.
     let mut ids: Vec<i64> = whole.patients.keys().copied().collect();
     ids.sort_unstable();

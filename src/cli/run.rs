@@ -43,7 +43,7 @@ pub struct RunArgs {
     /// Worker threads (default: all cores).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Patients per partition (person_id ranges, evaluated three at a time): memory is bounded by
+    /// Patients per partition (person_id ranges, evaluated four at a time): memory is bounded by
     /// this, not by the registry's size. Results do not depend on it.
     #[arg(long, default_value_t = partition::DEFAULT_PARTITION_PATIENTS as u64,
           value_parser = clap::value_parser!(u64).range(1..))]

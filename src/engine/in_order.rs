@@ -13,9 +13,11 @@ use std::sync::{Condvar, Mutex};
 
 /// Partitions `eligo run` evaluates at once where it has more than one thread. Two filled the
 /// cores to about 1.75 of 2 at 10 M patients; three took 2-8 % off the run's wall time there
-/// (six alternated rounds, each faster) for 0.1-0.2 GB more at the peak, and four no more than
-/// three (BENCHMARKS.md, twenty-ninth session).
-pub const PARTITIONS_AT_ONCE: usize = 3;
+/// (six alternated rounds, each faster) for 0.1-0.2 GB more at the peak, and four then no more
+/// than three (twenty-ninth session). Since the kernels and polars' operations on the
+/// partitions' own threads, four took 1-2 % off three at 10 M (eight of nine alternated rounds
+/// as fast or faster) for 0.2 GB more, 1.5 GB at the peak (BENCHMARKS.md, fortieth session).
+pub const PARTITIONS_AT_ONCE: usize = 4;
 
 /// Runs `work` on every item, on `workers` threads, and hands each result to `consume` in the
 /// items' order, on the calling thread. At most `ahead` items are started and not yet consumed,
