@@ -214,9 +214,9 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
                         &deferred,
                     )
                 };
-                // Partitions side by side fill the cores; polars' pool would only add threads.
+                // Partitions side by side fill the cores; thread pools would only add threads.
                 let evaluation = match side_by_side {
-                    true => engine::in_order::with_polars_inline(evaluate),
+                    true => engine::in_order::one_thread_each(evaluate),
                     false => evaluate(),
                 }
                 .map_err(engine_error);

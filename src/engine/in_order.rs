@@ -7,6 +7,7 @@
 //! overlaps the next ones' evaluation. Results are handed on in partition order, so counting and
 //! the restricted files see exactly what a sequential loop would give them.
 
+use std::cell::Cell;
 use std::collections::BTreeMap;
 use std::sync::mpsc;
 use std::sync::{Condvar, Mutex};
@@ -138,25 +139,52 @@ impl Gate {
     }
 }
 
-/// Runs `work` with polars' in-memory operations (a frame's filter, a collected query's
-/// morsels put in order) on the calling thread instead of polars' thread pool, and restores the
-/// thread's setting after, even on a panic.
+/// Runs `work` with its parallel steps on the calling thread: polars' in-memory operations (a
+/// frame's filter, a collected query's morsels put in order) instead of polars' thread pool, and
+/// eligo's own ([`join`], [`on_this_thread`]) instead of rayon's; restores the thread's settings
+/// after, even on a panic.
 ///
 /// For work that runs beside other such work on every core, as partitions evaluated at once do:
-/// there polars' pool adds no parallelism, only threads. Each time a partition's worker woke
-/// the pool's two threads, both spun through rayon's idle rounds, a `sched_yield` each, before
+/// there the pools add no parallelism, only threads. Each time a partition's worker woke
+/// polars' pool, its two threads spun through rayon's idle rounds, a `sched_yield` each, before
 /// sleeping again: half of a 10 M run's 74,000 context switches (BENCHMARKS.md, fortieth
 /// session). polars' streaming engine keeps its own executor threads either way.
-pub fn with_polars_inline<R>(work: impl FnOnce() -> R) -> R {
+pub fn one_thread_each<R>(work: impl FnOnce() -> R) -> R {
     use polars_async::executor::ALLOW_RAYON_THREADS;
-    struct Restore(bool);
+    struct Restore(bool, bool);
     impl Drop for Restore {
         fn drop(&mut self) {
             ALLOW_RAYON_THREADS.set(self.0);
+            ON_THIS_THREAD.set(self.1);
         }
     }
-    let _restore = Restore(ALLOW_RAYON_THREADS.replace(false));
+    let _restore = Restore(
+        ALLOW_RAYON_THREADS.replace(false),
+        ON_THIS_THREAD.replace(true),
+    );
     work()
+}
+
+thread_local! {
+    /// Whether this thread runs its parallel steps itself ([`one_thread_each`]).
+    static ON_THIS_THREAD: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Whether parallel steps should run on this thread, one after the other: inside
+/// [`one_thread_each`].
+pub(crate) fn on_this_thread() -> bool {
+    ON_THIS_THREAD.get()
+}
+
+/// `rayon::join(a, b)`, or `a` then `b` on this thread inside [`one_thread_each`].
+pub(crate) fn join<RA: Send, RB: Send>(
+    a: impl FnOnce() -> RA + Send,
+    b: impl FnOnce() -> RB + Send,
+) -> (RA, RB) {
+    match on_this_thread() {
+        true => (a(), b()),
+        false => rayon::join(a, b),
+    }
 }
 
 /// Stops the dispatch when dropped: a worker's on a panic (else the consumer would wait for its
@@ -176,7 +204,7 @@ impl Drop for Stop<'_> {
 
 #[cfg(test)]
 mod tests {
-    use super::{in_order, with_polars_inline};
+    use super::{in_order, join, on_this_thread, one_thread_each};
     use polars::prelude::*;
     use polars_async::executor::ALLOW_RAYON_THREADS;
     use std::sync::atomic::{AtomicUsize, Ordering};
@@ -340,8 +368,9 @@ mod tests {
         assert_eq!(seen, [1, 2, 3]);
     }
 
-    /// Inside, polars may not use its thread pool from this thread; after, it may again, also
-    /// after a panic inside; and a frame's operations give the same result either way.
+    /// Inside, neither polars nor eligo's steps use a thread pool from this thread; after, they
+    /// may again, also after a panic inside; and a frame's operations give the same result
+    /// either way.
     #[test]
     fn polars_runs_inline_inside_and_as_before_after() {
         let frame = df!("a" => (0..10_000).collect::<Vec<i64>>()).unwrap();
@@ -350,16 +379,29 @@ mod tests {
             let mask: BooleanChunked = values.iter().map(|a| a.map(|a| a % 2 == 0)).collect();
             frame.filter(&mask).unwrap()
         };
-        assert!(ALLOW_RAYON_THREADS.get());
-        let inline = with_polars_inline(|| {
-            assert!(!ALLOW_RAYON_THREADS.get());
+        let here = std::thread::current().id();
+        let threads = || {
+            join(
+                || std::thread::current().id(),
+                || std::thread::current().id(),
+            )
+        };
+        assert!(ALLOW_RAYON_THREADS.get() && !on_this_thread());
+        // From outside rayon's pool, a join runs on the pool's threads.
+        assert_ne!(threads(), (here, here));
+        let inline = one_thread_each(|| {
+            assert!(!ALLOW_RAYON_THREADS.get() && on_this_thread());
+            assert_eq!(threads(), (here, here));
             keep(&frame)
         });
-        assert!(ALLOW_RAYON_THREADS.get());
+        assert!(ALLOW_RAYON_THREADS.get() && !on_this_thread());
         assert_eq!(inline.height(), 5_000);
         assert!(inline.equals(&keep(&frame)));
-        let panicked = std::panic::catch_unwind(|| with_polars_inline(|| panic!("inside")));
+        let panicked = std::panic::catch_unwind(|| one_thread_each(|| panic!("inside")));
         assert!(panicked.is_err());
-        assert!(ALLOW_RAYON_THREADS.get(), "restored after a panic");
+        assert!(
+            ALLOW_RAYON_THREADS.get() && !on_this_thread(),
+            "restored after a panic"
+        );
     }
 }

@@ -262,7 +262,7 @@ impl MeasureRules {
     /// instructions a record).
     fn combined(&self, chunks: &[(&[u32], &[u32])], len: usize) -> (Vec<u32>, u64) {
         let stride = self.stride();
-        rayon::join(
+        super::in_order::join(
             || {
                 let mut keys = Vec::with_capacity(len);
                 for (codes, units) in chunks {

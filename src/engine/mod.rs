@@ -67,14 +67,19 @@ fn aligned_pieces(frame: &DataFrame) -> Vec<DataFrame> {
         .collect()
 }
 
-/// `f` of each range of `height` rows (offset, length), in parallel (rayon), in order: for a
+/// `f` of each range of `height` rows (offset, length), in parallel (rayon; one after the other
+/// inside [`in_order::one_thread_each`]), in order: for a
 /// table in memory that one thread would map alone.
 fn in_parallel<T: Send>(height: usize, f: impl Fn(i64, usize) -> T + Sync) -> Vec<T> {
     const ROWS: usize = 1 << 18;
-    (0..height.div_ceil(ROWS))
-        .into_par_iter()
-        .map(|range| f((range * ROWS) as i64, ROWS.min(height - range * ROWS)))
-        .collect()
+    let part = |range: usize| f((range * ROWS) as i64, ROWS.min(height - range * ROWS));
+    match in_order::on_this_thread() {
+        true => (0..height.div_ceil(ROWS)).map(part).collect(),
+        false => (0..height.div_ceil(ROWS))
+            .into_par_iter()
+            .map(part)
+            .collect(),
+    }
 }
 
 /// `parts` one after another, `len` values in all, copied slice by slice (a flat map of them

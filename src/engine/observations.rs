@@ -411,7 +411,7 @@ fn split_top_byte<T: Sync>(
     len: usize,
     key_of: impl Fn(&T) -> u32 + Sync,
 ) -> (Vec<u32>, Vec<u8>) {
-    rayon::join(
+    super::in_order::join(
         || {
             let mut keys = Vec::with_capacity(len);
             for chunk in both {
@@ -441,7 +441,7 @@ fn keys_and_bytes<W: Copy + Default + Send + Sync>(
             let (key, byte, word) = of_text(text);
             (key | u32::from(byte) << 24, word)
         });
-        let ((keys, bytes), words) = rayon::join(
+        let ((keys, bytes), words) = super::in_order::join(
             || split_top_byte(&[&all], all.len(), |(both, _)| *both),
             || all.iter().map(|(_, word)| *word).collect::<Vec<W>>(),
         );

@@ -344,8 +344,19 @@ impl TableGroups {
             }
             Ok(UInt32Chunked::from_vec(key.name.clone(), keys).into_column())
         };
-        let keys = columns.keyed.par_iter().map(read);
-        for keys in keys.collect::<PolarsResult<Vec<_>>>()? {
+        let keys: Vec<Column> = match crate::engine::in_order::on_this_thread() {
+            true => columns
+                .keyed
+                .iter()
+                .map(read)
+                .collect::<PolarsResult<_>>()?,
+            false => columns
+                .keyed
+                .par_iter()
+                .map(read)
+                .collect::<PolarsResult<_>>()?,
+        };
+        for keys in keys {
             frame.with_column(keys)?;
         }
         Ok(frame)
