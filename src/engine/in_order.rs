@@ -5,7 +5,9 @@
 //! under the reduction's lock, the end of every parallel pass). Partitions evaluated at once
 //! ([`PARTITIONS_AT_ONCE`]) fill those gaps from each other, and counting a finished partition
 //! overlaps the next ones' evaluation. Results are handed on in partition order, so counting and
-//! the restricted files see exactly what a sequential loop would give them.
+//! the restricted files see exactly what a sequential loop would give them. A partition evaluated
+//! beside others runs its own parallel steps on its thread ([`one_thread_each`]): the partitions
+//! already fill the cores.
 
 use std::cell::Cell;
 use std::collections::BTreeMap;
@@ -172,12 +174,12 @@ thread_local! {
 
 /// Whether parallel steps should run on this thread, one after the other: inside
 /// [`one_thread_each`].
-pub(crate) fn on_this_thread() -> bool {
+pub fn on_this_thread() -> bool {
     ON_THIS_THREAD.get()
 }
 
 /// `rayon::join(a, b)`, or `a` then `b` on this thread inside [`one_thread_each`].
-pub(crate) fn join<RA: Send, RB: Send>(
+pub fn join<RA: Send, RB: Send>(
     a: impl FnOnce() -> RA + Send,
     b: impl FnOnce() -> RB + Send,
 ) -> (RA, RB) {
@@ -372,7 +374,7 @@ mod tests {
     /// may again, also after a panic inside; and a frame's operations give the same result
     /// either way.
     #[test]
-    fn polars_runs_inline_inside_and_as_before_after() {
+    fn steps_run_on_this_thread_inside_and_in_pools_after() {
         let frame = df!("a" => (0..10_000).collect::<Vec<i64>>()).unwrap();
         let keep = |frame: &DataFrame| {
             let values = frame.column("a").unwrap().i64().unwrap();

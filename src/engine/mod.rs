@@ -68,8 +68,8 @@ fn aligned_pieces(frame: &DataFrame) -> Vec<DataFrame> {
 }
 
 /// `f` of each range of `height` rows (offset, length), in parallel (rayon; one after the other
-/// inside [`in_order::one_thread_each`]), in order: for a
-/// table in memory that one thread would map alone.
+/// inside [`in_order::one_thread_each`]), in order: for a table in memory that one thread would
+/// map alone.
 fn in_parallel<T: Send>(height: usize, f: impl Fn(i64, usize) -> T + Sync) -> Vec<T> {
     const ROWS: usize = 1 << 18;
     let part = |range: usize| f((range * ROWS) as i64, ROWS.min(height - range * ROWS));
