@@ -196,7 +196,6 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
             1 => 1,
             _ => engine::in_order::PARTITIONS_AT_ONCE,
         };
-        let side_by_side = workers > 1 && partitions.len() > 1;
         let mut aggregate = 0.0;
         let mut unconvertible = 0;
         let mut findings = RowFindings::default();
@@ -206,19 +205,12 @@ pub fn execute(args: RunArgs, progress: &Progress) -> Result<(), Failure> {
             workers,
             workers + 1,
             |partition| {
-                let evaluate = || {
-                    engine::patient_outcomes_checked(
-                        &inputs.partition(partition),
-                        &definition,
-                        as_of,
-                        &deferred,
-                    )
-                };
-                // Partitions side by side fill the cores; thread pools would only add threads.
-                let evaluation = match side_by_side {
-                    true => engine::in_order::one_thread_each(evaluate),
-                    false => evaluate(),
-                }
+                let evaluation = engine::patient_outcomes_checked(
+                    &inputs.partition(partition),
+                    &definition,
+                    as_of,
+                    &deferred,
+                )
                 .map_err(engine_error);
                 let mut last = evaluated.lock().unwrap_or_else(|e| e.into_inner());
                 *last = last.max(started.elapsed().as_secs_f64() - stage_started);

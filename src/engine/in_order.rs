@@ -28,6 +28,9 @@ pub const PARTITIONS_AT_ONCE: usize = 4;
 ///
 /// Stops at the first error in item order (of `work` or of `consume`) and returns it, once the
 /// items already started have finished; items after it are not started.
+///
+/// Where more than one item runs at once, each runs its parallel steps on its own thread
+/// ([`one_thread_each`]): the items side by side fill the cores.
 pub fn in_order<T, R, E>(
     items: &[T],
     workers: usize,
@@ -49,6 +52,7 @@ where
         }),
         changed: Condvar::new(),
     };
+    let side_by_side = workers.min(items.len()) > 1;
     std::thread::scope(|scope| {
         let (send, results) = mpsc::channel::<(usize, Result<R, E>)>();
         for _ in 0..workers.min(items.len()) {
@@ -59,7 +63,10 @@ where
                     only_on_panic: true,
                 };
                 while let Some(i) = gate.take(items.len(), ahead) {
-                    let result = work(&items[i]);
+                    let result = match side_by_side {
+                        true => one_thread_each(|| work(&items[i])),
+                        false => work(&items[i]),
+                    };
                     if send.send((i, result)).is_err() {
                         return;
                     }
@@ -368,6 +375,30 @@ mod tests {
         )
         .unwrap();
         assert_eq!(seen, [1, 2, 3]);
+    }
+
+    /// Items run side by side run their parallel steps on their own threads; one worker, or one
+    /// item, leaves them to the pools.
+    #[test]
+    fn items_side_by_side_run_their_steps_on_their_own_threads() {
+        let inline = |workers: usize, items: usize| {
+            let mut seen = Vec::new();
+            in_order(
+                &vec![(); items],
+                workers,
+                workers + 1,
+                |_| Ok::<_, ()>(on_this_thread() && !ALLOW_RAYON_THREADS.get()),
+                |_, inline| {
+                    seen.push(inline);
+                    Ok(())
+                },
+            )
+            .unwrap();
+            seen
+        };
+        assert_eq!(inline(3, 5), [true; 5]);
+        assert_eq!(inline(1, 5), [false; 5]);
+        assert_eq!(inline(3, 1), [false]);
     }
 
     /// Inside, neither polars nor eligo's steps use a thread pool from this thread; after, they
