@@ -12,7 +12,7 @@ use crate::extract::text_keys::{keyed_strings, with_texts, TextKey};
 use crate::extract::Table;
 
 /// The columns the engine reads of each table, whatever the definition (each table is read
-/// through one select: [`super::records::RecordTable::rows`], the patient core's person
+/// through one select: `records::RecordTable::rows`, the patient core's person
 /// columns, the variants' rows and their tests). A table read into memory
 /// ([`Inputs::read_into_memory`]) holds these; the decode floor of the benchmark decodes them.
 pub const READ_COLUMNS: [(Table, &[&str]); 7] = [

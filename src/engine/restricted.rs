@@ -26,7 +26,7 @@ pub const OUTCOME_WORDS: [&str; 4] = {
     words
 };
 
-/// The words of the status codes [`status`] gives.
+/// The words of the status codes `status` gives.
 pub const STATUS_WORDS: [&str; 3] = ["ineligible", "possibly eligible", "eligible"];
 
 /// Per row, bit 0: some criterion of `columns` fails; bit 1: some is unknown. Column by column,

@@ -77,8 +77,8 @@ pub const CLASSES: &[&str] = &[
     "signature",
 ];
 
-/// An observation code's kind for its findings, a byte: [`GRADED`] for one of
-/// [`GRADED_CODES`], and its position in [`TEXT_CODES`] (else [`NOT_TEXT`]) in the low bits.
+/// An observation code's kind for its findings, a byte: `GRADED` for one of
+/// [`GRADED_CODES`], and its position in [`TEXT_CODES`] (else `NOT_TEXT`) in the low bits.
 pub type CodeKind = u8;
 const GRADED: CodeKind = 0x80;
 const NOT_TEXT: CodeKind = 0x7F;

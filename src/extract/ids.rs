@@ -135,7 +135,7 @@ impl DenseIds {
             .is_some_and(|word| word & (1 << (offset % 64)) != 0)
     }
 
-    /// True where `column`'s id is not in the set (see [`absent`]).
+    /// True where `column`'s id is not in the set (see `absent`).
     pub fn absent(self: &Arc<Self>, column: &str) -> Expr {
         let set = Arc::clone(self);
         absent(column, move |ids| {
@@ -161,7 +161,7 @@ impl DenseIds {
 /// and strictly ascending (byte order), the column is the set: an id is found by a binary
 /// search, and no table is built (a registry that exports its tests sorted, as the synthetic
 /// extract does, has them unique by that alone). Otherwise hash tables of row numbers, 4 bytes
-/// per id, split by hash into [`TextIds::PARTS`] tables built in parallel: a national
+/// per id, split by hash into `TextIds::PARTS` tables built in parallel: a national
 /// registry's ten million tests take a cache miss or two each (~270 ns), whichever thread
 /// inserts them.
 pub struct TextIds {
@@ -291,7 +291,7 @@ impl TextIds {
             .map(|row| *row as usize)
     }
 
-    /// The row of `id` in the ids' column, comparing the [`TextIds::NEAR`] rows from `from` on
+    /// The row of `id` in the ids' column, comparing the `TextIds::NEAR` rows from `from` on
     /// before probing. Where the looked-up column follows the ids' order (a test's findings after
     /// it, both in patient order, as registries export them), the id is most often one of those
     /// rows, already in cache, while a probe of ten million ids costs a cache miss or two.

@@ -1,7 +1,7 @@
 //! Text columns read as small keys: each row's key a function of its text, computed once per
 //! entry of the Parquet dictionary that a row group's column chunk is stored with, each row's key
 //! then that of its dictionary index. polars decodes such a chunk into a 16-byte string view per
-//! row, which the engine mapped back to a key ([`super::distinct::map_distinct`]): 4.5 % of a
+//! row, which the engine mapped back to a key (`distinct::map_distinct`): 4.5 % of a
 //! run's instructions at 250,000 patients, the measurements' codes and units most of them.
 //!
 //! A chunk whose pages are not all dictionary-encoded (a writer falls back to plain pages where

@@ -32,11 +32,11 @@ pub struct Validation {
     pub deferred: Vec<RowChecks>,
     /// Whether the uniqueness of the molecular tests' ids is left to the run, with their
     /// findings: it reads each partition's tests and decides it from their spans
-    /// ([`check_test_ids`]) before it writes anything.
+    /// ([`super::Extract::check_test_ids`]) before it writes anything.
     pub test_ids_left: bool,
 }
 
-/// Whether [`validate`] may leave tables' findings to a run ([`Validation::deferred`]).
+/// Whether [`super::Extract::validate_for_run`] may leave tables' findings to a run ([`Validation::deferred`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Defer {
     /// Every finding counted here (`eligo check`).
