@@ -12,7 +12,8 @@ use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 
 use super::cohorts::true_rows;
 use crate::definition::model::{CodePattern, CodeSet};
-use crate::extract::distinct::{map_distinct, normal_form, packed_by_eight, text_flags, with_bits};
+use crate::extract::bitmaps::{with_bits, words_with_bit};
+use crate::extract::distinct::{map_distinct, normal_form, text_flags};
 use crate::extract::text_keys::TextKey;
 use crate::udf::MapColumn;
 
@@ -373,18 +374,13 @@ pub(crate) fn has_bit(words: Expr, bit: usize) -> Expr {
 }
 
 /// Per row of a word column, whether `mask`'s bit is set (false where null), packed eight rows
-/// to a byte straight from the words: a `bool` per row packed after cost five instructions a
-/// row, the run's 32 drug conditions 1.3 % of its instructions.
+/// to a byte straight from the words ([`words_with_bit`]): a `bool` per row packed after cost
+/// five instructions a row, the run's 32 drug conditions 1.3 % of its instructions.
 pub(crate) fn bit_of(words: &Column, mask: u64) -> PolarsResult<Bitmap> {
     let words = words.as_materialized_series().cast(&DataType::UInt64)?;
-    let byte = |group: &[u64]| {
-        (group.iter().enumerate()).fold(0u8, |byte, (i, word)| {
-            byte | u8::from(word & mask != 0) << i
-        })
-    };
     let mut bits = MutableBitmap::with_capacity(words.len());
     for array in words.u64()?.downcast_iter() {
-        let set = packed_by_eight(array.values().as_slice(), byte, byte);
+        let set = words_with_bit(array.values().as_slice(), mask);
         let set = match array.validity() {
             Some(valid) => &set & valid,
             None => set,

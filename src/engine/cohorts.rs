@@ -14,7 +14,8 @@ use super::inputs::{days, Inputs};
 use super::kernel::optional_values;
 use super::lookup::PatientRows;
 use crate::definition::model::{Biomarker, Cohort, Definition};
-use crate::extract::distinct::{boolean_column, normal_form, trimmed};
+use crate::extract::bitmaps::boolean_column;
+use crate::extract::distinct::{normal_form, trimmed};
 use crate::extract::ids::{TestIds, TextIds};
 use crate::udf::MapColumn;
 

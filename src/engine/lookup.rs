@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::extract::distinct::{packed, packed_by_eight};
+use crate::extract::bitmaps::{packed, packed_by_eight};
 use crate::extract::ids::dense_range;
 use crate::udf::MapColumn;
 

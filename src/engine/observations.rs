@@ -13,7 +13,8 @@ use super::kernel::{all_valid, input, AtomSlots, Kernel, NumberAtom, Reach, Reco
 use super::measures::{greater, index, less};
 use super::{concatenated, in_parallel};
 use crate::definition::model::{Definition, ValueKind};
-use crate::extract::distinct::{boolean_column, map_distinct};
+use crate::extract::bitmaps::boolean_column;
+use crate::extract::distinct::map_distinct;
 use crate::extract::text_keys::TextKey;
 use crate::udf::MapColumn;
 

@@ -8,7 +8,7 @@
 use polars::prelude::*;
 use polars_arrow::bitmap::Bitmap;
 
-use crate::extract::distinct::packed;
+use crate::extract::bitmaps::packed;
 
 use super::compile::{FAIL, NOT_APPLICABLE, PASS, UNKNOWN};
 

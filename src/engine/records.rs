@@ -14,7 +14,8 @@ use super::lookup::ROW;
 use super::measures::MEASURE_KEY;
 use super::observations::{OBSERVATION_KEY, TEXT_KEY};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
-use crate::extract::distinct::{normal_form, packed, text_flags, trimmed};
+use crate::extract::bitmaps::packed;
+use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
 
 /// The tables that record-level queries read.

@@ -16,7 +16,7 @@ use polars_arrow::types::NativeType;
 use super::compile::Reduce;
 use super::kernel::{prefetch, Kernel};
 use super::lookup::ROW;
-use crate::extract::distinct::packed;
+use crate::extract::bitmaps::packed;
 
 /// An integer type an atom can hold.
 pub(crate) trait Word: Copy + Ord + BitOr<Output = Self> + Default {

@@ -19,7 +19,8 @@ use super::kernel::{index_dates, input, Kernel};
 use super::lookup::TEST_ROW;
 use super::measures::less;
 use crate::definition::model::{Biomarker, Definition};
-use crate::extract::distinct::{map_distinct, packed};
+use crate::extract::bitmaps::packed;
+use crate::extract::distinct::map_distinct;
 
 /// The key of a null class or alteration.
 const NULL: u32 = u32::MAX;

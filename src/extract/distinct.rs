@@ -13,9 +13,9 @@ use std::collections::HashMap;
 use foldhash::fast::FixedState;
 use polars::prelude::*;
 
+use super::bitmaps::boolean_column;
 use crate::udf::MapColumn;
 use polars_arrow::array::{Array, MutableBinaryViewArray, Utf8ViewArray, View};
-use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::ArrowDataType;
 
 /// Slots of the direct-mapped cache (a power of two): many times the distinct views of a
@@ -180,62 +180,6 @@ pub(crate) fn text_flags(expr: Expr, test: impl Fn(&str) -> bool + Send + Sync +
     )
 }
 
-/// A Boolean column of `flags`, packed eight to a byte in one pass ([`packed`]).
-pub(crate) fn boolean_column(name: PlSmallStr, flags: &[bool]) -> BooleanChunked {
-    BooleanChunked::from_bitmap(name, packed(flags))
-}
-
-/// `flags` as a bitmap, packed eight to a byte in one pass: polars' `from_slice` and
-/// `MutableBitmap::push` set them one bit at a time (5 % of `eligo check`'s CPU at 10 M
-/// patients, the units of 115 M measurements among them).
-pub(crate) fn packed(flags: &[bool]) -> Bitmap {
-    let pack = |group: &[bool]| {
-        group
-            .iter()
-            .enumerate()
-            .fold(0u8, |byte, (i, flag)| byte | u8::from(*flag) << i)
-    };
-    // Eight flags (bytes of 0 or 1) read as one little-endian word: the multiplication moves
-    // flag i (bit 8i) to bit 56 + i, with no carries between them, so the top byte is the
-    // eight bits in order.
-    let pack_eight = |group: &[bool]| {
-        let word = u64::from_le_bytes(std::array::from_fn(|i| u8::from(group[i])));
-        (word.wrapping_mul(0x0102_0408_1020_4080) >> 56) as u8
-    };
-    packed_by_eight(flags, pack_eight, pack)
-}
-
-/// A bitmap of `values`, eight to a byte: `eight` packs each whole group of eight values,
-/// `fewer` the last group where it is shorter.
-pub(crate) fn packed_by_eight<T>(
-    values: &[T],
-    eight: impl Fn(&[T]) -> u8,
-    fewer: impl Fn(&[T]) -> u8,
-) -> Bitmap {
-    let groups = values.chunks_exact(8);
-    let last = groups.remainder();
-    let mut bytes: Vec<u8> = Vec::with_capacity(values.len().div_ceil(8));
-    bytes.extend(groups.map(eight));
-    if !last.is_empty() {
-        bytes.push(fewer(last));
-    }
-    Bitmap::from_u8_vec(bytes, values.len())
-}
-
-/// `each(row, bit)` for each of `rows` with its bit of `bits` (as many bits as rows),
-/// sixty-four rows to a word of the bitmap: each row's bit by a shift, a loop the compiler can
-/// unroll, where an iterator of bits or of the false bits alone cost a branch a row.
-pub(crate) fn with_bits<T>(rows: &mut [T], bits: &Bitmap, mut each: impl FnMut(&mut T, bool)) {
-    debug_assert_eq!(rows.len(), bits.len(), "a bit per row");
-    let words = bits.chunks::<u64>();
-    let last = words.remainder();
-    for (rows, word) in rows.chunks_mut(64).zip(words.chain(std::iter::once(last))) {
-        for (i, row) in rows.iter_mut().enumerate() {
-            each(row, word >> i & 1 != 0);
-        }
-    }
-}
-
 /// The string column `expr` with `f` of each value (null where null), computed once per distinct
 /// value of a chunk ([`map_distinct_text`]): for normal forms of codes (trimmed, upper case).
 pub(crate) fn normal_form(expr: Expr, f: fn(&str) -> String) -> Expr {
@@ -357,48 +301,6 @@ fn text_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Each row gets its own bit, over several words and a last short one, from a bitmap that
-    /// starts inside a byte (a slice at offset 3): the rows' bits as the bitmap's iterator reads
-    /// them, rows 0 to 149 of a pattern with no period of 64.
-    #[test]
-    fn each_row_gets_its_own_bit() {
-        let whole = Bitmap::from_iter((0..153).map(|i: usize| (i * i + i / 7) % 5 < 2));
-        let bits = whole.sliced(3, 150);
-        let mut rows: Vec<Option<bool>> = vec![None; 150];
-        with_bits(&mut rows, &bits, |row, bit| *row = Some(bit));
-        let expected: Vec<Option<bool>> = bits.iter().map(Some).collect();
-        assert_eq!(rows, expected);
-    }
-
-    /// Flags packed eight to a byte read back as the same booleans, for lengths around whole
-    /// bytes (0, 1, 7, 8, 9, 17) and a pattern with no period of 8.
-    #[test]
-    fn boolean_columns_hold_their_flags() {
-        for len in [0usize, 1, 7, 8, 9, 17] {
-            let flags: Vec<bool> = (0..len).map(|i| i % 3 == 0 || i == 7).collect();
-            let column = boolean_column("f".into(), &flags);
-            let read: Vec<Option<bool>> = column.iter().collect();
-            let expected: Vec<Option<bool>> = flags.iter().map(|f| Some(*f)).collect();
-            assert_eq!(read, expected, "{len} flags");
-            assert_eq!(column.null_count(), 0);
-        }
-    }
-
-    /// Every group of eight flags packs to the byte whose bit i is flag i: all 256 patterns,
-    /// one after another, then a remainder of three.
-    #[test]
-    fn every_byte_of_flags_packs_to_its_bits() {
-        let mut flags: Vec<bool> = (0..=255u8)
-            .flat_map(|byte| (0..8).map(move |i| byte >> i & 1 == 1))
-            .collect();
-        flags.extend([true, false, true]);
-        let bitmap = packed(&flags);
-        let (bytes, offset, len) = bitmap.as_slice();
-        assert_eq!((offset, len), (0, 256 * 8 + 3));
-        let expected: Vec<u8> = (0..=255u8).chain([0b101]).collect();
-        assert_eq!(bytes, expected.as_slice());
-    }
 
     /// Agrees with `f` applied row by row, on short (inline) and long strings, nulls, the
     /// empty string, several chunks, and more distinct values than the cache has slots.

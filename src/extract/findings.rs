@@ -12,7 +12,8 @@ use polars::prelude::*;
 use polars_arrow::array::PrimitiveArray;
 use polars_arrow::types::NativeType;
 
-use super::distinct::{boolean_column, map_distinct, text_flags, with_bits};
+use super::bitmaps::{boolean_column, with_bits};
+use super::distinct::{map_distinct, text_flags};
 use super::ids::{DenseIds, TestIds};
 use super::validate::number;
 use super::Table;

@@ -17,7 +17,7 @@ use polars_arrow::bitmap::Bitmap;
 use polars_arrow::trusted_len::TrustedLen;
 use rayon::prelude::*;
 
-use super::distinct::{boolean_column, packed};
+use super::bitmaps::{boolean_column, packed};
 use crate::udf::MapColumn;
 
 /// The non-null `person_id`s of the person table, sorted ascending. The nulls are dropped after

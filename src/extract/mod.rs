@@ -2,6 +2,7 @@
 //! its schema, scan it lazily with polars in a normalized form, validate it and count data-quality
 //! findings. Nothing here knows about trial definitions.
 
+pub(crate) mod bitmaps;
 pub mod damaged;
 mod dictionary;
 pub(crate) mod distinct;

@@ -11,7 +11,7 @@ use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::ArrowDataType;
 use polars_arrow::types::NativeType;
 
-use crate::extract::distinct::packed;
+use crate::extract::bitmaps::packed;
 use crate::udf::MapColumn;
 
 /// What an atom's value answers.
