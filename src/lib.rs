@@ -11,6 +11,7 @@ pub mod cli;
 pub mod definition;
 pub mod engine;
 pub mod extract;
+mod prefetch;
 pub mod progress;
 pub mod report;
 pub mod synth;

@@ -17,6 +17,7 @@ use super::evaluate::{drug_columns, drug_criteria, general_columns, STRATUM_COLU
 use super::mask::{CohortColumns, MaskRow, MaskTable, Outcomes};
 use super::EngineError;
 use crate::definition::model::Definition;
+use crate::prefetch::prefetch;
 use strata::{local_strata, LocalStrata, Strata};
 
 mod strata;
@@ -220,7 +221,11 @@ fn codes<'f>(frame: &'f DataFrame, name: &str) -> Result<&'f [u8], EngineError> 
 fn merge_two<K: Key>(a: &[(K, u64)], b: &[(K, u64)]) -> Vec<(K, u64)> {
     let mut merged = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
+    // Each run read in order, its lines asked for ahead: the runs are long out of cache.
+    let ahead = 4096 / std::mem::size_of::<(K, u64)>().max(1);
     while i < a.len() && j < b.len() {
+        prefetch(a, i + ahead);
+        prefetch(b, j + ahead);
         let (x, y) = (&a[i], &b[j]);
         let a_first = !K::less(&y.0, &x.0);
         let b_first = !K::less(&x.0, &y.0);

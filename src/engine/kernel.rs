@@ -23,6 +23,7 @@ use super::observations::{ObservationKernel, ObservationRules};
 use super::reduce::Slots;
 use super::variants::{VariantKernel, VariantRules};
 use crate::definition::model::{CmpOp, CodeSet, Window};
+use crate::prefetch::prefetch;
 pub(crate) use resolved::{NumberAtom, TextAtom};
 
 /// A record's value of one source, valid in its domain, as the generic fold (the tests'
@@ -392,24 +393,6 @@ impl AtomSlots {
 /// How many patient rows ahead a kernel asks for its slots, in blocks of as many: one cache line
 /// of a `latest` slot's keys (sixteen Int32s).
 pub(crate) const PREFETCH_ROWS: usize = 16;
-
-/// Asks the processor to bring the cache line of `items[at]` into its caches, where `at` is in
-/// bounds; nothing elsewhere, or off x86-64. A kernel's slots are a column per atom: reading
-/// records in patient order it moves along each atom's column a patient at a time, and the
-/// hardware's prefetchers miss the next line of most of them (a third of the measurement
-/// kernel's samples at 10 M patients were the load of a slot, `perf`).
-#[inline(always)]
-pub(crate) fn prefetch<T>(items: &[T], at: usize) {
-    #[cfg(target_arch = "x86_64")]
-    if let Some(item) = items.get(at) {
-        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
-        // SAFETY: a prefetch is a hint: it reads nothing into the program and never faults,
-        // and the address is of an item in the slice.
-        unsafe { _mm_prefetch::<_MM_HINT_T0>((item as *const T).cast()) }
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = (items, at);
-}
 
 /// A table's atoms folded from the records' own columns by patient row.
 pub(crate) trait Kernel: Send {

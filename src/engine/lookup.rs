@@ -9,6 +9,7 @@ use polars::prelude::*;
 
 use crate::extract::bitmaps::{packed, packed_by_eight};
 use crate::extract::ids::dense_range;
+use crate::prefetch::prefetch_stream;
 use crate::udf::MapColumn;
 
 /// The row of each person id of the patient core, as an array over the ids' range.
@@ -75,7 +76,11 @@ impl PatientRows {
         let mut rows = Vec::with_capacity(ids.len());
         for array in ids.downcast_iter() {
             let start = rows.len();
-            rows.extend(array.values().iter().map(|&id| self.row(id)));
+            let ids = array.values().as_slice();
+            rows.extend(ids.iter().enumerate().map(|(i, &id)| {
+                prefetch_stream(ids, i);
+                self.row(id)
+            }));
             if let Some(validity) = array.validity().filter(|v| v.unset_bits() > 0) {
                 for i in (!validity).true_idx_iter() {
                     rows[start + i] = ABSENT;
@@ -179,7 +184,9 @@ fn gather_numbers<T: PolarsNumericType>(
     for chunk in rows.downcast_iter() {
         // A null row's slot holds some value (`rows_of` gives 0); it is looked up like any
         // other and hidden by the validity below.
-        for &row in chunk.values().iter() {
+        let rows = chunk.values().as_slice();
+        for (i, &row) in rows.iter().enumerate() {
+            prefetch_stream(rows, i);
             let value = values.get(row as usize).copied();
             gathered.push(value.ok_or_else(
                 || polars_err!(OutOfBounds: "patient row {row} beyond the patient core"),

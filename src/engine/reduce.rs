@@ -14,9 +14,10 @@ use polars_arrow::bitmap::utils::SlicesIterator;
 use polars_arrow::types::NativeType;
 
 use super::compile::Reduce;
-use super::kernel::{prefetch, Kernel};
+use super::kernel::Kernel;
 use super::lookup::ROW;
 use crate::extract::bitmaps::packed;
+use crate::prefetch::{prefetch, prefetch_block};
 
 /// An integer type an atom can hold.
 pub(crate) trait Word: Copy + Ord + BitOr<Output = Self> + Default {
@@ -278,7 +279,11 @@ impl PatientReduction {
         let rows = rows.cont_slice()?;
         // The largest row, by a reduction the compiler vectorizes (a short-circuiting `all` is
         // a branch a row).
-        let largest = rows.iter().fold(0, |largest, &row| largest.max(row));
+        let mut largest = 0;
+        for (block, chunk) in rows.chunks(1024).enumerate() {
+            prefetch_block(rows, block * 1024..block * 1024 + chunk.len());
+            largest = chunk.iter().fold(largest, |largest, &row| largest.max(row));
+        }
         polars_ensure!(
             rows.is_empty() || (largest as usize) < self.patients,
             ComputeError: "a record's patient row is outside the patient core"

@@ -14,6 +14,7 @@ use foldhash::fast::FixedState;
 use polars::prelude::*;
 
 use super::bitmaps::boolean_column;
+use crate::prefetch::{prefetch_block, prefetch_stream};
 use crate::udf::MapColumn;
 use polars_arrow::array::{Array, MutableBinaryViewArray, Utf8ViewArray, View};
 use polars_arrow::datatypes::ArrowDataType;
@@ -67,6 +68,7 @@ fn map_array<T: Copy + Default>(
             let mut blocks = validity.chunks::<u64>();
             let mut start = 0;
             for bits in blocks.by_ref() {
+                prefetch_block(views, start..start + 64);
                 map_block(
                     &mut distinct,
                     bits,
@@ -92,7 +94,10 @@ fn map_valid<T: Copy + Default, F: FnMut(Option<&str>) -> T>(
     out: &mut Vec<T>,
 ) {
     let rows = views.iter().enumerate();
-    out.extend(rows.map(|(i, view)| distinct.value(start + i, view.as_u128())));
+    out.extend(rows.map(|(i, view)| {
+        prefetch_stream(views, i);
+        distinct.value(start + i, view.as_u128())
+    }));
 }
 
 /// Pushes the results of up to 64 rows from `start` (`views`), valid where their bit of `bits`

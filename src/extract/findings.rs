@@ -17,6 +17,7 @@ use super::distinct::{map_distinct, text_flags};
 use super::ids::{DenseIds, TestIds};
 use super::validate::number;
 use super::Table;
+use crate::prefetch::{prefetch_block, BLOCK};
 use crate::udf::MapColumn;
 
 /// Units the contract lists (UCUM as labs send them), plus `U/mL` (CA-125) and `ng/mL` (PSA).
@@ -172,8 +173,15 @@ fn grades_outside(kinds: &[CodeKind], values: &Column) -> PolarsResult<Vec<bool>
     for array in values.f64()?.downcast_iter() {
         let start = flags.len();
         let kinds = &kinds[start..start + array.len()];
-        let rows = kinds.iter().zip(array.values().iter());
-        flags.extend(rows.map(|(kind, &value)| graded(kind) & outside(value)));
+        let values = array.values().as_slice();
+        let blocks = kinds.chunks(BLOCK).zip(values.chunks(BLOCK)).enumerate();
+        for (b, (block_kinds, block_values)) in blocks {
+            let rows = b * BLOCK..b * BLOCK + block_values.len();
+            prefetch_block(kinds, rows.clone());
+            prefetch_block(values, rows);
+            let rows = block_kinds.iter().zip(block_values.iter());
+            flags.extend(rows.map(|(kind, &value)| graded(kind) & outside(value)));
+        }
         // By words of the validity: null values (the text observations') are three rows in
         // five of the synthetic extract's, too many to visit one by one.
         if let Some(valid) = array.validity().filter(|valid| valid.unset_bits() > 0) {
