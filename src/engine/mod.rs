@@ -67,11 +67,14 @@ fn aligned_pieces(frame: &DataFrame) -> Vec<DataFrame> {
         .collect()
 }
 
+/// The rows of a range [`in_parallel`] maps.
+const PARALLEL_ROWS: usize = 1 << 18;
+
 /// `f` of each range of `height` rows (offset, length), in parallel (rayon; one after the other
 /// inside [`in_order::one_thread_each`]), in order: for a table in memory that one thread would
 /// map alone.
 fn in_parallel<T: Send>(height: usize, f: impl Fn(i64, usize) -> T + Sync) -> Vec<T> {
-    const ROWS: usize = 1 << 18;
+    const ROWS: usize = PARALLEL_ROWS;
     let part = |range: usize| f((range * ROWS) as i64, ROWS.min(height - range * ROWS));
     match in_order::on_this_thread() {
         true => (0..height.div_ceil(ROWS)).map(part).collect(),

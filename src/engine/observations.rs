@@ -437,18 +437,37 @@ fn keys_and_bytes<W: Copy + Default + Send + Sync>(
     texts: &StringChunked,
     of_text: impl Fn(Option<&str>) -> (u32, u8, W) + Sync,
 ) -> (Vec<u32>, Vec<u8>, Vec<W>) {
-    let parts = in_parallel(texts.len(), |offset, len| {
-        let all = map_distinct(&texts.slice(offset, len), |text| {
-            let (key, byte, word) = of_text(text);
-            (key | u32::from(byte) << 24, word)
-        });
+    let both = |text: Option<&str>| {
+        let (key, byte, word) = of_text(text);
+        (key | u32::from(byte) << 24, word)
+    };
+    let height = texts.len();
+    if super::in_order::on_this_thread() {
+        // One range after another, each split straight into the columns while its rows are in
+        // cache: the parts concatenated after were a copy of every row's key, byte and word
+        // (memmove, about 0.5 % of a 10 M run's samples).
+        let (mut keys, mut bytes, mut words) = (
+            Vec::with_capacity(height),
+            Vec::with_capacity(height),
+            Vec::with_capacity(height),
+        );
+        for offset in (0..height).step_by(super::PARALLEL_ROWS) {
+            let len = super::PARALLEL_ROWS.min(height - offset);
+            let all = map_distinct(&texts.slice(offset as i64, len), both);
+            keys.extend(all.iter().map(|(both, _)| both & KEY_BITS));
+            bytes.extend(all.iter().map(|(both, _)| (both >> 24) as u8));
+            words.extend(all.iter().map(|(_, word)| *word));
+        }
+        return (keys, bytes, words);
+    }
+    let parts = in_parallel(height, |offset, len| {
+        let all = map_distinct(&texts.slice(offset, len), both);
         let ((keys, bytes), words) = super::in_order::join(
             || split_top_byte(&[&all], all.len(), |(both, _)| *both),
             || all.iter().map(|(_, word)| *word).collect::<Vec<W>>(),
         );
         (keys, bytes, words)
     });
-    let height = texts.len();
     let keys = concatenated(parts.iter().map(|(keys, _, _)| keys.as_slice()), height);
     let bytes = concatenated(parts.iter().map(|(_, bytes, _)| bytes.as_slice()), height);
     let words = concatenated(parts.iter().map(|(_, _, words)| words.as_slice()), height);
