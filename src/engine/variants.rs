@@ -183,7 +183,11 @@ impl VariantKernel {
         );
         let patients = idx.len();
         Ok(VariantKernel {
-            set: vec![vec![false; patients]; rules.names.len()],
+            // Each flag's column allocated zeroed: `vec![column; n]` copies the first n - 1
+            // times.
+            set: (0..rules.names.len())
+                .map(|_| vec![false; patients])
+                .collect(),
             rules,
             classes: Interned::default(),
             alterations: Interned::default(),
