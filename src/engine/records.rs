@@ -17,6 +17,7 @@ use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
 use crate::extract::bitmaps::packed;
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
+use crate::prefetch::{prefetch_block, BLOCK};
 
 /// The tables that record-level queries read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -230,8 +231,16 @@ fn pairs_by_chunk(
             _ => beside.rechunk().into_owned(),
         };
         let beside = beside.downcast_as_array().values().as_slice();
-        let pairs = chunk.values().iter().zip(beside);
-        flags.extend(pairs.map(|(&l, &r)| test(l, r)));
+        let values = chunk.values().as_slice();
+        // A block at a time, the lines ahead asked for first (`crate::prefetch`).
+        for (b, (block, beside_block)) in values.chunks(BLOCK).zip(beside.chunks(BLOCK)).enumerate()
+        {
+            let rows = b * BLOCK..b * BLOCK + block.len();
+            prefetch_block(values, rows.clone());
+            prefetch_block(beside, rows);
+            let pairs = block.iter().zip(beside_block);
+            flags.extend(pairs.map(|(&l, &r)| test(l, r)));
+        }
         offset += chunk.len();
     }
     flags
