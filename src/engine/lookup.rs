@@ -7,9 +7,11 @@ use std::sync::Arc;
 
 use polars::prelude::*;
 
-use crate::extract::bitmaps::{packed, packed_by_eight};
+use polars_arrow::bitmap::MutableBitmap;
+
+use crate::extract::bitmaps::packed;
 use crate::extract::ids::dense_range;
-use crate::prefetch::prefetch_stream;
+use crate::prefetch::{prefetch_block, prefetch_stream, BLOCK};
 use crate::udf::MapColumn;
 
 /// The row of each person id of the patient core, as an array over the ids' range.
@@ -56,52 +58,58 @@ impl PatientRows {
         Some(Arc::new(PatientRows { min, rows }))
     }
 
-    /// The row of `id`, [`ABSENT`] where no patient has it.
-    fn row(&self, id: i64) -> IdxSize {
-        // `id - min` taken modulo 2^64 is exact for an id from `min` on; an id below `min`
-        // wraps past 2^63, beyond any slot: one bounds check, as `DenseIds::contains` does.
-        let slot = id.wrapping_sub(self.min) as u64;
-        usize::try_from(slot)
-            .ok()
-            .and_then(|slot| self.rows.get(slot).copied())
-            .unwrap_or(ABSENT)
-    }
-
     /// The patient row of each id ([`ROW`]), null where the id is null or no patient's. A loop
     /// over the values (collecting `Option`s through an iterator cost about 130 instructions a
     /// record, callgrind, more than the lookup); null ids are looked up as any value and their
     /// rows cleared after. The validity is packed eight rows to a byte, and left out where
     /// every record has its patient (most morsels).
     fn rows_of(&self, ids: &Int64Chunked) -> IdxCa {
-        let mut rows = Vec::with_capacity(ids.len());
+        let (min, table) = (self.min, self.rows.as_slice());
+        let mut rows: Vec<IdxSize> = Vec::with_capacity(ids.len());
+        let mut valid = MutableBitmap::with_capacity(ids.len());
+        let mut bytes: Vec<u8> = Vec::with_capacity(BLOCK / 8);
+        let mut all_found = true;
         for array in ids.downcast_iter() {
-            let start = rows.len();
-            let ids = array.values().as_slice();
-            rows.extend(ids.iter().enumerate().map(|(i, &id)| {
-                prefetch_stream(ids, i);
-                self.row(id)
-            }));
-            if let Some(validity) = array.validity().filter(|v| v.unset_bits() > 0) {
-                for i in (!validity).true_idx_iter() {
-                    rows[start + i] = ABSENT;
+            let values = array.values().as_slice();
+            let nulls = array.validity().filter(|v| v.unset_bits() > 0);
+            // A block at a time, every step on it while it is in cache: its ids asked for
+            // ahead (`crate::prefetch`), looked up, the null ids' rows made absent, the
+            // validity packed and the absent rows cleared. As passes over the whole table,
+            // each step read the rows from memory again.
+            for (b, block) in values.chunks(BLOCK).enumerate() {
+                let start = b * BLOCK;
+                prefetch_block(values, start..start + block.len());
+                let at = rows.len();
+                rows.extend(block.iter().map(|&id| row_in(table, min, id)));
+                let block_rows = &mut rows[at..];
+                if let Some(nulls) = nulls {
+                    let nulls = !&nulls.clone().sliced(start, block.len());
+                    for i in nulls.true_idx_iter() {
+                        block_rows[i] = ABSENT;
+                    }
+                }
+                bytes.clear();
+                let groups = block_rows.chunks(8);
+                bytes.extend(groups.map(|group| {
+                    (group.iter().enumerate())
+                        .fold(0u8, |byte, (i, &row)| byte | u8::from(row != ABSENT) << i)
+                }));
+                valid.extend_from_slice(&bytes, 0, block_rows.len());
+                let found = block_rows
+                    .iter()
+                    .fold(true, |all, &row| all & (row != ABSENT));
+                if !found {
+                    all_found = false;
+                    for row in block_rows.iter_mut() {
+                        *row = if *row == ABSENT { 0 } else { *row };
+                    }
                 }
             }
         }
-        if !rows.contains(&ABSENT) {
-            return IdxCa::from_vec(ROW.into(), rows);
+        match all_found {
+            true => IdxCa::from_vec(ROW.into(), rows),
+            false => IdxCa::from_vec_validity(ROW.into(), rows, Some(valid.freeze())),
         }
-        // Packed straight from the rows, eight to a byte, and the absent rows cleared by a
-        // select, not a branch: a table of a partition is looked up at once as it is read, and
-        // nearly every table has an orphan somewhere.
-        let found = |group: &[IdxSize]| {
-            (group.iter().enumerate())
-                .fold(0u8, |byte, (i, &row)| byte | u8::from(row != ABSENT) << i)
-        };
-        let valid = packed_by_eight(&rows, found, found);
-        for row in &mut rows {
-            *row = if *row == ABSENT { 0 } else { *row };
-        }
-        IdxCa::from_vec_validity(ROW.into(), rows, Some(valid))
     }
 
     /// The patient row of each of `ids` ([`ROW`]; any integer type), null where the id is
@@ -157,6 +165,19 @@ impl PatientRows {
         };
         Ok(records.with_columns(gathered))
     }
+}
+
+/// The row of `id` in `table` (the rows of ids from `min` on), [`ABSENT`] where no patient has
+/// it.
+#[inline(always)]
+fn row_in(table: &[IdxSize], min: i64, id: i64) -> IdxSize {
+    // `id - min` taken modulo 2^64 is exact for an id from `min` on; an id below `min` wraps
+    // past 2^63, beyond any slot: one bounds check, as `DenseIds::contains` does.
+    let slot = id.wrapping_sub(min) as u64;
+    usize::try_from(slot)
+        .ok()
+        .and_then(|slot| table.get(slot).copied())
+        .unwrap_or(ABSENT)
 }
 
 /// `source` (one chunk) at `rows`, null where the row is null (an orphan record). Integer
@@ -261,6 +282,37 @@ mod tests {
         let nulls = Int64Chunked::from_vec_validity("id".into(), vec![12, 11, 10], validity);
         let got: Vec<Option<IdxSize>> = rows.rows_of(&nulls).iter().collect();
         assert_eq!(got, [None, Some(2), None]);
+    }
+
+    /// Ids over several blocks of the lookup and two chunks (1,500 and 1,700 rows, neither a
+    /// whole number of blocks or bytes), against a map from each core id to its row: orphans
+    /// (ids of no patient) and null ids in different blocks and chunks have no row, every
+    /// other id its patient's.
+    #[test]
+    fn rows_of_ids_over_blocks_and_chunks() {
+        let core_ids: Vec<i64> = (0..500).map(|i| 1000 + 3 * i).collect();
+        let rows = PatientRows::of(&core(&core_ids)).unwrap();
+        let row_of: std::collections::HashMap<i64, IdxSize> = (core_ids.iter())
+            .enumerate()
+            .map(|(row, &id)| (id, row as IdxSize))
+            .collect();
+        let id = |i: usize| -> Option<i64> {
+            match i {
+                5 | 1030 | 2600 => Some(1001 + 3 * (i as i64 % 500)), // between two patients
+                1100 | 2049 => None,
+                _ => Some(core_ids[(i * 7) % 500]),
+            }
+        };
+        let all: Vec<Option<i64>> = (0..3200).map(id).collect();
+        let mut ids = Int64Chunked::new("id".into(), &all[..1500]);
+        ids.append(&Int64Chunked::new("id".into(), &all[1500..]))
+            .unwrap();
+        let got: Vec<Option<IdxSize>> = rows.rows_of(&ids).iter().collect();
+        let expected: Vec<Option<IdxSize>> = (all.iter())
+            .map(|id| id.and_then(|id| row_of.get(&id).copied()))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(got.iter().filter(|row| row.is_none()).count(), 5);
     }
 
     /// The lookup gives what the inner join gives: each record with its patient's columns
