@@ -25,7 +25,7 @@ use super::measures::{MeasureRules, MEASURE_KEY};
 use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
 use super::outcome::{Missing, OutcomeParts};
 use super::patient_core::primary_in;
-use super::records::{in_window, observation_value, one_of, RecordTable};
+use super::records::{in_window, key_is, observation_value, one_of, RecordTable};
 use super::EngineError;
 use crate::definition::model::{
     CmpOp, Cond, Criterion, CriterionKind, Definition, Drug, MissingRule, Quantity, Query,
@@ -550,7 +550,7 @@ impl<'d> Compiler<'d> {
                 // By the code key: the record's code is trimmed where the key is computed.
                 let key = self.observations.code_key(*o);
                 Some(self.share(table, format!("source_observation_{o}"), || {
-                    col(OBSERVATION_KEY).eq(lit(Scalar::from(key)))
+                    key_is(col(OBSERVATION_KEY), key)
                 }))
             }
             // Every record of the table. A measure's value is null on other measures' records,

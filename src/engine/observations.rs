@@ -11,6 +11,7 @@ use polars::prelude::*;
 use super::codes::{raw_drug_word, AtcPrefixes, DRUG_ATC};
 use super::kernel::{all_valid, input, AtomSlots, Kernel, NumberAtom, Reach, RecordAtom, TextAtom};
 use super::measures::{greater, index, less};
+use super::records::key_is;
 use super::{concatenated, in_parallel};
 use crate::definition::model::{Definition, ValueKind};
 use crate::extract::bitmaps::boolean_column;
@@ -115,7 +116,7 @@ impl ObservationRules {
     pub(crate) fn has_text(&self, o: usize) -> Expr {
         match &self.values[o] {
             ValueRule::Number(_) => lit(false),
-            ValueRule::Text(None) => col(TEXT_KEY).neq(lit(NO_TEXT)),
+            ValueRule::Text(None) => key_is(col(TEXT_KEY), NO_TEXT).not(),
             ValueRule::Text(Some(member)) => {
                 let member = member.clone();
                 col(TEXT_KEY).map_column(

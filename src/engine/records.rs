@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use polars::prelude::*;
 use polars_arrow::array::BooleanArray;
+use polars_arrow::datatypes::ArrowDataType;
 
 use super::codes::{normalized_atc, normalized_icd10, CODE_SETS, DRUG_ATC};
 use super::inputs::{days, Inputs};
@@ -14,10 +15,11 @@ use super::lookup::ROW;
 use super::measures::MEASURE_KEY;
 use super::observations::{OBSERVATION_KEY, TEXT_KEY};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
-use crate::extract::bitmaps::packed;
+use crate::extract::bitmaps::{packed, u32s_equal};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
 use crate::prefetch::{prefetch_block, BLOCK};
+use crate::udf::MapColumn;
 
 /// The tables that record-level queries read.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -211,6 +213,24 @@ fn window_flags(window: &Window, columns: &[Column]) -> PolarsResult<BooleanChun
     Ok(BooleanChunked::with_chunk(columns[0].name().clone(), flags))
 }
 
+/// Whether each value of the UInt32 key column `keys` is `key`, null where the key is null: what
+/// polars' `eq` of a literal gives, its bits packed sixteen keys at a time ([`u32s_equal`]) where
+/// polars sets them one at a time (an observation's source, tested on every observation record
+/// once per observation a query reads; with `not`, whether a record has a text).
+pub(crate) fn key_is(keys: Expr, key: u32) -> Expr {
+    keys.map_column(
+        move |keys: Column| {
+            let keys = keys.as_materialized_series().cast(&DataType::UInt32)?;
+            let arrays = keys.u32()?.downcast_iter().map(|array| {
+                let equal = u32s_equal(array.values(), key);
+                BooleanArray::new(ArrowDataType::Boolean, equal, array.validity().cloned())
+            });
+            Ok(BooleanChunked::from_chunk_iter(keys.name().clone(), arrays).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
+}
+
 /// `test` of each pair of `left` and `right` values (as long as each other, nulls' values
 /// included), by `left`'s chunks: `right` sliced beside each, copied only where its chunks do
 /// not line up with them (the index dates, gathered in one chunk, are sliced without a copy; an
@@ -318,6 +338,37 @@ pub(crate) fn observation_value(observation: &ObservationDef) -> Expr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `key_is` gives polars' `eq` of the literal, nulls kept null, over two chunks of keys
+    /// (17 and 20 rows, so neither is a whole number of sixteen-key groups); with `not`,
+    /// polars' `neq`.
+    #[test]
+    fn key_is_agrees_with_polars_equality() {
+        let keys: Vec<Option<u32>> = (0..37u32).map(|i| (i % 7 != 3).then_some(i % 4)).collect();
+        let mut column = UInt32Chunked::new("k".into(), &keys[..17]);
+        column
+            .append(&UInt32Chunked::new("k".into(), &keys[17..]))
+            .unwrap();
+        let frame = DataFrame::new(37, vec![column.into_column()]).unwrap();
+        for key in [0u32, 2, 9] {
+            let got = (frame.clone().lazy())
+                .select([
+                    key_is(col("k"), key).alias("is"),
+                    key_is(col("k"), key).not().alias("is_not"),
+                    col("k").eq(lit(key)).alias("eq"),
+                    col("k").neq(lit(key)).alias("neq"),
+                ])
+                .collect()
+                .unwrap();
+            let column = |name: &str| -> Vec<Option<bool>> {
+                got.column(name).unwrap().bool().unwrap().iter().collect()
+            };
+            assert_eq!(column("is"), column("eq"), "{key}");
+            assert_eq!(column("is_not"), column("neq"), "{key}");
+            let expected: Vec<Option<bool>> = keys.iter().map(|k| k.map(|k| k == key)).collect();
+            assert_eq!(column("is"), expected, "{key}");
+        }
+    }
 
     /// `one_of` gives what `is_in` gives, for a chain of equalities and for a long list alike,
     /// including null for a null text.

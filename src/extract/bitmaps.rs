@@ -110,6 +110,48 @@ fn words_with_bit_avx512(words: &[u64], mask: u64) -> Bitmap {
     Bitmap::from_u8_vec(bytes, words.len())
 }
 
+/// Per value of `values`, whether it is `value`, packed eight values to a byte: sixteen at a
+/// time with AVX-512 (`vpcmpeqd`) where the CPU has it. polars' comparison of a column with a
+/// literal sets its result's bits one at a time.
+pub(crate) fn u32s_equal(values: &[u32], value: u32) -> Bitmap {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe { u32s_equal_avx512(values, value) };
+    }
+    u32s_equal_scalar(values, value)
+}
+
+fn u32s_equal_scalar(values: &[u32], value: u32) -> Bitmap {
+    let byte = |group: &[u32]| {
+        (group.iter().enumerate()).fold(0u8, |byte, (i, &v)| byte | u8::from(v == value) << i)
+    };
+    packed_by_eight(values, byte, byte)
+}
+
+/// [`u32s_equal`] with AVX-512F: each whole group of sixteen values by one compare, whose mask
+/// is the group's two bytes; the last, shorter group as the scalar loop packs it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn u32s_equal_avx512(values: &[u32], value: u32) -> Bitmap {
+    use std::arch::x86_64::{_mm512_cmpeq_epu32_mask, _mm512_loadu_si512, _mm512_set1_epi32};
+    let wanted = _mm512_set1_epi32(value as i32);
+    let groups = values.chunks_exact(16);
+    let last = groups.remainder();
+    let mut bytes: Vec<u8> = Vec::with_capacity(values.len().div_ceil(8));
+    for group in groups {
+        // SAFETY: `group` is sixteen u32s, the 64 bytes an unaligned load reads.
+        let group = unsafe { _mm512_loadu_si512(group.as_ptr().cast()) };
+        bytes.extend_from_slice(&_mm512_cmpeq_epu32_mask(group, wanted).to_le_bytes());
+    }
+    for eight in last.chunks(8) {
+        let byte =
+            (eight.iter().enumerate()).fold(0u8, |byte, (i, &v)| byte | u8::from(v == value) << i);
+        bytes.push(byte);
+    }
+    Bitmap::from_u8_vec(bytes, values.len())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +221,22 @@ mod tests {
         let got: Vec<bool> = words_with_bit(&words, 0b1010).iter().collect();
         let expected = [false, true, true, false, true, false, true, false, true];
         assert_eq!(got, expected);
+    }
+
+    /// Values compared with one of them: every length from 0 to 40 (whole groups of sixteen,
+    /// of eight, and shorter last groups), against the comparison one value at a time.
+    #[test]
+    fn each_value_equal_to_the_key_packs_to_its_row() {
+        let values: Vec<u32> = (0..40u32).map(|i| (i * 7 + i / 5) % 6).collect();
+        for len in 0..=values.len() {
+            let values = &values[..len];
+            for key in [0, 3, 5, 6, u32::MAX] {
+                let expected: Vec<bool> = values.iter().map(|&v| v == key).collect();
+                let got: Vec<bool> = u32s_equal(values, key).iter().collect();
+                assert_eq!(got, expected, "{key} among {len} values");
+                let scalar: Vec<bool> = u32s_equal_scalar(values, key).iter().collect();
+                assert_eq!(scalar, expected, "{key} among {len} values, scalar");
+            }
+        }
     }
 }
