@@ -77,12 +77,15 @@ pub(crate) fn words_with_bit(words: &[u64], mask: u64) -> Bitmap {
 }
 
 fn words_with_bit_scalar(words: &[u64], mask: u64) -> Bitmap {
-    let byte = |group: &[u64]| {
-        (group.iter().enumerate()).fold(0u8, |byte, (i, word)| {
-            byte | u8::from(word & mask != 0) << i
-        })
+    packed_where(words, |word| word & mask != 0)
+}
+
+/// `test` of each of `values`, packed eight values to a byte.
+fn packed_where<T: Copy>(values: &[T], test: impl Fn(T) -> bool) -> Bitmap {
+    let byte = |group: &[T]| {
+        (group.iter().enumerate()).fold(0u8, |byte, (i, &value)| byte | u8::from(test(value)) << i)
     };
-    packed_by_eight(words, byte, byte)
+    packed_by_eight(values, byte, byte)
 }
 
 /// [`words_with_bit`] with AVX-512F: each whole group of eight words by one `vptestmq`, whose
@@ -101,12 +104,7 @@ fn words_with_bit_avx512(words: &[u64], mask: u64) -> Bitmap {
         let group = unsafe { _mm512_loadu_si512(group.as_ptr().cast()) };
         _mm512_test_epi64_mask(group, masks)
     }));
-    if !last.is_empty() {
-        let byte = (last.iter().enumerate()).fold(0u8, |byte, (i, word)| {
-            byte | u8::from(word & mask != 0) << i
-        });
-        bytes.push(byte);
-    }
+    bytes.extend_from_slice(packed_where(last, |word| word & mask != 0).as_slice().0);
     Bitmap::from_u8_vec(bytes, words.len())
 }
 
@@ -123,10 +121,7 @@ pub(crate) fn u32s_equal(values: &[u32], value: u32) -> Bitmap {
 }
 
 fn u32s_equal_scalar(values: &[u32], value: u32) -> Bitmap {
-    let byte = |group: &[u32]| {
-        (group.iter().enumerate()).fold(0u8, |byte, (i, &v)| byte | u8::from(v == value) << i)
-    };
-    packed_by_eight(values, byte, byte)
+    packed_where(values, |v| v == value)
 }
 
 /// [`u32s_equal`] with AVX-512F: each whole group of sixteen values by one compare, whose mask
@@ -144,11 +139,8 @@ fn u32s_equal_avx512(values: &[u32], value: u32) -> Bitmap {
         let group = unsafe { _mm512_loadu_si512(group.as_ptr().cast()) };
         bytes.extend_from_slice(&_mm512_cmpeq_epu32_mask(group, wanted).to_le_bytes());
     }
-    for eight in last.chunks(8) {
-        let byte =
-            (eight.iter().enumerate()).fold(0u8, |byte, (i, &v)| byte | u8::from(v == value) << i);
-        bytes.push(byte);
-    }
+    // The last, shorter group (up to fifteen values) as the scalar way packs it.
+    bytes.extend_from_slice(packed_where(last, |v| v == value).as_slice().0);
     Bitmap::from_u8_vec(bytes, values.len())
 }
 
