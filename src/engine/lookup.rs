@@ -9,7 +9,7 @@ use polars::prelude::*;
 
 use polars_arrow::bitmap::MutableBitmap;
 
-use crate::extract::bitmaps::packed;
+use crate::extract::bitmaps::{packed, packed_where};
 use crate::extract::ids::dense_range;
 use crate::prefetch::{prefetch_block, prefetch_stream, BLOCK};
 use crate::udf::MapColumn;
@@ -67,7 +67,6 @@ impl PatientRows {
         let (min, table) = (self.min, self.rows.as_slice());
         let mut rows: Vec<IdxSize> = Vec::with_capacity(ids.len());
         let mut valid = MutableBitmap::with_capacity(ids.len());
-        let mut bytes: Vec<u8> = Vec::with_capacity(BLOCK / 8);
         let mut all_found = true;
         for array in ids.downcast_iter() {
             let values = array.values().as_slice();
@@ -88,17 +87,9 @@ impl PatientRows {
                         block_rows[i] = ABSENT;
                     }
                 }
-                bytes.clear();
-                let groups = block_rows.chunks(8);
-                bytes.extend(groups.map(|group| {
-                    (group.iter().enumerate())
-                        .fold(0u8, |byte, (i, &row)| byte | u8::from(row != ABSENT) << i)
-                }));
-                valid.extend_from_slice(&bytes, 0, block_rows.len());
-                let found = block_rows
-                    .iter()
-                    .fold(true, |all, &row| all & (row != ABSENT));
-                if !found {
+                let found = packed_where(block_rows, |row| row != ABSENT);
+                valid.extend_from_bitmap(&found);
+                if found.unset_bits() > 0 {
                     all_found = false;
                     for row in block_rows.iter_mut() {
                         *row = if *row == ABSENT { 0 } else { *row };

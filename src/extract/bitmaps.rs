@@ -81,7 +81,7 @@ fn words_with_bit_scalar(words: &[u64], mask: u64) -> Bitmap {
 }
 
 /// `test` of each of `values`, packed eight values to a byte.
-fn packed_where<T: Copy>(values: &[T], test: impl Fn(T) -> bool) -> Bitmap {
+pub(crate) fn packed_where<T: Copy>(values: &[T], test: impl Fn(T) -> bool) -> Bitmap {
     let byte = |group: &[T]| {
         (group.iter().enumerate()).fold(0u8, |byte, (i, &value)| byte | u8::from(test(value)) << i)
     };
