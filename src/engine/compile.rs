@@ -25,7 +25,9 @@ use super::measures::{MeasureRules, MEASURE_KEY};
 use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
 use super::outcome::{Missing, OutcomeParts};
 use super::patient_core::primary_in;
-use super::records::{in_window, key_is, observation_value, one_of, RecordTable};
+use super::records::{
+    in_window, key_is, observation_value, one_of, started_at_least_days_before, RecordTable,
+};
 use super::EngineError;
 use crate::definition::model::{
     CmpOp, Cond, Criterion, CriterionKind, Definition, Drug, MissingRule, Quantity, Query,
@@ -463,7 +465,7 @@ impl<'d> Compiler<'d> {
                 _ => return Err(wrong_table("kind is")),
             },
             RecordCond::StartedAtLeastDaysBefore(days) => match table {
-                RecordTable::Treatment => col("date").lt_eq(col("p_idx") - lit(*days as i32)),
+                RecordTable::Treatment => started_at_least_days_before(*days as i32),
                 _ => return Err(wrong_table("started at least")),
             },
             RecordCond::ApprovedLab => match table {

@@ -166,6 +166,36 @@ pub(crate) fn in_window(window: &Window) -> Expr {
     )
 }
 
+/// Whether each treatment started at least `days` before its patient's index date: polars'
+/// `date <= p_idx - days` (Int32, wrapping as polars subtracts), null where either date is
+/// null, its flags packed from a loop the compiler vectorizes ([`pairs_by_chunk`]): polars
+/// computed the difference as a column, then set the comparison's bits one at a time.
+pub(crate) fn started_at_least_days_before(days: i32) -> Expr {
+    map_multiple(
+        move |columns: &mut [Column]| {
+            let day_numbers = |column: &Column| -> PolarsResult<Int32Chunked> {
+                Ok(as_dtype(column, &DataType::Int32)?.i32()?.clone())
+            };
+            let (date, idx) = (day_numbers(&columns[0])?, day_numbers(&columns[1])?);
+            polars_ensure!(
+                date.len() == idx.len(),
+                ShapeMismatch: "{} treatment starts beside {} index dates", date.len(), idx.len()
+            );
+            let flags = packed(&pairs_by_chunk(&date, &idx, |date, idx| {
+                date <= idx.wrapping_sub(days)
+            }));
+            let validity = match (date.rechunk_validity(), idx.rechunk_validity()) {
+                (Some(date), Some(idx)) => Some(&date & &idx),
+                (date, idx) => date.or(idx),
+            };
+            let flags = BooleanArray::new(ArrowDataType::Boolean, flags, validity);
+            Ok(BooleanChunked::with_chunk(columns[0].name().clone(), flags).into_column())
+        },
+        vec![col("date"), col("p_idx")],
+        |_, fields| Ok(Field::new(fields[0].name().clone(), DataType::Boolean)),
+    )
+}
+
 /// [`in_window`] of the `date`, `p_idx` (and, for `ongoing`, `end`) columns, in days: the
 /// comparisons of the values in Int32 arithmetic (wrapping, as polars subtracts), packed, then
 /// the validities and-ed in (`end`'s or-ed: no end is ongoing). The values are compared in the
@@ -338,6 +368,71 @@ pub(crate) fn observation_value(observation: &ObservationDef) -> Expr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `started_at_least_days_before` gives polars' `date <= p_idx - days`: a start exactly
+    /// `days` before the index date is true, a day later false, a null start or index date
+    /// null, the subtraction wrapping at the Int32 minimum as polars' does; over two chunks.
+    #[test]
+    fn started_before_agrees_with_polars() {
+        let date = [
+            Some(100),
+            Some(101),
+            Some(99),
+            None,
+            Some(130),
+            Some(i32::MAX),
+            Some(0),
+            Some(-5),
+        ];
+        let idx = [
+            Some(130),
+            Some(130),
+            Some(130),
+            Some(130),
+            None,
+            Some(i32::MIN + 10),
+            Some(30),
+            Some(25),
+        ];
+        let mut dates = Int32Chunked::new("date".into(), &date[..3]);
+        dates
+            .append(&Int32Chunked::new("date".into(), &date[3..]))
+            .unwrap();
+        let frame = DataFrame::new(
+            8,
+            vec![
+                dates.into_column(),
+                Int32Chunked::new("p_idx".into(), &idx).into_column(),
+            ],
+        )
+        .unwrap();
+        let got = (frame.lazy())
+            .select([
+                started_at_least_days_before(30).alias("ours"),
+                col("date").lt_eq(col("p_idx") - lit(30i32)).alias("polars"),
+            ])
+            .collect()
+            .unwrap();
+        let column = |name: &str| -> Vec<Option<bool>> {
+            got.column(name).unwrap().bool().unwrap().iter().collect()
+        };
+        assert_eq!(column("ours"), column("polars"));
+        // By hand: 100 <= 130 - 30, 101 is not, 99 is, two nulls, MAX is not below MIN + 10 - 30
+        // (which wraps to MAX - 19), 0 <= 0 and -5 <= -5.
+        assert_eq!(
+            column("ours"),
+            [
+                Some(true),
+                Some(false),
+                Some(true),
+                None,
+                None,
+                Some(false),
+                Some(true),
+                Some(true)
+            ]
+        );
+    }
 
     /// `key_is` gives polars' `eq` of the literal, nulls kept null, over two chunks of keys
     /// (17 and 20 rows, so neither is a whole number of sixteen-key groups); with `not`,
