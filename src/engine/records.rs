@@ -173,14 +173,8 @@ pub(crate) fn in_window(window: &Window) -> Expr {
 pub(crate) fn started_at_least_days_before(days: i32) -> Expr {
     map_multiple(
         move |columns: &mut [Column]| {
-            let day_numbers = |column: &Column| -> PolarsResult<Int32Chunked> {
-                Ok(as_dtype(column, &DataType::Int32)?.i32()?.clone())
-            };
-            let (date, idx) = (day_numbers(&columns[0])?, day_numbers(&columns[1])?);
-            polars_ensure!(
-                date.len() == idx.len(),
-                ShapeMismatch: "{} treatment starts beside {} index dates", date.len(), idx.len()
-            );
+            let (date, idx) = (days_of(&columns[0])?, days_of(&columns[1])?);
+            same_length(&date, &idx)?;
             let flags = packed(&pairs_by_chunk(&date, &idx, |date, idx| {
                 date <= idx.wrapping_sub(days)
             }));
@@ -203,14 +197,8 @@ pub(crate) fn started_at_least_days_before(days: i32) -> Expr {
 /// ([`pairs_by_chunk`]): the dates copied into one chunk first cost 0.4 % of a run's
 /// instructions.
 fn window_flags(window: &Window, columns: &[Column]) -> PolarsResult<BooleanChunked> {
-    let days = |column: &Column| -> PolarsResult<Int32Chunked> {
-        Ok(as_dtype(column, &DataType::Int32)?.i32()?.clone())
-    };
-    let (date, idx) = (days(&columns[0])?, days(&columns[1])?);
-    polars_ensure!(
-        date.len() == idx.len(),
-        ShapeMismatch: "{} record dates beside {} index dates", date.len(), idx.len()
-    );
+    let (date, idx) = (days_of(&columns[0])?, days_of(&columns[1])?);
+    same_length(&date, &idx)?;
     let lookback = match window {
         Window::WithinDays(days) => Some(*days as i32),
         _ => None,
@@ -225,7 +213,7 @@ fn window_flags(window: &Window, columns: &[Column]) -> PolarsResult<BooleanChun
         flags = &flags & &valid;
     }
     if let Window::Ongoing { grace_days } = window {
-        let end = days(&columns[2])?;
+        let end = days_of(&columns[2])?;
         polars_ensure!(
             end.len() == idx.len(),
             ShapeMismatch: "{} treatment ends beside {} index dates", end.len(), idx.len()
@@ -259,6 +247,20 @@ pub(crate) fn key_is(keys: Expr, key: u32) -> Expr {
         },
         |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
     )
+}
+
+/// A date column in days since 1970-01-01 (Int32).
+fn days_of(column: &Column) -> PolarsResult<Int32Chunked> {
+    Ok(as_dtype(column, &DataType::Int32)?.i32()?.clone())
+}
+
+/// An error unless the record dates and the index dates beside them are as many.
+fn same_length(date: &Int32Chunked, idx: &Int32Chunked) -> PolarsResult<()> {
+    polars_ensure!(
+        date.len() == idx.len(),
+        ShapeMismatch: "{} record dates beside {} index dates", date.len(), idx.len()
+    );
+    Ok(())
 }
 
 /// `test` of each pair of `left` and `right` values (as long as each other, nulls' values
