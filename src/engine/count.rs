@@ -17,7 +17,7 @@ use super::evaluate::{drug_columns, drug_criteria, general_columns, STRATUM_COLU
 use super::mask::{CohortColumns, MaskRow, MaskTable, Outcomes};
 use super::EngineError;
 use crate::definition::model::Definition;
-use crate::prefetch::prefetch;
+use crate::prefetch::{items_ahead, prefetch};
 use strata::{local_strata, LocalStrata, Strata};
 
 mod strata;
@@ -222,7 +222,7 @@ fn merge_two<K: Key>(a: &[(K, u64)], b: &[(K, u64)]) -> Vec<(K, u64)> {
     let mut merged = Vec::with_capacity(a.len() + b.len());
     let (mut i, mut j) = (0, 0);
     // Each run read in order, its lines asked for ahead: the runs are long out of cache.
-    let ahead = 4096 / std::mem::size_of::<(K, u64)>().max(1);
+    let ahead = items_ahead::<(K, u64)>();
     while i < a.len() && j < b.len() {
         prefetch(a, i + ahead);
         prefetch(b, j + ahead);

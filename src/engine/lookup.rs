@@ -74,7 +74,8 @@ impl PatientRows {
             // A block at a time, every step on it while it is in cache: its ids asked for
             // ahead (`crate::prefetch`), looked up, the null ids' rows made absent, the
             // validity packed and the absent rows cleared. As passes over the whole table,
-            // each step read the rows from memory again.
+            // each step read the rows from memory again. By `chunks`, not `prefetch::blocks`:
+            // through the ranges this loop took about a fifth more samples (`perf`, 10 M).
             for (b, block) in values.chunks(BLOCK).enumerate() {
                 let start = b * BLOCK;
                 prefetch_block(values, start..start + block.len());

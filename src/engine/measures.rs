@@ -18,7 +18,7 @@ use polars_arrow::bitmap::MutableBitmap;
 use crate::definition::model::{Conversion, Definition, Measure, MeasureValue};
 use crate::extract::distinct::map_distinct;
 use crate::extract::text_keys::TextKey;
-use crate::prefetch::{prefetch_block, BLOCK};
+use crate::prefetch::{blocks, prefetch_block};
 use crate::udf::MapColumn;
 
 /// Column of each measurement record's (LOINC, unit) key, computed before the measures' values.
@@ -269,11 +269,10 @@ impl MeasureRules {
             // A block at a time, its lines asked for ahead (`crate::prefetch`), the flags counted
             // while the block's units are in cache: side by side (`in_order::join`), the two
             // loops each read the units from memory.
-            let blocks = codes.chunks(BLOCK).zip(units.chunks(BLOCK)).enumerate();
-            for (b, (block_codes, block_units)) in blocks {
-                let rows = b * BLOCK..b * BLOCK + block_codes.len();
+            for rows in blocks(codes.len()) {
                 prefetch_block(codes, rows.clone());
-                prefetch_block(units, rows);
+                prefetch_block(units, rows.clone());
+                let (block_codes, block_units) = (&codes[rows.clone()], &units[rows]);
                 let pairs = block_codes.iter().zip(block_units);
                 keys.extend(pairs.map(|(code, unit)| code * stride + (unit & !FLAGGED)));
                 flagged += (block_units.iter())

@@ -18,7 +18,7 @@ use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
 use crate::extract::bitmaps::{packed, u32s_equal};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
-use crate::prefetch::{prefetch_block, BLOCK};
+use crate::prefetch::{blocks, prefetch_block};
 use crate::udf::MapColumn;
 
 /// The tables that record-level queries read.
@@ -285,12 +285,10 @@ fn pairs_by_chunk(
         let beside = beside.downcast_as_array().values().as_slice();
         let values = chunk.values().as_slice();
         // A block at a time, the lines ahead asked for first (`crate::prefetch`).
-        for (b, (block, beside_block)) in values.chunks(BLOCK).zip(beside.chunks(BLOCK)).enumerate()
-        {
-            let rows = b * BLOCK..b * BLOCK + block.len();
+        for rows in blocks(values.len()) {
             prefetch_block(values, rows.clone());
-            prefetch_block(beside, rows);
-            let pairs = block.iter().zip(beside_block);
+            prefetch_block(beside, rows.clone());
+            let pairs = values[rows.clone()].iter().zip(&beside[rows]);
             flags.extend(pairs.map(|(&l, &r)| test(l, r)));
         }
         offset += chunk.len();

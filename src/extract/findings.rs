@@ -17,7 +17,7 @@ use super::distinct::{map_distinct, text_flags};
 use super::ids::{DenseIds, TestIds};
 use super::validate::number;
 use super::Table;
-use crate::prefetch::{prefetch_block, BLOCK};
+use crate::prefetch::{blocks, prefetch_block};
 use crate::udf::MapColumn;
 
 /// Units the contract lists (UCUM as labs send them), plus `U/mL` (CA-125) and `ng/mL` (PSA).
@@ -174,13 +174,11 @@ fn grades_outside(kinds: &[CodeKind], values: &Column) -> PolarsResult<Vec<bool>
         let start = flags.len();
         let kinds = &kinds[start..start + array.len()];
         let values = array.values().as_slice();
-        let blocks = kinds.chunks(BLOCK).zip(values.chunks(BLOCK)).enumerate();
-        for (b, (block_kinds, block_values)) in blocks {
-            let rows = b * BLOCK..b * BLOCK + block_values.len();
+        for rows in blocks(values.len()) {
             prefetch_block(kinds, rows.clone());
-            prefetch_block(values, rows);
-            let rows = block_kinds.iter().zip(block_values.iter());
-            flags.extend(rows.map(|(kind, &value)| graded(kind) & outside(value)));
+            prefetch_block(values, rows.clone());
+            let pairs = kinds[rows.clone()].iter().zip(&values[rows]);
+            flags.extend(pairs.map(|(kind, &value)| graded(kind) & outside(value)));
         }
         // By words of the validity: null values (the text observations') are three rows in
         // five of the synthetic extract's, too many to visit one by one.

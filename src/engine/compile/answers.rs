@@ -12,7 +12,7 @@ use polars_arrow::datatypes::ArrowDataType;
 use polars_arrow::types::NativeType;
 
 use crate::extract::bitmaps::packed;
-use crate::prefetch::{prefetch_block, BLOCK};
+use crate::prefetch::{blocks, prefetch_block};
 use crate::udf::MapColumn;
 
 /// What an atom's value answers.
@@ -78,9 +78,9 @@ fn flags<T: NativeType>(array: &PrimitiveArray<T>, test: impl Fn(T) -> bool) -> 
     let values = array.values().as_slice();
     let mut flags: Vec<bool> = Vec::with_capacity(values.len());
     // A block at a time, the lines ahead asked for first (`crate::prefetch`).
-    for (b, block) in values.chunks(BLOCK).enumerate() {
-        prefetch_block(values, b * BLOCK..b * BLOCK + block.len());
-        flags.extend(block.iter().map(|&v| test(v)));
+    for rows in blocks(values.len()) {
+        prefetch_block(values, rows.clone());
+        flags.extend(values[rows].iter().map(|&v| test(v)));
     }
     packed(&flags)
 }
