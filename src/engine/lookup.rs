@@ -11,7 +11,7 @@ use polars_arrow::bitmap::MutableBitmap;
 
 use crate::extract::bitmaps::{packed, packed_where};
 use crate::extract::ids::dense_range;
-use crate::prefetch::{prefetch_block, prefetch_stream, BLOCK};
+use crate::prefetch::{blocks, prefetch_block, BLOCK};
 use crate::udf::MapColumn;
 
 /// The row of each person id of the patient core, as an array over the ids' range.
@@ -198,12 +198,17 @@ fn gather_numbers<T: PolarsNumericType>(
         // A null row's slot holds some value (`rows_of` gives 0); it is looked up like any
         // other and hidden by the validity below.
         let rows = chunk.values().as_slice();
-        for (i, &row) in rows.iter().enumerate() {
-            prefetch_stream(rows, i);
-            let value = values.get(row as usize).copied();
-            gathered.push(value.ok_or_else(
-                || polars_err!(OutOfBounds: "patient row {row} beyond the patient core"),
-            )?);
+        for block in blocks(rows.len()) {
+            prefetch_block(rows, block.clone());
+            let rows = &rows[block];
+            // Checked once a block, by a max the compiler vectorizes: a check and a possible
+            // early return per row kept the loop from being a plain gather.
+            let largest = rows.iter().fold(0, |largest, &row| largest.max(row));
+            polars_ensure!(
+                (largest as usize) < values.len(),
+                OutOfBounds: "patient row {largest} beyond the patient core"
+            );
+            gathered.extend(rows.iter().map(|&row| values[row as usize]));
         }
     }
     let source_nulls = source.validity().filter(|v| v.unset_bits() > 0);
@@ -246,6 +251,30 @@ mod tests {
         assert!(PatientRows::of(&core(&[i64::MIN, i64::MAX])).is_none());
         let text = df!("person_id" => ["a", "b"]).unwrap();
         assert!(PatientRows::of(&text).is_none());
+    }
+
+    /// `gather_numbers` over several blocks and two chunks of rows: the value at each row is
+    /// the row times 3 (null at every seventh row of the source), nulls where the row is null;
+    /// a row past the source is an error naming it, not a panic.
+    #[test]
+    fn gathers_numbers_by_row_over_blocks_and_chunks() {
+        let source: Int32Chunked = (0..3000)
+            .map(|r: i32| (r % 7 != 0).then_some(r * 3))
+            .collect();
+        let wanted = |r: u32| (r % 7 != 0).then_some(r as i32 * 3);
+        let first: Vec<Option<IdxSize>> = (0..2500).map(|i| (i % 11 != 5).then_some(i)).collect();
+        let second: Vec<Option<IdxSize>> = (0..1200).map(|i| Some(2999 - i)).collect();
+        let mut rows = IdxCa::new("rows".into(), &first);
+        rows.append(&IdxCa::new("rows".into(), &second)).unwrap();
+        assert_eq!(rows.chunks().len(), 2);
+        let gathered = gather_numbers(&source, &rows).unwrap();
+        let expected: Vec<Option<i32>> = (first.iter().chain(&second))
+            .map(|row| row.and_then(wanted))
+            .collect();
+        assert_eq!(gathered.iter().collect::<Vec<_>>(), expected);
+        let past = IdxCa::new("rows".into(), &[Some(0), Some(3000)]);
+        let err = gather_numbers(&source, &past).unwrap_err().to_string();
+        assert!(err.contains("patient row 3000"), "{err}");
     }
 
     /// Worked out by hand: core ids 12, 10, 11, 20 are rows 0-3; null ids, ids below the
