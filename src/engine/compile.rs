@@ -26,7 +26,8 @@ use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
 use super::outcome::{Missing, OutcomeParts};
 use super::patient_core::primary_in;
 use super::records::{
-    in_window, key_is, observation_value, one_of, started_at_least_days_before, RecordTable,
+    in_window, key_is, observation_value, one_of, started_at_least_days_before, text_is,
+    RecordTable,
 };
 use super::EngineError;
 use crate::definition::model::{
@@ -461,7 +462,7 @@ impl<'d> Compiler<'d> {
                 _ => return Err(wrong_table("code in")),
             },
             RecordCond::KindIs(kind) => match table {
-                RecordTable::Treatment => col("kind").eq(lit(kind.as_str())).fill_null(lit(false)),
+                RecordTable::Treatment => text_is(col("kind"), kind),
                 _ => return Err(wrong_table("kind is")),
             },
             RecordCond::StartedAtLeastDaysBefore(days) => match table {

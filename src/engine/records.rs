@@ -5,7 +5,7 @@
 use std::collections::HashSet;
 
 use polars::prelude::*;
-use polars_arrow::array::BooleanArray;
+use polars_arrow::array::{Array, BooleanArray};
 use polars_arrow::datatypes::ArrowDataType;
 
 use super::codes::{normalized_atc, normalized_icd10, CODE_SETS, DRUG_ATC};
@@ -15,7 +15,7 @@ use super::lookup::ROW;
 use super::measures::MEASURE_KEY;
 use super::observations::{OBSERVATION_KEY, TEXT_KEY};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
-use crate::extract::bitmaps::{packed, u32s_equal};
+use crate::extract::bitmaps::{packed, u32s_equal, views_equal};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
 use crate::prefetch::{blocks, prefetch_block};
@@ -249,6 +249,32 @@ pub(crate) fn key_is(keys: Expr, key: u32) -> Expr {
     )
 }
 
+/// Whether each text of `texts` is `text`, false where null: polars' `eq` of the literal with
+/// its nulls filled with false (the treatments' `kind is`), the bits packed eight at a time
+/// from the views ([`views_equal`]) where polars sets them one at a time. A text too long to be
+/// held in a view is compared by polars.
+pub(crate) fn text_is(texts: Expr, text: &str) -> Expr {
+    if views_equal(&[], text).is_none() {
+        return texts.eq(lit(text)).fill_null(lit(false));
+    }
+    let text = text.to_string();
+    texts.map_column(
+        move |texts: Column| {
+            let texts = texts.as_materialized_series().cast(&DataType::String)?;
+            let arrays = texts.str()?.downcast_iter().map(|array| {
+                let equal = views_equal(array.views(), &text).unwrap_or_default();
+                let equal = match array.validity() {
+                    Some(valid) => &equal & valid,
+                    None => equal,
+                };
+                BooleanArray::new(ArrowDataType::Boolean, equal, None)
+            });
+            Ok(BooleanChunked::from_chunk_iter(texts.name().clone(), arrays).into_column())
+        },
+        |_, field| Ok(Field::new(field.name().clone(), DataType::Boolean)),
+    )
+}
+
 /// A date column in days since 1970-01-01 (Int32).
 fn days_of(column: &Column) -> PolarsResult<Int32Chunked> {
     Ok(as_dtype(column, &DataType::Int32)?.i32()?.clone())
@@ -462,6 +488,45 @@ mod tests {
             assert_eq!(column("is_not"), column("neq"), "{key}");
             let expected: Vec<Option<bool>> = keys.iter().map(|k| k.map(|k| k == key)).collect();
             assert_eq!(column("is"), expected, "{key}");
+        }
+    }
+
+    /// `text_is` gives polars' `eq` of the literal with nulls filled with false: texts one byte
+    /// shorter and longer than the literal, with its prefix, empty and null, over two chunks of
+    /// several blocks; a literal longer than a view holds, and the empty literal, too.
+    #[test]
+    fn text_is_agrees_with_polars_equality_filled_with_false() {
+        let kinds = [
+            Some("radiotherapy"),
+            Some("radiotherap"),
+            Some("radiotherapyy"),
+            Some("radiotherapy and more"),
+            Some(""),
+            None,
+            Some("surgery"),
+            Some("systemic"),
+        ];
+        let texts: Vec<Option<&str>> = (0..2_600).map(|i| kinds[(i * 5 + i / 9) % 8]).collect();
+        let mut column = StringChunked::new("kind".into(), &texts[..1_500]);
+        column
+            .append(&StringChunked::new("kind".into(), &texts[1_500..]))
+            .unwrap();
+        let frame = DataFrame::new(texts.len(), vec![column.into_column()]).unwrap();
+        for text in ["radiotherapy", "radiotherapy and more", "", "none"] {
+            let got = (frame.clone().lazy())
+                .select([
+                    text_is(col("kind"), text).alias("is"),
+                    col("kind").eq(lit(text)).fill_null(lit(false)).alias("eq"),
+                ])
+                .collect()
+                .unwrap();
+            let column = |name: &str| -> Vec<Option<bool>> {
+                got.column(name).unwrap().bool().unwrap().iter().collect()
+            };
+            let expected: Vec<Option<bool>> =
+                texts.iter().map(|t| Some(*t == Some(text))).collect();
+            assert_eq!(column("is"), expected, "{text}");
+            assert_eq!(column("eq"), expected, "{text}");
         }
     }
 

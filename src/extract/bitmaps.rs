@@ -4,7 +4,10 @@
 //! with AVX-512 where the CPU has it.
 
 use polars::prelude::*;
+use polars_arrow::array::View;
 use polars_arrow::bitmap::Bitmap;
+
+use crate::prefetch::{blocks, prefetch_block};
 
 /// A Boolean column of `flags`, packed eight to a byte in one pass ([`packed`]).
 pub(crate) fn boolean_column(name: PlSmallStr, flags: &[bool]) -> BooleanChunked {
@@ -106,6 +109,24 @@ fn words_with_bit_avx512(words: &[u64], mask: u64) -> Bitmap {
     }));
     bytes.extend_from_slice(packed_where(last, |word| word & mask != 0).as_slice().0);
     Bitmap::from_u8_vec(bytes, words.len())
+}
+
+/// Per view of `views`, whether its string is `text` (at most [`View::MAX_INLINE_SIZE`] bytes),
+/// packed eight views to a byte. Such a string is held in its view (length, then its bytes,
+/// zero-padded), so a view of it is equal as a `u128`, as polars' own comparison tests it; each
+/// block's views are asked for ahead: a string column's comparison is the first pass over it
+/// since it was decoded (the treatments' `kind is`). None for a longer `text`.
+pub(crate) fn views_equal(views: &[View], text: &str) -> Option<Bitmap> {
+    let inline = u32::try_from(text.len()).is_ok_and(|len| len <= View::MAX_INLINE_SIZE);
+    let wanted = inline.then(|| View::new_inline(text.as_bytes()).as_u128())?;
+    let mut bytes: Vec<u8> = Vec::with_capacity(views.len().div_ceil(8));
+    // Blocks of `BLOCK` views, a whole number of bytes, so each block's bytes follow the last.
+    for block in blocks(views.len()) {
+        prefetch_block(views, block.clone());
+        let equal = packed_where(&views[block], |view| view.as_u128() == wanted);
+        bytes.extend_from_slice(equal.as_slice().0);
+    }
+    Some(Bitmap::from_u8_vec(bytes, views.len()))
 }
 
 /// Per value of `values`, whether it is `value`, packed eight values to a byte: sixteen at a
