@@ -261,7 +261,7 @@ mod tests {
         let source: Int32Chunked = (0..3000)
             .map(|r: i32| (r % 7 != 0).then_some(r * 3))
             .collect();
-        let wanted = |r: u32| (r % 7 != 0).then_some(r as i32 * 3);
+        let wanted = |r: u32| (!r.is_multiple_of(7)).then_some(r as i32 * 3);
         let first: Vec<Option<IdxSize>> = (0..2500).map(|i| (i % 11 != 5).then_some(i)).collect();
         let second: Vec<Option<IdxSize>> = (0..1200).map(|i| Some(2999 - i)).collect();
         let mut rows = IdxCa::new("rows".into(), &first);
