@@ -213,58 +213,6 @@ pub(crate) fn map_distinct_text(
     Ok(out)
 }
 
-/// The string column `expr` with its nulls as `fill`, the values as they are: the valid rows
-/// keep their views, so that rows of one value still share one (as a decoded dictionary page
-/// gives them), and each null row gets the fill's ([`filled_chunk`]). polars' `fill_null`
-/// copies every long string into a buffer of its own, so that each row of a 30-byte site name
-/// had a view of its own, which every later [`map_distinct`] of the column missed (a stratum
-/// column's numbering, 0.7 % of a run's instructions); mapping each row to its distinct value's
-/// view instead cost about 28 instructions a row (callgrind).
-pub(crate) fn filled_text(expr: Expr, fill: &'static str) -> Expr {
-    expr.map_column(
-        move |texts: Column| {
-            let texts = texts.str()?;
-            let chunks = texts.downcast_iter().map(|array| filled_chunk(array, fill));
-            let filled = StringChunked::from_chunk_iter(texts.name().clone(), chunks);
-            Ok(filled.into_column())
-        },
-        |_, field| Ok(Field::new(field.name().clone(), DataType::String)),
-    )
-}
-
-/// `array` without nulls: its views copied, each null row's replaced by `fill`'s, which is held
-/// in the view where it is 12 bytes or less (as "not recorded" is) and else in a buffer added
-/// after the array's.
-fn filled_chunk(array: &Utf8ViewArray, fill: &str) -> Utf8ViewArray {
-    let Some(validity) = array.validity().filter(|v| v.unset_bits() > 0) else {
-        return array.clone().with_validity(None);
-    };
-    let mut buffers: Vec<polars_buffer::Buffer<u8>> =
-        array.data_buffers().iter().cloned().collect();
-    let fill_view = match fill.len() <= View::MAX_INLINE_SIZE as usize {
-        true => View::new_inline(fill.as_bytes()),
-        false => {
-            buffers.push(polars_buffer::Buffer::from(fill.as_bytes().to_vec()));
-            View::new_from_bytes(fill.as_bytes(), buffers.len() as u32 - 1, 0)
-        }
-    };
-    let mut views = array.views().as_slice().to_vec();
-    for row in (!validity).true_idx_iter() {
-        views[row] = fill_view;
-    }
-    // SAFETY: every view is the array's own (its buffers kept, in their order) or the fill's,
-    // inline or pointing at the start of the buffer added for it.
-    unsafe {
-        Utf8ViewArray::new_unchecked_unknown_md(
-            ArrowDataType::Utf8View,
-            views.into(),
-            buffers.into(),
-            None,
-            None,
-        )
-    }
-}
-
 /// One array's results: each distinct result computed and stored once, and each row's view
 /// its result's, written in the row loop (the results' buffers shared; a null row gets an empty
 /// view behind the array's own validity). Positions first and
@@ -459,65 +407,6 @@ mod tests {
             .map(|r| r.as_deref().map(str::len))
             .collect();
         assert_eq!(lengths, expected);
-    }
-
-    /// Nulls filled, values kept, over two chunks of a long (not inlined) site name and a short
-    /// one whose rows share one view per value (as a decoded dictionary page's do; made so by
-    /// `map_distinct_text`): each value keeps its one view per chunk, the nulls get one more,
-    /// and no row is null. The same with a fill too long for a view (kept in a buffer of its
-    /// own), and a chunk without nulls.
-    #[test]
-    fn filled_text_shares_each_values_view() {
-        let long = "Oslo universitetssykehus, Radiumhospitalet";
-        let rows: Vec<Option<&str>> = (0..200)
-            .map(|i| match i % 4 {
-                0 if i < 180 => None,
-                1 | 2 => Some(long),
-                _ => Some("UNN"),
-            })
-            .collect();
-        let shared = |rows: &[Option<&str>]| {
-            map_distinct_text(&StringChunked::new("site".into(), rows), str::to_string).unwrap()
-        };
-        let mut texts = shared(&rows[..150]);
-        texts.append(&shared(&rows[150..])).unwrap();
-        let frame = DataFrame::new(200, vec![texts.into_column()]).unwrap();
-        for fill in ["not recorded", "no site recorded for this patient"] {
-            let out = (frame.clone().lazy())
-                .select([filled_text(col("site"), fill)])
-                .collect()
-                .unwrap();
-            let filled = out.column("site").unwrap().str().unwrap();
-            let want: Vec<Option<&str>> = rows.iter().map(|r| Some(r.unwrap_or(fill))).collect();
-            assert_eq!(filled.iter().collect::<Vec<_>>(), want, "{fill}");
-            assert_eq!(filled.null_count(), 0);
-            let views = |array: &Utf8ViewArray| -> usize {
-                let views = array.views().iter().map(|v| v.as_u128());
-                views.collect::<std::collections::HashSet<u128>>().len()
-            };
-            let chunks: Vec<&Utf8ViewArray> = filled.downcast_iter().collect();
-            assert_eq!(chunks.len(), 2);
-            assert_eq!(
-                views(chunks[0]),
-                3,
-                "one view per distinct value of a chunk"
-            );
-            // Rows 150 to 199: nulls up to row 179, then none.
-            assert_eq!(views(chunks[1]), 3);
-        }
-        // A chunk without nulls is as it was.
-        let full = shared(&rows[181..]);
-        let filled = (DataFrame::new(19, vec![full.clone().into_column()])
-            .unwrap()
-            .lazy())
-        .select([filled_text(col("site"), "not recorded")])
-        .collect()
-        .unwrap();
-        let filled = filled.column("site").unwrap().str().unwrap();
-        assert_eq!(
-            filled.iter().collect::<Vec<_>>(),
-            full.iter().collect::<Vec<_>>()
-        );
     }
 
     #[test]
