@@ -378,6 +378,12 @@ fn haemoglobin_edges_and_stroke_window() {
     let mut counter = MaskCounter::new(&definition);
     counter.add(&chunked).unwrap();
     assert_eq!(counter.finish(), masks, "a frame of three chunks");
+    // Counted in ranges of three rows (four ranges, their runs merged) or in one.
+    for rows in [3, 10] {
+        let mut counter = MaskCounter::with_range_rows(&definition, rows);
+        counter.add(&chunked).unwrap();
+        assert_eq!(counter.finish(), masks, "ranges of {rows} rows");
+    }
     // Keys wider than the criteria need (two, four and seven words: an array of three and of
     // five words, and a vector) count the same table.
     for words in [2, 4, 7] {
