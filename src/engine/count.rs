@@ -455,10 +455,16 @@ fn count_rows<K: Key>(
     words: usize,
 ) -> Vec<(K, u64)> {
     let mut population: Vec<K> = strata.map(|s| K::new(group(None, s), words)).collect();
-    for (k, source) in columns.general.iter().enumerate() {
-        let (word, shift) = Outcomes::place(k);
-        for (key, code) in population.iter_mut().zip(&source[rows.clone()]) {
-            key.words_mut()[word] |= u64::from(code & 0b11) << shift;
+    // A tile of keys at a time, every column packed into it while it is in cache: a range's
+    // keys (6 MB at 250,000 rows) read and written again for each column cost twice as much.
+    const TILE: usize = 4096;
+    for (t, tile) in population.chunks_mut(TILE).enumerate() {
+        let tile_rows = rows.start + t * TILE..rows.start + t * TILE + tile.len();
+        for (k, source) in columns.general.iter().enumerate() {
+            let (word, shift) = Outcomes::place(k);
+            for (key, code) in tile.iter_mut().zip(&source[tile_rows.clone()]) {
+                key.words_mut()[word] |= u64::from(code & 0b11) << shift;
+            }
         }
     }
     let general_len = columns.general.len();
