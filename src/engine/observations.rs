@@ -17,6 +17,7 @@ use crate::definition::model::{Definition, ValueKind};
 use crate::extract::bitmaps::boolean_column;
 use crate::extract::distinct::map_distinct;
 use crate::extract::text_keys::TextKey;
+use crate::prefetch::BLOCK;
 use crate::udf::MapColumn;
 
 /// Column of each observation record's key: its code's index among the definition's observation
@@ -455,9 +456,13 @@ fn keys_and_bytes<W: Copy + Default + Send + Sync>(
         for offset in (0..height).step_by(super::PARALLEL_ROWS) {
             let len = super::PARALLEL_ROWS.min(height - offset);
             let all = map_distinct(&texts.slice(offset as i64, len), both);
-            keys.extend(all.iter().map(|(both, _)| both & KEY_BITS));
-            bytes.extend(all.iter().map(|(both, _)| (both >> 24) as u8));
-            words.extend(all.iter().map(|(_, word)| *word));
+            // By blocks of rows, each read from memory once for the three columns: the range's
+            // rows (4 MB) read once per column took 632 samples at 10 M patients.
+            for block in all.chunks(BLOCK) {
+                keys.extend(block.iter().map(|(both, _)| both & KEY_BITS));
+                bytes.extend(block.iter().map(|(both, _)| (both >> 24) as u8));
+                words.extend(block.iter().map(|(_, word)| *word));
+            }
         }
         return (keys, bytes, words);
     }
