@@ -414,6 +414,16 @@ fn split_top_byte<T: Sync>(
     len: usize,
     key_of: impl Fn(&T) -> u32 + Sync,
 ) -> (Vec<u32>, Vec<u8>) {
+    if super::in_order::on_this_thread() {
+        // One after the other on this thread: by blocks of rows, each read from memory once
+        // for both columns (the read's chunks, a row group each, are out of cache).
+        let (mut keys, mut bytes) = (Vec::with_capacity(len), Vec::with_capacity(len));
+        for block in both.iter().flat_map(|chunk| chunk.chunks(BLOCK)) {
+            keys.extend(block.iter().map(|both| key_of(both) & KEY_BITS));
+            bytes.extend(block.iter().map(|both| (key_of(both) >> 24) as u8));
+        }
+        return (keys, bytes);
+    }
     super::in_order::join(
         || {
             let mut keys = Vec::with_capacity(len);
