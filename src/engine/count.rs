@@ -2,11 +2,11 @@
 //! 64-bit words (two bits a criterion, column by column) beside its cohort and interned stratum
 //! (`count/strata.rs`), in a key of fixed width where the definition's criteria fit (an array of
 //! words, compared and moved as such), and the keys are sorted and counted run by run, a range
-//! of up to [`RANGE_ROWS`] rows a run (ranges in parallel, rayon). Nearly every patient has its own combination of outcomes,
-//! so counting is closer to a sort of the patients than to a tally of a few keys: a sort of flat
-//! keys beat a hash map (one probe, a cache miss, per key) 2.5x at 1 M patients. Partitions'
-//! counts add up in a [`MaskCounter`]: its sorted runs are merged pairwise once they outgrow the
-//! keys merged before.
+//! of up to [`RANGE_ROWS`] rows a run (ranges in parallel, rayon). Nearly every patient has its
+//! own combination of outcomes, so counting is closer to a sort of the patients than to a tally
+//! of a few keys: a sort of flat keys beat a hash map (one probe, a cache miss, per key) 2.5x at
+//! 1 M patients. Partitions' counts add up in a [`MaskCounter`]: its sorted runs are merged
+//! pairwise once they outgrow the keys merged before.
 
 use polars::prelude::*;
 use polars_arrow::bitmap::Bitmap;

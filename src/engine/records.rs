@@ -15,7 +15,7 @@ use super::lookup::ROW;
 use super::measures::MEASURE_KEY;
 use super::observations::{OBSERVATION_KEY, TEXT_KEY};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
-use crate::extract::bitmaps::{packed, u32s_equal, views_equal};
+use crate::extract::bitmaps::{inline_view, packed, u32s_equal, views_equal};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
 use crate::prefetch::{blocks, prefetch_block};
@@ -254,15 +254,14 @@ pub(crate) fn key_is(keys: Expr, key: u32) -> Expr {
 /// from the views ([`views_equal`]) where polars sets them one at a time. A text too long to be
 /// held in a view is compared by polars.
 pub(crate) fn text_is(texts: Expr, text: &str) -> Expr {
-    if views_equal(&[], text).is_none() {
+    let Some(wanted) = inline_view(text) else {
         return texts.eq(lit(text)).fill_null(lit(false));
-    }
-    let text = text.to_string();
+    };
     texts.map_column(
         move |texts: Column| {
             let texts = texts.as_materialized_series().cast(&DataType::String)?;
             let arrays = texts.str()?.downcast_iter().map(|array| {
-                let equal = views_equal(array.views(), &text).unwrap_or_default();
+                let equal = views_equal(array.views(), wanted);
                 let equal = match array.validity() {
                     Some(valid) => &equal & valid,
                     None => equal,

@@ -111,14 +111,19 @@ fn words_with_bit_avx512(words: &[u64], mask: u64) -> Bitmap {
     Bitmap::from_u8_vec(bytes, words.len())
 }
 
-/// Per view of `views`, whether its string is `text` (at most [`View::MAX_INLINE_SIZE`] bytes),
-/// packed eight views to a byte. Such a string is held in its view (length, then its bytes,
-/// zero-padded), so a view of it is equal as a `u128`, as polars' own comparison tests it; each
-/// block's views are asked for ahead: a string column's comparison is the first pass over it
-/// since it was decoded (the treatments' `kind is`). None for a longer `text`.
-pub(crate) fn views_equal(views: &[View], text: &str) -> Option<Bitmap> {
+/// The view of `text` as a `u128`, where `text` is held in it (at most
+/// [`View::MAX_INLINE_SIZE`] bytes: its length, then its bytes, zero-padded); None for a longer
+/// text, which a view only points to.
+pub(crate) fn inline_view(text: &str) -> Option<u128> {
     let inline = u32::try_from(text.len()).is_ok_and(|len| len <= View::MAX_INLINE_SIZE);
-    let wanted = inline.then(|| View::new_inline(text.as_bytes()).as_u128())?;
+    inline.then(|| View::new_inline(text.as_bytes()).as_u128())
+}
+
+/// Per view of `views`, whether it is `wanted` (an [`inline_view`]: a string held in its view
+/// is equal where its view is, as polars' own comparison tests it), packed eight views to a
+/// byte, each block's views asked for ahead: a string column's comparison is the first pass over
+/// it since it was decoded (the treatments' `kind is`).
+pub(crate) fn views_equal(views: &[View], wanted: u128) -> Bitmap {
     let mut bytes: Vec<u8> = Vec::with_capacity(views.len().div_ceil(8));
     // Blocks of `BLOCK` views, a whole number of bytes, so each block's bytes follow the last.
     for block in blocks(views.len()) {
@@ -126,7 +131,7 @@ pub(crate) fn views_equal(views: &[View], text: &str) -> Option<Bitmap> {
         let equal = packed_where(&views[block], |view| view.as_u128() == wanted);
         bytes.extend_from_slice(equal.as_slice().0);
     }
-    Some(Bitmap::from_u8_vec(bytes, views.len()))
+    Bitmap::from_u8_vec(bytes, views.len())
 }
 
 /// Per value of `values`, whether it is `value`, packed eight values to a byte: sixteen at a
