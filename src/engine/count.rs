@@ -486,10 +486,13 @@ fn count_rows<K: Key>(
     }
     let general_len = columns.general.len();
     let mut keys = Vec::with_capacity(rows.len() * 2);
-    let mut buckets = Vec::with_capacity(rows.len() * 2);
+    // Buckets numbered in u32: more than that many (cohorts times strata) are sorted at once.
+    let count = (columns.cohorts.len() + 1).saturating_mul(strata);
+    let numbered = u32::try_from(count).is_ok();
+    let mut buckets = Vec::with_capacity(if numbered { rows.len() * 2 } else { 0 });
     for (c, (matched, own)) in columns.cohorts.iter().enumerate() {
         let matched = matched.clone().sliced(rows.start, rows.len());
-        let block = (c as u32 + 1) * strata as u32;
+        let block = ((c + 1) * strata) as u32;
         for i in matched.true_idx_iter() {
             let mut key = population[i].clone();
             key.set_group(group(Some(c as u32), key.group() as u32));
@@ -499,14 +502,18 @@ fn count_rows<K: Key>(
                 key.words_mut()[word] |= u64::from(source[row] & 0b11) << shift;
             }
             keys.push(key);
-            buckets.push(block + local_rank(i));
+            if numbered {
+                buckets.push(block + local_rank(i));
+            }
         }
     }
-    buckets.extend((0..population.len()).map(local_rank));
+    if numbered {
+        buckets.extend((0..population.len()).map(local_rank));
+    }
     keys.extend(population);
     // The keys alone sorted (each counts one patient), then counted run by run: a third less
     // to move than sorting them beside their counts.
-    let keys = sorted_by_buckets(keys, &buckets, (columns.cohorts.len() + 1) * strata, words);
+    let keys = sorted_by_buckets(keys, &buckets, count, words);
     let mut counts: Vec<(K, u64)> = Vec::with_capacity(keys.len());
     for key in keys {
         match counts.last_mut() {
@@ -521,10 +528,10 @@ fn count_rows<K: Key>(
 /// share their group, and the buckets are numbered in their groups' order. The keys are
 /// placed bucket by bucket (a counting sort), then each bucket sorted on its own: most hold a
 /// key or two. A sort of all the keys compared each about eighteen times (`perf`: the sort and
-/// its comparisons were 2.4 % of a 10 M run's samples). More buckets than keys: one sort.
+/// its comparisons were 2.4 % of a 10 M run's samples). More buckets than keys, or keys without
+/// their buckets: one sort.
 fn sorted_by_buckets<K: Key>(keys: Vec<K>, buckets: &[u32], count: usize, words: usize) -> Vec<K> {
-    debug_assert_eq!(keys.len(), buckets.len());
-    if count > 2 * keys.len() + 1024 {
+    if count > 2 * keys.len() + 1024 || buckets.len() != keys.len() {
         let mut keys = keys;
         K::sort(&mut keys);
         return keys;
@@ -558,7 +565,8 @@ mod tests {
 
     /// Keys placed by bucket and sorted within each come out as a sort of all of them gives:
     /// 600 keys of 7 groups (a bucket each, numbered in the groups' order, given out of
-    /// order), many equal, in both key widths; with more buckets than keys, one sort does it.
+    /// order), many equal, in both key widths; with more buckets than keys, or without the
+    /// buckets, one sort does it.
     #[test]
     fn keys_sorted_by_buckets_as_by_one_sort() {
         let groups = [
@@ -580,6 +588,8 @@ mod tests {
             let got = sorted_by_buckets(keys.clone(), &buckets, count, 2);
             assert_eq!(got, expected, "{count} buckets");
         }
+        // Keys without their buckets (too many to number): one sort.
+        assert_eq!(sorted_by_buckets(keys.clone(), &[], 7, 2), expected);
         let wide: Vec<Vec<u64>> = keys.iter().map(|k| k.to_vec()).collect();
         let got = sorted_by_buckets(wide, &buckets, 7, 2);
         assert_eq!(got, expected.iter().map(|k| k.to_vec()).collect::<Vec<_>>());
