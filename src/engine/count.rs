@@ -457,17 +457,13 @@ fn count_rows<K: Key>(
     // be one interned stratum: a null and "not recorded"): a key's bucket is its group's rank,
     // the cohort's block of ranks then the stratum's, so buckets go in the keys' order
     // ([`sorted_by_buckets`]).
-    let mut order: Vec<u32> = (0..global.len() as u32).collect();
-    order.sort_unstable_by_key(|&l| global[l as usize]);
-    let mut rank = vec![0u32; global.len()];
-    let mut strata = 0;
-    for (i, &l) in order.iter().enumerate() {
-        if i > 0 && global[l as usize] != global[order[i - 1] as usize] {
-            strata += 1;
-        }
-        rank[l as usize] = strata as u32;
-    }
-    let strata = if global.is_empty() { 0 } else { strata + 1 };
+    let mut distinct = global.to_vec();
+    distinct.sort_unstable();
+    distinct.dedup();
+    let rank: Vec<u32> = (global.iter())
+        .map(|g| distinct.partition_point(|d| d < g) as u32)
+        .collect();
+    let strata = distinct.len();
     let local_rank = |i: usize| rank[local[i] as usize];
     let mut population: Vec<K> = (local.iter())
         .map(|&l| K::new(group(None, global[l as usize]), words))
