@@ -6,13 +6,11 @@
 //! comparison), polars built each result bit by bit, about 4 % of a run's instructions.
 
 use polars::prelude::*;
-use polars_arrow::array::{BooleanArray, PrimitiveArray};
+use polars_arrow::array::BooleanArray;
 use polars_arrow::bitmap::Bitmap;
 use polars_arrow::datatypes::ArrowDataType;
-use polars_arrow::types::NativeType;
 
-use crate::extract::bitmaps::packed;
-use crate::prefetch::{blocks, prefetch_block};
+use crate::extract::bitmaps::{i32s_odd, i8s_equal};
 use crate::udf::MapColumn;
 
 /// What an atom's value answers.
@@ -71,25 +69,12 @@ impl AnswerColumn {
     }
 }
 
-/// Where `test` holds of each value of `array` (whatever the validity), packed.
-fn flags<T: NativeType>(array: &PrimitiveArray<T>, test: impl Fn(T) -> bool) -> Bitmap {
-    // A plain map over the values' slice, which the compiler vectorizes, then packed eight
-    // flags a step: no bit is set one at a time.
-    let values = array.values().as_slice();
-    let mut flags: Vec<bool> = Vec::with_capacity(values.len());
-    // A block at a time, the lines ahead asked for first (`crate::prefetch`).
-    for rows in blocks(values.len()) {
-        prefetch_block(values, rows.clone());
-        flags.extend(values[rows].iter().map(|&v| test(v)));
-    }
-    packed(&flags)
-}
-
 /// An `any` code's answers: true where 2, unknown (null) where 1, false where anything else or
 /// null (no record).
 fn any_answers(codes: &Int8Chunked) -> BooleanChunked {
     let arrays = codes.downcast_iter().map(|array| {
-        let (two, not_one) = (flags(array, |c| c == 2), flags(array, |c| c != 1));
+        let values = array.values().as_slice();
+        let (two, not_one) = (i8s_equal(values, 2), !&i8s_equal(values, 1));
         let (values, validity) = match array.validity() {
             Some(valid) => (&two & valid, &not_one | &!valid),
             None => (two, not_one),
@@ -103,7 +88,13 @@ fn any_answers(codes: &Int8Chunked) -> BooleanChunked {
 /// A `latest` key's answers: whether its last bit is `bit`; unknown (null) where no key.
 fn latest_answers(keys: &Int32Chunked, bit: i32) -> BooleanChunked {
     let arrays = keys.downcast_iter().map(|array| {
-        let values = flags(array, |key| key & 1 == bit);
+        let odd = || i32s_odd(array.values().as_slice());
+        let values = match bit {
+            1 => odd(),
+            0 => !&odd(),
+            // No key's last bit is any other.
+            _ => Bitmap::new_zeroed(array.len()),
+        };
         BooleanArray::new(ArrowDataType::Boolean, values, array.validity().cloned())
     });
     BooleanChunked::from_chunk_iter(PlSmallStr::EMPTY, arrays)
