@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use polars::prelude::*;
 use polars_arrow::array::{Array, BooleanArray};
+use polars_arrow::bitmap::{Bitmap, MutableBitmap};
 use polars_arrow::datatypes::ArrowDataType;
 
 use super::codes::{normalized_atc, normalized_icd10, CODE_SETS, DRUG_ATC};
@@ -15,10 +16,9 @@ use super::lookup::ROW;
 use super::measures::MEASURE_KEY;
 use super::observations::{OBSERVATION_KEY, TEXT_KEY};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
-use crate::extract::bitmaps::{inline_view, packed, u32s_equal, views_equal};
+use crate::extract::bitmaps::{dates_within, inline_view, u32s_equal, views_equal, DaysBack};
 use crate::extract::distinct::{normal_form, text_flags, trimmed};
 use crate::extract::Table;
-use crate::prefetch::{blocks, prefetch_block};
 use crate::udf::MapColumn;
 
 /// The tables that record-level queries read.
@@ -175,9 +175,11 @@ pub(crate) fn started_at_least_days_before(days: i32) -> Expr {
         move |columns: &mut [Column]| {
             let (date, idx) = (days_of(&columns[0])?, days_of(&columns[1])?);
             same_length(&date, &idx)?;
-            let flags = packed(&pairs_by_chunk(&date, &idx, |date, idx| {
-                date <= idx.wrapping_sub(days)
-            }));
+            let before = DaysBack {
+                from: None,
+                until: Some(days),
+            };
+            let flags = pairs_by_chunk(&date, &idx, before);
             let validity = match (date.rechunk_validity(), idx.rechunk_validity()) {
                 (Some(date), Some(idx)) => Some(&date & &idx),
                 (date, idx) => date.or(idx),
@@ -203,9 +205,11 @@ fn window_flags(window: &Window, columns: &[Column]) -> PolarsResult<BooleanChun
         Window::WithinDays(days) => Some(*days as i32),
         _ => None,
     };
-    let mut flags = packed(&pairs_by_chunk(&date, &idx, |date, idx| {
-        date <= idx && lookback.is_none_or(|n| date >= idx.wrapping_sub(n))
-    }));
+    let within = DaysBack {
+        from: lookback,
+        until: Some(0),
+    };
+    let mut flags = pairs_by_chunk(&date, &idx, within);
     for valid in [date.rechunk_validity(), idx.rechunk_validity()]
         .into_iter()
         .flatten()
@@ -219,9 +223,11 @@ fn window_flags(window: &Window, columns: &[Column]) -> PolarsResult<BooleanChun
             ShapeMismatch: "{} treatment ends beside {} index dates", end.len(), idx.len()
         );
         let grace = *grace_days as i32;
-        let mut open = packed(&pairs_by_chunk(&end, &idx, |end, idx| {
-            end >= idx.wrapping_sub(grace)
-        }));
+        let ended_at_most = DaysBack {
+            from: Some(grace),
+            until: None,
+        };
+        let mut open = pairs_by_chunk(&end, &idx, ended_at_most);
         if let Some(valid) = end.rechunk_validity() {
             open = &open | &!&valid;
         }
@@ -288,17 +294,12 @@ fn same_length(date: &Int32Chunked, idx: &Int32Chunked) -> PolarsResult<()> {
     Ok(())
 }
 
-/// `test` of each pair of `left` and `right` values (as long as each other, nulls' values
-/// included), by `left`'s chunks: `right` sliced beside each, copied only where its chunks do
-/// not line up with them (the index dates, gathered in one chunk, are sliced without a copy; an
-/// end shares its start's chunks). The flags are `bool`s, packed after ([`packed`]): packed
-/// eight pairs at a time instead, the loop did not vectorize and cost three times as much.
-fn pairs_by_chunk(
-    left: &Int32Chunked,
-    right: &Int32Chunked,
-    test: impl Fn(i32, i32) -> bool,
-) -> Vec<bool> {
-    let mut flags = Vec::with_capacity(left.len());
+/// Whether each `left` value lies in `window` of the `right` value beside it (as long as each
+/// other, nulls' values included; [`dates_within`]), by `left`'s chunks: `right` sliced beside
+/// each, copied only where its chunks do not line up with them (the index dates, gathered in one
+/// chunk, are sliced without a copy; an end shares its start's chunks).
+fn pairs_by_chunk(left: &Int32Chunked, right: &Int32Chunked, window: DaysBack) -> Bitmap {
+    let mut flags = MutableBitmap::with_capacity(left.len());
     let mut offset = 0;
     // An empty chunk has nothing to pair (and its slice of `right` may have no chunk).
     for chunk in left.downcast_iter().filter(|chunk| chunk.len() > 0) {
@@ -308,17 +309,10 @@ fn pairs_by_chunk(
             _ => beside.rechunk().into_owned(),
         };
         let beside = beside.downcast_as_array().values().as_slice();
-        let values = chunk.values().as_slice();
-        // A block at a time, the lines ahead asked for first (`crate::prefetch`).
-        for rows in blocks(values.len()) {
-            prefetch_block(values, rows.clone());
-            prefetch_block(beside, rows.clone());
-            let pairs = values[rows.clone()].iter().zip(&beside[rows]);
-            flags.extend(pairs.map(|(&l, &r)| test(l, r)));
-        }
+        flags.extend_from_bitmap(&dates_within(chunk.values(), beside, window));
         offset += chunk.len();
     }
-    flags
+    flags.freeze()
 }
 
 /// [`in_window`] as polars expressions: the reference of the tests.

@@ -244,6 +244,95 @@ fn i32s_odd_avx512(values: &[i32]) -> Bitmap {
     packed_by_groups::<_, 16, true>(values, group_bits, |v| v & 1 != 0)
 }
 
+/// Days back from a base date: a window's bounds, each a number of days before the base (Int32
+/// arithmetic, wrapping as polars subtracts), None where the window has no such bound.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct DaysBack {
+    /// The earliest date is `base - from`.
+    pub from: Option<i32>,
+    /// The latest date is `base - until`.
+    pub until: Option<i32>,
+}
+
+impl DaysBack {
+    /// Whether `date` lies in the window of `base`.
+    #[inline(always)]
+    fn holds(self, date: i32, base: i32) -> bool {
+        self.from.is_none_or(|days| date >= base.wrapping_sub(days))
+            && self
+                .until
+                .is_none_or(|days| date <= base.wrapping_sub(days))
+    }
+}
+
+/// Per pair of `dates` and `bases` (as many), whether the date lies in the window of its base
+/// ([`DaysBack`]), packed eight pairs to a byte: sixteen pairs at a time with AVX-512F
+/// (`vpcmpd`) where the CPU has it, else a loop the compiler vectorizes into flags packed after.
+/// The record windows of the atoms that polars evaluates (the treatments', most of them).
+pub(crate) fn dates_within(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {
+    debug_assert_eq!(dates.len(), bases.len(), "a base per date");
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx512f") {
+        // SAFETY: the CPU has AVX-512F, checked just above.
+        return unsafe { dates_within_avx512(dates, bases, window) };
+    }
+    dates_within_scalar(dates, bases, window)
+}
+
+fn dates_within_scalar(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {
+    let mut flags: Vec<bool> = Vec::with_capacity(dates.len());
+    // A block at a time, the lines ahead asked for first (`crate::prefetch`).
+    for rows in blocks(dates.len()) {
+        prefetch_block(dates, rows.clone());
+        prefetch_block(bases, rows.clone());
+        let pairs = dates[rows.clone()].iter().zip(&bases[rows]);
+        flags.extend(pairs.map(|(&date, &base)| window.holds(date, base)));
+    }
+    packed(&flags)
+}
+
+/// [`dates_within`] with AVX-512F: each whole group of sixteen pairs by one or two compares
+/// against the bases less the days, the lines of both columns a group asks for ahead
+/// (`crate::prefetch`); the last, shorter group as the scalar loop packs it.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f")]
+fn dates_within_avx512(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {
+    use std::arch::x86_64::{
+        _mm512_cmpge_epi32_mask, _mm512_cmple_epi32_mask, _mm512_loadu_si512, _mm512_set1_epi32,
+        _mm512_sub_epi32,
+    };
+    let len = dates.len().min(bases.len());
+    let whole = len / 16 * 16;
+    let from = window.from.map(|days| _mm512_set1_epi32(days));
+    let until = window.until.map(|days| _mm512_set1_epi32(days));
+    let mut bytes = vec![0u8; len.div_ceil(8)];
+    let groups = dates[..whole]
+        .chunks_exact(16)
+        .zip(bases[..whole].chunks_exact(16));
+    for (g, ((date, base), out)) in groups.zip(bytes.chunks_exact_mut(2)).enumerate() {
+        prefetch(dates, g * 16 + items_ahead::<i32>());
+        prefetch(bases, g * 16 + items_ahead::<i32>());
+        // SAFETY: `date` and `base` are sixteen i32s each, the 64 bytes an unaligned load reads.
+        let (date, base) = unsafe {
+            (
+                _mm512_loadu_si512(date.as_ptr().cast()),
+                _mm512_loadu_si512(base.as_ptr().cast()),
+            )
+        };
+        let mut bits = u16::MAX;
+        if let Some(days) = from {
+            bits &= _mm512_cmpge_epi32_mask(date, _mm512_sub_epi32(base, days));
+        }
+        if let Some(days) = until {
+            bits &= _mm512_cmple_epi32_mask(date, _mm512_sub_epi32(base, days));
+        }
+        out.copy_from_slice(&bits.to_le_bytes());
+    }
+    let last = dates_within_scalar(&dates[whole..len], &bases[whole..len], window);
+    bytes[whole / 8..].copy_from_slice(last.as_slice().0);
+    Bitmap::from_u8_vec(bytes, len)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -357,6 +446,47 @@ mod tests {
             let expected: Vec<bool> = keys[..len].iter().map(|&k| k % 2 != 0).collect();
             let got: Vec<bool> = i32s_odd(&keys[..len]).iter().collect();
             assert_eq!(got, expected, "odd among {len} keys");
+        }
+    }
+
+    /// Dates within windows of their bases, tested against the window one pair at a time, for
+    /// every length from 0 to 70 (whole groups of sixteen and shorter last groups) and every
+    /// kind of window: both bounds, only the latest, only the earliest, none. The pairs take in
+    /// the bounds' edges (a day either side) and both ends of Int32, where `base - days` wraps.
+    #[test]
+    fn dates_within_windows_pack_to_their_rows() {
+        let bases: Vec<i32> = (0..70i32)
+            .map(|i| match i % 13 {
+                0 => i32::MIN,
+                1 => i32::MAX,
+                _ => 20_000 + i * 3,
+            })
+            .collect();
+        let dates: Vec<i32> = (bases.iter().enumerate())
+            .map(|(i, &base)| base.wrapping_sub([-1, 0, 1, 29, 30, 31, 365][i % 7]))
+            .collect();
+        let windows = [
+            (Some(30), Some(0)),
+            (None, Some(30)),
+            (Some(14), None),
+            (None, None),
+            (Some(-5), Some(-1)),
+        ];
+        for (from, until) in windows {
+            let window = DaysBack { from, until };
+            for len in 0..=dates.len() {
+                let (dates, bases) = (&dates[..len], &bases[..len]);
+                let expected: Vec<bool> = (dates.iter().zip(bases))
+                    .map(|(&date, &base)| {
+                        from.is_none_or(|days| date >= base.wrapping_sub(days))
+                            && until.is_none_or(|days| date <= base.wrapping_sub(days))
+                    })
+                    .collect();
+                let got: Vec<bool> = dates_within(dates, bases, window).iter().collect();
+                assert_eq!(got, expected, "{window:?} over {len} pairs");
+                let scalar: Vec<bool> = dates_within_scalar(dates, bases, window).iter().collect();
+                assert_eq!(scalar, expected, "{window:?} over {len} pairs, scalar");
+            }
         }
     }
 }
