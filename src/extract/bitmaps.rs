@@ -203,8 +203,8 @@ pub(crate) fn i8s_equal(values: &[i8], value: i8) -> Bitmap {
 
 /// [`i8s_equal`] with AVX-512BW: each whole group of sixty-four values by one compare, whose
 /// mask is the group's eight bytes, a line asked for ahead of each (the codes are a pass over a
-/// per-patient column written a while before: without, `answers::flags` took a fifth more
-/// samples at 10 M); the last, shorter group as the scalar loop packs it.
+/// per-patient column written a while before: without the asks, the flags pass this replaced
+/// took a fifth more samples at 10 M); the last, shorter group as the scalar loop packs it.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw")]
 fn i8s_equal_avx512(values: &[i8], value: i8) -> Bitmap {
