@@ -9,6 +9,20 @@ use polars_arrow::bitmap::Bitmap;
 
 use crate::prefetch::{blocks, items_ahead, prefetch, prefetch_block};
 
+/// `$avx512`, a call of a function built for the CPU feature `$feature` (an AVX-512 extension),
+/// where the CPU has it (`is_x86_feature_detected!` caches the answer); else `$scalar`, the same
+/// bits computed without it. Every packer below with an AVX-512 body dispatches through it.
+macro_rules! with_avx512 {
+    ($feature:tt, $avx512:expr, $scalar:expr) => {{
+        #[cfg(target_arch = "x86_64")]
+        if std::arch::is_x86_feature_detected!($feature) {
+            // SAFETY: the CPU has the feature the function is built for, checked just above.
+            return unsafe { $avx512 };
+        }
+        $scalar
+    }};
+}
+
 /// A Boolean column of `flags`, packed eight to a byte in one pass ([`packed`]).
 pub(crate) fn boolean_column(name: PlSmallStr, flags: &[bool]) -> BooleanChunked {
     BooleanChunked::from_bitmap(name, packed(flags))
@@ -71,12 +85,11 @@ pub(crate) fn with_bits<T>(rows: &mut [T], bits: &Bitmap, mut each: impl FnMut(&
 /// test, set and shift are about four instructions (1.8 % of a 10 M run's samples); AVX-512's
 /// `vptestmq` tests eight words in one.
 pub(crate) fn words_with_bit(words: &[u64], mask: u64) -> Bitmap {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, checked just above.
-        return unsafe { words_with_bit_avx512(words, mask) };
-    }
-    words_with_bit_scalar(words, mask)
+    with_avx512!(
+        "avx512f",
+        words_with_bit_avx512(words, mask),
+        words_with_bit_scalar(words, mask)
+    )
 }
 
 fn words_with_bit_scalar(words: &[u64], mask: u64) -> Bitmap {
@@ -161,12 +174,11 @@ pub(crate) fn views_equal(views: &[View], wanted: u128) -> Bitmap {
 /// time with AVX-512 (`vpcmpeqd`) where the CPU has it. polars' comparison of a column with a
 /// literal sets its result's bits one at a time.
 pub(crate) fn u32s_equal(values: &[u32], value: u32) -> Bitmap {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, checked just above.
-        return unsafe { u32s_equal_avx512(values, value) };
-    }
-    u32s_equal_scalar(values, value)
+    with_avx512!(
+        "avx512f",
+        u32s_equal_avx512(values, value),
+        u32s_equal_scalar(values, value)
+    )
 }
 
 fn u32s_equal_scalar(values: &[u32], value: u32) -> Bitmap {
@@ -193,12 +205,11 @@ fn u32s_equal_avx512(values: &[u32], value: u32) -> Bitmap {
 /// (`engine::compile::answers`): as a slice of flags packed after, two passes and about a
 /// third of a percent of a 10 M run's samples for the two tests of each code.
 pub(crate) fn i8s_equal(values: &[i8], value: i8) -> Bitmap {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512bw") {
-        // SAFETY: the CPU has AVX-512BW (and so AVX-512F), checked just above.
-        return unsafe { i8s_equal_avx512(values, value) };
-    }
-    packed_where(values, |v| v == value)
+    with_avx512!(
+        "avx512bw",
+        i8s_equal_avx512(values, value),
+        packed_where(values, |v| v == value)
+    )
 }
 
 /// [`i8s_equal`] with AVX-512BW: each whole group of sixty-four values by one compare, whose
@@ -222,12 +233,11 @@ fn i8s_equal_avx512(values: &[i8], value: i8) -> Bitmap {
 /// sixteen at a time with AVX-512F (`vptestmd`) where the CPU has it. A `latest` atom's
 /// per-patient keys, whose last bit is the tied records' truth.
 pub(crate) fn i32s_odd(values: &[i32]) -> Bitmap {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, checked just above.
-        return unsafe { i32s_odd_avx512(values) };
-    }
-    packed_where(values, |v| v & 1 != 0)
+    with_avx512!(
+        "avx512f",
+        i32s_odd_avx512(values),
+        packed_where(values, |v| v & 1 != 0)
+    )
 }
 
 /// [`i32s_odd`] with AVX-512F, as [`i8s_equal_avx512`] goes: sixteen values a group (`vptestmd`).
@@ -271,12 +281,11 @@ impl DaysBack {
 /// The record windows of the atoms that polars evaluates (the treatments', most of them).
 pub(crate) fn dates_within(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {
     debug_assert_eq!(dates.len(), bases.len(), "a base per date");
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("avx512f") {
-        // SAFETY: the CPU has AVX-512F, checked just above.
-        return unsafe { dates_within_avx512(dates, bases, window) };
-    }
-    dates_within_scalar(dates, bases, window)
+    with_avx512!(
+        "avx512f",
+        dates_within_avx512(dates, bases, window),
+        dates_within_scalar(dates, bases, window)
+    )
 }
 
 fn dates_within_scalar(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {
