@@ -468,18 +468,7 @@ fn count_rows<K: Key>(
     let mut population: Vec<K> = (local.iter())
         .map(|&l| K::new(group(None, global[l as usize]), words))
         .collect();
-    // A tile of keys at a time, every column packed into it while it is in cache: a range's
-    // keys (6 MB at 250,000 rows) read and written again for each column cost twice as much.
-    const TILE: usize = 4096;
-    for (t, tile) in population.chunks_mut(TILE).enumerate() {
-        let tile_rows = rows.start + t * TILE..rows.start + t * TILE + tile.len();
-        for (k, source) in columns.general.iter().enumerate() {
-            let (word, shift) = Outcomes::place(k);
-            for (key, code) in tile.iter_mut().zip(&source[tile_rows.clone()]) {
-                key.words_mut()[word] |= u64::from(code & 0b11) << shift;
-            }
-        }
-    }
+    pack_general(&mut population, &columns.general, rows.start);
     let general_len = columns.general.len();
     let mut keys = Vec::with_capacity(rows.len() * 2);
     // Buckets numbered in u32: more than that many (cohorts times strata) are sorted at once.
@@ -518,6 +507,46 @@ fn count_rows<K: Key>(
         }
     }
     counts
+}
+
+/// The general criteria's outcome codes (`general`, from row `first` on) packed into `keys`'
+/// outcome words, key `i` from row `first + i`. A tile of rows at a time, every column packed
+/// while the tile is in cache: a range's keys (6 MB at 250,000 rows) read and written again for
+/// each column cost twice as much. Four criteria's codes are packed into a byte per row first
+/// (sixteen rows an instruction), and each byte widened once into its row's word: widening
+/// every code to 64 bits, four rows an instruction, took about 500 samples of a 10 M run
+/// (`perf`) whether into the keys or into a word per row.
+fn pack_general<K: Key>(keys: &mut [K], general: &[&[u8]], first: usize) {
+    const TILE: usize = 4096;
+    const PER_BYTE: usize = 4;
+    // A byte's criteria share a word: a word holds a whole number of bytes.
+    const _: () = assert!(Outcomes::PER_WORD.is_multiple_of(PER_BYTE));
+    let words = general.len().div_ceil(Outcomes::PER_WORD);
+    let mut packed = vec![0u64; TILE * words];
+    let mut bytes = [0u8; TILE];
+    for (t, tile) in keys.chunks_mut(TILE).enumerate() {
+        let tile_rows = first + t * TILE..first + t * TILE + tile.len();
+        packed.fill(0);
+        for (g, group) in general.chunks(PER_BYTE).enumerate() {
+            let bytes = &mut bytes[..tile.len()];
+            bytes.fill(0);
+            for (j, source) in group.iter().enumerate() {
+                for (byte, code) in bytes.iter_mut().zip(&source[tile_rows.clone()]) {
+                    *byte |= (code & 0b11) << (2 * j);
+                }
+            }
+            let (word, shift) = Outcomes::place(g * PER_BYTE);
+            let packed = &mut packed[word * TILE..][..tile.len()];
+            for (packed, byte) in packed.iter_mut().zip(bytes.iter()) {
+                *packed |= u64::from(*byte) << shift;
+            }
+        }
+        for (word, packed) in packed.chunks(TILE).enumerate() {
+            for (key, packed) in tile.iter_mut().zip(packed) {
+                key.words_mut()[word] |= packed;
+            }
+        }
+    }
 }
 
 /// `keys` sorted, where `buckets` gives each key's bucket (of `count`): the keys of a bucket
@@ -589,6 +618,30 @@ mod tests {
         let wide: Vec<Vec<u64>> = keys.iter().map(|k| k.to_vec()).collect();
         let got = sorted_by_buckets(wide, &buckets, 7, 2);
         assert_eq!(got, expected.iter().map(|k| k.to_vec()).collect::<Vec<_>>());
+    }
+
+    /// General codes packed into their keys: row `r`'s code of criterion `k` at bit 2 (k mod
+    /// 32) of outcome word k / 32, for 40 criteria (two words) over 4,100 keys from row 3 (a
+    /// whole tile and part of the next), each key's group kept.
+    #[test]
+    fn general_codes_packed_into_their_keys() {
+        let code = |r: usize, k: usize| ((r * 7 + k * 3) % 4) as u8;
+        let columns: Vec<Vec<u8>> = (0..40)
+            .map(|k| (0..4103).map(|r| code(r, k)).collect())
+            .collect();
+        let general: Vec<&[u8]> = columns.iter().map(Vec::as_slice).collect();
+        let mut keys: Vec<[u64; 3]> = (0..4100).map(|i| [i as u64, 0, 0]).collect();
+        pack_general(&mut keys, &general, 3);
+        for (i, key) in keys.iter().enumerate() {
+            let mut words = [0u64; 2];
+            for k in 0..40 {
+                words[k / 32] += u64::from(code(i + 3, k)) << (2 * (k % 32));
+            }
+            assert_eq!(key, &[i as u64, words[0], words[1]], "key {i}");
+        }
+        // Row 3: codes 1, 0, 3 for the first three criteria; row 4102, criterion 39: 3.
+        assert_eq!(keys[0][1] & 0b11_1111, 0b11_00_01);
+        assert_eq!(keys[4099][2] >> 14, 3);
     }
 
     /// A range's keys counted by hand: six rows of two general criteria and one cohort (rows
