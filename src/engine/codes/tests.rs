@@ -229,9 +229,18 @@ fn normal_forms_agree_with_polars_string_expressions() {
 }
 
 /// Words kept only where selected is true: a null or false selection zeroes the word, over
-/// two chunks (the second starting mid-byte, at row 11), and a single value for all rows.
+/// two chunks (the second starting mid-byte, at row 11), and a single value for all rows. Both
+/// ways of keeping them, in place (`keep_selected`) and into a new column (`kept_selected`),
+/// keep the same words.
 #[test]
 fn words_kept_where_selected() {
+    let kept = |words: &[u64], selected: &BooleanChunked| -> Vec<u64> {
+        let mut in_place = words.to_vec();
+        keep_selected(&mut in_place, selected).unwrap();
+        let copied = kept_selected(words, selected).unwrap();
+        assert_eq!(in_place, copied, "in place and copied");
+        copied
+    };
     let mut selected = BooleanChunked::new(
         "s".into(),
         (0..11)
@@ -245,36 +254,34 @@ fn words_kept_where_selected() {
         ))
         .unwrap();
     assert_eq!(selected.chunks().len(), 2);
-    let mut words: Vec<u64> = (1..=14).collect();
-    keep_selected(&mut words, &selected).unwrap();
+    let words: Vec<u64> = (1..=14).collect();
     // Rows 0-10: null at 1, 5, 9; false at 0, 3, 6; true at 2, 4, 7, 8, 10.
     // Rows 11-13: true, null, false.
-    assert_eq!(words, [0, 0, 3, 0, 5, 0, 0, 8, 9, 0, 11, 12, 0, 0]);
-    let mut all: Vec<u64> = vec![7, 8];
-    keep_selected(&mut all, &BooleanChunked::new("s".into(), [true])).unwrap();
-    assert_eq!(all, [7, 8]);
-    keep_selected(&mut all, &BooleanChunked::new("s".into(), [None::<bool>])).unwrap();
-    assert_eq!(all, [0, 0]);
+    assert_eq!(
+        kept(&words, &selected),
+        [0, 0, 3, 0, 5, 0, 0, 8, 9, 0, 11, 12, 0, 0]
+    );
+    let all = BooleanChunked::new("s".into(), [true]);
+    assert_eq!(kept(&[7, 8], &all), [7, 8]);
+    let none = BooleanChunked::new("s".into(), [None::<bool>]);
+    assert_eq!(kept(&[7, 8], &none), [0, 0]);
     // Whole words of 64 rows and a remainder, the chunk sliced to start inside a byte:
     // each word kept where its row's selection is true, row by row.
     let flags: Vec<Option<bool>> = (0..200)
         .map(|i| (i % 7 != 3).then_some(i % 5 < 3))
         .collect();
     let selected = BooleanChunked::new("s".into(), &flags).slice(3, 150);
-    let mut words: Vec<u64> = (1..=150).collect();
-    keep_selected(&mut words, &selected).unwrap();
-    let kept: Vec<u64> = (1..=150u64)
+    let words: Vec<u64> = (1..=150).collect();
+    let expected: Vec<u64> = (1..=150u64)
         .map(|w| match flags[w as usize + 2] {
             Some(true) => w,
             _ => 0,
         })
         .collect();
-    assert_eq!(words, kept);
-    let wrong = keep_selected(
-        &mut [1, 2, 3],
-        &BooleanChunked::new("s".into(), [true, true]),
-    );
-    assert!(wrong.is_err());
+    assert_eq!(kept(&words, &selected), expected);
+    let two = BooleanChunked::new("s".into(), [true, true]);
+    assert!(keep_selected(&mut [1, 2, 3], &two).is_err());
+    assert!(kept_selected(&[1, 2, 3], &two).is_err());
 }
 
 #[test]
