@@ -30,21 +30,39 @@ pub const OUTCOME_WORDS: [&str; 4] = {
 /// The words of the status codes `status` gives.
 pub const STATUS_WORDS: [&str; 3] = ["ineligible", "possibly eligible", "eligible"];
 
-/// Per row, bit 0: some criterion of `columns` fails; bit 1: some is unknown. Column by column,
-/// a branch-free byte each, each block of a column asked for ahead: the columns were computed
-/// long before (the loads were most of this pass's samples at 10 M patients).
+/// Per row, bit 0: some criterion of `columns` fails; bit 1: some is unknown. Four columns at a
+/// time, a branch-free byte each, each block of a column asked for ahead: the columns were
+/// computed long before (the loads were most of this pass's samples at 10 M patients).
 fn fails_and_unknown(columns: &[&[u8]], height: usize) -> Vec<u8> {
     let mut flags = vec![0u8; height];
-    for codes in columns {
-        let codes = &codes[..codes.len().min(height)];
-        for block in blocks(codes.len()) {
-            prefetch_block(codes, block.clone());
-            for (flag, code) in flags[block.clone()].iter_mut().zip(&codes[block]) {
-                *flag |= u8::from(*code == FAIL) | u8::from(*code == UNKNOWN) << 1;
+    for group in columns.chunks(4) {
+        let len = group.iter().map(|c| c.len()).fold(height, usize::min);
+        for block in blocks(len) {
+            let flags = &mut flags[block.clone()];
+            for codes in group {
+                prefetch_block(codes, block.clone());
+            }
+            let codes = |c: usize| &group[c][block.clone()];
+            match group.len() {
+                4 => or_flags(flags, [codes(0), codes(1), codes(2), codes(3)]),
+                3 => or_flags(flags, [codes(0), codes(1), codes(2)]),
+                2 => or_flags(flags, [codes(0), codes(1)]),
+                _ => or_flags(flags, [codes(0)]),
             }
         }
     }
     flags
+}
+
+/// [`fails_and_unknown`]'s bits of `N` columns' codes or'd into each row's flags (each column as
+/// long as the flags).
+#[inline(always)]
+fn or_flags<const N: usize>(flags: &mut [u8], columns: [&[u8]; N]) {
+    let bits = |code: u8| u8::from(code == FAIL) | u8::from(code == UNKNOWN) << 1;
+    let columns = columns.map(|codes| &codes[..flags.len()]);
+    for (i, flag) in flags.iter_mut().enumerate() {
+        *flag |= columns.iter().fold(0, |or, codes| or | bits(codes[i]));
+    }
 }
 
 /// The status code ([`STATUS_WORDS`]) of [`fails_and_unknown`]'s flags: `ineligible` where any

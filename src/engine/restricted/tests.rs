@@ -18,6 +18,29 @@ fn outcome_words_are_the_outcomes_words_by_code() {
     }
 }
 
+/// Whether some criterion fails (bit 0) or is unknown (bit 1), over 2,500 rows (whole blocks
+/// and a part) of one to six columns (groups of four and what is left): row by row, a
+/// pass (0) or not applicable (3) sets neither bit. Worked out by hand for row 0 of six columns.
+#[test]
+fn fails_and_unknown_flag_every_row() {
+    let code = |r: usize, c: usize| ((r * 5 + c * 3 + r / 7) % 4) as u8;
+    let columns: Vec<Vec<u8>> = (0..6)
+        .map(|c| (0..2500).map(|r| code(r, c)).collect())
+        .collect();
+    let slices: Vec<&[u8]> = columns.iter().map(Vec::as_slice).collect();
+    for width in 1..=6 {
+        let flags = fails_and_unknown(&slices[..width], 2500);
+        for (r, flags) in flags.iter().enumerate() {
+            let fails = (0..width).any(|c| code(r, c) == FAIL);
+            let unknown = (0..width).any(|c| code(r, c) == UNKNOWN);
+            assert_eq!(*flags, u8::from(fails) | u8::from(unknown) << 1, "row {r}");
+        }
+    }
+    // Row 0's codes are 0, 3, 2, 1, 0, 3: one fails, one is unknown.
+    assert_eq!(fails_and_unknown(&slices, 2500)[0], 0b11);
+    assert_eq!(fails_and_unknown(&slices[..2], 2500)[0], 0);
+}
+
 /// A population row and two cohort rows whose cohorts share a criterion id: each criterion id
 /// is one column, null where a row does not carry it.
 #[test]
