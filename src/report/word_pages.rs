@@ -172,32 +172,63 @@ fn bit_packed_keys(
     debug_assert_eq!(keys.len(), values);
     push_varint(buffer, (keys.len().div_ceil(8) as u64) << 1 | 1);
     let width = usize::from(bit_width);
-    let groups = keys.chunks_exact(8);
-    let last = groups.remainder();
-    // Each group's eight bytes written at its place and the next group written over the unused
-    // ones, the buffer cut after the last: a copy of a fixed size is one store, one of `width`
-    // bytes a call to memcpy per group (0.5 % of a run's instructions), and growing the buffer
-    // by each group checked its capacity each time.
-    let mut at = buffer.len();
+    let last = keys.chunks_exact(8).remainder();
+    let at = buffer.len();
     let end = at + keys.len().div_ceil(8) * width;
+    // Grown once, with eight bytes past the end to write the last group's eight into: grown by
+    // each group, it checked its capacity each time.
     buffer.resize(end + 8, 0);
-    let mut put = |group: u64| {
-        buffer[at..at + 8].copy_from_slice(&pack_eight(group, u32::from(bit_width)).to_le_bytes());
-        at += width;
-    };
-    // The codes were written when their partition was evaluated, long out of cache: each
-    // group asks for the codes 4 KiB ahead (`crate::prefetch`), a line every eighth group.
-    for (g, group) in groups.enumerate() {
-        prefetch_stream(keys, g * 8);
-        put(u64::from_le_bytes(group.try_into().expect("eight keys")));
-    }
+    let whole = keys.len() - last.len();
+    pack_groups(&mut buffer[at..], &keys[..whole], bit_width);
     if !last.is_empty() {
         let mut padded = [0u8; 8];
         padded[..last.len()].copy_from_slice(last);
-        put(u64::from_le_bytes(padded));
+        let packed = pack_eight(u64::from_le_bytes(padded), u32::from(bit_width));
+        let at = at + whole / 8 * width;
+        buffer[at..at + 8].copy_from_slice(&packed.to_le_bytes());
     }
     buffer.truncate(end);
     keys.iter().copied().max()
+}
+
+/// `keys` (whole groups of eight) packed `width` bits each, group `g` at byte `g * width` of
+/// `out`, which holds eight bytes past the last group's: each group's eight bytes written at
+/// its place and the next group written over the unused ones (a copy of a fixed size is one
+/// store, one of `width` bytes a call to memcpy per group, 0.5 % of a run's instructions).
+/// With BMI2, a group is one `pext` ([`pack_groups_bmi2`]); without, [`pack_eight`]'s shifts.
+fn pack_groups(out: &mut [u8], keys: &[u8], width: u8) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("bmi2") {
+        // SAFETY: the CPU has BMI2, checked just above.
+        return unsafe { pack_groups_bmi2(out, keys, width) };
+    }
+    pack_groups_with(out, keys, width, |group| {
+        pack_eight(group, u32::from(width))
+    });
+}
+
+/// [`pack_groups`] with BMI2: each byte's low `width` bits extracted in order (`pext`), so key
+/// `i` lands at bit `i * width`, as [`pack_eight`] places it in three steps of shifts and masks
+/// (about 150 samples of a 10 M run's restricted files, `perf`).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "bmi2")]
+fn pack_groups_bmi2(out: &mut [u8], keys: &[u8], width: u8) {
+    use std::arch::x86_64::_pext_u64;
+    let low_bits = 0x0101_0101_0101_0101u64 * ((1u64 << width) - 1);
+    pack_groups_with(out, keys, width, |group| _pext_u64(group, low_bits));
+}
+
+/// The loop of [`pack_groups`], each group packed by `pack`.
+#[inline(always)]
+fn pack_groups_with(out: &mut [u8], keys: &[u8], width: u8, pack: impl Fn(u64) -> u64) {
+    let width = usize::from(width);
+    // The codes were written when their partition was evaluated, long out of cache: each
+    // group asks for the codes 4 KiB ahead (`crate::prefetch`), a line every eighth group.
+    for (g, group) in keys.chunks_exact(8).enumerate() {
+        prefetch_stream(keys, g * 8);
+        let packed = pack(u64::from_le_bytes(group.try_into().expect("eight keys")));
+        out[g * width..g * width + 8].copy_from_slice(&packed.to_le_bytes());
+    }
 }
 
 /// Eight keys, the bytes of `group` (the first key in the lowest), packed `width` bits each
@@ -271,6 +302,34 @@ mod tests {
                     one_at_a_time,
                     "{keys:?} at width {width}"
                 );
+            }
+        }
+    }
+
+    /// Groups of eight keys packed by the dispatch (`pext` where the CPU has BMI2) and by the
+    /// shifts alone, for every width from 1 to 8 and zero to five groups, against packing a key
+    /// at a time (key i of the run at bit i x width), the bytes past the groups untouched.
+    #[test]
+    fn groups_pack_alike_with_and_without_bmi2() {
+        for width in 1..=8u8 {
+            for groups in 0..=5usize {
+                let keys: Vec<u8> = (0..groups * 8)
+                    .map(|i| ((i * 37 + i / 3) % (1 << width)) as u8)
+                    .collect();
+                let mut expected = vec![0u8; groups * usize::from(width) + 8];
+                for (i, &key) in keys.iter().enumerate() {
+                    for bit in 0..usize::from(width) {
+                        let at = i * usize::from(width) + bit;
+                        expected[at / 8] |= (key >> bit & 1) << (at % 8);
+                    }
+                }
+                let mut dispatched = vec![0u8; expected.len()];
+                pack_groups(&mut dispatched, &keys, width);
+                assert_eq!(dispatched, expected, "width {width}, {groups} groups");
+                let mut shifted = vec![0u8; expected.len()];
+                let by_shifts = |group| pack_eight(group, u32::from(width));
+                pack_groups_with(&mut shifted, &keys, width, by_shifts);
+                assert_eq!(shifted, expected, "width {width}, {groups} groups, shifts");
             }
         }
     }
