@@ -9,19 +9,22 @@ use polars_arrow::bitmap::Bitmap;
 
 use crate::prefetch::{blocks, items_ahead, prefetch, prefetch_block};
 
-/// `$avx512`, a call of a function built for the CPU feature `$feature` (an AVX-512 extension),
-/// where the CPU has it (`is_x86_feature_detected!` caches the answer); else `$scalar`, the same
-/// bits computed without it. Every packer below with an AVX-512 body dispatches through it.
-macro_rules! with_avx512 {
-    ($feature:tt, $avx512:expr, $scalar:expr) => {{
+/// `$built_for`, a call of a function built for the x86-64 CPU feature `$feature` (an AVX-512
+/// extension, BMI2), where the CPU has it (`is_x86_feature_detected!` caches the answer); else
+/// `$portable`, the same result computed without it. The tail of the function it is in: every
+/// packer below with an AVX-512 body dispatches through it, as `report::word_pages` does for
+/// BMI2.
+macro_rules! with_cpu_feature {
+    ($feature:tt, $built_for:expr, $portable:expr) => {{
         #[cfg(target_arch = "x86_64")]
         if std::arch::is_x86_feature_detected!($feature) {
             // SAFETY: the CPU has the feature the function is built for, checked just above.
-            return unsafe { $avx512 };
+            return unsafe { $built_for };
         }
-        $scalar
+        $portable
     }};
 }
+pub(crate) use with_cpu_feature;
 
 /// A Boolean column of `flags`, packed eight to a byte in one pass ([`packed`]).
 pub(crate) fn boolean_column(name: PlSmallStr, flags: &[bool]) -> BooleanChunked {
@@ -87,7 +90,7 @@ pub(crate) fn with_bits<T>(rows: &mut [T], bits: &Bitmap, mut each: impl FnMut(&
 /// (about 380, the stores to new memory).
 pub(crate) fn kept_by_bits(words: &[u64], keep: &Bitmap, kept: &mut Vec<u64>) {
     debug_assert_eq!(words.len(), keep.len(), "a bit per word");
-    with_avx512!(
+    with_cpu_feature!(
         "avx512f",
         kept_by_bits_avx512(words, keep, kept),
         kept_by_bits_scalar(words, keep, kept)
@@ -139,7 +142,7 @@ fn kept_by_bits_avx512(words: &[u64], keep: &Bitmap, kept: &mut Vec<u64>) {
 /// test, set and shift are about four instructions (1.8 % of a 10 M run's samples); AVX-512's
 /// `vptestmq` tests eight words in one.
 pub(crate) fn words_with_bit(words: &[u64], mask: u64) -> Bitmap {
-    with_avx512!(
+    with_cpu_feature!(
         "avx512f",
         words_with_bit_avx512(words, mask),
         words_with_bit_scalar(words, mask)
@@ -228,7 +231,7 @@ pub(crate) fn views_equal(views: &[View], wanted: u128) -> Bitmap {
 /// time with AVX-512 (`vpcmpeqd`) where the CPU has it. polars' comparison of a column with a
 /// literal sets its result's bits one at a time.
 pub(crate) fn u32s_equal(values: &[u32], value: u32) -> Bitmap {
-    with_avx512!(
+    with_cpu_feature!(
         "avx512f",
         u32s_equal_avx512(values, value),
         u32s_equal_scalar(values, value)
@@ -259,7 +262,7 @@ fn u32s_equal_avx512(values: &[u32], value: u32) -> Bitmap {
 /// (`engine::compile::answers`): as a slice of flags packed after, two passes and about a
 /// third of a percent of a 10 M run's samples for the two tests of each code.
 pub(crate) fn i8s_equal(values: &[i8], value: i8) -> Bitmap {
-    with_avx512!(
+    with_cpu_feature!(
         "avx512bw",
         i8s_equal_avx512(values, value),
         packed_where(values, |v| v == value)
@@ -287,7 +290,7 @@ fn i8s_equal_avx512(values: &[i8], value: i8) -> Bitmap {
 /// sixteen at a time with AVX-512F (`vptestmd`) where the CPU has it. A `latest` atom's
 /// per-patient keys, whose last bit is the tied records' truth.
 pub(crate) fn i32s_odd(values: &[i32]) -> Bitmap {
-    with_avx512!(
+    with_cpu_feature!(
         "avx512f",
         i32s_odd_avx512(values),
         packed_where(values, |v| v & 1 != 0)
@@ -335,7 +338,7 @@ impl DaysBack {
 /// The record windows of the atoms that polars evaluates (the treatments', most of them).
 pub(crate) fn dates_within(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {
     debug_assert_eq!(dates.len(), bases.len(), "a base per date");
-    with_avx512!(
+    with_cpu_feature!(
         "avx512f",
         dates_within_avx512(dates, bases, window),
         dates_within_scalar(dates, bases, window)

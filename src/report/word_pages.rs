@@ -11,6 +11,7 @@
 //! A bit-packed run of width 1 is a validity bitmap's own bit order (least significant first),
 //! so the definition levels are the bitmap's bytes.
 
+use crate::extract::bitmaps::with_cpu_feature;
 use crate::prefetch::prefetch_stream;
 use polars_arrow::bitmap::Bitmap;
 use polars_parquet::parquet::page::{DataPage, DataPageHeader, DataPageHeaderV1, DictPage};
@@ -183,9 +184,7 @@ fn bit_packed_keys(
     if !last.is_empty() {
         let mut padded = [0u8; 8];
         padded[..last.len()].copy_from_slice(last);
-        let packed = pack_eight(u64::from_le_bytes(padded), u32::from(bit_width));
-        let at = at + whole / 8 * width;
-        buffer[at..at + 8].copy_from_slice(&packed.to_le_bytes());
+        pack_groups(&mut buffer[at + whole / 8 * width..], &padded, bit_width);
     }
     buffer.truncate(end);
     keys.iter().copied().max()
@@ -197,14 +196,13 @@ fn bit_packed_keys(
 /// store, one of `width` bytes a call to memcpy per group, 0.5 % of a run's instructions).
 /// With BMI2, a group is one `pext` ([`pack_groups_bmi2`]); without, [`pack_eight`]'s shifts.
 fn pack_groups(out: &mut [u8], keys: &[u8], width: u8) {
-    #[cfg(target_arch = "x86_64")]
-    if std::arch::is_x86_feature_detected!("bmi2") {
-        // SAFETY: the CPU has BMI2, checked just above.
-        return unsafe { pack_groups_bmi2(out, keys, width) };
-    }
-    pack_groups_with(out, keys, width, |group| {
-        pack_eight(group, u32::from(width))
-    });
+    with_cpu_feature!(
+        "bmi2",
+        pack_groups_bmi2(out, keys, width),
+        pack_groups_with(out, keys, width, |group| {
+            pack_eight(group, u32::from(width))
+        })
+    )
 }
 
 /// [`pack_groups`] with BMI2: each byte's low `width` bits extracted in order (`pext`), so key
