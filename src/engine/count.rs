@@ -13,12 +13,14 @@ use polars_arrow::bitmap::Bitmap;
 use rayon::prelude::*;
 
 use super::cohorts::matched_rows;
-use super::evaluate::{drug_columns, drug_criteria, general_columns, STRATUM_COLUMNS};
+use super::evaluate::{
+    drug_columns, drug_criteria, general_columns, stratum_labels, STRATUM_COLUMNS,
+};
 use super::mask::{CohortColumns, MaskRow, MaskTable, Outcomes};
 use super::EngineError;
 use crate::definition::model::Definition;
 use crate::prefetch::{items_ahead, prefetch};
-use strata::{local_strata, LocalStrata, Strata};
+use strata::{local_strata, LocalStrata, Strata, StratumColumn};
 
 mod strata;
 
@@ -185,6 +187,9 @@ fn ungroup(group: u64) -> (Option<u32>, u32) {
 pub struct MaskCounter<'a> {
     definition: &'a Definition,
     strata: Strata,
+    /// The labels of the stratum columns that evaluation gives as indices
+    /// (`evaluate::stratum_labels`).
+    stratum_labels: [Option<Vec<String>>; 5],
     /// Outcome words of the widest key (a cohort's, or the population's).
     words: usize,
     keys: Keyed,
@@ -203,10 +208,33 @@ const RANGE_ROWS: usize = 262_144;
 
 /// The columns of one frame, borrowed as slices for the row loop.
 struct Columns<'f> {
-    strata: Vec<&'f StringChunked>,
+    strata: Vec<StratumColumn<'f>>,
     general: Vec<&'f [u8]>,
     /// Per cohort: its patients (a bit per row) and the outcome codes of its drug's criteria.
     cohorts: Vec<(Bitmap, Vec<&'f [u8]>)>,
+}
+
+/// A stratum column of `frame`: indices into `labels` where it has them and the column is
+/// `UInt32` (evaluation's coded strata), else text. An index past the labels, or a null, is an
+/// error (evaluation gives neither).
+fn stratum_column<'f>(
+    frame: &'f DataFrame,
+    name: &str,
+    labels: Option<&'f [String]>,
+) -> Result<StratumColumn<'f>, EngineError> {
+    let column = frame.column(name)?;
+    let Some(labels) = labels.filter(|_| column.dtype() == &DataType::UInt32) else {
+        return Ok(StratumColumn::Text(column.str()?));
+    };
+    let codes = (column.u32()?.cont_slice())
+        .map_err(|error| polars_err!(ComputeError: "stratum column {name}: {error}"))?;
+    match codes.iter().max() {
+        Some(&code) if code as usize >= labels.len() => Err(polars_err!(
+            ComputeError: "stratum column {name}: index {code} past its {} labels", labels.len()
+        )
+        .into()),
+        _ => Ok(StratumColumn::Coded(codes, labels)),
+    }
 }
 
 /// Outcome codes as one contiguous UInt8 slice (the engine fills every outcome).
@@ -287,6 +315,7 @@ impl<'a> MaskCounter<'a> {
         MaskCounter {
             definition,
             strata: Strata::default(),
+            stratum_labels: stratum_labels(definition),
             words,
             keys: Keyed::for_words(words),
             merge_floor: 1 << 20,
@@ -333,9 +362,8 @@ impl<'a> MaskCounter<'a> {
         // numbered a row range at a time, across chunks (`local_strata`): concatenating their
         // views summed and copied them for nothing (0.8 % of a run's instructions).
         let frame = super::rechunked(patients, |column| column.dtype() != &DataType::String)?;
-        let strata = STRATUM_COLUMNS
-            .iter()
-            .map(|c| Ok(frame.column(c)?.str()?))
+        let strata = (STRATUM_COLUMNS.iter().zip(&self.stratum_labels))
+            .map(|(name, labels)| stratum_column(&frame, name, labels.as_deref()))
             .collect::<Result<Vec<_>, EngineError>>()?;
         let general = general_columns(definition)
             .iter()
@@ -587,6 +615,39 @@ fn sorted_by_buckets<K: Key>(keys: Vec<K>, buckets: &[u32], count: usize, words:
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A stratum column is read as indices where it has labels and is `UInt32`, as text where
+    /// it is text, labels or not; an index past the labels and a null index are errors that
+    /// name the column.
+    #[test]
+    fn stratum_columns_coded_where_they_have_labels() {
+        let labels = ["<40".to_string(), "40-49".to_string()];
+        let frame = df!(
+            "band" => [1u32, 0, 1],
+            "past" => [0u32, 2, 1],
+            "null" => [Some(0u32), None, Some(1)],
+            "text" => ["<40", "40-49", "<40"],
+        )
+        .unwrap();
+        match stratum_column(&frame, "band", Some(&labels)).unwrap() {
+            StratumColumn::Coded(codes, coded_labels) => {
+                assert_eq!(codes, [1, 0, 1]);
+                assert_eq!(coded_labels, labels);
+            }
+            StratumColumn::Text(_) => panic!("band read as text"),
+        }
+        for labels in [Some(&labels[..]), None] {
+            let text = stratum_column(&frame, "text", labels).unwrap();
+            assert!(matches!(text, StratumColumn::Text(t) if t.get(1) == Some("40-49")));
+        }
+        let past = stratum_column(&frame, "past", Some(&labels)).err().unwrap();
+        assert!(
+            past.to_string().contains("past: index 2 past its 2 labels"),
+            "{past}"
+        );
+        let null = stratum_column(&frame, "null", Some(&labels)).err().unwrap();
+        assert!(null.to_string().contains("stratum column null: "), "{null}");
+    }
 
     /// Keys placed by bucket and sorted within each come out as a sort of all of them gives:
     /// 600 keys of 7 groups (a bucket each, numbered in the groups' order, given out of

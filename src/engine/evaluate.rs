@@ -55,7 +55,9 @@ pub(crate) fn drug_columns(definition: &Definition, d: usize) -> Vec<String> {
         .collect()
 }
 
-/// Stratum columns of the patient-level frame, in `Stratum::DIMENSIONS` order.
+/// Stratum columns of the patient-level frame, in `Stratum::DIMENSIONS` order: region, site and
+/// sex as text, the tumour group and the age band as an index into their labels
+/// ([`stratum_labels`]).
 pub const STRATUM_COLUMNS: [&str; 5] = [
     "stratum_region",
     "stratum_site",
@@ -73,64 +75,83 @@ const AGE_BANDS: [(i32, &str); 5] = [
     (80, "70-79"),
 ];
 
-/// `labels[i]` for each row's `i` as `pick` gives it from `inputs`: a gather from a column of a
-/// few strings, each row a copied view (a `when/then` per label wrote every row once per label).
-fn labelled(
+/// Per stratum column, where evaluation gives it as a `UInt32` index per patient, the labels
+/// the indices stand for (the tumour group and the age band); None for the columns given as
+/// text. The counter numbers each range's distinct values: an index is its own number, where a
+/// label gathered into a string per patient was numbered again from the string (`map_distinct`
+/// over two of the five columns, 20 M strings at 10 M patients).
+pub(crate) fn stratum_labels(definition: &Definition) -> [Option<Vec<String>>; 5] {
+    [
+        None,
+        None,
+        Some(tumour_group_labels(definition)),
+        None,
+        Some(age_band_labels()),
+    ]
+}
+
+/// The index `pick` gives each row from `inputs`, as a `UInt32` column.
+fn coded(
     inputs: Vec<Expr>,
-    labels: Vec<String>,
-    pick: impl Fn(&[Column]) -> PolarsResult<Vec<IdxSize>> + Send + Sync + 'static,
+    pick: impl Fn(&[Column]) -> PolarsResult<Vec<u32>> + Send + Sync + 'static,
 ) -> Expr {
-    let labels = Series::new(PlSmallStr::EMPTY, labels);
     map_multiple(
         move |columns: &mut [Column]| {
-            let picked = IdxCa::from_vec(PlSmallStr::EMPTY, pick(columns)?);
-            Ok(labels.take(&picked)?.into_column())
+            Ok(UInt32Chunked::from_vec(PlSmallStr::EMPTY, pick(columns)?).into_column())
         },
         inputs,
-        |_, _| Ok(Field::new(PlSmallStr::EMPTY, DataType::String)),
+        |_, _| Ok(Field::new(PlSmallStr::EMPTY, DataType::UInt32)),
     )
 }
 
-/// The tumour group's label (`p_group`), else `no primary` (no `p_primary`), else `other`.
+/// The tumour groups' labels in the definition's order, then `no primary` and `other`.
+fn tumour_group_labels(definition: &Definition) -> Vec<String> {
+    let groups = definition.tumour_groups.iter().map(|g| g.label.clone());
+    groups
+        .chain(["no primary".to_string(), "other".to_string()])
+        .collect()
+}
+
+/// The index of the tumour group's label (`p_group`), else of `no primary` (no `p_primary`),
+/// else of `other` ([`tumour_group_labels`]).
 fn tumour_group_stratum(definition: &Definition) -> Expr {
-    let mut labels: Vec<String> = (definition.tumour_groups.iter())
-        .map(|group| group.label.clone())
-        .collect();
-    let (no_primary, other) = (labels.len() as IdxSize, labels.len() as IdxSize + 1);
-    labels.extend(["no primary".to_string(), "other".to_string()]);
-    labelled(
-        vec![col("p_primary"), col("p_group")],
-        labels,
-        move |columns| {
-            let group = columns[1]
-                .as_materialized_series()
-                .cast(&DataType::UInt32)?;
-            let absent = columns[0].is_null();
-            Ok(absent
-                .iter()
-                .zip(group.u32()?.iter())
-                .map(|(no_primary_code, group)| match group {
-                    Some(g) if g < no_primary => g as IdxSize,
-                    _ if no_primary_code == Some(true) => no_primary,
-                    _ => other,
-                })
-                .collect())
-        },
-    )
+    let no_primary = definition.tumour_groups.len() as u32;
+    let other = no_primary + 1;
+    coded(vec![col("p_primary"), col("p_group")], move |columns| {
+        let group = columns[1]
+            .as_materialized_series()
+            .cast(&DataType::UInt32)?;
+        let absent = columns[0].is_null();
+        Ok(absent
+            .iter()
+            .zip(group.u32()?.iter())
+            .map(|(no_primary_code, group)| match group {
+                Some(g) if g < no_primary => g,
+                _ if no_primary_code == Some(true) => no_primary,
+                _ => other,
+            })
+            .collect())
+    })
 }
 
-/// The age band of `p_age`, `not recorded` where it is null.
+/// The bands' labels in ascending order, then `80+` and `not recorded`.
+fn age_band_labels() -> Vec<String> {
+    let bands = AGE_BANDS.iter().map(|(_, label)| label.to_string());
+    bands
+        .chain(["80+".to_string(), "not recorded".to_string()])
+        .collect()
+}
+
+/// The index of `p_age`'s band, of `not recorded` where it is null ([`age_band_labels`]).
 fn age_band_stratum() -> Expr {
-    let mut labels: Vec<String> = AGE_BANDS.iter().map(|(_, l)| l.to_string()).collect();
-    labels.extend(["80+".to_string(), "not recorded".to_string()]);
-    labelled(vec![col("p_age")], labels, |columns| {
+    coded(vec![col("p_age")], |columns| {
         let age = columns[0].as_materialized_series().cast(&DataType::Int32)?;
         Ok(age
             .i32()?
             .iter()
             .map(|age| match age {
-                Some(age) => AGE_BANDS.partition_point(|(upper, _)| *upper <= age) as IdxSize,
-                None => AGE_BANDS.len() as IdxSize + 1,
+                Some(age) => AGE_BANDS.partition_point(|(upper, _)| *upper <= age) as u32,
+                None => AGE_BANDS.len() as u32 + 1,
             })
             .collect())
     })
@@ -440,7 +461,7 @@ impl Outcomes {
 mod tests {
     use polars::prelude::*;
 
-    use super::{strata, STRATUM_COLUMNS};
+    use super::{strata, stratum_labels, STRATUM_COLUMNS};
     use crate::engine::kernel::tests::shipped;
 
     /// Labels worked out by hand from the shipped definition's 15 tumour groups (in priority
@@ -458,11 +479,23 @@ mod tests {
             "p_age" => [Some(39i32), Some(40), Some(79), Some(80), None, Some(-3), Some(120), Some(49), Some(50), Some(59), Some(69), Some(70)],
         )
         .unwrap();
-        let got = patients
+        let definition = shipped();
+        let mut got = patients
             .lazy()
-            .select(strata(&shipped()))
+            .select(strata(&definition))
             .collect()
             .unwrap();
+        // The coded columns read back through their labels.
+        for (name, labels) in STRATUM_COLUMNS.iter().zip(stratum_labels(&definition)) {
+            if let Some(labels) = labels {
+                let codes = got.column(name).unwrap().u32().unwrap().clone();
+                let named: Vec<Option<&str>> = (codes.iter())
+                    .map(|code| code.map(|code| labels[code as usize].as_str()))
+                    .collect();
+                let named = Column::new((*name).into(), named);
+                got.with_column(named).unwrap();
+            }
+        }
         let colorectal = "Colorectal cancer";
         let want = df!(
             STRATUM_COLUMNS[0] => [Some("South"), None, Some("North"), None, None, None, None, None, None, None, None, None],

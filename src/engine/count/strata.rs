@@ -3,6 +3,8 @@
 //! over the registry. No row's strings are hashed, and no combination's strings are copied
 //! once its values are known.
 
+use std::borrow::Cow;
+
 use foldhash::HashMap;
 use polars::prelude::*;
 
@@ -34,25 +36,41 @@ impl LocalStrata {
     }
 }
 
+/// A stratum column of the patient frame as the counter reads it.
+pub enum StratumColumn<'a> {
+    /// Its values as text, nulls kept (region, site, sex).
+    Text(&'a StringChunked),
+    /// Each row's index into the labels, no nulls, every index below their count (the tumour
+    /// group, the age band: `evaluate::stratum_labels`).
+    Coded(&'a [u32], &'a [String]),
+}
+
 /// The strata of `rows` of the five stratum columns: each column's values numbered once per
-/// distinct string (a few regions, sites, groups, sexes and bands over the rows), then each row's
-/// five numbers combined into one mixed-radix number that indexes an array of the combinations
-/// seen. Hashing the five strings of every row took 5 s of CPU at 10 M patients; hashing the
-/// five numbers 45-95 ms per 250,000 patients at 1 M.
-pub fn local_strata(columns: &[&StringChunked], rows: std::ops::Range<usize>) -> LocalStrata {
+/// distinct string (a few regions, sites, groups, sexes and bands over the rows), a coded
+/// column's index being its number, then each row's five numbers combined into one mixed-radix
+/// number that indexes an array of the combinations seen. Hashing the five strings of every
+/// row took 5 s of CPU at 10 M patients; hashing the five numbers 45-95 ms per 250,000
+/// patients at 1 M.
+pub fn local_strata(columns: &[StratumColumn<'_>], rows: std::ops::Range<usize>) -> LocalStrata {
     let mut values: [Vec<Option<String>>; 5] = Default::default();
-    let numbers: Vec<Vec<u32>> = columns
+    let numbers: Vec<Cow<'_, [u32]>> = columns
         .iter()
         .zip(&mut values)
-        .map(|(column, values)| {
-            let part = column.slice(rows.start as i64, rows.len());
-            map_distinct(&part, |value| {
-                let known = values.iter().position(|v| v.as_deref() == value);
-                known.unwrap_or_else(|| {
-                    values.push(value.map(str::to_string));
-                    values.len() - 1
-                }) as u32
-            })
+        .map(|(column, values)| match column {
+            StratumColumn::Text(column) => {
+                let part = column.slice(rows.start as i64, rows.len());
+                Cow::Owned(map_distinct(&part, |value| {
+                    let known = values.iter().position(|v| v.as_deref() == value);
+                    known.unwrap_or_else(|| {
+                        values.push(value.map(str::to_string));
+                        values.len() - 1
+                    }) as u32
+                }))
+            }
+            StratumColumn::Coded(codes, labels) => {
+                values.extend(labels.iter().map(|label| Some(label.clone())));
+                Cow::Borrowed(&codes[rows.clone()])
+            }
         })
         .collect();
     let combination = |row: usize| -> [u32; 5] { std::array::from_fn(|d| numbers[d][row]) };
@@ -65,7 +83,7 @@ pub fn local_strata(columns: &[&StringChunked], rows: std::ops::Range<usize>) ->
             let mut codes = vec![0u32; rows.len()];
             for (numbers, values) in numbers.iter().zip(&values) {
                 let radix = values.len() as u32;
-                for (code, number) in codes.iter_mut().zip(numbers) {
+                for (code, number) in codes.iter_mut().zip(numbers.iter()) {
                     *code = *code * radix + number;
                 }
             }
@@ -168,6 +186,10 @@ impl Strata {
 mod tests {
     use super::*;
 
+    fn texts<'a>(columns: &[&'a StringChunked]) -> Vec<StratumColumn<'a>> {
+        columns.iter().map(|c| StratumColumn::Text(c)).collect()
+    }
+
     fn column(name: &str, first: &[Option<&str>], second: &[Option<&str>]) -> StringChunked {
         let mut column = StringChunked::new(name.into(), first);
         column
@@ -196,7 +218,7 @@ mod tests {
         );
         let band = column("band", &[Some("60-69"); 4], &[Some("60-69"); 3]);
         assert_eq!(region.chunks().len(), 2);
-        let local = local_strata(&[&region, &site, &group, &sex, &band], 1..6);
+        let local = local_strata(&texts(&[&region, &site, &group, &sex, &band]), 1..6);
         let f = [n, Some("H1"), Some("lung"), Some("F"), Some("60-69")];
         let expected = [
             f,
@@ -227,7 +249,7 @@ mod tests {
         };
         let (site, age) = (one(&sites), one(&ages));
         let same = StringChunked::new("c".into(), vec![Some("x"); 1040]);
-        let local = local_strata(&[&same, &site, &same, &same, &age], 0..1040);
+        let local = local_strata(&texts(&[&same, &site, &same, &same, &age]), 0..1040);
         assert_eq!(local.combinations.len(), 520);
         assert_eq!(local.rows[0], local.rows[520]);
         assert_eq!(local.rows[519], local.rows[1039]);
@@ -253,14 +275,75 @@ mod tests {
         let fixed = |n: usize| StringChunked::new("c".into(), vec![Some("x"); n]);
         let (two, three) = (fixed(2), fixed(3));
         let mut strata = Strata::default();
-        let a = strata.intern(&local_strata(&[&first, &two, &two, &two, &two], 0..2));
+        let a = strata.intern(&local_strata(
+            &texts(&[&first, &two, &two, &two, &two]),
+            0..2,
+        ));
         let b = strata.intern(&local_strata(
-            &[&second, &three, &three, &three, &three],
+            &texts(&[&second, &three, &three, &three, &three]),
             0..3,
         ));
         assert_eq!(a, [0, 1]);
         assert_eq!(b, [1, 0, 2]);
         let regions: Vec<String> = strata.strata().into_iter().map(|s| s.region).collect();
         assert_eq!(regions, ["North", "not recorded", "South"]);
+    }
+
+    /// Coded columns number their rows by index, as text columns of their labels do: rows 0..6
+    /// of a group and a band given as indices (two labels never used among them) give the same
+    /// combinations and values as the same rows given as the labels' strings, and intern to
+    /// the same strata.
+    #[test]
+    fn coded_columns_count_as_their_labels() {
+        let groups = [
+            "lung".to_string(),
+            "breast".to_string(),
+            "other".to_string(),
+        ];
+        let bands = ["<40".to_string(), "40-49".to_string(), "80+".to_string()];
+        let (group_codes, band_codes) = ([0u32, 2, 0, 0, 2, 0], [1u32, 1, 1, 0, 1, 1]);
+        let as_text = |codes: &[u32], labels: &[String]| {
+            let values: Vec<Option<&str>> = (codes.iter())
+                .map(|&c| Some(labels[c as usize].as_str()))
+                .collect();
+            StringChunked::new("c".into(), values)
+        };
+        let n = Some("North");
+        let region = column("region", &[n, n, None], &[n, n, n]);
+        let sex = column("sex", &[Some("F"), Some("F"), Some("F")], &[Some("M"); 3]);
+        let site = StringChunked::new("site".into(), vec![Some("H1"); 6]);
+        let (group, band) = (as_text(&group_codes, &groups), as_text(&band_codes, &bands));
+        let text = local_strata(&texts(&[&region, &site, &group, &sex, &band]), 0..6);
+        let coded = local_strata(
+            &[
+                StratumColumn::Text(&region),
+                StratumColumn::Text(&site),
+                StratumColumn::Coded(&group_codes, &groups),
+                StratumColumn::Text(&sex),
+                StratumColumn::Coded(&band_codes, &bands),
+            ],
+            0..6,
+        );
+        // By hand, the six rows are six combinations: (North, H1, lung, F, 40-49),
+        // (North, H1, other, F, 40-49), (null, H1, lung, F, 40-49), (North, H1, lung, M, <40),
+        // (North, H1, other, M, 40-49), (North, H1, lung, M, 40-49).
+        assert_eq!(coded.combinations.len(), 6);
+        let values = |local: &LocalStrata| -> Vec<[Option<String>; 5]> {
+            (local.rows.iter())
+                .map(|&r| {
+                    local
+                        .values(&local.combinations[r as usize])
+                        .map(|v| v.map(String::from))
+                })
+                .collect()
+        };
+        assert_eq!(values(&coded), values(&text));
+        assert_eq!(
+            values(&coded)[3],
+            [n, Some("H1"), Some("lung"), Some("M"), Some("<40")].map(|v| v.map(String::from))
+        );
+        let (mut a, mut b) = (Strata::default(), Strata::default());
+        assert_eq!(a.intern(&coded), b.intern(&text));
+        assert_eq!(a.strata(), b.strata());
     }
 }
