@@ -99,9 +99,8 @@ impl Inputs {
     }
 
     /// The inputs of `extract` that [`Inputs::partition`] reads for each of `partitions` (one or
-    /// many) by row
-    /// groups, each decoded once, where a table's row groups are in `person_id` order
-    /// ([`crate::extract::row_groups`]); by the range filter otherwise.
+    /// many) by row groups, each decoded once, where a table's row groups are in `person_id`
+    /// order ([`crate::extract::row_groups`]); by the range filter otherwise.
     pub fn of_partitions(
         extract: &crate::extract::Extract,
         partitions: &[Partition],
