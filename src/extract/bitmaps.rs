@@ -218,8 +218,8 @@ pub(crate) fn views_equal(views: &[View], wanted: u128) -> Bitmap {
 }
 
 /// Per value of `values`, whether it is `value`, packed eight values to a byte: sixteen at a
-/// time with AVX-512 (`vpcmpeqd`) or AVX2 where the CPU has it. polars' comparison of a column with a
-/// literal sets its result's bits one at a time.
+/// time with AVX-512 (`vpcmpeqd`) or AVX2 where the CPU has it. polars' comparison of a column
+/// with a literal sets its result's bits one at a time.
 pub(crate) fn u32s_equal(values: &[u32], value: u32) -> Bitmap {
     with_cpu_feature!("avx512f", avx512::u32s_equal(values, value));
     with_cpu_feature!("avx2", avx2::u32s_equal(values, value));
@@ -280,6 +280,33 @@ pub(crate) fn dates_within(dates: &[i32], bases: &[i32], window: DaysBack) -> Bi
     with_cpu_feature!("avx512f", avx512::dates_within(dates, bases, window));
     with_cpu_feature!("avx2", avx2::dates_within(dates, bases, window));
     dates_within_scalar(dates, bases, window)
+}
+
+/// [`dates_within`] sixteen pairs at a time: `group_bits` gives a whole group's two bytes (bit i
+/// for pair i) from its sixteen dates and bases, the lines of both columns a group asks for
+/// ahead ([`crate::prefetch`]); the last, shorter group as [`dates_within_scalar`] packs it.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn dates_by_groups(
+    dates: &[i32],
+    bases: &[i32],
+    window: DaysBack,
+    group_bits: impl Fn(&[i32], &[i32]) -> u16,
+) -> Bitmap {
+    let len = dates.len().min(bases.len());
+    let whole = len / 16 * 16;
+    let mut bytes = vec![0u8; len.div_ceil(8)];
+    let groups = dates[..whole]
+        .chunks_exact(16)
+        .zip(bases[..whole].chunks_exact(16));
+    for (g, ((date, base), out)) in groups.zip(bytes.chunks_exact_mut(2)).enumerate() {
+        prefetch(dates, g * 16 + items_ahead::<i32>());
+        prefetch(bases, g * 16 + items_ahead::<i32>());
+        out.copy_from_slice(&group_bits(date, base).to_le_bytes());
+    }
+    let last = dates_within_scalar(&dates[whole..len], &bases[whole..len], window);
+    bytes[whole / 8..].copy_from_slice(last.as_slice().0);
+    Bitmap::from_u8_vec(bytes, len)
 }
 
 fn dates_within_scalar(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {

@@ -16,8 +16,7 @@ use std::mem::MaybeUninit;
 
 use polars_arrow::bitmap::Bitmap;
 
-use super::{dates_within_scalar, kept_by_runs, packed_by_groups, DaysBack};
-use crate::prefetch::{items_ahead, prefetch};
+use super::{dates_by_groups, kept_by_runs, packed_by_groups, DaysBack};
 
 /// The 32 bytes of `items` from `at` as one vector.
 ///
@@ -124,12 +123,10 @@ pub(super) fn i32s_odd(values: &[i32]) -> Bitmap {
 
 /// [`dates_within`](super::dates_within) with AVX2: each whole group of sixteen pairs by one or
 /// two signed compares per eight against the bases less the days (AVX2 compares only "greater
-/// than": `date >= lower` is `!(lower > date)`, `date <= upper` is `!(date > upper)`), the lines
-/// of both columns asked for ahead; the last, shorter group as the scalar loop packs it.
+/// than": `date >= lower` is `!(lower > date)`, `date <= upper` is `!(date > upper)`);
+/// [`dates_by_groups`] asks ahead and packs the last group.
 #[target_feature(enable = "avx2")]
 pub(super) fn dates_within(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {
-    let len = dates.len().min(bases.len());
-    let whole = len / 16 * 16;
     let from = window.from.map(|days| _mm256_set1_epi32(days));
     let until = window.until.map(|days| _mm256_set1_epi32(days));
     let within = |date: __m256i, base: __m256i| {
@@ -142,19 +139,12 @@ pub(super) fn dates_within(dates: &[i32], bases: &[i32], window: DaysBack) -> Bi
         }
         !outside & 0xff
     };
-    let mut bytes = vec![0u8; len.div_ceil(8)];
-    for (g, out) in bytes[..whole / 8].chunks_exact_mut(2).enumerate() {
-        let at = g * 16;
-        prefetch(dates, at + items_ahead::<i32>());
-        prefetch(bases, at + items_ahead::<i32>());
-        // SAFETY: `at + 16 <= whole <= len`: sixteen i32s of each column, two loads of 32 bytes.
+    let group_bits = |dates: &[i32], bases: &[i32]| {
+        // SAFETY: `dates` and `bases` are sixteen i32s each: two loads of 32 bytes of each.
         let bits = unsafe {
-            within(load(dates, at), load(bases, at))
-                | within(load(dates, at + 8), load(bases, at + 8)) << 8
+            within(load(dates, 0), load(bases, 0)) | within(load(dates, 8), load(bases, 8)) << 8
         };
-        out.copy_from_slice(&(bits as u16).to_le_bytes());
-    }
-    let last = dates_within_scalar(&dates[whole..len], &bases[whole..len], window);
-    bytes[whole / 8..].copy_from_slice(last.as_slice().0);
-    Bitmap::from_u8_vec(bytes, len)
+        bits as u16
+    };
+    dates_by_groups(dates, bases, window, group_bits)
 }

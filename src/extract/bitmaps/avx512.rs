@@ -6,8 +6,7 @@ use std::mem::MaybeUninit;
 
 use polars_arrow::bitmap::Bitmap;
 
-use super::{dates_within_scalar, kept_by_runs, packed_by_groups, DaysBack};
-use crate::prefetch::{items_ahead, prefetch};
+use super::{dates_by_groups, kept_by_runs, packed_by_groups, DaysBack};
 
 /// [`kept_by_bits`](super::kept_by_bits) with AVX-512F: the words of each whole 64 bits of
 /// `keep`, eight at a time by a load that zeroes the words whose bits are not set (`vmovdqu64`
@@ -30,9 +29,9 @@ pub(super) fn kept_by_bits(words: &[u64], keep: &Bitmap, kept: &mut Vec<u64>) {
     unsafe { kept_by_runs(words, keep, kept, keep_64) }
 }
 
-/// [`words_with_bit`](super::words_with_bit) with AVX-512F: each whole group of eight words by one `vptestmq`, whose
-/// mask register is the group's byte (bit i for word i); the last, shorter group as the scalar
-/// loop packs it.
+/// [`words_with_bit`](super::words_with_bit) with AVX-512F: each whole group of eight words by
+/// one `vptestmq`, whose mask register is the group's byte (bit i for word i); the last,
+/// shorter group as the scalar loop packs it.
 #[target_feature(enable = "avx512f")]
 pub(super) fn words_with_bit(words: &[u64], mask: u64) -> Bitmap {
     use std::arch::x86_64::{_mm512_loadu_si512, _mm512_set1_epi64, _mm512_test_epi64_mask};
@@ -45,8 +44,9 @@ pub(super) fn words_with_bit(words: &[u64], mask: u64) -> Bitmap {
     packed_by_groups::<_, 8, false>(words, group_bits, |word| word & mask != 0)
 }
 
-/// [`u32s_equal`](super::u32s_equal) with AVX-512F: each whole group of sixteen values by one compare, whose mask
-/// is the group's two bytes; the last, shorter group as the scalar loop packs it.
+/// [`u32s_equal`](super::u32s_equal) with AVX-512F: each whole group of sixteen values by one
+/// compare, whose mask is the group's two bytes; the last, shorter group as the scalar loop
+/// packs it.
 #[target_feature(enable = "avx512f")]
 pub(super) fn u32s_equal(values: &[u32], value: u32) -> Bitmap {
     use std::arch::x86_64::{_mm512_cmpeq_epu32_mask, _mm512_loadu_si512, _mm512_set1_epi32};
@@ -59,10 +59,11 @@ pub(super) fn u32s_equal(values: &[u32], value: u32) -> Bitmap {
     packed_by_groups::<_, 16, false>(values, group_bits, |v| v == value)
 }
 
-/// [`i8s_equal`](super::i8s_equal) with AVX-512BW: each whole group of sixty-four values by one compare, whose
-/// mask is the group's eight bytes, a line asked for ahead of each (the codes are a pass over a
-/// per-patient column written a while before: without the asks, the flags pass this replaced
-/// took a fifth more samples at 10 M); the last, shorter group as the scalar loop packs it.
+/// [`i8s_equal`](super::i8s_equal) with AVX-512BW: each whole group of sixty-four values by one
+/// compare, whose mask is the group's eight bytes, a line asked for ahead of each (the codes
+/// are a pass over a per-patient column written a while before: without the asks, the flags
+/// pass this replaced took a fifth more samples at 10 M); the last, shorter group as the
+/// scalar loop packs it.
 #[target_feature(enable = "avx512f,avx512bw")]
 pub(super) fn i8s_equal(values: &[i8], value: i8) -> Bitmap {
     use std::arch::x86_64::{_mm512_cmpeq_epi8_mask, _mm512_loadu_si512, _mm512_set1_epi8};
@@ -75,7 +76,8 @@ pub(super) fn i8s_equal(values: &[i8], value: i8) -> Bitmap {
     packed_by_groups::<_, 64, true>(values, group_bits, |v| v == value)
 }
 
-/// [`i32s_odd`](super::i32s_odd) with AVX-512F, as [`i8s_equal`] goes: sixteen values a group (`vptestmd`).
+/// [`i32s_odd`](super::i32s_odd) with AVX-512F, as [`i8s_equal`] goes: sixteen values a group
+/// (`vptestmd`).
 #[target_feature(enable = "avx512f")]
 pub(super) fn i32s_odd(values: &[i32]) -> Bitmap {
     use std::arch::x86_64::{_mm512_loadu_si512, _mm512_set1_epi32, _mm512_test_epi32_mask};
@@ -88,26 +90,18 @@ pub(super) fn i32s_odd(values: &[i32]) -> Bitmap {
     packed_by_groups::<_, 16, true>(values, group_bits, |v| v & 1 != 0)
 }
 
-/// [`dates_within`](super::dates_within) with AVX-512F: each whole group of sixteen pairs by one or two compares
-/// against the bases less the days, the lines of both columns a group asks for ahead
-/// (`crate::prefetch`); the last, shorter group as the scalar loop packs it.
+/// [`dates_within`](super::dates_within) with AVX-512F: each whole group of sixteen pairs by one
+/// or two compares against the bases less the days ([`dates_by_groups`] asks ahead and packs
+/// the last group).
 #[target_feature(enable = "avx512f")]
 pub(super) fn dates_within(dates: &[i32], bases: &[i32], window: DaysBack) -> Bitmap {
     use std::arch::x86_64::{
         _mm512_cmpge_epi32_mask, _mm512_cmple_epi32_mask, _mm512_loadu_si512, _mm512_set1_epi32,
         _mm512_sub_epi32,
     };
-    let len = dates.len().min(bases.len());
-    let whole = len / 16 * 16;
     let from = window.from.map(|days| _mm512_set1_epi32(days));
     let until = window.until.map(|days| _mm512_set1_epi32(days));
-    let mut bytes = vec![0u8; len.div_ceil(8)];
-    let groups = dates[..whole]
-        .chunks_exact(16)
-        .zip(bases[..whole].chunks_exact(16));
-    for (g, ((date, base), out)) in groups.zip(bytes.chunks_exact_mut(2)).enumerate() {
-        prefetch(dates, g * 16 + items_ahead::<i32>());
-        prefetch(bases, g * 16 + items_ahead::<i32>());
+    let group_bits = |date: &[i32], base: &[i32]| {
         // SAFETY: `date` and `base` are sixteen i32s each, the 64 bytes an unaligned load reads.
         let (date, base) = unsafe {
             (
@@ -122,9 +116,7 @@ pub(super) fn dates_within(dates: &[i32], bases: &[i32], window: DaysBack) -> Bi
         if let Some(days) = until {
             bits &= _mm512_cmple_epi32_mask(date, _mm512_sub_epi32(base, days));
         }
-        out.copy_from_slice(&bits.to_le_bytes());
-    }
-    let last = dates_within_scalar(&dates[whole..len], &bases[whole..len], window);
-    bytes[whole / 8..].copy_from_slice(last.as_slice().0);
-    Bitmap::from_u8_vec(bytes, len)
+        bits
+    };
+    dates_by_groups(dates, bases, window, group_bits)
 }
