@@ -395,38 +395,43 @@ fn haemoglobin_edges_and_stroke_window() {
 
 /// Unconvertible units are counted per record of a patient, by the measurement kernel where
 /// records are reduced by patient row and by a polars column on the hash path: two `mg/L`
-/// haemoglobins of one patient, a padded ` mg/L ` (units are trimmed) and a null unit count
-/// (4); a convertible unit, another LOINC's `mg/L` (not a definition's measure) and an orphan
-/// record (no patient) do not.
+/// haemoglobins of one patient, a padded ` mg/L ` (units are trimmed), a null unit, and a
+/// `mg/L` record without a date and one without a value (counted all the same: the unit is
+/// what is wrong with them) count (6); a convertible unit, another LOINC's `mg/L` (not a
+/// definition's measure) and an orphan record (no patient) do not.
 #[test]
 fn unconvertible_units_are_counted_per_record() {
     let idx = date("2025-01-31");
     let as_of = chrono::NaiveDate::from_ymd_opt(2025, 3, 1).unwrap();
     let mut inputs = empty_inputs(women(3, idx));
-    let rows: [(i64, &str, Option<&str>); 7] = [
-        (1, "718-7", Some("mg/L")),
-        (1, "718-7", Some("mg/L")),
-        (2, "718-7", Some(" mg/L ")),
-        (2, "718-7", None),
-        (3, "718-7", Some("g/dL")),
-        (3, "2160-0", Some("mg/L")),
-        (99, "718-7", Some("mg/L")),
+    let (day, value) = (Some(idx - 1), Some(10.0));
+    type Row<'a> = (i64, &'a str, Option<&'a str>, Option<i32>, Option<f64>);
+    let rows: [Row; 9] = [
+        (1, "718-7", Some("mg/L"), day, value),
+        (1, "718-7", Some("mg/L"), day, value),
+        (2, "718-7", Some(" mg/L "), day, value),
+        (2, "718-7", None, day, value),
+        (2, "718-7", Some("mg/L"), None, value),
+        (3, "718-7", Some("mg/L"), day, None),
+        (3, "718-7", Some("g/dL"), day, value),
+        (3, "2160-0", Some("mg/L"), day, value),
+        (99, "718-7", Some("mg/L"), day, value),
     ];
     inputs.measurement = frame(vec![
         ids("person_id", &rows.map(|r| r.0)),
         s("loinc", &rows.map(|r| r.1)),
-        dates("date", &[Some(idx - 1); 7]),
-        f("value", &[Some(10.0); 7]),
+        dates("date", &rows.map(|r| r.3)),
+        f("value", &rows.map(|r| r.4)),
         sn("unit", &rows.map(|r| r.2)),
-        f("range_low", &[None; 7]),
-        f("range_high", &[None; 7]),
+        f("range_low", &[None; 9]),
+        f("range_high", &[None; 9]),
     ]);
     let definition = hb_and_stroke();
     let by_row = patient_outcomes(&inputs, &definition, as_of).unwrap();
-    assert_eq!(by_row.unconvertible_units, 4);
+    assert_eq!(by_row.unconvertible_units, 6);
     let ids = col("person_id") * lit(1i64 << 40);
     let joined = patient_outcomes(&with_ids(&inputs, ids), &definition, as_of).unwrap();
-    assert_eq!(joined.unconvertible_units, 4);
+    assert_eq!(joined.unconvertible_units, 6);
 }
 
 /// A `latest` key's last bit is read as `key & 1`: polars' integer `%` is floored, so `& 1`

@@ -5,13 +5,14 @@
 use std::sync::Arc;
 
 use polars::prelude::*;
+use polars_arrow::array::PrimitiveArray;
+use polars_arrow::bitmap::Bitmap;
 
 use super::{converted, valid, MeasureRules, Rule, MEASURE_KEY};
 use crate::engine::kernel::{
     all_valid, input, optional_values, AtomSlots, Kernel, NumberAtom, Reach, RecordAtom,
 };
 use crate::extract::distinct::map_distinct;
-use crate::prefetch::{blocks, prefetch_block};
 
 /// A measure's work on a record of a key that it converts: the rule, the measure's domain and
 /// its atoms, resolved once per key.
@@ -106,58 +107,25 @@ impl MeasureKernel {
         self.unconvertible = name.map(|name| (name, vec![0; patients]));
         self
     }
-}
 
-impl Kernel for MeasureKernel {
-    fn inputs(&self) -> &'static [&'static str] {
-        &["date", MEASURE_KEY, "value", "range_high"]
-    }
-
-    fn fold(&mut self, rows: &[IdxSize], morsel: &DataFrame) -> PolarsResult<()> {
-        let (dates, keys, values, highs) = (
-            input(morsel, "date", &DataType::Int32)?,
-            input(morsel, MEASURE_KEY, &DataType::UInt32)?,
-            input(morsel, "value", &DataType::Float64)?,
-            input(morsel, "range_high", &DataType::Float64)?,
-        );
-        let (dates, keys) = (
-            dates.i32()?.downcast_as_array(),
-            keys.u32()?.downcast_as_array(),
-        );
-        let (values, highs) = (
-            values.f64()?.downcast_as_array(),
-            highs.f64()?.downcast_as_array(),
-        );
-        polars_ensure!(
-            [dates.len(), keys.len(), values.len(), highs.len()] == [rows.len(); 4],
-            ShapeMismatch: "measurement columns are not as long as their rows"
-        );
-        if let Some((_, counts)) = &mut self.unconvertible {
-            let unconvertible = &self.rules.unconvertible;
-            // The morsel's first pass over its keys and rows, decoded a while before: their
-            // loads went to memory (12 % of the kernel's samples at 10 M patients) until
-            // asked for ahead.
-            let keys = keys.values().as_slice();
-            for block in blocks(rows.len()) {
-                prefetch_block(keys, block.clone());
-                prefetch_block(rows, block.clone());
-                for (key, &row) in keys[block.clone()].iter().zip(&rows[block]) {
-                    if unconvertible.get(*key as usize).copied().unwrap_or(false) {
-                        counts[row as usize] += 1;
-                    }
-                }
-            }
-        }
-        let complete = all_valid(&[keys.validity(), dates.validity(), values.validity()]);
-        // Zipped, not indexed: no bounds check on the record's columns (same lengths, above).
-        let records = (rows.iter().zip(keys.values().iter()))
-            .zip(dates.values().iter().zip(values.values().iter()))
+    /// Folds a morsel's records into the atoms' slots; with `COUNT`, also counts into `counts`
+    /// (per patient row) the records whose key no measure converts, whatever their other values.
+    fn fold_records<const COUNT: bool>(&mut self, records: &Records, counts: &mut [u32]) {
+        let unconvertible = &*self.rules.unconvertible;
+        let highs = records.highs;
+        // Zipped, not indexed: no bounds check on the record's columns (same lengths, checked
+        // by the caller).
+        let each = (records.rows.iter().zip(records.keys.iter()))
+            .zip(records.dates.iter().zip(records.values.iter()))
             .enumerate();
-        for (i, ((&row, &key), (&date, &value))) in records {
+        for (i, ((&row, &key), (&date, &value))) in each {
             let row = row as usize;
             self.atoms.look_ahead(row);
-            if complete
-                .as_ref()
+            if COUNT && unconvertible.get(key as usize).copied().unwrap_or(false) {
+                counts[row] += 1;
+            }
+            if records
+                .complete
                 .is_some_and(|complete| !complete.get_bit(i))
             {
                 continue;
@@ -189,6 +157,62 @@ impl Kernel for MeasureKernel {
                     (self.atoms).fold_number(row, (date, idx), &step.atoms, value);
                 }
             }
+        }
+    }
+}
+
+/// A morsel's measurement records, column by column, all as long as `rows`.
+struct Records<'a> {
+    rows: &'a [IdxSize],
+    keys: &'a [u32],
+    dates: &'a [i32],
+    values: &'a [f64],
+    highs: &'a PrimitiveArray<f64>,
+    /// Where some record lacks its key, date or value: the records that have all three.
+    complete: Option<&'a Bitmap>,
+}
+
+impl Kernel for MeasureKernel {
+    fn inputs(&self) -> &'static [&'static str] {
+        &["date", MEASURE_KEY, "value", "range_high"]
+    }
+
+    fn fold(&mut self, rows: &[IdxSize], morsel: &DataFrame) -> PolarsResult<()> {
+        let (dates, keys, values, highs) = (
+            input(morsel, "date", &DataType::Int32)?,
+            input(morsel, MEASURE_KEY, &DataType::UInt32)?,
+            input(morsel, "value", &DataType::Float64)?,
+            input(morsel, "range_high", &DataType::Float64)?,
+        );
+        let (dates, keys) = (
+            dates.i32()?.downcast_as_array(),
+            keys.u32()?.downcast_as_array(),
+        );
+        let (values, highs) = (
+            values.f64()?.downcast_as_array(),
+            highs.f64()?.downcast_as_array(),
+        );
+        polars_ensure!(
+            [dates.len(), keys.len(), values.len(), highs.len()] == [rows.len(); 4],
+            ShapeMismatch: "measurement columns are not as long as their rows"
+        );
+        let complete = all_valid(&[keys.validity(), dates.validity(), values.validity()]);
+        let records = Records {
+            rows,
+            keys: keys.values(),
+            dates: dates.values(),
+            values: values.values(),
+            highs,
+            complete: complete.as_ref(),
+        };
+        // The unconvertible units counted in the pass that folds the records: a pass of their
+        // own read every record's key and row once more.
+        match self.unconvertible.take() {
+            Some((name, mut counts)) => {
+                self.fold_records::<true>(&records, &mut counts);
+                self.unconvertible = Some((name, counts));
+            }
+            None => self.fold_records::<false>(&records, &mut []),
         }
         Ok(())
     }
