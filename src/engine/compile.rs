@@ -21,7 +21,7 @@ use super::codes::{
     word_sets, AtcPrefixes, AtcWords, CODE_SETS, DRUG_ATC, MAX_WORD_SETS,
 };
 use super::kernel::RecordAtom;
-use super::measures::{MeasureRules, MEASURE_KEY};
+use super::measures::{MeasureRules, CODE_KEY, MEASURE_KEY};
 use super::observations::{ObservationRules, OBSERVATION_KEY, TEXT_KEY};
 use super::outcome::{Missing, OutcomeParts};
 use super::patient_core::primary_in;
@@ -247,7 +247,11 @@ impl<'d> Compiler<'d> {
     /// as their tables were read) are not computed again.
     pub(crate) fn prepared(&self, table: RecordTable, has: &Schema) -> Vec<Expr> {
         let mut prepared = match table {
-            RecordTable::Measurement => vec![(MEASURE_KEY, self.measures.key())],
+            // From the code and unit keys where the table was read with them.
+            RecordTable::Measurement => match has.contains(CODE_KEY) {
+                true => vec![(MEASURE_KEY, self.measures.key_of_keys())],
+                false => vec![(MEASURE_KEY, self.measures.key())],
+            },
             RecordTable::Observation => vec![
                 (OBSERVATION_KEY, self.observations.key()),
                 (TEXT_KEY, self.observations.text_key()),

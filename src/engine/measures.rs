@@ -200,7 +200,7 @@ impl MeasureRules {
     /// The measurement table's text columns as it is read ([`TextKey`]): each `loinc`'s code
     /// key ([`CODE_KEY`]) and each `unit`'s unit key, trimmed ([`UNIT_KEY`]), with the bit
     /// [`FLAGGED`] where `flagged` holds the unit as recorded (the contract's units check). Both
-    /// computed once per dictionary entry or distinct string; [`MeasureRules::keys_of_read`]
+    /// computed once per dictionary entry or distinct string; [`MeasureRules::key_of_keys`]
     /// then combines them.
     pub(crate) fn text_keys(
         self: &Arc<Self>,
@@ -213,13 +213,42 @@ impl MeasureRules {
         ]
     }
 
-    /// The record keys ([`MEASURE_KEY`]) of measurements read with [`MeasureRules::text_keys`],
-    /// and how many of their units were flagged; the two key columns are dropped.
-    pub(crate) fn keys_of_read(&self, frame: &mut DataFrame) -> PolarsResult<(Column, u64)> {
-        let (codes, units) = (
-            frame.column(CODE_KEY)?.u32()?,
-            frame.column(UNIT_KEY)?.u32()?,
+    /// How many units of measurements read with [`MeasureRules::text_keys`] are flagged,
+    /// counted as the table is read (the contract's units check). The records' keys are not
+    /// computed there but where evaluation reads the records, morsel by morsel
+    /// ([`MeasureRules::key_of_keys`]): computed for a partition's whole table as it was read,
+    /// they were a column of fresh pages written, then read back from memory by the kernel.
+    pub(crate) fn flagged_units(frame: &DataFrame) -> PolarsResult<u64> {
+        let units = frame.column(UNIT_KEY)?.u32()?;
+        polars_ensure!(
+            units.null_count() == 0,
+            ComputeError: "a measurement's unit key is missing"
         );
+        Ok((units.downcast_iter())
+            .map(|units| (units.values().iter()).map(|unit| u64::from(unit >> FLAG_BIT)))
+            .map(Iterator::sum::<u64>)
+            .sum())
+    }
+
+    /// The record key (UInt32) of measurements read with [`MeasureRules::text_keys`]: from their
+    /// code and unit keys ([`CODE_KEY`], [`UNIT_KEY`]).
+    pub(crate) fn key_of_keys(self: &Arc<Self>) -> Expr {
+        let this = Arc::clone(self);
+        map_multiple(
+            move |columns: &mut [Column]| {
+                let keys = this.keys_of_keys(columns[0].u32()?, columns[1].u32()?)?;
+                Ok(keys.into_column())
+            },
+            [col(CODE_KEY), col(UNIT_KEY)],
+            |_, _| Ok(Field::new(MEASURE_KEY.into(), DataType::UInt32)),
+        )
+    }
+
+    fn keys_of_keys(
+        &self,
+        codes: &UInt32Chunked,
+        units: &UInt32Chunked,
+    ) -> PolarsResult<UInt32Chunked> {
         polars_ensure!(
             codes.null_count() == 0 && units.null_count() == 0,
             ComputeError: "a measurement's code or unit key is missing"
@@ -233,10 +262,8 @@ impl MeasureRules {
         let chunks: Vec<(&[u32], &[u32])> = (codes.downcast_iter().zip(units.downcast_iter()))
             .map(|(codes, units)| (codes.values().as_slice(), units.values().as_slice()))
             .collect();
-        let (keys, flagged) = self.combined(&chunks, codes.len());
-        let keys = UInt32Chunked::from_vec(MEASURE_KEY.into(), keys).into_column();
-        *frame = frame.drop_many([CODE_KEY, UNIT_KEY]);
-        Ok((keys, flagged))
+        let keys = self.combined(&chunks, codes.len());
+        Ok(UInt32Chunked::from_vec(MEASURE_KEY.into(), keys))
     }
 
     /// A record's code key: the code's index among the definition's codes, 0 for any other.
@@ -258,29 +285,21 @@ impl MeasureRules {
     }
 
     /// Each record's key from its code and unit keys, given in `chunks` of equal lengths (`len`
-    /// records in all), and how many of the units are flagged: two plain loops, which the
-    /// compiler vectorizes, over each block of records in turn (one loop doing both collected a
-    /// key at a time, 23 instructions a record).
-    fn combined(&self, chunks: &[(&[u32], &[u32])], len: usize) -> (Vec<u32>, u64) {
+    /// records in all): a plain loop, which the compiler vectorizes, over each block of records
+    /// in turn, its lines asked for ahead (`crate::prefetch`).
+    fn combined(&self, chunks: &[(&[u32], &[u32])], len: usize) -> Vec<u32> {
         let stride = self.stride();
         let mut keys = Vec::with_capacity(len);
-        let mut flagged = 0;
         for (codes, units) in chunks {
-            // A block at a time, its lines asked for ahead (`crate::prefetch`), the flags counted
-            // while the block's units are in cache: side by side (`in_order::join`), the two
-            // loops each read the units from memory.
             for rows in blocks(codes.len()) {
                 prefetch_block(codes, rows.clone());
                 prefetch_block(units, rows.clone());
                 let (block_codes, block_units) = (&codes[rows.clone()], &units[rows]);
                 let pairs = block_codes.iter().zip(block_units);
                 keys.extend(pairs.map(|(code, unit)| code * stride + (unit & !FLAGGED)));
-                flagged += (block_units.iter())
-                    .map(|unit| u64::from(unit >> FLAG_BIT))
-                    .sum::<u64>();
             }
         }
-        (keys, flagged)
+        keys
     }
 
     /// Each record's key from its code and unit (trimmed), each looked up once per distinct
@@ -288,7 +307,7 @@ impl MeasureRules {
     fn keys_of(&self, codes: &StringChunked, units: &StringChunked) -> Vec<u32> {
         let codes = map_distinct(codes, |code| self.code_key(code));
         let units = map_distinct(units, |unit| self.unit_key(unit, |_| false));
-        self.combined(&[(&codes, &units)], codes.len()).0
+        self.combined(&[(&codes, &units)], codes.len())
     }
 
     /// Whether the record is of some measure but has a unit none of those measures converts.

@@ -13,7 +13,7 @@ use super::codes::{normalized_atc, normalized_icd10, CODE_SETS, DRUG_ATC};
 use super::inputs::{days, Inputs};
 use super::kernel::as_dtype;
 use super::lookup::ROW;
-use super::measures::MEASURE_KEY;
+use super::measures::{CODE_KEY, UNIT_KEY};
 use super::observations::{OBSERVATION_KEY, TEXT_KEY};
 use crate::definition::model::{ObservationDef, Source, ValueKind, Window};
 use crate::extract::bitmaps::{dates_within, inline_view, u32s_equal, views_equal, DaysBack};
@@ -73,13 +73,13 @@ impl RecordTable {
                     col("value"),
                     col("range_high"),
                 ];
-                // Where the key was computed as the table was read, its code and unit were read
-                // as their keys only (`MeasureRules::text_keys`).
-                if !has(&inputs.measurement, MEASURE_KEY) {
+                // Where the table was read into memory, its code and unit were read as their
+                // keys only (`MeasureRules::text_keys`), which give the record's key.
+                if !has(&inputs.measurement, CODE_KEY) {
                     // The unit trimmed where it is read (`measures.rs`): no trimmed copy.
                     columns.extend([col("loinc").alias("code"), col("unit")]);
                 }
-                with_read_keys(&inputs.measurement, columns, &[MEASURE_KEY])
+                with_read_keys(&inputs.measurement, columns, &[CODE_KEY, UNIT_KEY])
             }
             RecordTable::Observation => {
                 let mut columns = vec![

@@ -11,6 +11,7 @@ use super::codes::{normalized_icd10, AtcWords};
 use super::compile::KeyRules;
 use super::inputs::Inputs;
 use super::lookup::{PatientRows, TEST_ROW};
+use super::measures::MeasureRules;
 use super::records::NORMAL_ICD10;
 use super::EngineError;
 use crate::extract::findings::{
@@ -224,11 +225,13 @@ impl<'c> Tables<'c> {
             check = Cow::Owned(without);
         }
         let (findings, keys) = match (&self.keys, table) {
-            (Some(rules), Table::Measurement) if !keyed.is_empty() => {
-                let (keys, outside) = rules.measures.keys_of_read(&mut rows)?;
+            // The records' keys are computed where evaluation reads them, from the code and
+            // unit keys (`MeasureRules::key_of_keys`).
+            (Some(_), Table::Measurement) if !keyed.is_empty() => {
+                let outside = MeasureRules::flagged_units(&rows)?;
                 let mut findings = check.without_units().count_in_memory(&rows)?;
                 findings.add(&RowFindings::unknown_units(outside));
-                (findings, vec![keys])
+                (findings, Vec::new())
             }
             (Some(rules), Table::Observation) => {
                 let (keys, kinds) = rules.observations.keys_with_kinds(&mut rows)?;

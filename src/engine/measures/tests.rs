@@ -438,8 +438,8 @@ fn remembered_powers_are_the_powers() {
     assert!((remembered_powf(2.0, -1.2) - 0.435275).abs() < 1e-6);
 }
 
-/// The keys computed as a measurement table is read (`text_keys`, from the contract's `loinc`
-/// and `unit` columns, then `keys_of_read`) are the key expression's, and the units it counts
+/// The keys of a measurement table read with its code and unit keys (`text_keys`, from the
+/// contract's `loinc` and `unit` columns, then `key_of_keys`) are the key expression's, and the units it counts
 /// outside the contract's list are the units check's, on the unit as recorded. By hand: a
 /// padded ` g/dL ` (its key is that of `g/dL`, but the contract lists units as recorded, so it
 /// counts), `mg/L` (not a contract unit) and `furlong` count; a null unit does not, nor a
@@ -479,18 +479,22 @@ fn keys_computed_on_read_from_chunks() {
         let keys = key.of_strings(frame.column(&key.column).unwrap()).unwrap();
         read.with_column(keys).unwrap();
     }
-    let (whole, outside) = rules.keys_of_read(&mut read.clone()).unwrap();
+    let (whole, outside) = keys_of_read(&rules, &read);
     assert_eq!(outside, 3);
     let mut chunked = read.slice(0, 3);
     chunked.vstack_mut(&read.slice(3, 4)).unwrap();
     let mut misaligned = chunked.clone();
     let units = read.column(UNIT_KEY).unwrap().clone();
     misaligned.with_column(units).unwrap();
-    for (mut frame, unit_chunks) in [(chunked, 2), (misaligned, 1)] {
+    for (frame, unit_chunks) in [(chunked, 2), (misaligned, 1)] {
         assert_eq!(frame.column(CODE_KEY).unwrap().n_chunks(), 2);
         assert_eq!(frame.column(UNIT_KEY).unwrap().n_chunks(), unit_chunks);
-        let (keys, counted) = rules.keys_of_read(&mut frame).unwrap();
+        let (keys, counted) = keys_of_read(&rules, &frame);
         assert_eq!((keys, counted), (whole.clone(), 3));
+        // The chunks as they are, whatever polars hands the expression.
+        let column = |name| frame.column(name).unwrap().u32().unwrap();
+        let direct = (rules.keys_of_keys(column(CODE_KEY), column(UNIT_KEY))).unwrap();
+        assert_eq!(direct.into_column(), whole);
     }
 }
 
@@ -516,6 +520,18 @@ fn keys_computed_on_read_in_ranges_keep_their_order() {
     assert_eq!(outside, 75_000);
 }
 
+/// What a run computes of measurements read with their code and unit keys: the units flagged,
+/// counted as the table is read (`flagged_units`), and the records' keys, computed where
+/// evaluation reads the records (`key_of_keys`, as a polars expression).
+fn keys_of_read(rules: &Arc<MeasureRules>, read: &DataFrame) -> (Column, u64) {
+    let outside = MeasureRules::flagged_units(read).unwrap();
+    let keys = (read.clone().lazy())
+        .select([rules.key_of_keys().alias(MEASURE_KEY)])
+        .collect()
+        .unwrap();
+    (keys[0].clone(), outside)
+}
+
 /// The keys and the count of units outside the contract that `text_keys` and `keys_of_read`
 /// give for `frame` (contract columns `loinc`, `unit`, read as strings as any reader but the
 /// row groups' reads them), its keys checked against the key expression's. The row groups'
@@ -528,12 +544,7 @@ fn keys_on_read(rules: &Arc<MeasureRules>, frame: DataFrame) -> (Column, u64) {
         let keys = key.of_strings(frame.column(&key.column).unwrap()).unwrap();
         read.with_column(keys).unwrap();
     }
-    let (keys, outside) = rules.keys_of_read(&mut read).unwrap();
-    assert_eq!(
-        read.get_column_names(),
-        ["loinc", "unit"],
-        "the key columns dropped"
-    );
+    let (keys, outside) = keys_of_read(rules, &read);
     let by_expression = frame
         .lazy()
         .select([col("loinc").alias("code"), col("unit")])
