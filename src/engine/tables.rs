@@ -145,10 +145,11 @@ impl<'c> Tables<'c> {
     }
 
     /// Reads `check`'s table into memory and counts its findings. Once the definition is
-    /// compiled, a measurement's (LOINC, unit) key and an observation's code key are computed
+    /// compiled, a measurement's LOINC and unit keys and an observation's code key are computed
     /// here too, as columns of the table, in the same mapping of the units and the codes that
     /// the findings read (the contract's units; the codes' kinds): the engine and validation
-    /// had each mapped every row, the engine after the orphans' drop, morsel by morsel. The
+    /// had each mapped every row, the engine after the orphans' drop, morsel by morsel. (The
+    /// measurement's two keys are combined where the kernel reads them.) The
     /// diagnoses' codes get their normal form here, for the two passes that read them, and the
     /// treatments' ATC codes the words their atoms read (`codes::AtcWords`).
     ///
