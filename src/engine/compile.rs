@@ -277,6 +277,11 @@ impl<'d> Compiler<'d> {
             .collect()
     }
 
+    /// The measures' values and unit checks, by (LOINC, unit) key.
+    pub(crate) fn measures(&self) -> &Arc<MeasureRules> {
+        &self.measures
+    }
+
     /// A measurement-level Boolean: the row is of one of the definition's measures but has a unit
     /// none of those measures can convert (a data-quality count); None without measures.
     pub(crate) fn unconvertible_unit(&self) -> Option<Expr> {

@@ -303,6 +303,23 @@ fn evaluate(
             .get(table)
             .map(|columns| columns.iter().map(|(_, expr)| expr.clone()).collect())
             .unwrap_or_default();
+        // A partition's measurements, where every atom that reads them is the kernel's, go to
+        // it a row group at a time as they are read (`Tables::fold`), not through a plan. (The
+        // shared columns are the polars atoms' and the kernel atoms' reference expressions.)
+        let whole_kernel = columns.is_empty() && per_patient.by_row();
+        let measurements = *table == RecordTable::Measurement;
+        if let Some(atoms) =
+            kernel.take_if(|_| measurements && whole_kernel && tables.folds(table.table()))
+        {
+            let measures = compiler.measures();
+            let mut reduction = per_patient.kernel_fold(atoms)?;
+            tables.fold(table.table(), |rows| {
+                per_patient.fold(&mut reduction, measures.with_key(rows)?)
+            })?;
+            per_patient.folded(reduction);
+            tables.done(table.table())?;
+            continue;
+        }
         let rows = table.rows(tables.need(&[table.table()])?);
         let schema = rows.clone().collect_schema()?;
         let prepared = [compiler.prepared(*table, &schema), shared];

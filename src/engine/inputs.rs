@@ -160,39 +160,85 @@ impl Inputs {
         also: &[PlSmallStr],
         keyed: &[TextKey],
     ) -> PolarsResult<DataFrame> {
-        let mut columns: Vec<PlSmallStr> = Vec::new();
-        let read = READ_COLUMNS.iter().filter(|(t, _)| *t == table);
-        let read = read.flat_map(|(_, columns)| columns.iter().map(|c| PlSmallStr::from(*c)));
-        for column in read.chain(also.iter().cloned()) {
-            let as_key = keyed.iter().any(|key| key.column == column);
-            if !as_key && !columns.contains(&column) {
-                columns.push(column);
+        let columns = read_columns(table, also, keyed);
+        let rows = match self.reader_of(table) {
+            Some((reader, partition)) => reader.read(table, &partition, &columns, keyed),
+            None => None,
+        };
+        let rows = match rows {
+            Some(rows) => rows?,
+            None => self.read_whole(table, &columns, keyed)?,
+        };
+        *self.table_mut(table) = rows.clone().lazy();
+        Ok(rows)
+    }
+
+    /// The rows [`Inputs::read_into_memory`] reads, handed to `f` in runs of whole row groups of
+    /// at most `most_rows` rows as they are decoded where the partition is read by row groups
+    /// ([`RowGroupReader::read_each`]; else all at once), and not kept: the table is left empty,
+    /// for a table whose every reader is `f`. `f` sees at least one frame (an empty one where
+    /// the partition has no rows).
+    pub fn read_each<E: From<PolarsError>>(
+        &mut self,
+        table: Table,
+        also: &[PlSmallStr],
+        keyed: &[TextKey],
+        most_rows: u64,
+        mut f: impl FnMut(DataFrame) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let columns = read_columns(table, also, keyed);
+        let mut schema = None;
+        let mut each = |rows: DataFrame| {
+            schema.get_or_insert_with(|| rows.schema().clone());
+            f(rows)
+        };
+        let read = match self.reader_of(table) {
+            Some((reader, partition)) => {
+                reader.read_each(table, &partition, &columns, keyed, most_rows, &mut each)
             }
+            None => None,
+        };
+        match read {
+            Some(read) => read?,
+            None => each(self.read_whole(table, &columns, keyed)?)?,
         }
-        let by_row_groups = match &mut self.row_groups {
+        if let Some(schema) = schema {
+            *self.table_mut(table) = DataFrame::empty_with_schema(&schema).lazy();
+        }
+        Ok(())
+    }
+
+    /// The reader of the partition's row groups and the partition, where `table` is read through
+    /// it and was not yet (the reader hands each row group to each partition once).
+    fn reader_of(&mut self, table: Table) -> Option<(Arc<RowGroupReader>, Partition)> {
+        match &mut self.row_groups {
             Some(RowGroups {
                 reader,
                 partition: Some(partition),
                 read,
             }) if !read.contains(&table) => {
                 read.push(table);
-                reader.read(table, partition, &columns, keyed)
+                Some((Arc::clone(reader), partition.clone()))
             }
             _ => None,
-        };
-        let frame = self.table_mut(table);
-        let rows = match by_row_groups {
-            Some(rows) => rows?,
-            None => {
-                let select = with_texts(&columns, keyed).into_iter().map(col);
-                let rows = (frame.clone().select(select.collect::<Vec<_>>()))
-                    .collect_with_engine(Engine::Streaming)?
-                    .unwrap_single();
-                keyed_strings(rows, &columns, keyed)?
-            }
-        };
-        *frame = rows.clone().lazy();
-        Ok(rows)
+        }
+    }
+
+    /// `columns` and `keyed`'s keys of `table`'s frame (the range filter), in one streaming read.
+    fn read_whole(
+        &mut self,
+        table: Table,
+        columns: &[PlSmallStr],
+        keyed: &[TextKey],
+    ) -> PolarsResult<DataFrame> {
+        let select = with_texts(columns, keyed).into_iter().map(col);
+        let rows = (self
+            .table_mut(table)
+            .clone()
+            .select(select.collect::<Vec<_>>()))
+        .collect_with_engine(Engine::Streaming)?
+        .unwrap_single();
+        keyed_strings(rows, columns, keyed)
     }
 
     /// Every table through `f`.
@@ -208,6 +254,21 @@ impl Inputs {
             row_groups: None,
         }
     }
+}
+
+/// The columns of `table` a read decodes: the engine's ([`READ_COLUMNS`]) and `also`, less the
+/// text columns read as `keyed`'s keys.
+fn read_columns(table: Table, also: &[PlSmallStr], keyed: &[TextKey]) -> Vec<PlSmallStr> {
+    let mut columns: Vec<PlSmallStr> = Vec::new();
+    let read = READ_COLUMNS.iter().filter(|(t, _)| *t == table);
+    let read = read.flat_map(|(_, columns)| columns.iter().map(|c| PlSmallStr::from(*c)));
+    for column in read.chain(also.iter().cloned()) {
+        let as_key = keyed.iter().any(|key| key.column == column);
+        if !as_key && !columns.contains(&column) {
+            columns.push(column);
+        }
+    }
+    columns
 }
 
 /// Days since 1970-01-01 of a date column (Date -> Int32), the form every window is computed in.

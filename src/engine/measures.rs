@@ -244,6 +244,16 @@ impl MeasureRules {
         )
     }
 
+    /// `records` read with [`MeasureRules::text_keys`] (a row group of them, `engine::tables`
+    /// folding them as they are read) with their record key, [`MEASURE_KEY`], beside:
+    /// [`MeasureRules::key_of_keys`] without a plan.
+    pub(crate) fn with_key(&self, mut records: DataFrame) -> PolarsResult<DataFrame> {
+        let (codes, units) = (records.column(CODE_KEY)?, records.column(UNIT_KEY)?);
+        let keys = self.keys_of_keys(codes.u32()?, units.u32()?)?;
+        records.with_column(keys.with_name(MEASURE_KEY.into()).into_column())?;
+        Ok(records)
+    }
+
     fn keys_of_keys(
         &self,
         codes: &UInt32Chunked,

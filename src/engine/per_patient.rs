@@ -156,6 +156,43 @@ impl<'c> PerPatient<'c> {
         self.reduce(records, &columns, &reductions, kernel)
     }
 
+    /// The fold of a table's `kernel` atoms (only by patient row) from frames of its records
+    /// that [`PerPatient::fold`] is given, where every atom of the table is the kernel's and its
+    /// records are folded as they are read (`Tables::fold`) rather than scanned by a plan.
+    pub(crate) fn kernel_fold(&self, kernel: KernelAtoms) -> Result<PatientReduction, EngineError> {
+        let (Some(_), Some(reduction)) = (
+            &self.rows,
+            PatientReduction::new(Vec::new(), self.core.height()),
+        ) else {
+            return Err(EngineError::Internal(
+                "kernel atoms where records are not reduced by patient row".into(),
+            ));
+        };
+        Ok(reduction.with_kernel(kernel.build(self.core)?))
+    }
+
+    /// Folds `records` (with `person_id`, the kernel's inputs, and [`ROW`] where it was found as
+    /// they were read) into `reduction` ([`PerPatient::kernel_fold`]).
+    pub(crate) fn fold(
+        &self,
+        reduction: &mut PatientReduction,
+        mut records: DataFrame,
+    ) -> Result<(), EngineError> {
+        if !records.schema().contains(ROW) {
+            let rows = self.rows.as_ref().ok_or_else(|| {
+                EngineError::Internal("records folded without the patient rows' lookup".into())
+            })?;
+            records.with_column(rows.rows_column(records.column("person_id")?)?)?;
+        }
+        Ok(reduction.fold(&records)?)
+    }
+
+    /// The atoms' columns of a [`PerPatient::kernel_fold`] that every frame of its records went
+    /// through.
+    pub(crate) fn folded(&mut self, reduction: PatientReduction) {
+        self.reduced.extend(reduction.finish());
+    }
+
     /// Molecular matching: per patient, whether any variant reported by the index date carries a
     /// cohort's biomarker (Boolean `biomarker_c`) or a drug's resistance (`resistance_d`); null
     /// for patients without such a variant. By patient row, the variant kernel

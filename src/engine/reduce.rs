@@ -253,7 +253,7 @@ impl PatientReduction {
 
     /// Folds one morsel holding [`ROW`] and the columns, piece by piece where its columns are
     /// chunked apart ([`super::aligned_pieces`]).
-    fn fold(&mut self, morsel: &DataFrame) -> PolarsResult<()> {
+    pub(crate) fn fold(&mut self, morsel: &DataFrame) -> PolarsResult<()> {
         (super::aligned_pieces(morsel).iter()).try_for_each(|piece| self.fold_piece(piece))
     }
 
@@ -330,7 +330,7 @@ impl PatientReduction {
     }
 
     /// One column per atom, null for patients with no value.
-    fn finish(self) -> Vec<Column> {
+    pub(crate) fn finish(self) -> Vec<Column> {
         let mut columns: Vec<Column> = self
             .columns
             .iter()

@@ -1,6 +1,7 @@
 //! A partition's tables as evaluation reads them: each table with value-by-value checks read
 //! into memory once, before its first use, its findings counted on the rows read and the keys its
-//! readers share computed there, then let go after its last use.
+//! readers share computed there, then let go after its last use; or, for a table whose one reader
+//! is a kernel, each row group counted and handed on as it is decoded ([`Tables::fold`]).
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -18,6 +19,7 @@ use crate::extract::findings::{
     code_kind, text_allowed, unit_outside_contract, RowChecks, RowFindings,
 };
 use crate::extract::ids::TestIds;
+use crate::extract::text_keys::TextKey;
 use crate::extract::Table;
 
 /// A partition's tables as evaluation reads them: each table with checks is read into memory
@@ -165,24 +167,81 @@ impl<'c> Tables<'c> {
     /// looked it up.
     fn read(&mut self, check: &RowChecks) -> Result<(), EngineError> {
         let table = check.table();
+        let (tests, columns, keyed) = self.columns_to_read(check)?;
+        let rows = self.inputs.read_into_memory(table, &columns, &keyed)?;
+        if check.spans_test_ids() {
+            let (tests, repeats) = TestIds::of_frame(&rows)
+                .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
+            self.findings
+                .add(&RowFindings::test_ids(tests.span(repeats)));
+            self.tests = Some(Arc::new(tests));
+        }
+        let read = Read {
+            keys: self.keys.as_ref(),
+            patient_rows: self.patient_rows.as_ref(),
+            tests: tests.as_ref(),
+            keyed: !keyed.is_empty(),
+        };
+        let (findings, rows) = read.counted(check, rows)?;
+        self.findings.add(&findings);
+        *self.inputs.table_mut(table) = rows.lazy();
+        Ok(())
+    }
+
+    /// Whether [`Tables::fold`] hands `table`'s rows on a row group at a time: it has checks
+    /// that count row by row (not the molecular tests' span of ids), it was not read yet, and
+    /// the rows come with everything their fold reads: the measurements' code and unit keys,
+    /// once the definition is compiled.
+    pub(crate) fn folds(&self, table: Table) -> bool {
+        let check = self.checks.iter().find(|c| c.table() == table);
+        let Some(check) = check.filter(|c| !c.spans_test_ids() && !self.read.contains(&table))
+        else {
+            return false;
+        };
+        table == Table::Measurement && self.keys.is_some() && check.counts_units()
+    }
+
+    /// Reads `table` (where [`Tables::folds`] it) in runs of row groups of at most [`FOLD_ROWS`]
+    /// rows, each counted and given its keys and patient rows as [`Tables::read`] does the whole
+    /// table, then handed to `f` soon after it was decoded, and let go: the partition's table is
+    /// never whole in memory (0.1 GB less at the peak of a 10 M run, a tenth fewer page
+    /// faults), and each pass over its rows (the findings, the patient rows, the keys, the
+    /// kernel's fold) reads columns decoded just before.
+    pub(crate) fn fold(
+        &mut self,
+        table: Table,
+        mut f: impl FnMut(DataFrame) -> Result<(), EngineError>,
+    ) -> Result<(), EngineError> {
+        let check = self.checks.iter().find(|c| c.table() == table);
+        let check = check.filter(|_| self.folds(table)).ok_or_else(|| {
+            EngineError::Internal(format!("the {table:?} rows folded as they are read"))
+        })?;
+        let (tests, columns, keyed) = self.columns_to_read(check)?;
+        let read = Read {
+            keys: self.keys.as_ref(),
+            patient_rows: self.patient_rows.as_ref(),
+            tests: tests.as_ref(),
+            keyed: !keyed.is_empty(),
+        };
+        let findings = &mut self.findings;
+        (self.inputs).read_each(table, &columns, &keyed, FOLD_ROWS, |rows| {
+            let (found, rows) = read.counted(check, rows)?;
+            findings.add(&found);
+            f(rows)
+        })?;
+        self.read.push(table);
+        Ok(())
+    }
+
+    /// What `check`'s table is read with: the partition's molecular tests where its checks look
+    /// ids up among them, its checks' columns, and the text columns read as keys.
+    fn columns_to_read(&mut self, check: &RowChecks) -> Result<ToRead, EngineError> {
+        let table = check.table();
         let tests = match check.needs_partition_tests() {
             true => Some(self.partition_tests()?),
             false => None,
         };
-        // The treatments' ATC codes read as keys of their words, where nothing reads them as
-        // text.
-        let atc_words = match (&self.keys, table) {
-            (
-                Some(KeyRules {
-                    treatments: Some(words),
-                    ..
-                }),
-                Table::Treatment,
-            ) => Some(words),
-            _ => None,
-        };
-        let atc_as_keys = atc_words
-            .filter(|words| !words.codes_read && !check.columns().iter().any(|c| c == "atc"));
+        let (_, atc_as_keys) = atc_words(self.keys.as_ref(), check);
         // The measurements' codes and units read as their keys, the units check among them.
         let (keyed, columns) = match (&self.keys, table) {
             (Some(rules), Table::Measurement) if check.counts_units() => (
@@ -200,18 +259,63 @@ impl<'c> Tables<'c> {
             ),
             _ => (Vec::new(), check.columns()),
         };
-        let mut rows = self.inputs.read_into_memory(table, &columns, &keyed)?;
-        if check.spans_test_ids() {
-            let (tests, repeats) = TestIds::of_frame(&rows)
-                .map_err(|e| polars_err!(ComputeError: "molecular tests: {e}"))?;
-            self.findings
-                .add(&RowFindings::test_ids(tests.span(repeats)));
-            self.tests = Some(Arc::new(tests));
-        }
+        Ok((tests, columns, keyed))
+    }
+}
+
+/// The most rows of whole row groups [`Tables::fold`] reads at once: four of the synthetic
+/// extract's. Runs of one row group (one read each) measured 0-8 % slower at 10 M patients than
+/// the whole table, runs of four as fast, and runs of eight or more slower again (forty-ninth
+/// session, `BENCHMARKS.md`).
+const FOLD_ROWS: u64 = 1 << 19;
+
+/// What a table is read with ([`Tables::columns_to_read`]).
+type ToRead = (Option<Arc<TestIds>>, Vec<PlSmallStr>, Vec<TextKey>);
+
+/// The treatments' words where the definition's atoms read them, and the same where their ATC
+/// codes are read as keys of those words (nothing reads them as text).
+fn atc_words<'k>(
+    keys: Option<&'k KeyRules>,
+    check: &RowChecks,
+) -> (Option<&'k AtcWords>, Option<&'k AtcWords>) {
+    let words = match (keys, check.table()) {
+        (
+            Some(KeyRules {
+                treatments: Some(words),
+                ..
+            }),
+            Table::Treatment,
+        ) => Some(words),
+        _ => None,
+    };
+    let as_keys =
+        words.filter(|words| !words.codes_read && !check.columns().iter().any(|c| c == "atc"));
+    (words, as_keys)
+}
+
+/// How a table's rows read into memory are counted and completed ([`Read::counted`]).
+struct Read<'t> {
+    keys: Option<&'t KeyRules>,
+    patient_rows: Option<&'t Arc<PatientRows>>,
+    /// The partition's molecular tests, where the checks look the rows' test ids up in them.
+    tests: Option<&'t Arc<TestIds>>,
+    /// Whether the table's text columns were read as keys ([`Tables::columns_to_read`]).
+    keyed: bool,
+}
+
+impl Read<'_> {
+    /// The findings of `rows` (the table's, or a row group of them), and the rows with what
+    /// their readers share: their tests' and patients' rows, and their keys and words.
+    fn counted(
+        &self,
+        check: &RowChecks,
+        mut rows: DataFrame,
+    ) -> Result<(RowFindings, DataFrame), EngineError> {
+        let table = check.table();
         // Findings counted as the rows' patients and tests are found.
         let mut found = RowFindings::default();
         let mut check = Cow::Borrowed(check);
-        if let (Some(tests), Some(without)) = (tests, check.without_partition_tests()) {
+        if let (Some(tests), Some(without)) = (self.tests, check.without_partition_tests()) {
             let persons = rows.column("person_id")?.as_materialized_series();
             let (test_rows, not_own) =
                 tests.rows_of(persons, rows.column("test_id")?.as_materialized_series())?;
@@ -219,16 +323,17 @@ impl<'c> Tables<'c> {
             found.add(&RowFindings::test_orphans(not_own));
             check = Cow::Owned(without);
         }
-        if let (Some(lookup), Some(without)) = (&self.patient_rows, check.without_orphans()) {
+        if let (Some(lookup), Some(without)) = (self.patient_rows, check.without_orphans()) {
             let row = lookup.rows_column(rows.column("person_id")?)?;
             found.add(&RowFindings::orphans(table, row.null_count() as u64));
             rows.with_column(row)?;
             check = Cow::Owned(without);
         }
-        let (findings, keys) = match (&self.keys, table) {
+        let (atc_words, atc_as_keys) = atc_words(self.keys, &check);
+        let (mut findings, keys) = match (self.keys, table) {
             // The records' keys are computed where evaluation reads them, from the code and
             // unit keys (`MeasureRules::key_of_keys`).
-            (Some(_), Table::Measurement) if !keyed.is_empty() => {
+            (Some(_), Table::Measurement) if self.keyed => {
                 let outside = MeasureRules::flagged_units(&rows)?;
                 let mut findings = check.without_units().count_in_memory(&rows)?;
                 findings.add(&RowFindings::unknown_units(outside));
@@ -269,16 +374,15 @@ impl<'c> Tables<'c> {
             }
             _ => (check.count_in_memory(&rows)?, Vec::new()),
         };
-        self.findings.add(&findings);
-        self.findings.add(&found);
-        let mut keyed = rows;
+        findings.add(&found);
         for keys in keys {
-            keyed.with_column(keys)?;
+            rows.with_column(keys)?;
         }
-        *self.inputs.table_mut(table) = keyed.lazy();
-        Ok(())
+        Ok((findings, rows))
     }
+}
 
+impl Tables<'_> {
     /// Lets go of a table read into memory: nothing later reads it (a lazy plan built on it
     /// keeps its own reference).
     pub(crate) fn done(&mut self, table: Table) -> Result<(), EngineError> {

@@ -342,6 +342,13 @@ fn haemoglobin_edges_and_stroke_window() {
         vec![FAIL, PASS, PASS, PASS, PASS, PASS, PASS, PASS, PASS, PASS]
     );
     assert_eq!(evaluation.unconvertible_units, 1);
+    // Read with their checks, as a run reads them: every measurement atom is the kernel's, so
+    // the records go to it as they are read (`Tables::fold`), not through a plan. The same
+    // outcomes and count.
+    let checks = [RowChecks::of(Table::Measurement, None, &TestSet::Partition)];
+    let (folded, _) = patient_outcomes_checked(&inputs, &definition, as_of, &checks).unwrap();
+    assert_eq!(folded.patients, patients);
+    assert_eq!(folded.unconvertible_units, 1);
 
     // Mask table: patient 1 fails both, 3 and 10 unknown/pass, the rest eligible or n/a.
     let masks = count(&patients, &definition).unwrap();
@@ -429,6 +436,11 @@ fn unconvertible_units_are_counted_per_record() {
     let definition = hb_and_stroke();
     let by_row = patient_outcomes(&inputs, &definition, as_of).unwrap();
     assert_eq!(by_row.unconvertible_units, 6);
+    // Folded as they are read with their checks (`Tables::fold`).
+    let checks = [RowChecks::of(Table::Measurement, None, &TestSet::Partition)];
+    let (folded, _) = patient_outcomes_checked(&inputs, &definition, as_of, &checks).unwrap();
+    assert_eq!(folded.unconvertible_units, 6);
+    assert_eq!(folded.patients, by_row.patients);
     let ids = col("person_id") * lit(1i64 << 40);
     let joined = patient_outcomes(&with_ids(&inputs, ids), &definition, as_of).unwrap();
     assert_eq!(joined.unconvertible_units, 6);

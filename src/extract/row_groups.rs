@@ -231,6 +231,23 @@ impl RowGroupReader {
         Some(groups.read(partition, columns, keyed))
     }
 
+    /// [`RowGroupReader::read`]'s rows, not gathered: each run of whole row groups of at most
+    /// `most_rows` rows in all (or a single larger one), and each row group across the
+    /// partition's bounds, to `f` as it is decoded (at least one frame, empty where the range
+    /// holds no row group); None where the table has no layout (`f` is not called).
+    pub fn read_each<E: From<PolarsError>>(
+        &self,
+        table: Table,
+        partition: &Partition,
+        columns: &[PlSmallStr],
+        keyed: &[TextKey],
+        most_rows: u64,
+        f: impl FnMut(DataFrame) -> Result<(), E>,
+    ) -> Option<Result<(), E>> {
+        let groups = self.tables.iter().find(|t| t.table == table)?;
+        Some(groups.read_each(partition, columns, keyed, most_rows, f))
+    }
+
     /// Row groups decoded so far, and row groups across bounds kept for a partition yet to
     /// read them, over every table.
     pub fn decoded_and_kept(&self) -> (usize, usize) {
@@ -257,49 +274,73 @@ impl TableGroups {
         wanted: &[PlSmallStr],
         keyed: &[TextKey],
     ) -> PolarsResult<DataFrame> {
+        let mut frame: Option<DataFrame> = None;
+        self.read_each(partition, wanted, keyed, u64::MAX, |piece| {
+            match &mut frame {
+                None => frame = Some(piece),
+                Some(frame) => {
+                    frame.vstack_mut_owned(piece)?;
+                }
+            }
+            PolarsResult::Ok(())
+        })?;
+        frame.ok_or_else(|| polars_err!(ComputeError: "no rows read of row groups"))
+    }
+
+    /// `partition`'s rows to `f` as they are decoded: each run of row groups that no other
+    /// partition reads, of at most `most_rows` rows in all (a larger row group alone), in one
+    /// streaming read, and each row group across a bound (an empty frame of the columns where
+    /// the range overlaps no row group: `f` sees at least one).
+    ///
+    /// In short runs, a consumer reads each run's columns soon after they were decoded, not
+    /// after the partition's whole table. But each read has a cost of its own: one read per
+    /// row group of every table measured 0-3 % slower at 10 M patients than one per run
+    /// (forty-ninth session), so a read gathering the whole table takes whole runs.
+    fn read_each<E: From<PolarsError>>(
+        &self,
+        partition: &Partition,
+        wanted: &[PlSmallStr],
+        keyed: &[TextKey],
+        most_rows: u64,
+        mut f: impl FnMut(DataFrame) -> Result<(), E>,
+    ) -> Result<(), E> {
         // The row groups across bounds are filtered to the range by their ids.
         let mut columns = wanted.to_vec();
         let id = PlSmallStr::from_static("person_id");
         if !columns.contains(&id) {
             columns.push(id.clone());
         }
-        let frame = self.read_columns(partition, &Wanted { columns, keyed })?;
-        match wanted.contains(&id) {
-            true => Ok(frame),
-            false => frame.drop(&id),
-        }
-    }
-
-    fn read_columns(&self, partition: &Partition, columns: &Wanted) -> PolarsResult<DataFrame> {
+        let columns = Wanted { columns, keyed };
+        let mut give = |piece: DataFrame| match wanted.contains(&id) {
+            true => f(piece),
+            false => f(piece.drop(&id)?),
+        };
         let overlapped = self.layout.overlapped(partition);
-        let mut pieces: Vec<DataFrame> = Vec::new();
+        if overlapped.is_empty() {
+            return give(self.decode(0..0, &columns, None)?);
+        }
         let mut group = overlapped.start;
         while group < overlapped.end {
-            let shared = self.shared_group(group);
-            if let Some(shared) = shared {
-                pieces.push(self.take_shared(&shared, group, partition, columns)?);
+            if let Some(shared) = self.shared_group(group) {
+                give(self.take_shared(&shared, group, partition, &columns)?)?;
                 group += 1;
                 continue;
             }
             // A run of row groups no other partition reads: one slice, one streaming read.
             let mut end = group + 1;
-            while end < overlapped.end && self.shared_group(end).is_none() {
+            while end < overlapped.end
+                && self.shared_group(end).is_none()
+                && self.layout.starts[end + 1] - self.layout.starts[group] <= most_rows
+            {
                 end += 1;
             }
             // Every id of these row groups is in the range: only null ids are to be dropped
             // (a filter of the range would be evaluated on every row).
             let nulls = self.layout.nulls[group..end].contains(&true);
-            pieces.push(self.decode(group..end, columns, nulls.then_some(partition))?);
+            give(self.decode(group..end, &columns, nulls.then_some(partition))?)?;
             group = end;
         }
-        let mut pieces = pieces.into_iter();
-        let Some(mut frame) = pieces.next() else {
-            return self.decode(0..0, columns, None);
-        };
-        for piece in pieces {
-            frame.vstack_mut_owned(piece)?;
-        }
-        Ok(frame)
+        Ok(())
     }
 
     /// The rows of `groups` (one slice: polars reads only those row groups), `columns` of them,

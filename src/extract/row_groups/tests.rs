@@ -139,17 +139,22 @@ fn sorted_ids(ids: &[Option<i64>]) -> Series {
     Series::new("person_id".into(), known)
 }
 
+/// Row groups of three: [1 1 2] [2 3 null] [4 5 5] [5 null 6] [7 8 9] [9]; id 2 and id 5 lie
+/// across row groups, a null id in none of the partitions (the second row group lies across a
+/// bound, the fourth inside one partition's range). Ids 1..9 two at a time: [..3) [3..5) [5..7)
+/// [7..9) [9..). The file's path, and the partitions.
+fn six_row_groups_five_partitions(dir: &Path) -> (PathBuf, Vec<Partition>) {
+    let ids = [1, 1, 2, 2, 3, -1, 4, 5, 5, 5, -1, 6, 7, 8, 9, 9].map(|id| (id >= 0).then_some(id));
+    let path = written(dir, "person.parquet", int_ids(&ids), 3);
+    let partitions = split(&sorted_ids(&ids), 2).unwrap();
+    assert_eq!(partitions.len(), 5);
+    (path, partitions)
+}
+
 #[test]
 fn every_partitions_rows_each_row_group_decoded_once_in_order() {
     let dir = tempfile::tempdir().unwrap();
-    // Row groups of three: [1 1 2] [2 3 null] [4 5 5] [5 null 6] [7 8 9] [9]; id 2 and id 5
-    // lie across row groups, a null id in none of the partitions (the second row group lies
-    // across a bound, the fourth inside one partition's range).
-    let ids = [1, 1, 2, 2, 3, -1, 4, 5, 5, 5, -1, 6, 7, 8, 9, 9].map(|id| (id >= 0).then_some(id));
-    let path = written(dir.path(), "person.parquet", int_ids(&ids), 3);
-    // Ids 1..9 two at a time: [..3) [3..5) [5..7) [7..9) [9..).
-    let partitions = split(&sorted_ids(&ids), 2).unwrap();
-    assert_eq!(partitions.len(), 5);
+    let (path, partitions) = six_row_groups_five_partitions(dir.path());
     for order in ORDERS {
         let (read, filtered, reader) = read_both(&path, &partitions, order);
         assert_eq!(read, filtered);
@@ -169,6 +174,83 @@ fn every_partitions_rows_each_row_group_decoded_once_in_order() {
         // decoded again by a partition that asks for it while another decodes it), none kept
         // after the last partition read it; three of them across a bound (ids 2-3, 4-5, 7-9).
         assert_decoded(&reader, order, 6, 3);
+    }
+}
+
+/// Read in runs of at most one row (`RowGroupReader::read_each`: a row group larger than that
+/// alone), each partition's rows come as one frame per row group its range overlaps, in order, without `person_id` where it is not asked
+/// for; a range overlapping no row group gives one empty frame; a table without a layout is not
+/// read.
+#[test]
+fn rows_read_a_row_group_at_a_time_come_group_by_group() {
+    let dir = tempfile::tempdir().unwrap();
+    let (path, partitions) = six_row_groups_five_partitions(dir.path());
+    let layout = layout_of(&path).unwrap();
+    let reader = RowGroupReader::new([(Table::Person, scan(&path), layout)], &partitions);
+    let columns: Vec<PlSmallStr> = vec!["row".into()];
+    let pieces = |partition: &Partition| {
+        let mut pieces: Vec<Vec<i64>> = Vec::new();
+        let read = reader.read_each(Table::Person, partition, &columns, &[], 1, |frame| {
+            assert_eq!(frame.get_column_names(), ["row"]);
+            let rows = frame.column("row")?.i64()?.clone();
+            pieces.push(rows.into_no_null_iter().collect());
+            PolarsResult::Ok(())
+        });
+        read.unwrap().unwrap();
+        pieces
+    };
+    let read: Vec<Vec<Vec<i64>>> = partitions.iter().map(pieces).collect();
+    // By hand: [..3) rows 0-2 of the first group and 3 of the second; [3..5) 4 of the second
+    // and 6 of the third; [5..7) 7-8 of the third and 9 and 11 of the fourth (its null id
+    // dropped); [7..9) 12-13 of the fifth; [9..) 14 of the fifth and 15 of the sixth.
+    let want: Vec<Vec<Vec<i64>>> = vec![
+        vec![vec![0, 1, 2], vec![3]],
+        vec![vec![4], vec![6]],
+        vec![vec![7, 8], vec![9, 11]],
+        vec![vec![12, 13]],
+        vec![vec![14], vec![15]],
+    ];
+    assert_eq!(read, want);
+    assert_decoded(&reader, Order::Reversed, 6, 0);
+    let beyond = Partition {
+        from: Some(Bound::Int(100)),
+        until: None,
+        patients: 0,
+    };
+    assert_eq!(pieces(&beyond), vec![Vec::<i64>::new()]);
+    let other = reader.read_each(Table::Measurement, &partitions[0], &columns, &[], 1, |_| {
+        PolarsResult::Ok(())
+    });
+    assert!(other.is_none());
+}
+
+/// One partition over four row groups of two rows (ids 1-8): read in runs of at most `most`
+/// rows, the frames hold runs of whole row groups, by hand.
+#[test]
+fn runs_of_row_groups_read_at_once_hold_at_most_the_rows_asked() {
+    let dir = tempfile::tempdir().unwrap();
+    let ids: Vec<Option<i64>> = (1..=8).map(Some).collect();
+    let path = written(dir.path(), "person.parquet", int_ids(&ids), 2);
+    let partitions = split(&sorted_ids(&ids), 100).unwrap();
+    assert_eq!(partitions.len(), 1);
+    for (most, want) in [
+        (1, vec![2, 2, 2, 2]),
+        (3, vec![2, 2, 2, 2]),
+        (4, vec![4, 4]),
+        (6, vec![6, 2]),
+        (u64::MAX, vec![8]),
+    ] {
+        let layout = layout_of(&path).unwrap();
+        let reader = RowGroupReader::new([(Table::Person, scan(&path), layout)], &partitions);
+        let mut heights = Vec::new();
+        let columns: Vec<PlSmallStr> = vec!["person_id".into()];
+        let read = reader.read_each(Table::Person, &partitions[0], &columns, &[], most, |f| {
+            heights.push(f.height());
+            PolarsResult::Ok(())
+        });
+        read.unwrap().unwrap();
+        assert_eq!(heights, want, "runs of at most {most} rows");
+        assert_decoded(&reader, Order::Reversed, 4, 0);
     }
 }
 
