@@ -188,7 +188,7 @@ impl<'c> Tables<'c> {
         Ok(())
     }
 
-    /// Whether [`Tables::fold`] hands `table`'s rows on a row group at a time: it has checks
+    /// Whether [`Tables::fold`] hands `table`'s rows on a few row groups at a time: it has checks
     /// that count row by row (not the molecular tests' span of ids), it was not read yet, and
     /// the rows come with everything their fold reads: the measurements' code and unit keys,
     /// once the definition is compiled.
@@ -264,9 +264,9 @@ impl<'c> Tables<'c> {
 }
 
 /// The most rows of whole row groups [`Tables::fold`] reads at once: four of the synthetic
-/// extract's. Runs of one row group (one read each) measured 0-8 % slower at 10 M patients than
-/// the whole table, runs of four as fast, and runs of eight or more slower again (forty-ninth
-/// session, `BENCHMARKS.md`).
+/// extract's. Against the table read whole into memory and scanned by a plan, runs of one row
+/// group (a read each) measured 3 % faster to 8 % slower at 10 M patients, runs of four as fast
+/// or faster, and runs of eight or more slower (forty-ninth session, `BENCHMARKS.md`).
 const FOLD_ROWS: u64 = 1 << 19;
 
 /// What a table is read with ([`Tables::columns_to_read`]).
@@ -312,6 +312,7 @@ impl Read<'_> {
         mut rows: DataFrame,
     ) -> Result<(RowFindings, DataFrame), EngineError> {
         let table = check.table();
+        let (atc_words, atc_as_keys) = atc_words(self.keys, check);
         // Findings counted as the rows' patients and tests are found.
         let mut found = RowFindings::default();
         let mut check = Cow::Borrowed(check);
@@ -329,7 +330,6 @@ impl Read<'_> {
             rows.with_column(row)?;
             check = Cow::Owned(without);
         }
-        let (atc_words, atc_as_keys) = atc_words(self.keys, &check);
         let (mut findings, keys) = match (self.keys, table) {
             // The records' keys are computed where evaluation reads them, from the code and
             // unit keys (`MeasureRules::key_of_keys`).
