@@ -193,12 +193,14 @@ impl<'c> Tables<'c> {
     /// the rows come with everything their fold reads: the measurements' code and unit keys,
     /// once the definition is compiled.
     pub(crate) fn folds(&self, table: Table) -> bool {
-        let check = self.checks.iter().find(|c| c.table() == table);
-        let Some(check) = check.filter(|c| !c.spans_test_ids() && !self.read.contains(&table))
-        else {
-            return false;
-        };
-        table == Table::Measurement && self.keys.is_some() && check.counts_units()
+        self.folding_check(table).is_some()
+    }
+
+    /// `table`'s checks, where [`Tables::folds`] it.
+    fn folding_check(&self, table: Table) -> Option<&'c RowChecks> {
+        let check = self.checks.iter().find(|c| c.table() == table)?;
+        let folds = table == Table::Measurement && self.keys.is_some() && check.counts_units();
+        (folds && !check.spans_test_ids() && !self.read.contains(&table)).then_some(check)
     }
 
     /// Reads `table` (where [`Tables::folds`] it) in runs of row groups of at most [`FOLD_ROWS`]
@@ -212,8 +214,7 @@ impl<'c> Tables<'c> {
         table: Table,
         mut f: impl FnMut(DataFrame) -> Result<(), EngineError>,
     ) -> Result<(), EngineError> {
-        let check = self.checks.iter().find(|c| c.table() == table);
-        let check = check.filter(|_| self.folds(table)).ok_or_else(|| {
+        let check = self.folding_check(table).ok_or_else(|| {
             EngineError::Internal(format!("the {table:?} rows folded as they are read"))
         })?;
         let (tests, columns, keyed) = self.columns_to_read(check)?;
