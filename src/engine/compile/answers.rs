@@ -115,7 +115,7 @@ mod tests {
         )
         .unwrap();
         let codes = |unknown: Option<Expr>| {
-            let code = super::super::any_code(col("hit"), unknown).alias("code");
+            let code = super::super::record_atoms::any_code(col("hit"), unknown).alias("code");
             let out = frame.clone().lazy().select([code]).collect().unwrap();
             let code = out.column("code").unwrap();
             assert_eq!(code.dtype(), &DataType::Int8);

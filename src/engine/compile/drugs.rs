@@ -7,7 +7,8 @@ use polars::prelude::*;
 use super::super::codes::{bit_of, MAX_ATC_LISTS};
 use super::super::records::RecordTable;
 use super::super::EngineError;
-use super::{any_branches, never_null, Compiler, Context, Reduce};
+use super::record_atoms::{any_branches, never_null};
+use super::{Compiler, Context, Reduce};
 use crate::definition::model::{Cond, Query, RecordCond};
 use polars_arrow::array::BooleanArray;
 
