@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::*;
 use crate::definition::model::{CodePattern, Definition};
-use crate::engine::compile::{Atom, Compiler, Context};
+use crate::engine::compile::{Atom, Compiler, Context, Reduce};
 use crate::engine::evaluate::drug_criteria;
 use crate::engine::lookup::{PatientRows, ROW};
 use crate::engine::per_patient::PerPatient;
@@ -429,6 +429,41 @@ fn a_number_folds_alike_through_resolved_atoms() {
     assert_eq!(ge.get(3), None);
     let text = resolved[7].i32().unwrap();
     assert_eq!(text.get(2), Some(latest_key(IDX, 0)));
+}
+
+/// A `latest` key that wraps to the Int32 minimum is a value: a record of 1 on day
+/// -1,073,841,824 (about three million years BCE), up to an index date on the same day, has key
+/// (-1,073,841,824 + 100,000) x 2 + 0 = -2^31, `>= 9` not holding. It is kept as the patient's
+/// latest, not taken for "no record". For another patient, a record of 10 that day (key
+/// -2^31 + 1) is overtaken by a record of 1 a day later (-2^31 + 2); a patient with no record
+/// stays null.
+#[test]
+fn a_latest_key_at_the_int32_minimum_is_a_value() {
+    use crate::definition::model::{CmpOp, Window};
+    let test = Test::Latest {
+        truth: Truth::Compare(CmpOp::Ge, 9.0),
+        bit_if_holds: 1,
+        bit_if_not: 0,
+    };
+    let atom = RecordAtom::new(0, &Window::UpToIndex, test).unwrap();
+    let patients = core(&[Some("F"); 3], &[Some(50); 3]);
+    let mut slots = AtomSlots::new(vec![("ge".to_string(), atom)], 1, &patients).unwrap();
+    let number_atoms = slots.number_atoms(0);
+    let day = -1_073_841_824;
+    assert_eq!(latest_key(day, 0), i32::MIN);
+    slots.fold_number(0, (day, day), &number_atoms, 1.0);
+    // A record of the same day that holds could still raise the key by one; once one has, no
+    // record of that day can.
+    assert!(!slots.settled(0, (day, day), 0));
+    slots.fold_number(1, (day, day + 1), &number_atoms, 10.0);
+    assert!(slots.settled(1, (day, day + 1), 0));
+    slots.fold_number(1, (day + 1, day + 1), &number_atoms, 1.0);
+    let column = slots.finish().remove(0);
+    let keys = column.i32().unwrap();
+    assert_eq!(
+        [keys.get(0), keys.get(1), keys.get(2)],
+        [Some(i32::MIN), Some(i32::MIN + 2), None]
+    );
 }
 
 /// A text folded through its source's resolved atoms (`fold_text`, the observation kernel's
