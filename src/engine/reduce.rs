@@ -154,8 +154,15 @@ impl<N: Word> MaxSlots<N> {
         let slot = &mut self.values[row];
         *slot = (*slot).max(value);
         if value == N::MIN {
-            self.at_min.push(row);
+            self.fold_min(row);
         }
+    }
+
+    /// Out of the fold's loop: taken about never.
+    #[cold]
+    #[inline(never)]
+    fn fold_min(&mut self, row: usize) {
+        self.at_min.push(row);
     }
 
     /// The slots as a column, null where no record was folded.
