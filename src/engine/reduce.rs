@@ -22,81 +22,81 @@ use crate::prefetch::{prefetch, prefetch_block};
 /// An integer type an atom can hold.
 pub(crate) trait Word: Copy + Ord + BitOr<Output = Self> + Default {
     const MIN: Self;
+    /// Whether the minimum is a value that atoms about never hold, so that it can stand for "no
+    /// record" ([`MaxSlots`]): a signed type's (an `any` code is 0 to 2, a `latest` key reaches it
+    /// only by wrapping); not an unsigned type's 0 (a flag's "no").
+    const MIN_IS_RARE: bool;
     /// The sum, wrapping on overflow (a count of records per patient cannot reach it; bad input
     /// must not panic).
     fn plus(self, other: Self) -> Self;
 }
 
 macro_rules! words {
-    ($($ty:ty),*) => {
+    ($rare:expr; $($ty:ty),*) => {
         $(impl Word for $ty {
             const MIN: Self = <$ty>::MIN;
+            const MIN_IS_RARE: bool = $rare;
             fn plus(self, other: Self) -> Self {
                 self.wrapping_add(other)
             }
         })*
     };
 }
-words!(i8, i16, i32, i64, u8, u16, u32, u64);
+words!(true; i8, i16, i32, i64);
+words!(false; u8, u16, u32, u64);
 
-/// One atom's per-patient values: `values[row]` is meaningful where `seen[row]`. Slots start at
-/// the reduction's identity (the type's minimum for max, 0 for or and sum), so that folding a
-/// value needs no branch on whether the slot has one yet.
-pub(crate) struct Slots<N> {
-    values: Vec<N>,
-    seen: Vec<bool>,
+/// One atom's per-patient values. By max of a signed type, the values alone ([`MaxSlots`]);
+/// otherwise (bitwise or or sum, whose identity 0 is a value too, or max of an unsigned type) the
+/// values beside whether each patient had a record: `values[row]` is meaningful where
+/// `seen[row]`. Slots start at the reduction's identity, so
+/// that folding a value needs no branch on whether the slot has one yet.
+pub(crate) enum Slots<N> {
+    Max(MaxSlots<N>),
+    Flagged { values: Vec<N>, seen: Vec<bool> },
 }
 
 impl<N: Word> Slots<N> {
     pub(crate) fn new(patients: usize, reduce: Reduce) -> Self {
-        let identity = match reduce {
-            Reduce::Max => N::MIN,
-            Reduce::BitOr | Reduce::Sum => N::default(),
-        };
-        Slots {
-            values: vec![identity; patients],
-            seen: vec![false; patients],
+        match reduce {
+            Reduce::Max if N::MIN_IS_RARE => Slots::Max(MaxSlots::new(patients)),
+            Reduce::Max | Reduce::BitOr | Reduce::Sum => Slots::Flagged {
+                values: vec![
+                    if reduce == Reduce::Max {
+                        N::MIN
+                    } else {
+                        N::default()
+                    };
+                    patients
+                ],
+                seen: vec![false; patients],
+            },
         }
     }
 
-    /// Folds each record's value into its patient's slot; null values are skipped, as polars'
-    /// aggregations skip them.
+    /// Folds each record's value into its patient's slot by `reduce` (the one the slots were
+    /// made for); null values are skipped, as polars' aggregations skip them.
     fn fold(&mut self, rows: &[IdxSize], values: &PrimitiveArray<N>, reduce: Reduce)
     where
         N: NativeType,
     {
-        match reduce {
-            Reduce::Max => self.fold_with(rows, values, |a, b| a.max(b)),
-            Reduce::BitOr => self.fold_with(rows, values, |a, b| a | b),
-            Reduce::Sum => self.fold_with(rows, values, N::plus),
-        }
-    }
-
-    #[inline(always)]
-    fn fold_with(&mut self, rows: &[IdxSize], values: &PrimitiveArray<N>, f: impl Fn(N, N) -> N)
-    where
-        N: NativeType,
-    {
-        let mut put = |row: IdxSize, value: N| {
-            let row = row as usize;
-            let slot = &mut self.values[row];
-            *slot = f(*slot, value);
-            self.seen[row] = true;
+        let (values_of, seen) = match self {
+            Slots::Max(slots) => {
+                each_valid(rows, values, |row, value| slots.max(row, value));
+                return;
+            }
+            Slots::Flagged { values, seen } => (values, seen),
         };
-        match values.validity().filter(|v| v.unset_bits() > 0) {
-            None => {
-                for (&row, &value) in rows.iter().zip(values.values().iter()) {
-                    put(row, value);
-                }
-            }
-            // Mostly null (a `latest` key is null on other measures' records): the set bits are
-            // found a word at a time.
-            Some(validity) => {
-                let values = values.values();
-                for i in TrueIdxIter::new(values.len(), Some(validity)) {
-                    put(rows[i], values[i]);
-                }
-            }
+        let mut fold_with = |f: fn(N, N) -> N| {
+            each_valid(rows, values, |row, value| {
+                let slot = &mut values_of[row];
+                *slot = f(*slot, value);
+                seen[row] = true;
+            })
+        };
+        match reduce {
+            Reduce::Max => fold_with(|a, b| a.max(b)),
+            Reduce::BitOr => fold_with(|a, b| a | b),
+            Reduce::Sum => fold_with(N::plus),
         }
     }
 
@@ -104,15 +104,44 @@ impl<N: Word> Slots<N> {
     where
         T: PolarsNumericType<Native = N>,
     {
-        // The slots as they are, nulls where no record was seen (a slot's value there is the
-        // reduction's identity, never read).
-        let seen = packed(&self.seen);
-        ChunkedArray::<T>::from_vec_validity(name.into(), self.values, Some(seen)).into_series()
+        match self {
+            Slots::Max(slots) => slots.finish::<T>(name),
+            // The slots as they are, nulls where no record was seen (a slot's value there is
+            // the reduction's identity, never read).
+            Slots::Flagged { values, seen } => {
+                let seen = packed(&seen);
+                ChunkedArray::<T>::from_vec_validity(name.into(), values, Some(seen)).into_series()
+            }
+        }
     }
 }
 
-/// One kernel atom's per-patient values, folded by max: a single column, where [`Slots`] keeps a
-/// second one of flags. A slot starts at the type's minimum, which stands for "no record"; a
+/// `put(row, value)` of each record of `rows` whose value is not null.
+#[inline(always)]
+fn each_valid<N: NativeType>(
+    rows: &[IdxSize],
+    values: &PrimitiveArray<N>,
+    mut put: impl FnMut(usize, N),
+) {
+    match values.validity().filter(|v| v.unset_bits() > 0) {
+        None => {
+            for (&row, &value) in rows.iter().zip(values.values().iter()) {
+                put(row as usize, value);
+            }
+        }
+        // Mostly null (a `latest` key is null on other measures' records): the set bits are
+        // found a word at a time.
+        Some(validity) => {
+            let values = values.values();
+            for i in TrueIdxIter::new(values.len(), Some(validity)) {
+                put(rows[i] as usize, values[i]);
+            }
+        }
+    }
+}
+
+/// One atom's per-patient values folded by max, a kernel's or a polars column's: a single column,
+/// where slots by or and sum keep a second one of flags. A slot starts at the type's minimum, which stands for "no record"; a
 /// record whose value is that minimum itself (a `latest` key wraps to `i32::MIN` only for a date
 /// about three million years before the common era; an `any` code never does) is remembered
 /// apart, so that its patient still has a value. A kernel's fold then writes one array, not two.

@@ -189,6 +189,35 @@ fn a_row_outside_the_core_is_an_error() {
     assert!(reduction(4).run(records.lazy()).is_err());
 }
 
+/// Max of an unsigned column (the variants' flags as bytes on the polars path) keeps its flags:
+/// worked out by hand, patient 0 had a "no" (0) and a "yes" (1), 1 only a "no", which is a value
+/// (0), not "no record", 2 only a null, 3 nothing; a signed `any` code of -128 is a value too.
+#[test]
+fn max_keeps_the_minimum_of_a_column_as_a_value() {
+    let mut reduction = PatientReduction::new(
+        vec![
+            ("flag".into(), Reduce::Max, DataType::UInt8),
+            ("code".into(), Reduce::Max, DataType::Int8),
+        ],
+        4,
+    )
+    .unwrap();
+    let morsel = df!(
+        ROW => [0 as IdxSize, 1, 0, 2],
+        "flag" => [Some(0u8), Some(0), Some(1), None],
+        "code" => [Some(2i8), Some(i8::MIN), Some(0), None],
+    )
+    .unwrap();
+    reduction.fold(&morsel).unwrap();
+    let folded = DataFrame::new(4, reduction.finish()).unwrap();
+    let by_hand = df!(
+        "flag" => [Some(1u8), Some(0), None, None],
+        "code" => [Some(2i8), Some(i8::MIN), None, None],
+    )
+    .unwrap();
+    assert_eq!(folded, by_hand);
+}
+
 /// Max slots by hand over four patients: 5 then 3 keeps 5; a patient with no record is null;
 /// a record of the type's minimum (the "no record" mark) is still a value, and one folded
 /// before a larger value is overtaken by it. `at_least` is "has a value, and it is at least".
