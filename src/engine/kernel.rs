@@ -15,12 +15,12 @@ use polars::prelude::*;
 use polars_arrow::bitmap::Bitmap;
 
 use super::cohorts::TestLookup;
-use super::compile::DATE_OFFSET;
+use super::compile::{Reduce, DATE_OFFSET};
 use super::diagnoses::DiagnosisKernel;
 use super::measures::atoms::MeasureKernel;
 use super::measures::{greater, less, MeasureRules};
 use super::observations::{ObservationKernel, ObservationRules};
-use super::reduce::MaxSlots;
+use super::reduce::Slots;
 use super::variants::{VariantKernel, VariantRules};
 use crate::definition::model::{CmpOp, CodeSet, Window};
 use crate::prefetch::prefetch;
@@ -226,8 +226,8 @@ impl Reach {
 
 /// One atom's per-patient slots: an `any` code (Int8) or a `latest` key (Int32), by max.
 enum Slot {
-    Any(MaxSlots<i8>),
-    Latest(MaxSlots<i32>),
+    Any(Slots<i8>),
+    Latest(Slots<i32>),
 }
 
 /// The atoms of one kernel with their slots, and each patient's index date.
@@ -265,8 +265,8 @@ impl AtomSlots {
             .into_iter()
             .map(|(name, atom)| {
                 let slot = match atom.test {
-                    Test::Any => Slot::Any(MaxSlots::new(core.height())),
-                    Test::Latest { .. } => Slot::Latest(MaxSlots::new(core.height())),
+                    Test::Any => Slot::Any(Slots::new(core.height(), Reduce::Max)),
+                    Test::Latest { .. } => Slot::Latest(Slots::new(core.height(), Reduce::Max)),
                 };
                 (name, (atom, slot))
             })

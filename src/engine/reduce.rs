@@ -22,140 +22,40 @@ use crate::prefetch::{prefetch, prefetch_block};
 /// An integer type an atom can hold.
 pub(crate) trait Word: Copy + Ord + BitOr<Output = Self> + Default {
     const MIN: Self;
-    /// Whether the minimum is a value that atoms about never hold, so that it can stand for "no
-    /// record" ([`MaxSlots`]): a signed type's (an `any` code is 0 to 2, a `latest` key reaches it
-    /// only by wrapping); not an unsigned type's 0 (a flag's "no").
-    const MIN_IS_RARE: bool;
     /// The sum, wrapping on overflow (a count of records per patient cannot reach it; bad input
     /// must not panic).
     fn plus(self, other: Self) -> Self;
 }
 
 macro_rules! words {
-    ($rare:expr; $($ty:ty),*) => {
+    ($($ty:ty),*) => {
         $(impl Word for $ty {
             const MIN: Self = <$ty>::MIN;
-            const MIN_IS_RARE: bool = $rare;
             fn plus(self, other: Self) -> Self {
                 self.wrapping_add(other)
             }
         })*
     };
 }
-words!(true; i8, i16, i32, i64);
-words!(false; u8, u16, u32, u64);
+words!(i8, i16, i32, i64, u8, u16, u32, u64);
 
-/// One atom's per-patient values. By max of a signed type, the values alone ([`MaxSlots`]);
-/// otherwise (bitwise or or sum, whose identity 0 is a value too, or max of an unsigned type) the
-/// values beside whether each patient had a record: `values[row]` is meaningful where
-/// `seen[row]`. Slots start at the reduction's identity, so
-/// that folding a value needs no branch on whether the slot has one yet.
-pub(crate) enum Slots<N> {
-    Max(MaxSlots<N>),
-    Flagged { values: Vec<N>, seen: Vec<bool> },
+/// One atom's per-patient values: `values[row]` is meaningful where `seen[row]`. Slots start at
+/// the reduction's identity (the type's minimum for max, 0 for or and sum), so that folding a
+/// value needs no branch on whether the slot has one yet.
+pub(crate) struct Slots<N> {
+    values: Vec<N>,
+    seen: Vec<bool>,
 }
 
 impl<N: Word> Slots<N> {
     pub(crate) fn new(patients: usize, reduce: Reduce) -> Self {
-        match reduce {
-            Reduce::Max if N::MIN_IS_RARE => Slots::Max(MaxSlots::new(patients)),
-            Reduce::Max | Reduce::BitOr | Reduce::Sum => Slots::Flagged {
-                values: vec![
-                    if reduce == Reduce::Max {
-                        N::MIN
-                    } else {
-                        N::default()
-                    };
-                    patients
-                ],
-                seen: vec![false; patients],
-            },
-        }
-    }
-
-    /// Folds each record's value into its patient's slot by `reduce` (the one the slots were
-    /// made for); null values are skipped, as polars' aggregations skip them.
-    fn fold(&mut self, rows: &[IdxSize], values: &PrimitiveArray<N>, reduce: Reduce)
-    where
-        N: NativeType,
-    {
-        let (values_of, seen) = match self {
-            Slots::Max(slots) => {
-                each_valid(rows, values, |row, value| slots.max(row, value));
-                return;
-            }
-            Slots::Flagged { values, seen } => (values, seen),
+        let identity = match reduce {
+            Reduce::Max => N::MIN,
+            Reduce::BitOr | Reduce::Sum => N::default(),
         };
-        let mut fold_with = |f: fn(N, N) -> N| {
-            each_valid(rows, values, |row, value| {
-                let slot = &mut values_of[row];
-                *slot = f(*slot, value);
-                seen[row] = true;
-            })
-        };
-        match reduce {
-            Reduce::Max => fold_with(|a, b| a.max(b)),
-            Reduce::BitOr => fold_with(|a, b| a | b),
-            Reduce::Sum => fold_with(N::plus),
-        }
-    }
-
-    pub(crate) fn finish<T>(self, name: &str) -> Series
-    where
-        T: PolarsNumericType<Native = N>,
-    {
-        match self {
-            Slots::Max(slots) => slots.finish::<T>(name),
-            // The slots as they are, nulls where no record was seen (a slot's value there is
-            // the reduction's identity, never read).
-            Slots::Flagged { values, seen } => {
-                let seen = packed(&seen);
-                ChunkedArray::<T>::from_vec_validity(name.into(), values, Some(seen)).into_series()
-            }
-        }
-    }
-}
-
-/// `put(row, value)` of each record of `rows` whose value is not null.
-#[inline(always)]
-fn each_valid<N: NativeType>(
-    rows: &[IdxSize],
-    values: &PrimitiveArray<N>,
-    mut put: impl FnMut(usize, N),
-) {
-    match values.validity().filter(|v| v.unset_bits() > 0) {
-        None => {
-            for (&row, &value) in rows.iter().zip(values.values().iter()) {
-                put(row as usize, value);
-            }
-        }
-        // Mostly null (a `latest` key is null on other measures' records): the set bits are
-        // found a word at a time.
-        Some(validity) => {
-            let values = values.values();
-            for i in TrueIdxIter::new(values.len(), Some(validity)) {
-                put(rows[i] as usize, values[i]);
-            }
-        }
-    }
-}
-
-/// One atom's per-patient values folded by max, a kernel's or a polars column's: a single column,
-/// where slots by or and sum keep a second one of flags. A slot starts at the type's minimum, which stands for "no record"; a
-/// record whose value is that minimum itself (a `latest` key wraps to `i32::MIN` only for a date
-/// about three million years before the common era; an `any` code never does) is remembered
-/// apart, so that its patient still has a value. A kernel's fold then writes one array, not two.
-pub(crate) struct MaxSlots<N> {
-    values: Vec<N>,
-    /// The rows folded a value equal to `N::MIN`: nearly always none.
-    at_min: Vec<usize>,
-}
-
-impl<N: Word> MaxSlots<N> {
-    pub(crate) fn new(patients: usize) -> Self {
-        MaxSlots {
-            values: vec![N::MIN; patients],
-            at_min: Vec::new(),
+        Slots {
+            values: vec![identity; patients],
+            seen: vec![false; patients],
         }
     }
 
@@ -163,18 +63,14 @@ impl<N: Word> MaxSlots<N> {
     /// max would change nothing.
     #[inline(always)]
     pub(crate) fn at_least(&self, row: usize, value: N) -> bool {
-        let slot = self.values[row];
-        match slot == N::MIN {
-            // Above the minimum, the slot has a value.
-            false => slot >= value,
-            true => value == N::MIN && self.at_min.contains(&row),
-        }
+        self.seen[row] && self.values[row] >= value
     }
 
-    /// Asks for the cache line of patient `row`'s slot ([`prefetch`]).
+    /// Asks for the cache lines of patient `row`'s slot ([`prefetch`]).
     #[inline(always)]
     pub(crate) fn prefetch(&self, row: usize) {
         prefetch(&self.values, row);
+        prefetch(&self.seen, row);
     }
 
     /// Folds one value into the slot of patient `row` by max.
@@ -182,28 +78,57 @@ impl<N: Word> MaxSlots<N> {
     pub(crate) fn max(&mut self, row: usize, value: N) {
         let slot = &mut self.values[row];
         *slot = (*slot).max(value);
-        if value == N::MIN {
-            self.fold_min(row);
+        self.seen[row] = true;
+    }
+
+    /// Folds each record's value into its patient's slot; null values are skipped, as polars'
+    /// aggregations skip them.
+    fn fold(&mut self, rows: &[IdxSize], values: &PrimitiveArray<N>, reduce: Reduce)
+    where
+        N: NativeType,
+    {
+        match reduce {
+            Reduce::Max => self.fold_with(rows, values, |a, b| a.max(b)),
+            Reduce::BitOr => self.fold_with(rows, values, |a, b| a | b),
+            Reduce::Sum => self.fold_with(rows, values, N::plus),
         }
     }
 
-    /// Out of the fold's loop: taken about never.
-    #[cold]
-    #[inline(never)]
-    fn fold_min(&mut self, row: usize) {
-        self.at_min.push(row);
+    #[inline(always)]
+    fn fold_with(&mut self, rows: &[IdxSize], values: &PrimitiveArray<N>, f: impl Fn(N, N) -> N)
+    where
+        N: NativeType,
+    {
+        let mut put = |row: IdxSize, value: N| {
+            let row = row as usize;
+            let slot = &mut self.values[row];
+            *slot = f(*slot, value);
+            self.seen[row] = true;
+        };
+        match values.validity().filter(|v| v.unset_bits() > 0) {
+            None => {
+                for (&row, &value) in rows.iter().zip(values.values().iter()) {
+                    put(row, value);
+                }
+            }
+            // Mostly null (a `latest` key is null on other measures' records): the set bits are
+            // found a word at a time.
+            Some(validity) => {
+                let values = values.values();
+                for i in TrueIdxIter::new(values.len(), Some(validity)) {
+                    put(rows[i], values[i]);
+                }
+            }
+        }
     }
 
-    /// The slots as a column, null where no record was folded.
     pub(crate) fn finish<T>(self, name: &str) -> Series
     where
         T: PolarsNumericType<Native = N>,
     {
-        let mut seen: Vec<bool> = self.values.iter().map(|&v| v != N::MIN).collect();
-        for row in self.at_min {
-            seen[row] = true;
-        }
-        let seen = packed(&seen);
+        // The slots as they are, nulls where no record was seen (a slot's value there is the
+        // reduction's identity, never read).
+        let seen = packed(&self.seen);
         ChunkedArray::<T>::from_vec_validity(name.into(), self.values, Some(seen)).into_series()
     }
 }
@@ -418,4 +343,222 @@ impl PatientReduction {
 }
 
 #[cfg(test)]
-mod tests;
+mod tests {
+    use super::*;
+
+    fn morsel(rows: &[IdxSize], max: &[Option<i32>], or: &[u64], sum: &[u32]) -> DataFrame {
+        df!(
+            ROW => rows,
+            "max" => max,
+            "or" => or,
+            "sum" => sum,
+        )
+        .unwrap()
+    }
+
+    fn reduction(patients: usize) -> PatientReduction {
+        PatientReduction::new(
+            vec![
+                ("max".into(), Reduce::Max, DataType::Int32),
+                ("or".into(), Reduce::BitOr, DataType::UInt64),
+                ("sum".into(), Reduce::Sum, DataType::UInt32),
+            ],
+            patients,
+        )
+        .unwrap()
+    }
+
+    /// The slots of the two morsels below, worked out by hand.
+    fn folded_by_hand() -> DataFrame {
+        df!(
+            "max" => [Some(9i32), None, None, Some(-4)],
+            "or" => [Some(0b1011u64), Some(0b11), None, Some(0b100)],
+            "sum" => [Some(12u32), Some(8), None, Some(1)],
+        )
+        .unwrap()
+    }
+
+    /// Worked out by hand: patient 0 has records in both morsels, 1 only null `max` values, 2
+    /// none, 3 one record; nulls are skipped, as in a group-by.
+    #[test]
+    fn records_fold_into_their_patients_slots_across_morsels() {
+        let first = morsel(
+            &[3, 0, 1],
+            &[Some(-4), Some(7), None],
+            &[0b100, 0b001, 0b10],
+            &[1, 2, 3],
+        );
+        let second = morsel(
+            &[0, 1, 0],
+            &[Some(9), None, None],
+            &[0b010, 0b01, 0b1000],
+            &[4, 5, 6],
+        );
+        let records = first.vstack(&second).unwrap().lazy();
+        let mut by_morsel = reduction(4);
+        by_morsel.fold(&first).unwrap();
+        by_morsel.fold(&second).unwrap();
+        let folded = by_morsel.finish();
+        let streamed = reduction(4).run(records).unwrap();
+        for columns in [folded, streamed] {
+            let frame = DataFrame::new(4, columns).unwrap();
+            assert_eq!(frame, folded_by_hand());
+        }
+    }
+
+    /// The two morsels above as one, its columns chunked apart: rows in one chunk, `max` cut
+    /// after 2 and 4 rows, `or` after 3, `sum` after 1. The pieces are cut at every boundary
+    /// (1, 2, 3, 4), each column one chunk, and the folds are the hand-worked values above.
+    #[test]
+    fn a_morsel_chunked_apart_folds_piece_by_piece() {
+        let chunked = |name: &str, parts: Vec<Series>| -> Column {
+            let mut parts = parts.into_iter();
+            let mut column = parts.next().unwrap();
+            for part in parts {
+                column.append(&part).unwrap();
+            }
+            column.with_name(name.into()).into_column()
+        };
+        let max = [Some(-4), Some(7), None, Some(9), None, None];
+        let or = [0b100u64, 0b001, 0b10, 0b010, 0b01, 0b1000];
+        let sum = [1u32, 2, 3, 4, 5, 6];
+        let frame = DataFrame::new(
+            6,
+            vec![
+                Column::new(ROW.into(), [3 as IdxSize, 0, 1, 0, 1, 0]),
+                chunked(
+                    "max",
+                    vec![
+                        Series::new("".into(), &max[..2]),
+                        Series::new("".into(), &max[2..4]),
+                        Series::new("".into(), &max[4..]),
+                    ],
+                ),
+                chunked(
+                    "or",
+                    vec![
+                        Series::new("".into(), &or[..3]),
+                        Series::new("".into(), &or[3..]),
+                    ],
+                ),
+                chunked(
+                    "sum",
+                    vec![
+                        Series::new("".into(), &sum[..1]),
+                        Series::new("".into(), &sum[1..]),
+                    ],
+                ),
+            ],
+        )
+        .unwrap();
+        let pieces = crate::engine::aligned_pieces(&frame);
+        let heights: Vec<usize> = pieces.iter().map(DataFrame::height).collect();
+        assert_eq!(heights, [1, 1, 1, 1, 2]);
+        for piece in &pieces {
+            assert!(piece.columns().iter().all(|c| c.n_chunks() == 1));
+        }
+        let mut reduction = reduction(4);
+        reduction.fold(&frame).unwrap();
+        let folded = DataFrame::new(4, reduction.finish()).unwrap();
+        assert_eq!(folded, folded_by_hand());
+    }
+
+    /// Orphan records (a null row, [`super::super::lookup::PatientRows::attach`]) first, two
+    /// together in the middle and last, with values that would change every slot they reached
+    /// (a larger `max`, new `or` bits, more `sum`): skipped, the folds are the hand-worked
+    /// values above, morsel by morsel and streamed.
+    #[test]
+    fn orphan_records_are_skipped() {
+        let with_orphans =
+            |rows: &[Option<IdxSize>], max: &[Option<i32>], or: &[u64], sum: &[u32]| {
+                df!(ROW => rows, "max" => max, "or" => or, "sum" => sum).unwrap()
+            };
+        let first = with_orphans(
+            &[None, Some(3), Some(0), None, None, Some(1), None],
+            &[
+                Some(99),
+                Some(-4),
+                Some(7),
+                Some(99),
+                Some(99),
+                None,
+                Some(99),
+            ],
+            &[1 << 40, 0b100, 0b001, 1 << 41, 1 << 42, 0b10, 1 << 43],
+            &[1000, 1, 2, 1000, 1000, 3, 1000],
+        );
+        let second = with_orphans(
+            &[Some(0), Some(1), None, Some(0)],
+            &[Some(9), None, Some(99), None],
+            &[0b010, 0b01, 1 << 44, 0b1000],
+            &[4, 5, 1000, 6],
+        );
+        let mut by_morsel = reduction(4);
+        by_morsel.fold(&first).unwrap();
+        by_morsel.fold(&second).unwrap();
+        let folded = by_morsel.finish();
+        let records = first.vstack(&second).unwrap().lazy();
+        let streamed = reduction(4).run(records).unwrap();
+        for columns in [folded, streamed] {
+            let frame = DataFrame::new(4, columns).unwrap();
+            assert_eq!(frame, folded_by_hand());
+        }
+        // A morsel of orphans only folds nothing.
+        let mut nothing = reduction(2);
+        nothing
+            .fold(&with_orphans(
+                &[None, None],
+                &[Some(1), None],
+                &[1, 2],
+                &[3, 4],
+            ))
+            .unwrap();
+        let frame = DataFrame::new(2, nothing.finish()).unwrap();
+        assert_eq!(frame.column("max").unwrap().null_count(), 2);
+    }
+
+    #[test]
+    fn only_integer_columns_are_reduced_by_row() {
+        let spec = |dtype| vec![("x".into(), Reduce::Max, dtype)];
+        assert!(PatientReduction::new(spec(DataType::Int8), 3).is_some());
+        assert!(PatientReduction::new(spec(DataType::Float64), 3).is_none());
+        assert!(PatientReduction::new(spec(DataType::Boolean), 3).is_none());
+    }
+
+    /// A row outside the core is an error, not a panic.
+    #[test]
+    fn a_row_outside_the_core_is_an_error() {
+        let records = morsel(&[0, 4], &[Some(1), Some(2)], &[1, 1], &[1, 1]);
+        assert!(reduction(4).fold(&records).is_err());
+        assert!(reduction(4).run(records.lazy()).is_err());
+    }
+
+    /// Max of an unsigned column (the variants' flags as bytes on the polars path) keeps its flags:
+    /// worked out by hand, patient 0 had a "no" (0) and a "yes" (1), 1 only a "no", which is a value
+    /// (0), not "no record", 2 only a null, 3 nothing; a signed `any` code of -128 is a value too.
+    #[test]
+    fn max_keeps_the_minimum_of_a_column_as_a_value() {
+        let mut reduction = PatientReduction::new(
+            vec![
+                ("flag".into(), Reduce::Max, DataType::UInt8),
+                ("code".into(), Reduce::Max, DataType::Int8),
+            ],
+            4,
+        )
+        .unwrap();
+        let morsel = df!(
+            ROW => [0 as IdxSize, 1, 0, 2],
+            "flag" => [Some(0u8), Some(0), Some(1), None],
+            "code" => [Some(2i8), Some(i8::MIN), Some(0), None],
+        )
+        .unwrap();
+        reduction.fold(&morsel).unwrap();
+        let folded = DataFrame::new(4, reduction.finish()).unwrap();
+        let by_hand = df!(
+            "flag" => [Some(1u8), Some(0), None, None],
+            "code" => [Some(2i8), Some(i8::MIN), None, None],
+        )
+        .unwrap();
+        assert_eq!(folded, by_hand);
+    }
+}

@@ -11,7 +11,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::*;
 use crate::definition::model::{CodePattern, Definition};
-use crate::engine::compile::{Atom, Compiler, Context, Reduce};
+use crate::engine::compile::{Atom, Compiler, Context};
 use crate::engine::evaluate::drug_criteria;
 use crate::engine::lookup::{PatientRows, ROW};
 use crate::engine::per_patient::PerPatient;
