@@ -1,7 +1,8 @@
 //! eligo against the independent DuckDB implementation of the general criteria
-//! (`bench/reference/`), patient by patient, on the shipped sample extract; and the reference's
-//! own hand-worked tests. Needs python3 with duckdb, pyarrow and pytest: without them the tests
-//! print a note and pass, except under CI, where they fail.
+//! (`bench/reference/`), patient by patient, on the shipped sample extract; the reference's own
+//! hand-worked tests, and those of the benchmark's A/B script (`bench/ab.py`). Needs python3
+//! with duckdb, pyarrow and pytest: without them the tests print a note and pass, except under
+//! CI, where they fail.
 
 mod common;
 
@@ -24,20 +25,10 @@ fn python_ready() -> bool {
     ok
 }
 
-#[test]
-fn reference_implementation_passes_its_own_tests() {
-    if !python_ready() {
-        return;
-    }
+/// Runs pytest on `path` (from the repository's root) and asserts that it passes.
+fn assert_pytest_passes(path: &str) {
     let output = Command::new("python3")
-        .args([
-            "-m",
-            "pytest",
-            "bench/reference",
-            "-q",
-            "-p",
-            "no:cacheprovider",
-        ])
+        .args(["-m", "pytest", path, "-q", "-p", "no:cacheprovider"])
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .output()
         .unwrap();
@@ -47,6 +38,22 @@ fn reference_implementation_passes_its_own_tests() {
         String::from_utf8_lossy(&output.stdout),
         String::from_utf8_lossy(&output.stderr)
     );
+}
+
+#[test]
+fn reference_implementation_passes_its_own_tests() {
+    if python_ready() {
+        assert_pytest_passes("bench/reference");
+    }
+}
+
+/// What `bench/ab.py` reports of its rounds (medians, ratios to the floor and to the first
+/// build, the builds' order by round), checked by hand.
+#[test]
+fn ab_script_passes_its_own_tests() {
+    if python_ready() {
+        assert_pytest_passes("bench/test_ab.py");
+    }
 }
 
 /// Runs eligo (with `pipeline`, else the shipped definition) and the DuckDB reference on the
