@@ -3,12 +3,13 @@
     bench/ab.py [--rounds N] [--patients N] [--no-floor] BUILD...
 
 A BUILD is a git revision (built once into bench/data/ab/, from a temporary worktree),
-`worktree` (the checkout as it is, uncommitted changes too), or the path of an eligo binary. Each round warms the extract's pages, runs the decode floor (HEAD's
-`examples/decode_floor.rs`), then each build's `eligo run --restricted`, the builds' order
-reversed every other round: on the project's VMs the wall time drifts by a tenth within an
-hour, and a build run second in every round is measured in another phase of the VM than the
-first. The rows go to bench/results/ab-<time>.tsv; the medians, each build's ratio to the floor,
-and each build against the first are printed (BENCHMARKS.md, "Measuring a change").
+`worktree` (the checkout as it is, uncommitted changes too), or the path of an eligo binary.
+Each round warms the extract's pages, runs the decode floor (HEAD's `examples/decode_floor.rs`),
+then each build's `eligo run --restricted`, the builds' order reversed every other round: on
+the project's VMs the wall time drifts by a tenth within an hour, and a build run second in
+every round is measured in another phase of the VM than the first. The rows go to
+bench/results/ab-<time>.tsv; the medians, each build's ratio to the floor, and each build
+against the first are printed (BENCHMARKS.md, "Measuring a change").
 
 Old builds run from the repository's root read HEAD's `pipelines/impress-norway.toml`.
 """
@@ -56,7 +57,8 @@ def summarize(rows, builds):
     floor = medians(FLOOR) if FLOOR in by_build else None
     first = medians(builds[0])
     lines = [
-        "| build | runs | wall s | cpu s | peak RSS MB | wall / floor | cpu / floor | wall, cpu vs first |",
+        "| build | runs | wall s | cpu s | peak RSS MB | wall / floor | cpu / floor "
+        "| wall, cpu vs first |",
         "|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for build in ([FLOOR] if floor else []) + list(builds):

@@ -533,9 +533,10 @@ mod tests {
         assert!(reduction(4).run(records.lazy()).is_err());
     }
 
-    /// Max of an unsigned column (the variants' flags as bytes on the polars path) keeps its flags:
-    /// worked out by hand, patient 0 had a "no" (0) and a "yes" (1), 1 only a "no", which is a value
-    /// (0), not "no record", 2 only a null, 3 nothing; a signed `any` code of -128 is a value too.
+    /// Max of an unsigned column (the variants' flags as bytes on the polars path) keeps its
+    /// flags: worked out by hand, patient 0 had a "no" (0) and a "yes" (1), 1 only a "no", which
+    /// is a value (0), not "no record", 2 only a null, 3 nothing; a signed `any` code of -128 is
+    /// a value too.
     #[test]
     fn max_keeps_the_minimum_of_a_column_as_a_value() {
         let mut reduction = PatientReduction::new(
