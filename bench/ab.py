@@ -8,8 +8,9 @@ Each round warms the extract's pages, runs the decode floor (HEAD's `examples/de
 then each build's `eligo run --restricted`, the builds' order reversed every other round: on
 the project's VMs the wall time drifts by a tenth within an hour, and a build run second in
 every round is measured in another phase of the VM than the first. The rows go to
-bench/results/ab-<time>.tsv; the medians, each build's ratio to the floor, and each build
-against the first are printed (BENCHMARKS.md, "Measuring a change").
+bench/results/ab-<time>.tsv, the machine beside it (bench/machine.sh); the medians, each
+build's ratio to the floor, and each build against the first are printed (BENCHMARKS.md,
+"Measuring a change").
 
 Old builds run from the repository's root read HEAD's `pipelines/impress-norway.toml`.
 """
@@ -159,6 +160,12 @@ def main():
 
     stamp = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%dT%H%M%SZ")
     results = os.path.join(ROOT, "bench", "results", f"ab-{stamp}.tsv")
+    machine = subprocess.run([os.path.join(ROOT, "bench", "machine.sh")], check=True,
+                             capture_output=True, text=True).stdout
+    with open(results.removesuffix(".tsv") + ".machine", "w") as f:
+        f.write(machine)
+    processor = next((line.split(": ", 1)[1] for line in machine.splitlines()
+                      if line.startswith("cpu: ")), "processor unknown")
     fields = ["patients", "round", "build", "wall_s", "user_s", "sys_s", "max_rss_mb"]
     rows = []
     with tempfile.TemporaryDirectory() as out, open(results, "w", newline="") as tsv:
@@ -178,7 +185,7 @@ def main():
                 tsv.flush()
                 rows.append(row)
                 print("\t".join(str(row[f]) for f in fields[1:]), file=sys.stderr)
-    print(f"{args.patients:,} patients, {args.rounds} rounds ({results}):")
+    print(f"{args.patients:,} patients, {args.rounds} rounds ({results}), {processor}:")
     print("\n".join(summarize(rows, labels)))
 
 

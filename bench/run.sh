@@ -2,7 +2,8 @@
 # The benchmark: eligo against the decode floor and DuckDB, side by side in one run.
 #   bench/run.sh [PATIENTS...]      (default: 1000000 10000000)
 # Extracts are generated with `eligo synth` into bench/data/ (git-ignored); each engine runs
-# REPEAT times (default 3). Results: bench/results/<date>.tsv, summarized in BENCHMARKS.md.
+# REPEAT times (default 3). Results: bench/results/<date>.tsv, summarized in BENCHMARKS.md, with
+# the processor and commit beside it in bench/results/<date>.machine (bench/machine.sh).
 # ENGINES picks which run (default: all four): decode-floor eligo eligo-general duckdb.
 # eligo-general is eligo on the shipped definition's general criteria alone (bench/general_only.py),
 # the same work as DuckDB's SQL translation; eligo is the whole definition (drugs and cohorts too).
@@ -26,6 +27,7 @@ general=bench/data/impress-norway-general.toml
 python3 bench/general_only.py pipelines/impress-norway.toml "$general"
 results="bench/results/$(date -u +%Y-%m-%dT%H%M%SZ).tsv"
 printf 'patients\tengine\trun\twall_s\tuser_s\tsys_s\tmax_rss_mb\n' > "$results"
+bench/machine.sh > "${results%.tsv}.machine"
 
 # Runs a command under /usr/bin/time -v and appends one row of measurements.
 measure() {

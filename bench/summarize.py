@@ -1,10 +1,17 @@
 """Summarizes a benchmark TSV: median per size and engine, and the ratios the targets name."""
 import csv
+import os
 import statistics
 import sys
 from collections import defaultdict
 
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
+# The machine the rows were measured on (bench/machine.sh), where the run recorded it.
+machine = sys.argv[1].removesuffix(".tsv") + ".machine"
+if os.path.exists(machine):
+    facts = dict(line.split(": ", 1) for line in open(machine).read().splitlines() if ": " in line)
+    print(", ".join(f"{k} {facts[k]}" for k in ("cpu", "cores", "avx512f", "commit") if k in facts))
+    print()
 runs = defaultdict(list)
 for r in rows:
     runs[(int(r["patients"]), r["engine"])].append(r)
